@@ -1,0 +1,29 @@
+import { Command } from 'commander';
+import { registerCommands } from './commands';
+
+/** Builds the `chifa` command line. Each sub-command lives in its own module under src/cli. */
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('chifa')
+    .description('Chifa-style health card terminal: card SDK tools, emulator, counter service, sync')
+    .showHelpAfterError()
+    .exitOverride();
+  registerCommands(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    // commander throws on --help/--version/usage errors after printing; keep its exit code.
+    const e = err as { code?: string; exitCode?: number };
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+      process.exitCode = e.exitCode ?? 1;
+      return;
+    }
+    throw err;
+  }
+}
