@@ -1,0 +1,33 @@
+/**
+ * Calendar dates as `YYYY-MM-DD` strings. Dispensing, effective-from and expiry dates are days,
+ * not instants, so they stay strings: no time zone can shift them, and two valid ISO dates compare
+ * correctly with `<` / `>`.
+ */
+export type IsoDate = string;
+
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** True for a real calendar date written `YYYY-MM-DD` (so `2023-02-29` is false). */
+export function isIsoDate(s: unknown): s is IsoDate {
+  if (typeof s !== 'string') return false;
+  const m = ISO_DATE.exec(s);
+  if (!m) return false;
+  const y = Number(m[1]);
+  const mo = Number(m[2]);
+  const d = Number(m[3]);
+  if (mo < 1 || mo > 12 || d < 1) return false;
+  return d <= daysInMonth(y, mo);
+}
+
+function daysInMonth(y: number, m: number): number {
+  if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
+  return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
+}
+
+/** Today's date in the local time zone (the counter's calendar day), as `YYYY-MM-DD`. */
+export function today(now: Date = new Date()): IsoDate {
+  const y = now.getFullYear();
+  const m = String(now.getMonth() + 1).padStart(2, '0');
+  const d = String(now.getDate()).padStart(2, '0');
+  return `${y}-${m}-${d}`;
+}
