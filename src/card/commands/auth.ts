@@ -1,0 +1,50 @@
+import { retriesLeft } from '../status';
+import { command, CLA, type Command } from './command';
+
+/**
+ * Authentication (ISO 7816-4 §7.5.2-§7.5.4): GET CHALLENGE '84', INTERNAL AUTHENTICATE '88',
+ * EXTERNAL AUTHENTICATE '82'.
+ */
+export type ChallengeResult = { kind: 'ok'; challenge: Buffer } | { kind: 'wrongLength' };
+
+export function getChallenge(length: number): Command<ChallengeResult> {
+  return command('GET CHALLENGE', { cla: CLA, ins: 0x84, p1: 0, p2: 0, ne: length }, (r) => {
+    if (r.ok) return { kind: 'ok', challenge: r.data };
+    if (r.sw === 0x6700 || (r.sw & 0xff00) === 0x6c00) return { kind: 'wrongLength' };
+    return undefined;
+  });
+}
+
+export type InternalAuthResult = { kind: 'ok'; response: Buffer } | { kind: 'securityNotSatisfied' } | { kind: 'keyNotFound' };
+
+/** INTERNAL AUTHENTICATE: the card computes authentication data over `data` with key `keyRef` (P2). */
+export function internalAuthenticate(data: Uint8Array, keyRef: number): Command<InternalAuthResult> {
+  return command('INTERNAL AUTHENTICATE', { cla: CLA, ins: 0x88, p1: 0, p2: keyRef, data, ne: 256 }, (r) => {
+    if (r.ok) return { kind: 'ok', response: r.data };
+    if (r.sw === 0x6982) return { kind: 'securityNotSatisfied' };
+    if (r.sw === 0x6a88) return { kind: 'keyNotFound' };
+    return undefined;
+  });
+}
+
+export type ExternalAuthResult =
+  | { kind: 'ok' }
+  | { kind: 'failed'; retriesLeft?: number }
+  | { kind: 'noChallenge' }
+  | { kind: 'blocked' }
+  | { kind: 'keyNotFound' };
+
+/** EXTERNAL AUTHENTICATE: presents `data` (e.g. a signature over the card's challenge). */
+export function externalAuthenticate(data: Uint8Array, keyRef = 0): Command<ExternalAuthResult> {
+  return command('EXTERNAL AUTHENTICATE', { cla: CLA, ins: 0x82, p1: 0, p2: keyRef, data }, (r) => {
+    if (r.ok) return { kind: 'ok' };
+    if (r.sw === 0x6300) return { kind: 'failed' };
+    const left = retriesLeft(r.sw);
+    if (left !== undefined) return { kind: 'failed', retriesLeft: left };
+    // '6985' conditions of use not satisfied: no challenge was issued before.
+    if (r.sw === 0x6985) return { kind: 'noChallenge' };
+    if (r.sw === 0x6983) return { kind: 'blocked' };
+    if (r.sw === 0x6a88) return { kind: 'keyNotFound' };
+    return undefined;
+  });
+}

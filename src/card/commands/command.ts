@@ -1,0 +1,39 @@
+import type { CommandApdu, ResponseApdu } from '../apdu';
+import { StatusWordError } from '../status';
+
+/**
+ * A command as a value (after gematik OpenHealthCardKit): the APDU to send and how to read its
+ * answer. `decode` maps the status words the command expects to a typed result and throws
+ * StatusWordError only for a status word that is truly unexpected.
+ */
+export interface Command<R> {
+  /** The ISO name, for errors and traces, e.g. "READ RECORD". */
+  readonly name: string;
+  readonly apdu: CommandApdu;
+  decode(response: ResponseApdu): R;
+}
+
+/** Builds a Command from an APDU and a status map; unmapped status words throw StatusWordError. */
+export function command<R>(
+  name: string,
+  apdu: CommandApdu,
+  map: (response: ResponseApdu) => R | undefined,
+): Command<R> {
+  return {
+    name,
+    apdu,
+    decode(response) {
+      const result = map(response);
+      if (result === undefined) throw new StatusWordError(response.sw, name);
+      return result;
+    },
+  };
+}
+
+/** Result kinds shared by many commands. */
+export type Ok<T = object> = { kind: 'ok' } & T;
+export type SecurityNotSatisfied = { kind: 'securityNotSatisfied' };
+export type NotFound = { kind: 'notFound' };
+
+/** CLA of interindustry commands on the basic logical channel, no secure messaging (ISO 7816-4 §5.4.1). */
+export const CLA = 0x00;

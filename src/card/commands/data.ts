@@ -1,0 +1,22 @@
+import { command, CLA, type Command } from './command';
+
+/**
+ * GET DATA (INS 'CA', ISO 7816-4 §7.4.2): P1-P2 is a tag of a data object held by the card
+ * ('5F52' historical bytes, '7F66' extended length information, '9F7F' card production data...).
+ */
+export type GetDataResult = { kind: 'ok'; data: Buffer } | { kind: 'notFound' } | { kind: 'securityNotSatisfied' };
+
+export function getData(tag: number, ne = 256): Command<GetDataResult> {
+  if (!Number.isInteger(tag) || tag < 0 || tag > 0xffff) throw new RangeError(`GET DATA tag must be 0000..FFFF, got ${tag}`);
+  return command('GET DATA', { cla: CLA, ins: 0xca, p1: tag >> 8, p2: tag & 0xff, ne }, (r) => {
+    if (r.ok) return { kind: 'ok', data: r.data };
+    if (r.sw === 0x6a88 || r.sw === 0x6a82) return { kind: 'notFound' };
+    if (r.sw === 0x6982) return { kind: 'securityNotSatisfied' };
+    return undefined;
+  });
+}
+
+/** GET RESPONSE (INS 'C0', §7.6.1): fetches the rest of a T=0 answer; the channel does this for you. */
+export function getResponse(ne: number, cla = CLA): Command<Buffer> {
+  return command('GET RESPONSE', { cla, ins: 0xc0, p1: 0, p2: 0, ne }, (r) => (r.ok || r.sw1 === 0x61 ? r.data : undefined));
+}
