@@ -1,0 +1,35 @@
+import type { Centimes } from '../money';
+
+/** One catalogue entry (a presentation of a drug), prices in centimes of dinar. */
+export interface Product {
+  /** Our nomenclature code, unique (the sample data uses `<ATC>-<nn>`). */
+  code: string;
+  /** International non-proprietary name (DCI). */
+  dci: string;
+  brand: string;
+  /** Pharmaceutical form and pack, e.g. `comprimé, boîte de 16`. */
+  form: string;
+  /** Strength, e.g. `500 mg`; may be empty (dressings, devices). */
+  strength: string;
+  /** Sale price of one pack. */
+  unitPrice: Centimes;
+  /** Reference tariff of one pack, or null when the product has none. */
+  referencePrice: Centimes | null;
+  reimbursable: boolean;
+  /** True when the fund must approve the product before paying for it. */
+  priorApproval: boolean;
+}
+
+/** The CSV columns, in the order the sample file and the exporter use. */
+export const CATALOGUE_COLUMNS = [
+  'code',
+  'dci',
+  'brand',
+  'form',
+  'strength',
+  'unitPrice',
+  'referencePrice',
+  'reimbursable',
+  'priorApproval',
+] as const;
+export type CatalogueColumn = (typeof CATALOGUE_COLUMNS)[number];
