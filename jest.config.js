@@ -1,10 +1,13 @@
-/** Tests run the TypeScript sources through ts-jest; type errors are caught by `npm run build`
- * (run before `npm test`), so ts-jest only transpiles (isolatedModules) to keep the suite fast. */
+/**
+ * Two projects: `unit` runs in parallel; `pcsc` holds the tests that drive the real pcscd and
+ * share its two vpcd readers, so it runs in band (npm test runs it as a second pass).
+ * ts-jest only transpiles (isolatedModules): `npm run build` type-checks before `npm test`.
+ */
+const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false, tsconfig: '<rootDir>/tsconfig.test.json' }] };
 module.exports = {
-  testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
+  projects: [
+    { displayName: 'unit', testEnvironment: 'node', roots: ['<rootDir>/test'], testMatch: ['**/*.test.ts'], testPathIgnorePatterns: ['/test/pcsc/'], transform },
+    { displayName: 'pcsc', testEnvironment: 'node', roots: ['<rootDir>/test'], testMatch: ['**/test/pcsc/**/*.test.ts'], transform },
+  ],
   testTimeout: 60000,
-  maxWorkers: 2,
 };
