@@ -97,11 +97,27 @@ export class CatalogueImportError extends PosError {
   constructor(file: string, problems: readonly RowProblem[]) {
     const first = problems[0];
     const where = first ? `line ${first.line}, column ${first.column}${first.columnName ? ` (${first.columnName})` : ''}: ${first.message}` : '';
+    const rows = new Set(problems.map((p) => p.line)).size;
+    const count = `${rows} bad row${rows === 1 ? '' : 's'}` + (problems.length > rows ? ` (${problems.length} problems)` : '');
     super(
       'invalid-catalogue',
-      `${file}: ${problems.length} bad row${problems.length === 1 ? '' : 's'}, nothing imported; first: ${where}`,
+      `${file}: ${count}, nothing imported; first: ${where}`,
       first ? `line ${first.line}, column ${first.column}` : undefined,
     );
     this.problems = problems;
   }
+}
+
+/** `line 4, column 6 (unitPrice): …` — how a bad CSV cell is shown to people. */
+export function formatRowProblem(p: RowProblem): string {
+  return `line ${p.line}, column ${p.column}${p.columnName ? ` (${p.columnName})` : ''}: ${p.message}`;
+}
+
+/** The detail lines a command-line tool prints under an error: one per field issue or bad row. */
+export function errorDetails(err: unknown): string[] {
+  if (err instanceof InvalidInputError && err.issues.length > 1) {
+    return err.issues.map((i) => `${i.field || '(root)'}: ${i.message}`);
+  }
+  if (err instanceof CatalogueImportError) return err.problems.map(formatRowProblem);
+  return [];
 }

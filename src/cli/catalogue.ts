@@ -1,0 +1,84 @@
+import * as fs from 'node:fs';
+import type { Command } from 'commander';
+import { importCatalogue } from '../pos/catalogue/import';
+import { CatalogueStore } from '../pos/catalogue/store';
+import { formatRowProblem, PosError } from '../pos/errors';
+import { formatDa } from '../pos/money';
+import { databasePath, resolveDataDir } from '../pos/paths';
+import { reportError } from './quote';
+
+/**
+ * `chifa catalogue import FILE.csv [--skip-bad]` and `chifa catalogue show CODE [--json]`.
+ * Import is all or nothing: any bad row is listed (line, column) and nothing is written, unless
+ * `--skip-bad` imports the good rows and lists the rest.
+ */
+export function register(program: Command): void {
+  const cat = program.command('catalogue').description('the drug catalogue (nomenclature and reference tariffs)');
+
+  cat
+    .command('import <file>')
+    .description('import or update products from a CSV file (code,dci,brand,form,strength,unitPrice,referencePrice,reimbursable,priorApproval)')
+    .option('--skip-bad', 'import the good rows and list the bad ones instead of importing nothing')
+    .option('--data <dir>', 'data directory holding chifa.sqlite (default: $CHIFA_DATA or ./var)')
+    .action((file: string, opts: { skipBad?: boolean; data?: string }) => {
+      let text: string;
+      try {
+        text = fs.readFileSync(file, 'utf8');
+      } catch (err) {
+        reportError('catalogue import', new PosError('unreadable-file', `${file}: ${(err as Error).message}`, 'file'));
+        return;
+      }
+      const dataDir = resolveDataDir(opts.data);
+      // No sample seeding here: an empty database that imports its own catalogue keeps only that.
+      const store = CatalogueStore.open(dataDir, { seed: false });
+      try {
+        const r = importCatalogue(store, text, { file, skipBad: opts.skipBad === true });
+        process.stdout.write(
+          `imported ${r.imported} product${r.imported === 1 ? '' : 's'} (${r.inserted} new, ${r.updated} updated) into ${databasePath(dataDir)}\n`,
+        );
+        if (r.skipped.length > 0) {
+          const lines = new Set(r.skipped.map((p) => p.line)).size;
+          process.stderr.write(`skipped ${lines} bad row${lines === 1 ? '' : 's'}:\n`);
+          for (const p of r.skipped) process.stderr.write(`  ${formatRowProblem(p)}\n`);
+        }
+      } catch (err) {
+        if (!(err instanceof PosError)) throw err;
+        reportError('catalogue import', err);
+      } finally {
+        store.close();
+      }
+    });
+
+  cat
+    .command('show <code>')
+    .description('show one product')
+    .option('--json', 'print JSON (prices in integer centimes)')
+    .option('--data <dir>', 'data directory holding chifa.sqlite (default: $CHIFA_DATA or ./var)')
+    .action((code: string, opts: { json?: boolean; data?: string }) => {
+      const store = CatalogueStore.open(resolveDataDir(opts.data));
+      try {
+        const p = store.get(code);
+        if (!p) {
+          reportError('catalogue show', new PosError('unknown-product', `unknown product code ${JSON.stringify(code)}`, 'code'));
+          return;
+        }
+        if (opts.json) {
+          process.stdout.write(JSON.stringify(p, null, 2) + '\n');
+          return;
+        }
+        process.stdout.write(
+          [
+            `${p.code}  ${p.brand} ${p.strength}`.trimEnd(),
+            `  DCI:              ${p.dci}`,
+            `  form:             ${p.form}`,
+            `  sale price:       ${formatDa(p.unitPrice)}`,
+            `  reference tariff: ${p.referencePrice === null ? 'none' : formatDa(p.referencePrice)}`,
+            `  reimbursable:     ${p.reimbursable ? 'yes' : 'no'}`,
+            `  prior approval:   ${p.priorApproval ? 'required' : 'no'}`,
+          ].join('\n') + '\n',
+        );
+      } finally {
+        store.close();
+      }
+    });
+}

@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { CatalogueStore } from '../pos/catalogue/store';
+import { errorDetails, PosError } from '../pos/errors';
+import { resolveDataDir } from '../pos/paths';
+import { quote } from '../pos/quote';
+import { formatQuote } from '../pos/quote-format';
+import { parseQuoteRequestJson } from '../pos/quote-request';
+import { loadRules } from '../pos/rules/load';
+
+/**
+ * `chifa quote [--json]`: reads a quote request (JSON) on stdin and prints the third-party-payment
+ * split. Bad input → `chifa quote: <code>: <message>` on stderr and exit status 2.
+ */
+export function register(program: Command): void {
+  program
+    .command('quote')
+    .description('split a prescription between the fund and the patient (request as JSON on stdin; amounts in centimes)')
+    .option('--json', 'print the split as JSON (integer centimes) instead of a table')
+    .option('--data <dir>', 'data directory holding chifa.sqlite (default: $CHIFA_DATA or ./var)')
+    .option('--rules <dir>', 'rules directory (default: the shipped fixtures/rules)')
+    .action(async (opts: { json?: boolean; data?: string; rules?: string }) => {
+      let store: CatalogueStore | undefined;
+      try {
+        if (process.stdin.isTTY) {
+          throw new PosError('no-input', 'expects a quote request as JSON on stdin (see docs/split.md)');
+        }
+        const request = parseQuoteRequestJson(await readStdin());
+        const rules = loadRules(opts.rules);
+        const result = quote(request, rules, (code) => {
+          // Open (and if need be seed) the catalogue only when a line names a code.
+          store ??= CatalogueStore.open(resolveDataDir(opts.data));
+          return store.get(code);
+        });
+        process.stdout.write(opts.json ? JSON.stringify(result, null, 2) + '\n' : formatQuote(result));
+      } catch (err) {
+        if (!(err instanceof PosError)) throw err;
+        reportError('quote', err);
+      } finally {
+        store?.close();
+      }
+    });
+}
+
+/** Prints a deliberate error the house way and sets exit status 2 (bad input). */
+export function reportError(command: string, err: PosError): void {
+  process.stderr.write(`chifa ${command}: ${err.code}: ${err.message}\n`);
+  for (const d of errorDetails(err)) process.stderr.write(`  ${d}\n`);
+  process.exitCode = 2;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
