@@ -1,0 +1,324 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { CATEGORIES, type Category } from '../pos/category';
+import { isIsoDate, type IsoDate } from '../pos/dates';
+import { zodIssues } from '../pos/issue-path';
+import type { Basket, Split, SplitContext } from '../pos/split';
+import { canonicalize } from './canonical';
+import { SyncError } from './errors';
+
+/**
+ * The invoice document (DESIGN §5): what the pharmacy signs and the fund pays on. It carries the
+ * split engine's inputs (lines with quantity, unitPrice, referencePrice, reimbursable,
+ * priorApproval/approval; the dispensing date; the rights read from the card) and its outputs
+ * (per-line and total amounts, rule version, category, rate), so the fund can recompute the split
+ * with the rules in force and compare to the centime.
+ *
+ * All amounts are integer centimes. The document is serialised as RFC 8785 canonical JSON and
+ * signed as a compact JWS (typ `chifa-invoice+jws`).
+ */
+
+export const FUNDS = ['CNAS', 'CASNOS'] as const;
+export type Fund = (typeof FUNDS)[number];
+
+export const INVOICE_KINDS = ['invoice', 'corrected-invoice', 'credit-note'] as const;
+export type InvoiceKind = (typeof INVOICE_KINDS)[number];
+
+/** SHA-256 hex of this fixed text is the `prev` of every pharmacy's invoice number 1. */
+export const GENESIS_TEXT = 'chifa-terminal invoice chain v1 genesis';
+export const GENESIS_HASH = createHash('sha256').update(GENESIS_TEXT).digest('hex');
+
+export interface InvoiceLine {
+  /** Catalogue product code. */
+  code: string;
+  label?: string;
+  quantity: number;
+  /** Sale price of one unit, centimes. */
+  unitPrice: number;
+  /** Reference tariff of one unit, centimes; null: no tariff. */
+  referencePrice: number | null;
+  reimbursable: boolean;
+  priorApproval: boolean;
+  /** The fund's prior-approval reference, when one was given. */
+  approval?: string;
+  /** Treatment duration in days (for the card's dispensing record). */
+  durationDays?: number;
+  /** The split of this line: total = unitPrice × quantity, fund + patient = total. */
+  total: number;
+  base: number;
+  fund: number;
+  patient: number;
+  /** Why the fund pays nothing on this line (split engine reason), or null. */
+  reason: string | null;
+}
+
+export interface Rights {
+  category: Category;
+  rightsEnd?: IsoDate;
+}
+
+/** The split context as read from the card (the fund applies its own blacklist). */
+export interface CardContext extends Rights {
+  cardExpiry?: IsoDate;
+  beneficiary?: Rights;
+}
+
+export interface Totals {
+  total: number;
+  base: number;
+  fund: number;
+  patient: number;
+}
+
+/** A reference from a correction or credit note to the document it corrects. */
+export interface InvoiceReference {
+  number: number;
+  /** SHA-256 hex of the referenced invoice's JWS. */
+  hash: string;
+  reason?: string;
+}
+
+/** What the counter hands to the journal: everything but the journal's own fields. */
+export interface InvoiceDraft {
+  kind?: InvoiceKind;
+  /** The fund that covers the patient (from the card). */
+  fund: Fund;
+  /** Dispensing date, YYYY-MM-DD: chooses the rule version. */
+  date: IsoDate;
+  beneficiary: { cardSerial: string; rank: number; insuredId?: string };
+  prescription?: { reference: string; date?: IsoDate; prescriber?: string };
+  context: CardContext;
+  /** What the counter's copy of the blacklist said at checkout. */
+  blacklisted: boolean;
+  /** The category that priced the split, the rate (basis points) and the rule version. */
+  category: Category;
+  rateBp: number;
+  ruleVersion: string;
+  lines: InvoiceLine[];
+  totals: Totals;
+  thirdPartyPayment: boolean;
+  /** Split engine document reason (why the fund pays nothing), or null. */
+  reason: string | null;
+  /** For corrected invoices and credit notes: the document corrected. */
+  references?: InvoiceReference;
+}
+
+/** The signed document. */
+export interface InvoiceDocument extends InvoiceDraft {
+  v: 1;
+  kind: InvoiceKind;
+  pharmacyId: string;
+  /** Gapless per-pharmacy number, from 1. */
+  number: number;
+  /** SHA-256 hex of the previous invoice's JWS; GENESIS_HASH for number 1. */
+  prev: string;
+  /** When the journal signed it (ISO 8601 UTC). */
+  issuedAt: string;
+}
+
+const centimes = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const isoDate = z.string().refine(isIsoDate, { message: 'expected a calendar date YYYY-MM-DD' });
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/, { message: 'expected a SHA-256 hex digest' });
+const text = (max: number) => z.string().min(1).max(max);
+const rights = z.strictObject({ category: z.enum(CATEGORIES), rightsEnd: isoDate.optional() });
+
+const line = z.strictObject({
+  code: text(32),
+  label: z.string().max(200).optional(),
+  quantity: z.number().int().min(1).max(100_000),
+  unitPrice: centimes,
+  referencePrice: centimes.nullable(),
+  reimbursable: z.boolean(),
+  priorApproval: z.boolean(),
+  approval: text(64).optional(),
+  durationDays: z.number().int().min(0).max(3660).optional(),
+  total: centimes,
+  base: centimes,
+  fund: centimes,
+  patient: centimes,
+  reason: z.string().max(64).nullable(),
+});
+
+const draftShape = {
+  kind: z.enum(INVOICE_KINDS).optional(),
+  fund: z.enum(FUNDS),
+  date: isoDate,
+  beneficiary: z.strictObject({ cardSerial: text(32), rank: z.number().int().min(1).max(99), insuredId: text(32).optional() }),
+  prescription: z.strictObject({ reference: text(64), date: isoDate.optional(), prescriber: text(120).optional() }).optional(),
+  context: z.strictObject({
+    category: z.enum(CATEGORIES),
+    rightsEnd: isoDate.optional(),
+    cardExpiry: isoDate.optional(),
+    beneficiary: rights.optional(),
+  }),
+  blacklisted: z.boolean(),
+  category: z.enum(CATEGORIES),
+  rateBp: z.number().int().min(0).max(10_000),
+  ruleVersion: text(64),
+  lines: z.array(line).min(1).max(200),
+  totals: z.strictObject({ total: centimes, base: centimes, fund: centimes, patient: centimes }),
+  thirdPartyPayment: z.boolean(),
+  reason: z.string().max(64).nullable(),
+  references: z.strictObject({ number: z.number().int().min(1), hash: hex64, reason: z.string().max(200).optional() }).optional(),
+};
+
+const draftSchema = z.strictObject(draftShape);
+const documentSchema = z.strictObject({
+  ...draftShape,
+  v: z.literal(1),
+  kind: z.enum(INVOICE_KINDS),
+  pharmacyId: text(64),
+  number: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  prev: hex64,
+  issuedAt: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/, { message: 'expected an ISO 8601 UTC instant' }),
+});
+
+/** A draft or document that is malformed or whose amounts do not add up. */
+export class InvalidInvoiceError extends SyncError {
+  constructor(field: string, message: string) {
+    super('invalid-invoice', `invalid invoice: ${field || '(root)'}: ${message}`, field);
+  }
+}
+
+function firstIssue(error: z.ZodError, prefix: string): InvalidInvoiceError {
+  const issues = zodIssues(error);
+  const f = issues[0]!;
+  const field = prefix && f.field ? `${prefix}.${f.field}` : prefix || f.field;
+  return new InvalidInvoiceError(field, f.message + (issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''));
+}
+
+/**
+ * Arithmetic the document must satisfy whatever the rules: each line's total is
+ * unitPrice × quantity, base ≤ total, fund ≤ base, fund + patient = total, and the totals are the
+ * sums of the lines. Corrections and credit notes must reference a document; invoices must not.
+ */
+function checkArithmetic(d: InvoiceDraft, prefix: string): void {
+  const at = (f: string) => (prefix ? `${prefix}.${f}` : f);
+  let total = 0;
+  let base = 0;
+  let fund = 0;
+  let patient = 0;
+  d.lines.forEach((l, i) => {
+    const lineTotal = l.unitPrice * l.quantity;
+    if (!Number.isSafeInteger(lineTotal)) throw new InvalidInvoiceError(at(`lines[${i}].total`), 'amount exceeds the exact integer range');
+    if (l.total !== lineTotal) throw new InvalidInvoiceError(at(`lines[${i}].total`), `expected unitPrice × quantity = ${lineTotal}, got ${l.total}`);
+    if (l.base > l.total) throw new InvalidInvoiceError(at(`lines[${i}].base`), 'the reimbursable base exceeds the line total');
+    if (l.fund > l.base) throw new InvalidInvoiceError(at(`lines[${i}].fund`), "the fund's share exceeds the reimbursable base");
+    if (l.fund + l.patient !== l.total) throw new InvalidInvoiceError(at(`lines[${i}].patient`), `fund + patient must equal total (${l.fund} + ${l.patient} ≠ ${l.total})`);
+    total += l.total;
+    base += l.base;
+    fund += l.fund;
+    patient += l.patient;
+  });
+  const t = d.totals;
+  if (!Number.isSafeInteger(total)) throw new InvalidInvoiceError(at('totals.total'), 'amount exceeds the exact integer range');
+  if (t.total !== total) throw new InvalidInvoiceError(at('totals.total'), `expected the sum of the lines, ${total}, got ${t.total}`);
+  if (t.base !== base) throw new InvalidInvoiceError(at('totals.base'), `expected the sum of the lines, ${base}, got ${t.base}`);
+  if (t.fund !== fund) throw new InvalidInvoiceError(at('totals.fund'), `expected the sum of the lines, ${fund}, got ${t.fund}`);
+  if (t.patient !== patient) throw new InvalidInvoiceError(at('totals.patient'), `expected the sum of the lines, ${patient}, got ${t.patient}`);
+  const kind = d.kind ?? 'invoice';
+  if (kind === 'invoice' && d.references !== undefined) throw new InvalidInvoiceError(at('references'), 'an invoice references nothing; use kind corrected-invoice or credit-note');
+  if (kind !== 'invoice' && d.references === undefined) throw new InvalidInvoiceError(at('references'), `a ${kind} must reference the document it corrects`);
+}
+
+/** Validates a draft from the counter; returns it typed, or throws InvalidInvoiceError. */
+export function checkDraft(input: unknown): InvoiceDraft {
+  const r = draftSchema.safeParse(input);
+  if (!r.success) throw firstIssue(r.error, '');
+  const d = r.data as InvoiceDraft;
+  checkArithmetic(d, '');
+  return d;
+}
+
+/** Validates a signed document's payload (fund side, journal verify). */
+export function checkDocument(input: unknown, field = 'payload'): InvoiceDocument {
+  const r = documentSchema.safeParse(input);
+  if (!r.success) throw firstIssue(r.error, field);
+  const d = r.data as InvoiceDocument;
+  checkArithmetic(d, field);
+  return d;
+}
+
+/**
+ * Builds a draft from the split engine's result and the basket and context it was computed
+ * from: the counter's one call after `computeSplit`.
+ */
+export function draftFromSplit(input: {
+  split: Split;
+  basket: Basket;
+  context: SplitContext;
+  fund: Fund;
+  beneficiary: InvoiceDraft['beneficiary'];
+  prescription?: InvoiceDraft['prescription'];
+  /** Per line (same order as the basket): label and treatment duration for the record. */
+  details?: readonly { label?: string; durationDays?: number }[];
+}): InvoiceDraft {
+  const { split, basket, context } = input;
+  if (split.lines.length !== basket.lines.length) throw new InvalidInvoiceError('lines', 'the split and the basket have different line counts');
+  const lines: InvoiceLine[] = split.lines.map((s, i) => {
+    const b = basket.lines[i]!;
+    const approval = b.approval ?? (b.code !== undefined ? context.approvalRefs?.[b.code] : undefined);
+    const det = input.details?.[i];
+    return {
+      code: s.code ?? b.code ?? '',
+      ...(det?.label !== undefined ? { label: det.label } : {}),
+      quantity: s.quantity,
+      unitPrice: s.unitPrice,
+      referencePrice: s.referencePrice,
+      reimbursable: b.reimbursable,
+      priorApproval: b.priorApproval,
+      ...(approval !== undefined && approval.trim() !== '' ? { approval } : {}),
+      ...(det?.durationDays !== undefined ? { durationDays: det.durationDays } : {}),
+      total: s.total,
+      base: s.base,
+      fund: s.fund,
+      patient: s.patient,
+      reason: s.reason,
+    };
+  });
+  const cardContext: CardContext = {
+    category: context.category,
+    ...(context.rightsEnd !== undefined ? { rightsEnd: context.rightsEnd } : {}),
+    ...(context.cardExpiry !== undefined ? { cardExpiry: context.cardExpiry } : {}),
+    ...(context.beneficiary !== undefined
+      ? { beneficiary: { category: context.beneficiary.category, ...(context.beneficiary.rightsEnd !== undefined ? { rightsEnd: context.beneficiary.rightsEnd } : {}) } }
+      : {}),
+  };
+  return checkDraft({
+    kind: 'invoice',
+    fund: input.fund,
+    date: split.date,
+    beneficiary: input.beneficiary,
+    ...(input.prescription !== undefined ? { prescription: input.prescription } : {}),
+    context: cardContext,
+    blacklisted: context.blacklisted === true,
+    category: split.category,
+    rateBp: split.rateBp,
+    ruleVersion: split.ruleVersion,
+    lines,
+    totals: { total: split.total, base: split.base, fund: split.fund, patient: split.patient },
+    thirdPartyPayment: split.thirdPartyPayment,
+    reason: split.reason,
+  });
+}
+
+/**
+ * What makes two invoices "the same dispensing" for the fund's duplicate check: who, when,
+ * which prescription, which products in which quantities, at which prices. Numbers, times and
+ * signatures are left out on purpose — a replayed dispensing under a new number is a duplicate.
+ */
+export function dispensingFingerprint(d: InvoiceDocument): string {
+  return createHash('sha256')
+    .update(
+      canonicalize({
+        pharmacyId: d.pharmacyId,
+        fund: d.fund,
+        date: d.date,
+        beneficiary: d.beneficiary,
+        prescription: d.prescription ?? null,
+        lines: d.lines.map((l) => [l.code, l.quantity, l.unitPrice]),
+        credit: d.kind === 'credit-note' ? d.references?.number ?? null : null,
+      }),
+    )
+    .digest('hex');
+}

@@ -1,0 +1,145 @@
+import type Database from 'better-sqlite3';
+import { GENESIS_HASH } from '../invoice';
+
+/**
+ * The journal's tables. Immutability is enforced by SQLite itself, not only by our code:
+ * - `invoices`: BEFORE UPDATE / BEFORE DELETE triggers abort; a BEFORE INSERT trigger accepts a
+ *   row only as the next number, linked to the last row's hash (or the genesis value), with a hash
+ *   not seen before. The insert check also defeats `INSERT OR REPLACE`, whose implicit delete
+ *   does not fire delete triggers (recursive_triggers is off by default).
+ * - `acks`: what the fund answered; never updated or deleted.
+ * - `batches`: a closed batch's range cannot change, its manifest and idempotency key are set
+ *   once, its state only moves forward (open → closed → sent → acknowledged → settled).
+ * Anyone with the file can drop a trigger; `journal verify` rechecks every signature and link
+ * and reports missing triggers, so tampering is detected rather than prevented.
+ */
+export const SCHEMA_VERSION = 1;
+
+const STATE_RANK = (col: string) =>
+  `(CASE ${col} WHEN 'open' THEN 0 WHEN 'closed' THEN 1 WHEN 'sent' THEN 2 WHEN 'acknowledged' THEN 3 WHEN 'settled' THEN 4 END)`;
+
+export const TRIGGERS = [
+  'invoices_no_update',
+  'invoices_no_delete',
+  'invoices_append_only',
+  'acks_no_update',
+  'acks_no_delete',
+  'batches_no_delete',
+  'batches_sealed',
+  'batches_manifest_once',
+  'batches_forward',
+] as const;
+
+export const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+
+CREATE TABLE IF NOT EXISTS certificates (
+  key_id TEXT PRIMARY KEY,
+  der BLOB NOT NULL,
+  pharmacy_id TEXT NOT NULL,
+  added_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS invoices (
+  number INTEGER PRIMARY KEY CHECK (number >= 1),
+  kind TEXT NOT NULL,
+  fund TEXT NOT NULL,
+  date TEXT NOT NULL,
+  issued_at TEXT NOT NULL,
+  card_serial TEXT NOT NULL,
+  total INTEGER NOT NULL,
+  fund_amount INTEGER NOT NULL,
+  patient_amount INTEGER NOT NULL,
+  ref_number INTEGER,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  jws TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS invoices_ref ON invoices(ref_number) WHERE ref_number IS NOT NULL;
+
+CREATE TRIGGER IF NOT EXISTS invoices_no_update BEFORE UPDATE ON invoices
+BEGIN SELECT RAISE(ABORT, 'journal: signed invoices are immutable (issue a correction or a credit note)'); END;
+
+CREATE TRIGGER IF NOT EXISTS invoices_no_delete BEFORE DELETE ON invoices
+BEGIN SELECT RAISE(ABORT, 'journal: signed invoices are never deleted'); END;
+
+CREATE TRIGGER IF NOT EXISTS invoices_append_only BEFORE INSERT ON invoices
+BEGIN
+  SELECT RAISE(ABORT, 'journal: an invoice must take the next number')
+   WHERE NEW.number IS NOT (SELECT COALESCE(MAX(number), 0) + 1 FROM invoices);
+  SELECT RAISE(ABORT, 'journal: an invoice must link to the last invoice hash')
+   WHERE NEW.prev_hash IS NOT COALESCE((SELECT hash FROM invoices ORDER BY number DESC LIMIT 1), '${GENESIS_HASH}');
+  SELECT RAISE(ABORT, 'journal: this invoice hash is already in the journal')
+   WHERE EXISTS (SELECT 1 FROM invoices WHERE hash = NEW.hash);
+END;
+
+CREATE TABLE IF NOT EXISTS batches (
+  id INTEGER PRIMARY KEY CHECK (id >= 1),
+  state TEXT NOT NULL CHECK (state IN ('open', 'closed', 'sent', 'acknowledged', 'settled')),
+  opened_at TEXT NOT NULL,
+  first_number INTEGER NOT NULL,
+  last_number INTEGER NOT NULL,
+  count INTEGER NOT NULL CHECK (count = last_number - first_number + 1),
+  closed_at TEXT,
+  close_reason TEXT,
+  manifest_jws TEXT,
+  idempotency_key TEXT UNIQUE,
+  sent_at TEXT,
+  acknowledged_at TEXT,
+  settled_at TEXT,
+  accepted INTEGER,
+  rejected INTEGER,
+  paid INTEGER,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT
+) STRICT;
+CREATE UNIQUE INDEX IF NOT EXISTS batches_one_open ON batches(state) WHERE state = 'open';
+
+CREATE TRIGGER IF NOT EXISTS batches_no_delete BEFORE DELETE ON batches
+BEGIN SELECT RAISE(ABORT, 'journal: batches are never deleted'); END;
+
+CREATE TRIGGER IF NOT EXISTS batches_sealed BEFORE UPDATE OF first_number, last_number, count, opened_at, closed_at, close_reason ON batches
+WHEN OLD.state <> 'open' AND (NEW.first_number IS NOT OLD.first_number OR NEW.last_number IS NOT OLD.last_number
+  OR NEW.count IS NOT OLD.count OR NEW.opened_at IS NOT OLD.opened_at OR NEW.closed_at IS NOT OLD.closed_at
+  OR NEW.close_reason IS NOT OLD.close_reason)
+BEGIN SELECT RAISE(ABORT, 'journal: a closed batch cannot change'); END;
+
+CREATE TRIGGER IF NOT EXISTS batches_manifest_once BEFORE UPDATE OF manifest_jws, idempotency_key ON batches
+WHEN (OLD.manifest_jws IS NOT NULL AND NEW.manifest_jws IS NOT OLD.manifest_jws)
+  OR (OLD.idempotency_key IS NOT NULL AND NEW.idempotency_key IS NOT OLD.idempotency_key)
+BEGIN SELECT RAISE(ABORT, 'journal: a batch manifest is signed once'); END;
+
+CREATE TRIGGER IF NOT EXISTS batches_forward BEFORE UPDATE OF state ON batches
+WHEN ${STATE_RANK('NEW.state')} < ${STATE_RANK('OLD.state')}
+BEGIN SELECT RAISE(ABORT, 'journal: a batch state only moves forward'); END;
+
+CREATE TABLE IF NOT EXISTS acks (
+  invoice_number INTEGER PRIMARY KEY REFERENCES invoices(number),
+  batch_id INTEGER NOT NULL REFERENCES batches(id),
+  status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected')),
+  code TEXT,
+  reason TEXT,
+  received_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS acks_rejected ON acks(status) WHERE status = 'rejected';
+
+CREATE TRIGGER IF NOT EXISTS acks_no_update BEFORE UPDATE ON acks
+BEGIN SELECT RAISE(ABORT, 'journal: acknowledgements are immutable'); END;
+
+CREATE TRIGGER IF NOT EXISTS acks_no_delete BEFORE DELETE ON acks
+BEGIN SELECT RAISE(ABORT, 'journal: acknowledgements are never deleted'); END;
+`;
+
+/** Opens pragmas for durability: WAL, synchronous=FULL (DESIGN §7: never weaken it for invoices). */
+export function applyPragmas(db: Database.Database): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 10000');
+}
+
+/** Names of the immutability triggers that are not in the database. */
+export function missingTriggers(db: Database.Database): string[] {
+  const have = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").pluck().all() as string[]);
+  return TRIGGERS.filter((t) => !have.has(t));
+}

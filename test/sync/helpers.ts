@@ -1,0 +1,61 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadRules } from '../../src/pos/rules/load';
+import { computeSplit, type SplitLine } from '../../src/pos/split';
+import { draftFromSplit, type InvoiceDraft } from '../../src/sync/invoice';
+import { SoftwareSigner } from '../../src/sync/signer';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const KEYS = path.join(ROOT, 'fixtures', 'keys');
+export const key = (name: string): string => path.join(KEYS, name);
+
+export function signer(n: 1 | 2 = 1): SoftwareSigner {
+  return SoftwareSigner.fromFiles(key(`pharmacy-${n}.key.pem`), key(`pharmacy-${n}.cert.pem`));
+}
+
+export function rogueSigner(): SoftwareSigner {
+  return SoftwareSigner.fromFiles(key('rogue-pharmacy.key.pem'), key('rogue-pharmacy.cert.pem'));
+}
+
+export function tmpDir(prefix = 'chifa-sync-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+const rules = loadRules();
+
+/** A small deterministic PRNG (mulberry32), so generated invoices are reproducible. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A realistic invoice draft, priced by the real split engine with the shipped rules. */
+export function sampleDraft(i: number, options: { date?: string; cardSerial?: string } = {}): InvoiceDraft {
+  const r = prng(i + 1);
+  const n = 1 + Math.floor(r() * 4);
+  const lines: SplitLine[] = [];
+  for (let k = 0; k < n; k++) {
+    const unitPrice = 5000 + Math.floor(r() * 90000);
+    const ref = r() < 0.3 ? null : Math.floor(unitPrice * (0.6 + r() * 0.5));
+    lines.push({ code: `P${String(1000 + Math.floor(r() * 9000))}`, quantity: 1 + Math.floor(r() * 3), unitPrice, referencePrice: ref, reimbursable: r() < 0.9, priorApproval: false });
+  }
+  const category = (['ordinary', 'chronic', 'retiree'] as const)[Math.floor(r() * 3)]!;
+  const basket = { date: options.date ?? '2024-03-15', lines };
+  const context = { category };
+  const split = computeSplit(basket, rules, context);
+  return draftFromSplit({
+    split,
+    basket,
+    context,
+    fund: r() < 0.8 ? 'CNAS' : 'CASNOS',
+    beneficiary: { cardSerial: options.cardSerial ?? `C${String(100000 + Math.floor(r() * 900000))}`, rank: 1 + Math.floor(r() * 3) },
+    prescription: { reference: `RX-${i}`, date: basket.date, prescriber: 'Dr Test' },
+  });
+}
