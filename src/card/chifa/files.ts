@@ -1,0 +1,114 @@
+import type { CardCapabilities } from '../transport/transport';
+import type { CardSession } from '../transport/channel';
+import { readBinary, readRecord } from '../commands';
+import type { FileSpec } from '../layout';
+import { AccessDeniedError, CardDataError, CardProtocolError } from './errors';
+
+/**
+ * How the terminal reads the card's files in few APDUs.
+ *
+ * Record files: READ RECORD(S) with P2 mode '101' (all records from P1 to the last, ISO 7816-4
+ * §7.3.3) returns as many whole records as fit in Ne. With extended length (Ne = 65536) a whole
+ * file comes in one APDU; with short APDUs (Ne = 256) it comes 256 bytes at a time, and the read
+ * stops when a response is not full or the file's capacity is reached — so a full ring costs no
+ * extra '6A83' APDU. The 'naive' strategy reads one record per APDU: it exists as the baseline
+ * the benchmark compares against.
+ *
+ * Transparent files: READ BINARY by SFI, as much as one APDU carries; if the template's own
+ * length (from its TLV header) says more follows, read on from the current EF with 15-bit
+ * offsets, and only up to the template's end, never the padding after it.
+ */
+export type ReadStrategy = 'multi-record' | 'naive';
+
+export interface ReadOptions {
+  readonly capabilities: CardCapabilities;
+  readonly strategy?: ReadStrategy;
+}
+
+function denied(file: FileSpec): never {
+  throw new AccessDeniedError('pin-required', `${file.name} can only be read after the PIN is verified`);
+}
+
+/** Total encoded length of the data object at the start of `b`, or undefined if the header is incomplete. */
+export function objectExtent(b: Buffer): number | undefined {
+  if (b.length === 0 || b[0] === 0x00 || b[0] === 0xff) return 0;
+  let pos = 1;
+  if ((b[0]! & 0x1f) === 0x1f) {
+    while (pos < b.length && b[pos]! & 0x80) pos++;
+    pos++;
+  }
+  if (pos >= b.length) return undefined;
+  const first = b[pos]!;
+  pos++;
+  if (first < 0x80) return pos + first;
+  const k = first & 0x7f;
+  if (k === 0 || k > 3 || pos + k > b.length) return k === 0 || k > 3 ? 0 : undefined;
+  let len = 0;
+  for (let i = 0; i < k; i++) len = len * 256 + b[pos + i]!;
+  return pos + k + len;
+}
+
+/** Reads a transparent EF up to the end of its template (see the module comment). */
+export async function readTransparent(s: CardSession, file: FileSpec, opts: ReadOptions): Promise<Buffer> {
+  const maxNe = opts.capabilities.extendedLength ? 65536 : 256;
+  const first = await s.run(readBinary({ sfi: file.sfi, offset: 0, ne: Math.min(file.size, maxNe) }));
+  if (first.kind === 'securityNotSatisfied') denied(file);
+  if (first.kind !== 'ok') throw new CardProtocolError(`READ BINARY ${file.name}: ${first.kind}`);
+  const parts = [first.data];
+  let have = first.data.length;
+  let eof = first.endOfFile;
+  for (;;) {
+    const want = Math.min(file.size, objectExtent(Buffer.concat(parts, have)) ?? have + 1);
+    if (have >= want || eof || have >= file.size) break;
+    // The SFI form only reaches offsets 0..255; the first read made this EF current, so go on
+    // with the 15-bit offset form (P1 b8 = 0).
+    const r = await s.run(readBinary({ offset: have, ne: Math.min(want - have, maxNe) }));
+    if (r.kind === 'securityNotSatisfied') denied(file);
+    if (r.kind !== 'ok') throw new CardProtocolError(`READ BINARY ${file.name} at ${have}: ${r.kind}`);
+    if (r.data.length === 0) break;
+    parts.push(r.data);
+    have += r.data.length;
+    eof = r.endOfFile;
+  }
+  return Buffer.concat(parts, have);
+}
+
+/** Reads all records of a record EF, record 1 first (the newest in a cyclic file). */
+export async function readRecords(s: CardSession, file: FileSpec, opts: ReadOptions): Promise<Buffer[]> {
+  const len = file.size;
+  const max = file.maxRecords ?? 254;
+  const out: Buffer[] = [];
+  if (opts.strategy === 'naive') {
+    for (let n = 1; n <= max; n++) {
+      const r = await s.run(readRecord({ record: n, sfi: file.sfi, mode: 'single', ne: len }));
+      if (r.kind === 'recordNotFound') break;
+      if (r.kind === 'securityNotSatisfied') denied(file);
+      if (r.kind !== 'ok') throw new CardProtocolError(`READ RECORD ${file.name} #${n}: ${r.kind}`);
+      out.push(checkLength(r.data, len, file, n));
+    }
+    return out;
+  }
+  const ne = opts.capabilities.extendedLength ? 65536 : 256;
+  const perApdu = Math.max(1, Math.floor(ne / len));
+  let next = 1;
+  while (out.length < max) {
+    const r = await s.run(readRecord({ record: next, sfi: file.sfi, mode: 'fromP1ToLast', ne: Math.max(ne, len) }));
+    if (r.kind === 'recordNotFound') break;
+    if (r.kind === 'securityNotSatisfied') denied(file);
+    if (r.kind !== 'ok') throw new CardProtocolError(`READ RECORD(S) ${file.name} from #${next}: ${r.kind}`);
+    const n = r.data.length / len;
+    if (r.data.length === 0 || !Number.isInteger(n)) {
+      throw new CardDataError({ file: file.name, record: next }, `READ RECORD(S) returned ${r.data.length} bytes, not a whole number of ${len}-byte records`);
+    }
+    for (let i = 0; i < n; i++) out.push(r.data.subarray(i * len, (i + 1) * len));
+    next += n;
+    if (n < perApdu || r.endOfRecords) break;
+  }
+  if (out.length > max) throw new CardDataError({ file: file.name, record: max + 1 }, `more than the ${max} records the file can hold`);
+  return out;
+}
+
+function checkLength(data: Buffer, len: number, file: FileSpec, record: number): Buffer {
+  if (data.length !== len) throw new CardDataError({ file: file.name, record }, `record of ${data.length} bytes, expected ${len}`);
+  return data;
+}
