@@ -1,0 +1,91 @@
+import { PosError } from '../errors';
+
+/**
+ * Errors of the counter service. Each has a stable `code`; the HTTP layer maps the class to a
+ * status (card state conflicts → 409, PC/SC down → 503, unknown invoice → 404) and the page
+ * switches on the code. Messages are for people and never contain a PIN.
+ */
+export class CounterError extends PosError {}
+
+/** The state of the cards does not allow the operation (no card, card pulled, PIN needed…). */
+export class CardStateError extends CounterError {}
+
+/** No insured card in the reader (or no reader). */
+export class NoCardError extends CardStateError {
+  constructor(what: 'insured' | 'professional' = 'insured') {
+    super(what === 'insured' ? 'no-card' : 'no-professional-card', what === 'insured' ? 'no insured card in the reader' : "the pharmacist's professional card is not in the reader");
+  }
+}
+
+/** The card was removed (or swapped for another) since it was opened. */
+export class CardRemovedError extends CardStateError {
+  constructor(message = 'the card was removed from the reader; insert it again') {
+    super('card-removed', message);
+  }
+}
+
+/** The card's PIN is blocked (no tries left): it must be unblocked with the PUK at the fund. */
+export class PinBlockedError extends CardStateError {
+  constructor(which: 'insured' | 'professional' = 'insured') {
+    super(which === 'insured' ? 'pin-blocked' : 'professional-pin-blocked', which === 'insured' ? "the card's PIN is blocked (unblock it with the PUK)" : "the professional card's PIN is blocked");
+  }
+}
+
+/** The operation needs the holder's PIN first. */
+export class PinRequiredError extends CardStateError {
+  constructor(which: 'insured' | 'professional' = 'insured') {
+    super(
+      which === 'insured' ? 'pin-required' : 'professional-pin-required',
+      which === 'insured' ? "the holder's PIN must be verified first" : "the professional card's PIN must be verified first",
+    );
+  }
+}
+
+/** Another checkout or card operation is running; the counter does one at a time. */
+export class CardBusyError extends CardStateError {
+  constructor() {
+    super('card-busy', 'another card operation is in progress');
+  }
+}
+
+/** The prices or rights changed between the quote the pharmacist saw and the checkout. */
+export class QuoteChangedError extends CardStateError {
+  constructor(detail: string) {
+    super('quote-changed', `the amounts changed since the quote (${detail}); check the basket again`, 'expect');
+  }
+}
+
+/** A card write (checkout) is not in a state that allows the operation (already done, cancelled). */
+export class CardWriteStateError extends CardStateError {
+  constructor(message: string) {
+    super('card-write-state', message);
+  }
+}
+
+/** The card cannot be written or read for a reason other than its absence (refused, failed). */
+export class CardOperationError extends CardStateError {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, undefined, options);
+  }
+}
+
+/** The PC/SC service (pcscd) is not running or was lost. */
+export class CardServiceUnavailableError extends CounterError {
+  constructor(message = 'the PC/SC service (pcscd) is not available') {
+    super('pcsc-unavailable', message);
+  }
+}
+
+/** The invoice number is not in the journal. */
+export class UnknownInvoiceError extends CounterError {
+  constructor(number: number) {
+    super('unknown-invoice', `no invoice number ${number}`, 'number');
+  }
+}
+
+/** The invoice journal is not available (e.g. the sync module is not installed). */
+export class JournalUnavailableError extends CounterError {
+  constructor(message = 'the invoice journal is not available') {
+    super('journal-unavailable', message);
+  }
+}

@@ -1,0 +1,111 @@
+import * as path from 'node:path';
+import type Database from 'better-sqlite3';
+import type { InvoiceDocument, InvoiceDraft } from '../../sync/invoice';
+import { Journal, type AppendedInvoice, type Backlog, type RejectedInvoice } from '../../sync/journal/journal';
+import type { Signer } from '../../sync/signer';
+
+/**
+ * The counter's view of the signed invoice journal (src/sync): append an invoice signed by the
+ * professional card, cancel one with a credit note, read invoices back, and the sync backlog.
+ *
+ * The sync Journal binds its signer when it is opened, while the professional card comes and goes
+ * at the counter; so this holds one Journal without a signer for reading, and opens an appending
+ * one for the signer of the moment (re-opened when another professional card signs). Only the
+ * counter appends, one checkout at a time.
+ */
+
+export interface JournalInvoice {
+  document: InvoiceDocument;
+  hash: string;
+  ack: { status: string; code: string | null; reason: string | null } | null;
+}
+
+export interface InvoiceJournalPort {
+  /** The journal's SQLite connection: the counter's card_writes table lives in the same file. */
+  readonly db: Database.Database;
+  append(draft: InvoiceDraft, signer: Signer): Promise<AppendedInvoice>;
+  creditNote(number: number, reason: string, signer: Signer): Promise<AppendedInvoice>;
+  invoice(number: number): JournalInvoice | null;
+  /** Number of the credit note cancelling invoice `number`, or null. */
+  creditNoteOf(number: number): number | null;
+  /** Invoices (kind `invoice`) that have no card_writes row: left by a crash after the commit. */
+  invoicesWithoutCardWrite(): number[];
+  backlog(): Backlog;
+  rejected(): RejectedInvoice[];
+  close(): Promise<void>;
+}
+
+/** Where the counter keeps the journal: `DATA/journal.sqlite`. */
+export function journalPath(dataDir: string): string {
+  return path.join(dataDir, 'journal.sqlite');
+}
+
+export class CounterJournal implements InvoiceJournalPort {
+  readonly file: string;
+  private readonly reader: Journal;
+  private writer: { journal: Journal; keyId: string } | undefined;
+  private readonly now: (() => Date) | undefined;
+
+  private constructor(file: string, reader: Journal, now?: () => Date) {
+    this.file = file;
+    this.reader = reader;
+    this.now = now;
+  }
+
+  static open(file: string, options: { now?: () => Date } = {}): CounterJournal {
+    const opts = options.now ? { now: options.now } : {};
+    return new CounterJournal(file, Journal.open(file, opts), options.now);
+  }
+
+  get db(): Database.Database {
+    return this.reader.db;
+  }
+
+  private async writerFor(signer: Signer): Promise<Journal> {
+    if (this.writer && this.writer.keyId === signer.keyId) return this.writer.journal;
+    if (this.writer) await this.writer.journal.close();
+    this.writer = undefined;
+    const journal = Journal.open(this.file, { signer, ...(this.now ? { now: this.now } : {}) });
+    this.writer = { journal, keyId: signer.keyId };
+    return journal;
+  }
+
+  async append(draft: InvoiceDraft, signer: Signer): Promise<AppendedInvoice> {
+    return (await this.writerFor(signer)).append(draft);
+  }
+
+  async creditNote(number: number, reason: string, signer: Signer): Promise<AppendedInvoice> {
+    return (await this.writerFor(signer)).creditNote(number, undefined, reason);
+  }
+
+  invoice(number: number): JournalInvoice | null {
+    const r = this.reader.invoice(number);
+    return r ? { document: r.document, hash: r.hash, ack: r.ack } : null;
+  }
+
+  creditNoteOf(number: number): number | null {
+    const n = this.db.prepare("SELECT number FROM invoices WHERE ref_number = ? AND kind = 'credit-note' ORDER BY number LIMIT 1").pluck().get(number) as number | undefined;
+    return n ?? null;
+  }
+
+  invoicesWithoutCardWrite(): number[] {
+    return this.db
+      .prepare("SELECT i.number FROM invoices i WHERE i.kind = 'invoice' AND NOT EXISTS (SELECT 1 FROM card_writes w WHERE w.invoice_number = i.number) ORDER BY i.number")
+      .pluck()
+      .all() as number[];
+  }
+
+  backlog(): Backlog {
+    return this.reader.backlog();
+  }
+
+  rejected(): RejectedInvoice[] {
+    return this.reader.rejectedInvoices();
+  }
+
+  async close(): Promise<void> {
+    if (this.writer) await this.writer.journal.close();
+    this.writer = undefined;
+    await this.reader.close();
+  }
+}

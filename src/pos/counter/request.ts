@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { InvalidInputError } from '../errors';
+import { zodIssues } from '../issue-path';
+
+/**
+ * Bodies the counter accepts for a quote and a checkout. Prices always come from the catalogue
+ * (a dispensing record on the card needs a product code); the card gives the rights. Unknown
+ * fields are refused, as everywhere else (a misspelt field must not be silently ignored).
+ */
+
+const printable = (max: number, what: string) =>
+  z
+    .string({ message: `expected ${what}` })
+    .regex(/^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/, { message: 'expected printable ASCII without spaces at the ends' })
+    .max(max, { message: `at most ${max} characters` });
+const centimes = z.number({ message: 'expected an amount in integer centimes' }).int({ message: 'expected integer centimes' }).min(0, { message: 'an amount cannot be negative' });
+
+export const MAX_COUNTER_LINES = 20;
+
+export const counterLineSchema = z.strictObject({
+  code: printable(16, 'a product code'),
+  quantity: z
+    .number({ message: 'expected an integer quantity ≥ 1' })
+    .int({ message: 'expected a whole number of units' })
+    .min(1, { message: 'expected a quantity of at least 1' })
+    .max(999, { message: 'at most 999 units per line' }),
+  /** Treatment duration in days, written on the card's dispensing record. */
+  durationDays: z
+    .number({ message: 'expected a number of days' })
+    .int({ message: 'expected a whole number of days' })
+    .min(1, { message: 'at least 1 day' })
+    .max(365, { message: 'at most 365 days' })
+    .optional(),
+  /** The fund's prior-approval reference, for products that need one. */
+  approval: z.string({ message: 'expected an approval reference' }).trim().min(1, { message: 'must not be empty' }).max(64).optional(),
+});
+
+const basketShape = {
+  /** Beneficiary rank on the card: 1 is the insured person. */
+  beneficiary: z.number({ message: 'expected a beneficiary rank' }).int({ message: 'expected a whole rank' }).min(1, { message: 'ranks start at 1' }).max(15, { message: 'at most rank 15' }),
+  /** The prescription's reference (one of the card's e-prescriptions, or a paper one). */
+  prescription: printable(12, 'a prescription reference').optional(),
+  lines: z
+    .array(counterLineSchema, { message: 'expected an array of lines' })
+    .min(1, { message: 'the basket is empty' })
+    .max(MAX_COUNTER_LINES, { message: `at most ${MAX_COUNTER_LINES} lines per dispensing` }),
+};
+
+export const counterQuoteSchema = z.strictObject(basketShape);
+
+export const checkoutSchema = z
+  .strictObject({
+    ...basketShape,
+    /** The totals the pharmacist saw: the checkout is refused if the split now differs. */
+    expect: z.strictObject({ total: centimes, fund: centimes, patient: centimes }).optional(),
+    /** A client-chosen key: the same checkout sent twice (a double click, a retry) is done once. */
+    requestId: z.string({ message: 'expected a request identifier' }).regex(/^[A-Za-z0-9_-]{8,64}$/, { message: 'expected 8 to 64 characters A-Z a-z 0-9 _ -' }).optional(),
+  })
+  .superRefine((v, ctx) => {
+    v.lines.forEach((l, i) => {
+      if (l.durationDays === undefined) ctx.addIssue({ code: 'custom', path: ['lines', i, 'durationDays'], message: 'the treatment duration is required at checkout (it is written on the card)' });
+    });
+  });
+
+export type CounterLine = z.infer<typeof counterLineSchema>;
+export type CounterQuoteRequest = z.infer<typeof counterQuoteSchema>;
+export type CheckoutRequest = z.infer<typeof checkoutSchema>;
+
+export const pinSchema = z.strictObject({
+  pin: z.string({ message: 'expected the PIN as a string of digits' }).regex(/^\d{4,8}$/, { message: 'expected 4 to 8 digits' }),
+});
+
+export const cancelSchema = z.strictObject({
+  reason: z.string({ message: 'expected a reason' }).trim().min(1).max(200).optional(),
+});
+
+/** Validates with `schema`; throws InvalidInputError naming each bad field (never echoing values). */
+export function parseBody<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value ?? {});
+  if (!r.success) throw new InvalidInputError(zodIssues(r.error), what);
+  return r.data;
+}

@@ -1,0 +1,212 @@
+import { ChifaError } from '../../errors';
+import { ChifaCard, ProfessionalCard, professionalCardSigner, type CardData, type Dispensation, type Holder, type NewDispensation } from '../../card/chifa';
+import type { CardTransport } from '../../card/transport/transport';
+import type { Signer } from '../../sync/signer';
+import type { CardHolder, CardRead, DispensationRecord, PharmacyIdentity } from './card-data';
+import { CardOperationError, CardRemovedError, CardServiceUnavailableError, NoCardError, PinRequiredError } from './errors';
+import type { InsuredCardPort, PinResult, ProfessionalAuthenticatorPort, ProfessionalCardPort } from './station';
+
+/**
+ * The card ports over the SDK's Chifa card application (src/card/chifa): the only path from the
+ * counter to a card (DESIGN §2). Whatever the transport — PC/SC or the in-process emulator — a
+ * port is one insertion of one card; once the station says the card left (or lost power), every
+ * call throws CardRemovedError, because the PIN and authentication state went with it.
+ *
+ * SDK errors are translated to the counter's: a pulled card is `card-removed` (409), a stopped
+ * pcscd `pcsc-unavailable` (503), a card that refuses or cannot be decoded a CardOperationError
+ * with the SDK's code (409). Messages never contain a PIN (the SDK never puts one in them).
+ */
+
+const REMOVED = new Set(['card-removed', 'card-reset', 'card-unresponsive']);
+const SERVICE = new Set(['no-service', 'pcsc-unavailable']);
+
+export function translateCardError(err: unknown, which: 'insured' | 'professional' = 'insured'): unknown {
+  if (!(err instanceof ChifaError)) return err;
+  if (err instanceof CardOperationError || err instanceof CardRemovedError || err instanceof NoCardError || err instanceof PinRequiredError || err instanceof CardServiceUnavailableError) return err;
+  const code = err.code;
+  if (REMOVED.has(code)) return new CardRemovedError(which === 'insured' ? 'the card was removed from the reader (or lost power); insert it again' : 'the professional card was removed from the reader (or lost power); insert it again');
+  if (code === 'no-card') return new NoCardError(which);
+  if (SERVICE.has(code)) return new CardServiceUnavailableError(err.message);
+  if (code === 'pin-required') return new PinRequiredError(which);
+  return new CardOperationError(code, err.message, { cause: err });
+}
+
+export function toHolder(h: Holder): CardHolder {
+  return { ssn: h.ssn, cardSerial: h.cardSerial, lastName: h.lastName, firstName: h.firstName, lastNameAr: h.lastNameAr, firstNameAr: h.firstNameAr, birthDate: h.birthDate, issueDate: h.issueDate, expiryDate: h.expiryDate, cardType: h.cardType };
+}
+
+export function toDispensation(d: Dispensation): DispensationRecord {
+  return {
+    date: d.date,
+    pharmacyId: d.pharmacyId,
+    rank: d.rank,
+    productCode: d.productCode,
+    quantity: d.quantity,
+    durationDays: d.durationDays,
+    invoiceNumber: d.invoiceNumber,
+    prescriptionRef: d.prescriptionRef ?? null,
+  };
+}
+
+export function toCardRead(d: CardData): CardRead {
+  return {
+    holder: toHolder(d.holder),
+    beneficiaries: d.beneficiaries.map((b) => ({ ...b })),
+    rights: {
+      fund: d.rights.fund,
+      category: d.rights.category,
+      rateBp: d.rights.rateBp,
+      rightsEnd: d.rights.rightsEnd,
+      chronic: d.rights.chronic.map((c) => ({ ...c })),
+      beneficiaryRights: d.rights.beneficiaryRights.map((b) => ({ ...b })),
+    },
+    emergency: { bloodGroup: d.emergency.bloodGroup ?? null, allergies: [...d.emergency.allergies], conditions: [...d.emergency.conditions] },
+    prescriptions: d.prescriptions.map((p) => ({ ...p, lines: p.lines.map((l) => ({ ...l })) })),
+    dispensations: d.dispensations.map(toDispensation),
+  };
+}
+
+function toNew(r: DispensationRecord): NewDispensation {
+  return {
+    date: r.date,
+    pharmacyId: r.pharmacyId,
+    rank: r.rank,
+    productCode: r.productCode,
+    quantity: r.quantity,
+    durationDays: r.durationDays,
+    invoiceNumber: r.invoiceNumber ?? 0,
+    ...(r.prescriptionRef !== null ? { prescriptionRef: r.prescriptionRef } : {}),
+  };
+}
+
+/** Tells a port whether its insertion is still the card in the reader, and how to reach it. */
+export interface Slot {
+  /** A transport to the card (connects or reuses a connection). */
+  connect(): Promise<CardTransport>;
+  /** False once the card was removed or lost power after this port was made. */
+  isCurrent(): boolean;
+}
+
+abstract class Guarded {
+  constructor(
+    readonly insertion: number,
+    protected readonly slot: Slot,
+    private readonly which: 'insured' | 'professional',
+  ) {}
+
+  protected async guard<T>(fn: () => Promise<T>): Promise<T> {
+    if (!this.slot.isCurrent()) throw translateCardError(new CardRemovedError(), this.which);
+    try {
+      return await fn();
+    } catch (err) {
+      throw translateCardError(err, this.which);
+    }
+  }
+}
+
+export class SdkInsuredPort extends Guarded implements InsuredCardPort {
+  private card: ChifaCard | undefined;
+
+  constructor(insertion: number, slot: Slot) {
+    super(insertion, slot, 'insured');
+  }
+
+  private async chifa(): Promise<ChifaCard> {
+    if (!this.card) this.card = await ChifaCard.open(await this.slot.connect());
+    return this.card;
+  }
+
+  open(): Promise<{ holder: CardHolder; pinRetriesLeft: number | null }> {
+    return this.guard(async () => {
+      const card = await this.chifa();
+      let retries: number | null = null;
+      try {
+        const st = await card.pinStatus();
+        retries = st.kind === 'notVerified' ? st.retriesLeft : st.kind === 'blocked' ? 0 : null;
+      } catch (err) {
+        if (!(err instanceof ChifaError) || err.code !== 'card-protocol') throw err;
+      }
+      return { holder: toHolder(card.holder), pinRetriesLeft: retries };
+    });
+  }
+
+  verifyPin(pin: string): Promise<PinResult> {
+    return this.guard(async () => (await this.chifa()).verifyPin(pin));
+  }
+
+  readAll(): Promise<CardRead> {
+    return this.guard(async () => {
+      const r = await (await this.chifa()).readAll();
+      if (r.kind !== 'ok') throw new PinRequiredError();
+      return toCardRead(r.data);
+    });
+  }
+
+  readDispensations(): Promise<DispensationRecord[]> {
+    return this.guard(async () => (await (await this.chifa()).readDispensations()).map(toDispensation));
+  }
+
+  appendDispensations(records: readonly DispensationRecord[], professional: ProfessionalCardPort, onWritten?: (index: number) => void): Promise<void> {
+    return this.guard(async () => {
+      const card = await this.chifa();
+      const auth = await professional.authenticator();
+      const r = await card.authenticateProfessional(auth);
+      if (r.kind !== 'ok') {
+        const why = r.kind === 'certificateRejected' ? "the insured card refused the professional card's certificate" : r.kind === 'signatureRejected' ? "the insured card refused the professional card's answer" : 'professional authentication is blocked on this card';
+        throw new CardOperationError('professional-auth-failed', why);
+      }
+      // One APPEND RECORD per call, so progress is known record by record.
+      for (let i = 0; i < records.length; i++) {
+        await card.appendDispensations([toNew(records[i]!)]);
+        onWritten?.(i);
+      }
+    });
+  }
+}
+
+export class SdkProfessionalPort extends Guarded implements ProfessionalCardPort {
+  private card: ProfessionalCard | undefined;
+  private verified = false;
+
+  constructor(insertion: number, slot: Slot) {
+    super(insertion, slot, 'professional');
+  }
+
+  private async pro(): Promise<ProfessionalCard> {
+    if (!this.card) this.card = await ProfessionalCard.open(await this.slot.connect());
+    return this.card;
+  }
+
+  get unlocked(): boolean {
+    return this.verified && this.slot.isCurrent();
+  }
+
+  identity(): Promise<PharmacyIdentity> {
+    return this.guard(async () => ({ ...(await this.pro()).identity }));
+  }
+
+  verifyPin(pin: string): Promise<PinResult> {
+    return this.guard(async () => {
+      const r = await (await this.pro()).verifyPin(pin);
+      this.verified = r.kind === 'ok';
+      return r;
+    });
+  }
+
+  signer(): Promise<Signer> {
+    return this.guard(async () => {
+      if (!this.verified) throw new PinRequiredError('professional');
+      const s = professionalCardSigner(await this.pro());
+      // Signing goes through guard too, so a pulled card is `card-removed`, not a raw transport error.
+      return { certificate: s.certificate, keyId: s.keyId, sign: (digest: Buffer) => this.guard(() => s.sign(digest)) };
+    });
+  }
+
+  authenticator(): Promise<ProfessionalAuthenticatorPort> {
+    return this.guard(async () => {
+      if (!this.verified) throw new PinRequiredError('professional');
+      const card = await this.pro();
+      return { certificate: card.certificate, internalAuthenticate: (challenge: Buffer) => this.guard(() => card.internalAuthenticate(challenge)) };
+    });
+  }
+}

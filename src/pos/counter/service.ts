@@ -1,0 +1,603 @@
+import type { Logger } from 'pino';
+import { maskId } from '../../log';
+import { draftFromSplit, type InvoiceDocument } from '../../sync/invoice';
+import type { Backlog, RejectedInvoice } from '../../sync/journal/journal';
+import type { Signer } from '../../sync/signer';
+import type { CatalogueStore } from '../catalogue/store';
+import { today as localToday, type IsoDate } from '../dates';
+import type { RuleBook } from '../rules/load';
+import { REASONS } from '../split';
+import type { CardHolder, CardRead, DispensationRecord, PharmacyIdentity } from './card-data';
+import { CardWriteStore, type CardWrite } from './card-writes';
+import {
+  CardRemovedError,
+  CardWriteStateError,
+  CounterError,
+  PinBlockedError,
+  PinRequiredError,
+  QuoteChangedError,
+  UnknownInvoiceError,
+} from './errors';
+import type { InvoiceJournalPort } from './journal';
+import { Mutex } from './mutex';
+import { priceBasket, type CounterQuote } from './pricing';
+import { missingRecords, recordsOfInvoice } from './records';
+import type { CheckoutRequest, CounterQuoteRequest } from './request';
+import type { CardStation, InsuredCardPort, ProfessionalCardPort, ReaderStatus, StationMode } from './station';
+
+/**
+ * The counter service: one pharmacist, one insured card and one professional card at a time.
+ * It keeps the open card's session (holder, PIN verified, what the PIN opened), prices baskets,
+ * and runs the checkout with its invariant (docs/counter.md):
+ *
+ *   no lost invoice, no card record without its invoice, no invoice without its card record.
+ *
+ * Checkout: (a) price the basket from the card's rights; (b) have the professional card sign the
+ * invoice into the journal (durable) and note a pending card write (card_writes, same file);
+ * (c) authenticate the professional card to the insured card and append one dispensing record
+ * per line, each carrying the invoice number; (d) mark the card write done. If (c) fails the
+ * invoice stays and the write stays pending; the next time that card's PIN is verified the counter
+ * reads its dispensations, appends only the records still missing, and marks the write done. The
+ * pharmacist may instead cancel it: a credit note referencing the invoice, and state cancelled.
+ */
+
+export interface CounterDeps {
+  station: CardStation;
+  catalogue: CatalogueStore;
+  rules: RuleBook;
+  journal: InvoiceJournalPort;
+  /** The fund's blacklist (downlink store), when the counter has one. */
+  isBlacklisted?: (cardSerial: string) => boolean;
+  logger: Logger;
+  now?: () => Date;
+}
+
+interface Session {
+  insertion: number;
+  holder: CardHolder;
+  pinRetriesLeft: number | null;
+  /** Set once the PIN is verified: what it opened (kept up to date after writes). */
+  read: CardRead | null;
+}
+
+export interface PendingWriteSummary {
+  invoiceNumber: number;
+  cardSerial: string;
+  records: number;
+  written: number;
+  attempts: number;
+  createdAt: string;
+  lastError: string | null;
+}
+
+export interface CounterStatus {
+  mode: StationMode;
+  serviceAvailable: boolean;
+  readers: ReaderStatus[];
+  today: IsoDate;
+  busy: boolean;
+  insured: {
+    present: boolean;
+    opened: boolean;
+    verified: boolean;
+    holder: CardHolder | null;
+    pinRetriesLeft: number | null;
+    /** Pending card writes for the card in the reader. */
+    pendingWrites: number[];
+  };
+  professional: { present: boolean; unlocked: boolean; pharmacy: PharmacyIdentity | null };
+  pendingWrites: PendingWriteSummary[];
+  sync: Backlog | null;
+  demo: { insuredPin: string; professionalPin?: string } | null;
+}
+
+export interface WriteOutcome {
+  invoiceNumber: number;
+  state: 'pending' | 'done' | 'cancelled';
+  /** Records this invoice puts on the card, and how many are confirmed there. */
+  records: number;
+  written: number;
+  error: { code: string; message: string } | null;
+}
+
+export type VerifyOutcome =
+  | { result: 'ok'; card: CardRead; recovery: WriteOutcome[] }
+  | { result: 'wrong-pin'; retriesLeft: number };
+
+export interface CheckoutOutcome {
+  invoice: { number: number; hash: string; date: IsoDate; issuedAt: string; totals: InvoiceDocument['totals']; thirdPartyPayment: boolean };
+  cardWrite: WriteOutcome;
+  /** True when this request was already done (same requestId): nothing new was signed. */
+  replayed: boolean;
+}
+
+export interface QuoteOutcome {
+  quote: CounterQuote['quote'];
+  warnings: CounterQuote['warnings'];
+  beneficiary: CounterQuote['beneficiary'];
+  reasonText: string | null;
+}
+
+export class CounterService {
+  readonly station: CardStation;
+  readonly catalogue: CatalogueStore;
+  readonly rules: RuleBook;
+  readonly journal: InvoiceJournalPort;
+  readonly writes: CardWriteStore;
+  private readonly isBlacklisted: ((serial: string) => boolean) | undefined;
+  private readonly log: Logger;
+  private readonly now: () => Date;
+  private readonly mutex = new Mutex();
+  private session: Session | null = null;
+  private pharmacy: { insertion: number; identity: PharmacyIdentity } | null = null;
+
+  constructor(deps: CounterDeps) {
+    this.station = deps.station;
+    this.catalogue = deps.catalogue;
+    this.rules = deps.rules;
+    this.journal = deps.journal;
+    this.isBlacklisted = deps.isBlacklisted;
+    this.log = deps.logger;
+    this.now = deps.now ?? (() => new Date());
+    this.writes = new CardWriteStore(this.journal.db, this.now);
+  }
+
+  today(): IsoDate {
+    return localToday(this.now());
+  }
+
+  // ------------------------------------------------------------------ start-up repair
+
+  /**
+   * Makes card_writes agree with the journal: an invoice without a row (the counter stopped
+   * between the journal commit and the row) gets a pending write rebuilt from the signed invoice
+   * — or a cancelled one if a credit note already cancels it; a pending write whose invoice has a
+   * credit note (stopped between the credit note and the state change) becomes cancelled.
+   */
+  reconcile(): { created: number[]; cancelled: number[] } {
+    const created: number[] = [];
+    const cancelled: number[] = [];
+    for (const number of this.journal.invoicesWithoutCardWrite()) {
+      const inv = this.journal.invoice(number);
+      if (!inv) continue;
+      const credit = this.journal.creditNoteOf(number);
+      this.writes.insert({
+        invoiceNumber: number,
+        cardSerial: inv.document.beneficiary.cardSerial,
+        records: recordsOfInvoice(inv.document),
+        state: credit === null ? 'pending' : 'cancelled',
+        creditNote: credit,
+      });
+      created.push(number);
+    }
+    for (const w of this.writes.pending()) {
+      const credit = this.journal.creditNoteOf(w.invoiceNumber);
+      if (credit !== null) {
+        this.writes.markCancelled(w.invoiceNumber, credit);
+        cancelled.push(w.invoiceNumber);
+      }
+    }
+    if (created.length > 0 || cancelled.length > 0) this.log.warn({ created, cancelled }, 'card writes repaired from the journal');
+    return { created, cancelled };
+  }
+
+  // ------------------------------------------------------------------ status
+
+  status(): CounterStatus {
+    const st = this.station.status();
+    const session = this.currentSession(st.insured);
+    const pending = this.writes.pending();
+    let pro: CounterStatus['professional'] = { present: st.professional !== null, unlocked: false, pharmacy: null };
+    if (st.professional !== null) {
+      try {
+        const p = this.station.professional();
+        pro = { present: true, unlocked: p.unlocked, pharmacy: this.pharmacy && this.pharmacy.insertion === p.insertion ? this.pharmacy.identity : null };
+      } catch {
+        pro = { present: false, unlocked: false, pharmacy: null };
+      }
+    }
+    let sync: Backlog | null = null;
+    try {
+      sync = this.journal.backlog();
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'cannot read the sync backlog');
+    }
+    return {
+      mode: st.mode,
+      serviceAvailable: st.serviceAvailable,
+      readers: st.readers,
+      today: this.today(),
+      busy: this.mutex.locked,
+      insured: {
+        present: st.insured !== null,
+        opened: session !== null,
+        verified: session?.read != null,
+        holder: session?.holder ?? null,
+        pinRetriesLeft: session?.pinRetriesLeft ?? null,
+        pendingWrites: session ? pending.filter((w) => w.cardSerial === session.holder.cardSerial).map((w) => w.invoiceNumber) : [],
+      },
+      professional: pro,
+      pendingWrites: pending.map(summary),
+      sync,
+      demo: this.station.demoHints ?? null,
+    };
+  }
+
+  /** The session if it still belongs to the card in the reader; drops it otherwise. */
+  private currentSession(insertion: number | null): Session | null {
+    if (this.session && this.session.insertion !== insertion) {
+      this.log.info({ card: maskId(this.session.holder.cardSerial) }, 'insured card removed; session closed');
+      this.session = null;
+    }
+    return this.session;
+  }
+
+  // ------------------------------------------------------------------ insured card
+
+  /** Opens the insured card in the reader (holder identity, no PIN). Idempotent per insertion. */
+  openCard(): Promise<{ holder: CardHolder; pinRetriesLeft: number | null; verified: boolean; pendingWrites: number[] }> {
+    return this.mutex.run(async () => {
+      const card = this.station.insured();
+      let s = this.currentSession(card.insertion);
+      if (!s) {
+        const opened = await card.open();
+        s = { insertion: card.insertion, holder: opened.holder, pinRetriesLeft: opened.pinRetriesLeft, read: null };
+        this.session = s;
+        this.log.info({ card: maskId(s.holder.cardSerial), pending: this.writes.pending(s.holder.cardSerial).length }, 'insured card opened');
+      }
+      return {
+        holder: s.holder,
+        pinRetriesLeft: s.pinRetriesLeft,
+        verified: s.read !== null,
+        pendingWrites: this.writes.pending(s.holder.cardSerial).map((w) => w.invoiceNumber),
+      };
+    });
+  }
+
+  /**
+   * Verifies the holder's PIN. On success reads the card, completes its pending card writes (if
+   * the professional card is ready) and returns what the PIN opened. The PIN is passed to the
+   * card and forgotten: never logged, stored or echoed.
+   */
+  verifyPin(pin: string): Promise<VerifyOutcome> {
+    return this.mutex.run(async () => {
+      const card = this.station.insured();
+      let s = this.currentSession(card.insertion);
+      if (!s) {
+        const opened = await card.open();
+        s = { insertion: card.insertion, holder: opened.holder, pinRetriesLeft: opened.pinRetriesLeft, read: null };
+        this.session = s;
+      }
+      const r = await card.verifyPin(pin);
+      if (r.kind === 'wrongPin') {
+        s.pinRetriesLeft = r.retriesLeft;
+        this.log.info({ card: maskId(s.holder.cardSerial), retriesLeft: r.retriesLeft }, 'wrong PIN');
+        if (r.retriesLeft === 0) throw new PinBlockedError();
+        return { result: 'wrong-pin', retriesLeft: r.retriesLeft };
+      }
+      if (r.kind === 'blocked') {
+        s.pinRetriesLeft = 0;
+        this.log.info({ card: maskId(s.holder.cardSerial) }, 'PIN blocked');
+        throw new PinBlockedError();
+      }
+      s.pinRetriesLeft = null;
+      s.read = await card.readAll();
+      this.log.info({ card: maskId(s.holder.cardSerial) }, 'PIN verified; card read');
+      const recovery = await this.recoverFor(card, s);
+      return { result: 'ok', card: s.read!, recovery };
+    });
+  }
+
+  /** What the PIN opened, for the page after a reload. */
+  card(): CardRead {
+    return this.requireVerified().read!;
+  }
+
+  private requireOpen(): Session {
+    const st = this.station.status();
+    const s = this.currentSession(st.insured);
+    if (st.insured === null) {
+      this.station.insured(); // throws the right NoCardError / service error
+    }
+    if (!s) throw new PinRequiredError();
+    return s;
+  }
+
+  private requireVerified(): Session {
+    const s = this.requireOpen();
+    if (s.read === null) throw new PinRequiredError();
+    return s;
+  }
+
+  // ------------------------------------------------------------------ professional card
+
+  verifyProfessionalPin(pin: string): Promise<{ result: 'ok'; pharmacy: PharmacyIdentity } | { result: 'wrong-pin'; retriesLeft: number }> {
+    return this.mutex.run(async () => {
+      const pro = this.station.professional();
+      const r = await pro.verifyPin(pin);
+      if (r.kind === 'wrongPin') {
+        if (r.retriesLeft === 0) throw new PinBlockedError('professional');
+        return { result: 'wrong-pin', retriesLeft: r.retriesLeft };
+      }
+      if (r.kind === 'blocked') throw new PinBlockedError('professional');
+      const identity = await this.identityOf(pro);
+      this.log.info({ pharmacy: identity.pharmacyId }, 'professional card unlocked');
+      return { result: 'ok', pharmacy: identity };
+    });
+  }
+
+  private async identityOf(pro: ProfessionalCardPort): Promise<PharmacyIdentity> {
+    if (this.pharmacy && this.pharmacy.insertion === pro.insertion) return this.pharmacy.identity;
+    const identity = await pro.identity();
+    this.pharmacy = { insertion: pro.insertion, identity };
+    return identity;
+  }
+
+  /** The professional card, unlocked, and its signer: what checkout, recovery and cancel need. */
+  private async readyProfessional(): Promise<{ pro: ProfessionalCardPort; signer: Signer; identity: PharmacyIdentity }> {
+    const pro = this.station.professional();
+    if (!pro.unlocked) throw new PinRequiredError('professional');
+    const identity = await this.identityOf(pro);
+    return { pro, signer: await pro.signer(), identity };
+  }
+
+  /** Best-effort identity of the professional card for the status and receipts (no PIN needed). */
+  async refreshProfessional(): Promise<void> {
+    try {
+      await this.mutex.run(async () => {
+        await this.identityOf(this.station.professional());
+      });
+    } catch {
+      // No professional card: the status says so.
+    }
+  }
+
+  // ------------------------------------------------------------------ catalogue and quote
+
+  private price(request: CounterQuoteRequest, s: Session): CounterQuote {
+    const read = s.read!;
+    // Records still waiting to go on this card count as dispensed for the duplicate warning.
+    const waiting = this.writes.pending(read.holder.cardSerial).flatMap((w) => missingRecords(w.records, read.dispensations));
+    const card: CardRead = waiting.length > 0 ? { ...read, dispensations: [...waiting, ...read.dispensations] } : read;
+    return priceBasket(card, request, {
+      rules: this.rules,
+      lookup: (code) => this.catalogue.get(code),
+      ...(this.isBlacklisted ? { isBlacklisted: this.isBlacklisted } : {}),
+      today: this.today(),
+    });
+  }
+
+  quote(request: CounterQuoteRequest): QuoteOutcome {
+    const s = this.requireVerified();
+    const q = this.price(request, s);
+    return { quote: q.quote, warnings: q.warnings, beneficiary: q.beneficiary, reasonText: q.quote.reason ? REASONS[q.quote.reason] : null };
+  }
+
+  // ------------------------------------------------------------------ checkout
+
+  checkout(request: CheckoutRequest): Promise<CheckoutOutcome> {
+    return this.mutex.run(async () => {
+      if (request.requestId !== undefined) {
+        const previous = this.writes.byRequestId(request.requestId);
+        if (previous) return this.replay(previous);
+      }
+      const s = this.requireVerified();
+      const card = this.station.insured();
+      if (card.insertion !== s.insertion) throw new CardRemovedError();
+      this.repairRecent();
+      const { pro, signer } = await this.readyProfessional();
+      const priced = this.price(request, s);
+      const q = priced.quote;
+      if (request.expect) {
+        const e = request.expect;
+        if (e.total !== q.total || e.fund !== q.fund || e.patient !== q.patient) {
+          throw new QuoteChangedError(`expected total ${e.total}, fund ${e.fund}, patient ${e.patient}; now ${q.total}, ${q.fund}, ${q.patient}`);
+        }
+      }
+      const read = s.read!;
+      const draft = draftFromSplit({
+        split: q,
+        basket: priced.basket,
+        context: priced.context,
+        fund: read.rights.fund,
+        beneficiary: { cardSerial: read.holder.cardSerial, rank: priced.beneficiary.rank, insuredId: read.holder.ssn },
+        ...(request.prescription !== undefined ? { prescription: prescriptionOf(read, request.prescription) } : {}),
+        details: request.lines.map((l, i) => ({ label: q.lines[i]!.description ?? l.code, durationDays: l.durationDays! })),
+      });
+      // (b) signed by the professional card and durable in the journal before anything touches
+      // the insured card. If signing fails (card pulled), nothing was written anywhere.
+      const appended = await this.journal.append(draft, signer);
+      const doc = appended.document;
+      const write = this.writes.insert({
+        invoiceNumber: doc.number,
+        cardSerial: doc.beneficiary.cardSerial,
+        records: recordsOfInvoice(doc),
+        requestId: request.requestId ?? null,
+      });
+      this.log.info(
+        { invoice: doc.number, card: maskId(doc.beneficiary.cardSerial), total: doc.totals.total, fund: doc.totals.fund, patient: doc.totals.patient, lines: doc.lines.length },
+        'invoice signed and journalled',
+      );
+      // (c) and (d). A fresh invoice number cannot be on the card yet: no need to read it first.
+      const outcome = await this.writeRecords(card, pro, s, write, false);
+      return { invoice: invoiceSummary(doc, appended.hash), cardWrite: outcome, replayed: false };
+    });
+  }
+
+  private replay(w: CardWrite): CheckoutOutcome {
+    const inv = this.journal.invoice(w.invoiceNumber);
+    if (!inv) throw new UnknownInvoiceError(w.invoiceNumber);
+    return { invoice: invoiceSummary(inv.document, inv.hash), cardWrite: outcomeOf(w, null), replayed: true };
+  }
+
+  /** Cheap repair between checkouts: invoices after the last noted card write. */
+  private repairRecent(): void {
+    if (this.journal.invoicesWithoutCardWrite().length > 0) this.reconcile();
+  }
+
+  /**
+   * Puts the missing records of `write` on the card. With `readFirst`, reads the card's
+   * dispensations and appends only what is missing (recovery); the caller holds the mutex.
+   * Never throws for a card failure: the write stays pending and the outcome says why.
+   */
+  private async writeRecords(card: InsuredCardPort, pro: ProfessionalCardPort, s: Session, write: CardWrite, readFirst: boolean): Promise<WriteOutcome> {
+    let written = 0;
+    let todo = write.records;
+    try {
+      if (readFirst) {
+        const onCard = await card.readDispensations();
+        if (s.read) s.read = { ...s.read, dispensations: onCard };
+        todo = missingRecords(write.records, onCard);
+      }
+      const already = write.records.length - todo.length;
+      written = already;
+      if (todo.length > 0) {
+        await card.appendDispensations(todo, pro, () => {
+          written++;
+        });
+      }
+      this.writes.markDone(write.invoiceNumber);
+      if (s.read) s.read = { ...s.read, dispensations: [...[...todo].reverse(), ...s.read.dispensations].slice(0, 400) };
+      this.log.info({ invoice: write.invoiceNumber, card: maskId(write.cardSerial), appended: todo.length, alreadyOnCard: already }, 'card write done');
+      return { invoiceNumber: write.invoiceNumber, state: 'done', records: write.records.length, written: write.records.length, error: null };
+    } catch (err) {
+      const e = describeError(err);
+      this.writes.attemptFailed(write.invoiceNumber, written, `${e.code}: ${e.message}`);
+      this.log.warn({ invoice: write.invoiceNumber, card: maskId(write.cardSerial), written, of: write.records.length, error: e.code }, 'card write incomplete; it stays pending');
+      if (e.code === 'card-removed' || e.code === 'no-card') {
+        if (this.session === s) this.session = null;
+      } else if (s.read) {
+        // Some records may be on the card now: make the next attempt read it first.
+        s.read = { ...s.read };
+      }
+      return { invoiceNumber: write.invoiceNumber, state: 'pending', records: write.records.length, written, error: e };
+    }
+  }
+
+  /** After a PIN verification: completes this card's pending writes, oldest first. */
+  private async recoverFor(card: InsuredCardPort, s: Session): Promise<WriteOutcome[]> {
+    const pending = this.writes.pending(s.holder.cardSerial);
+    if (pending.length === 0) return [];
+    let ready: { pro: ProfessionalCardPort };
+    try {
+      ready = await this.readyProfessional();
+    } catch (err) {
+      const e = describeError(err);
+      return pending.map((w) => outcomeOf(w, e));
+    }
+    const out: WriteOutcome[] = [];
+    for (const w of pending) {
+      const o = await this.writeRecords(card, ready.pro, s, w, true);
+      out.push(o);
+      if (o.state !== 'done') {
+        // The card is gone or refusing: leave the others for the next time.
+        for (const rest of pending.slice(out.length)) out.push(outcomeOf(rest, o.error));
+        break;
+      }
+    }
+    return out;
+  }
+
+  /** Retries a pending card write now (the card must be in the reader with its PIN verified). */
+  completeWrite(invoiceNumber: number): Promise<WriteOutcome> {
+    return this.mutex.run(async () => {
+      const w = this.writes.get(invoiceNumber);
+      if (!w) throw new UnknownInvoiceError(invoiceNumber);
+      if (w.state !== 'pending') return outcomeOf(w, null);
+      const s = this.requireVerified();
+      if (s.holder.cardSerial !== w.cardSerial) {
+        throw new CardWriteStateError(`invoice ${invoiceNumber} belongs to card ${maskId(w.cardSerial)}, not to the card in the reader`);
+      }
+      const card = this.station.insured();
+      if (card.insertion !== s.insertion) throw new CardRemovedError();
+      const { pro } = await this.readyProfessional();
+      return this.writeRecords(card, pro, s, w, true);
+    });
+  }
+
+  /**
+   * Abandons a pending card write: a credit note referencing the invoice (signed by the
+   * professional card) and state cancelled. Records already on the card keep their invoice,
+   * which stays in the journal, cancelled.
+   */
+  cancelWrite(invoiceNumber: number, reason?: string): Promise<WriteOutcome & { creditNote: number }> {
+    return this.mutex.run(async () => {
+      const w = this.writes.get(invoiceNumber);
+      if (!w) throw new UnknownInvoiceError(invoiceNumber);
+      if (w.state !== 'pending') throw new CardWriteStateError(`invoice ${invoiceNumber} is ${w.state}; only a pending card write can be cancelled`);
+      const existing = this.journal.creditNoteOf(invoiceNumber);
+      let creditNote: number;
+      if (existing !== null) {
+        creditNote = existing;
+      } else {
+        const { signer } = await this.readyProfessional();
+        const cn = await this.journal.creditNote(invoiceNumber, reason ?? 'dispensing abandoned: the card could not be written', signer);
+        creditNote = cn.number;
+      }
+      this.writes.markCancelled(invoiceNumber, creditNote);
+      this.log.info({ invoice: invoiceNumber, creditNote, card: maskId(w.cardSerial) }, 'card write cancelled by a credit note');
+      return { ...outcomeOf(this.writes.get(invoiceNumber)!, null), creditNote };
+    });
+  }
+
+  // ------------------------------------------------------------------ journal views
+
+  invoiceDocument(number: number): { document: InvoiceDocument; hash: string; ack: { status: string; code: string | null; reason: string | null } | null; cardWrite: CardWrite | null; creditNote: number | null } {
+    const inv = this.journal.invoice(number);
+    if (!inv) throw new UnknownInvoiceError(number);
+    return { ...inv, cardWrite: this.writes.get(number) ?? null, creditNote: this.journal.creditNoteOf(number) };
+  }
+
+  pharmacyIdentity(): PharmacyIdentity | null {
+    return this.pharmacy?.identity ?? null;
+  }
+
+  rejected(): RejectedInvoice[] {
+    return this.journal.rejected();
+  }
+
+  backlog(): Backlog {
+    return this.journal.backlog();
+  }
+
+  pendingWrites(): PendingWriteSummary[] {
+    return this.writes.pending().map(summary);
+  }
+
+  async close(): Promise<void> {
+    await this.mutex.run(async () => undefined);
+  }
+}
+
+function prescriptionOf(read: CardRead, reference: string): { reference: string; date?: IsoDate; prescriber?: string } {
+  const p = read.prescriptions.find((x) => x.reference === reference);
+  if (!p) return { reference };
+  return { reference, date: p.date, prescriber: `${p.prescriberId} (${p.speciality})` };
+}
+
+function invoiceSummary(doc: InvoiceDocument, hash: string): CheckoutOutcome['invoice'] {
+  return { number: doc.number, hash, date: doc.date, issuedAt: doc.issuedAt, totals: doc.totals, thirdPartyPayment: doc.thirdPartyPayment };
+}
+
+function summary(w: CardWrite): PendingWriteSummary {
+  return { invoiceNumber: w.invoiceNumber, cardSerial: w.cardSerial, records: w.records.length, written: w.written, attempts: w.attempts, createdAt: w.createdAt, lastError: w.lastError };
+}
+
+function outcomeOf(w: CardWrite, error: { code: string; message: string } | null): WriteOutcome {
+  const lastError = w.lastError ? { code: w.lastError.split(':')[0]!, message: w.lastError.slice(w.lastError.indexOf(':') + 1).trim() } : null;
+  return {
+    invoiceNumber: w.invoiceNumber,
+    state: w.state,
+    records: w.records.length,
+    written: w.state === 'done' ? w.records.length : w.written,
+    error: w.state === 'pending' ? (error ?? lastError) : null,
+  };
+}
+
+function describeError(err: unknown): { code: string; message: string } {
+  if (err instanceof CounterError) return { code: err.code, message: err.message };
+  const e = err as { code?: unknown; message?: unknown };
+  return { code: typeof e?.code === 'string' ? e.code : 'card-error', message: typeof e?.message === 'string' ? e.message : String(err) };
+}
+
+export type { DispensationRecord };

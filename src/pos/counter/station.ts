@@ -1,0 +1,86 @@
+import type { Signer } from '../../sync/signer';
+import type { CardHolder, CardRead, DispensationRecord, PharmacyIdentity } from './card-data';
+
+/**
+ * The counter's view of its card readers: where the insured card and the pharmacist's
+ * professional card are, and what can be done with them. Two implementations: PC/SC readers
+ * (`pcsc`), and the in-process emulator with the demo cards (`demo`). Both go through the SDK's
+ * Chifa card application API; nothing here knows APDU bytes.
+ *
+ * Card identity: every insertion of a card gets a new `insertion` number. A session the counter
+ * opened on insertion 7 is stale once the reader reports insertion 8 (or none): the card was pulled,
+ * and its PIN state went with it.
+ */
+
+export type StationMode = 'demo' | 'pcsc';
+
+export interface ReaderStatus {
+  name: string;
+  /** What the counter uses the reader for, if anything. */
+  role: 'insured' | 'professional' | null;
+  cardPresent: boolean;
+}
+
+export interface StationStatus {
+  mode: StationMode;
+  /** False when pcscd is down (the station keeps retrying). Always true in demo mode. */
+  serviceAvailable: boolean;
+  readers: ReaderStatus[];
+  /** Insertion number of the insured card now in its reader, or null. */
+  insured: number | null;
+  /** Insertion number of the professional card now in its reader, or null. */
+  professional: number | null;
+}
+
+export type PinResult = { kind: 'ok' } | { kind: 'wrongPin'; retriesLeft: number } | { kind: 'blocked' };
+
+/** The insured person's card, one insertion of it. Methods throw CardRemovedError once it is gone. */
+export interface InsuredCardPort {
+  readonly insertion: number;
+  /** Selects the application and reads the holder identity (no PIN). */
+  open(): Promise<{ holder: CardHolder; pinRetriesLeft: number | null }>;
+  /** Never logs or keeps the PIN. */
+  verifyPin(pin: string): Promise<PinResult>;
+  /** Needs the PIN. Everything the page shows. */
+  readAll(): Promise<CardRead>;
+  /** Needs the PIN. Newest first. */
+  readDispensations(): Promise<DispensationRecord[]>;
+  /**
+   * Authenticates the professional card to this card, then appends the records one APPEND RECORD
+   * each, in order. `onWritten(i)` is called after record i is confirmed by the card. Throws on
+   * the first failure (records before it are on the card; the one that failed may be too, if the
+   * card tore after writing it).
+   */
+  appendDispensations(records: readonly DispensationRecord[], professional: ProfessionalCardPort, onWritten?: (index: number) => void): Promise<void>;
+}
+
+/** The pharmacist's professional card, one insertion of it. */
+export interface ProfessionalCardPort {
+  readonly insertion: number;
+  identity(): Promise<PharmacyIdentity>;
+  /** Whether its PIN has been verified on this insertion. */
+  readonly unlocked: boolean;
+  verifyPin(pin: string): Promise<PinResult>;
+  /** A journal Signer whose key is on this card (needs the PIN). */
+  signer(): Promise<Signer>;
+  /** What the insured card's professional authentication needs from this card (needs the PIN). */
+  authenticator(): Promise<ProfessionalAuthenticatorPort>;
+}
+
+/** The certificate and INTERNAL AUTHENTICATE answer of a professional card. */
+export interface ProfessionalAuthenticatorPort {
+  readonly certificate: Buffer;
+  internalAuthenticate(challenge: Buffer): Promise<Buffer>;
+}
+
+export interface CardStation {
+  readonly mode: StationMode;
+  status(): StationStatus;
+  /** The insured card now present; throws NoCardError (or CardServiceUnavailableError). */
+  insured(): InsuredCardPort;
+  /** The professional card now present; throws NoCardError('professional'). */
+  professional(): ProfessionalCardPort;
+  /** Demo mode only: PINs of the demo cards, shown on the page (test data, never real cards). */
+  readonly demoHints?: { insuredPin: string; professionalPin?: string };
+  close(): Promise<void>;
+}
