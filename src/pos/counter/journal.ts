@@ -99,6 +99,16 @@ export class CounterJournal implements InvoiceJournalPort {
     return this.reader.backlog();
   }
 
+  /** The sync Journal (no signer) the uploader sends batches from. */
+  get syncJournal(): Journal {
+    return this.reader;
+  }
+
+  /** Closes the open batch if it is due (age) and signs pending manifests, with `signer`. */
+  async closeDueBatches(signer: Signer): Promise<void> {
+    await (await this.writerFor(signer)).closeDueBatches();
+  }
+
   rejected(): RejectedInvoice[] {
     return this.reader.rejectedInvoices();
   }

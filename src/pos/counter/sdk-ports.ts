@@ -85,6 +85,8 @@ export interface Slot {
   connect(): Promise<CardTransport>;
   /** False once the card was removed or lost power after this port was made. */
   isCurrent(): boolean;
+  /** Called when the card was found reset or unpowered while still in the reader: its state is gone. */
+  invalidate?(): void;
 }
 
 abstract class Guarded {
@@ -99,7 +101,9 @@ abstract class Guarded {
     try {
       return await fn();
     } catch (err) {
-      throw translateCardError(err, this.which);
+      const e = translateCardError(err, this.which);
+      if (e instanceof CardRemovedError) this.slot.invalidate?.();
+      throw e;
     }
   }
 }

@@ -121,7 +121,8 @@ export interface QuoteOutcome {
 export class CounterService {
   readonly station: CardStation;
   readonly catalogue: CatalogueStore;
-  readonly rules: RuleBook;
+  /** The rules in force; replaced when the fund sends new ones down. */
+  rules: RuleBook;
   readonly journal: InvoiceJournalPort;
   readonly writes: CardWriteStore;
   private readonly isBlacklisted: ((serial: string) => boolean) | undefined;
@@ -339,6 +340,23 @@ export class CounterService {
     if (!pro.unlocked) throw new PinRequiredError('professional');
     const identity = await this.identityOf(pro);
     return { pro, signer: await pro.signer(), identity };
+  }
+
+  /**
+   * Runs `fn` with the professional card's signer, under the counter's lock (so the sync loop's
+   * batch signing never interleaves with a checkout). Resolves undefined when the card is absent
+   * or locked.
+   */
+  withProfessionalSigner<T>(fn: (signer: Signer) => Promise<T>): Promise<T | undefined> {
+    return this.mutex.run(async () => {
+      let signer: Signer;
+      try {
+        signer = (await this.readyProfessional()).signer;
+      } catch {
+        return undefined;
+      }
+      return fn(signer);
+    });
   }
 
   /** Best-effort identity of the professional card for the status and receipts (no PIN needed). */

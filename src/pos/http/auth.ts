@@ -1,0 +1,100 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { NextFunction, Request, Response } from 'express';
+import { HttpError } from './errors';
+
+/**
+ * The counter's API token. The page gets it from the URL fragment (which browsers never send to
+ * the server or in a Referer), keeps it in sessionStorage and sends it as `Authorization: Bearer`;
+ * no cookie means no cross-site request can carry it (no CSRF). Tokens are compared in constant
+ * time over their SHA-256 digests, so neither content nor length leaks through timing.
+ */
+
+export const TOKEN_FILE = 'api-token';
+
+/** 32 random bytes, base64url: 43 characters. */
+export function generateToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+const TOKEN_SHAPE = /^[A-Za-z0-9._~+/=-]{16,256}$/;
+
+export function isAcceptableToken(token: string): boolean {
+  return TOKEN_SHAPE.test(token);
+}
+
+/**
+ * The token to use: the one given (option or CHIFA_TOKEN), else the one stored in
+ * `DATA/api-token`, else a new random one written there with mode 0600.
+ */
+export function resolveToken(dataDir: string, given: string | undefined): { token: string; source: 'given' | 'file' | 'generated'; file?: string } {
+  if (given !== undefined && given !== '') {
+    if (!isAcceptableToken(given)) throw new HttpError(400, 'invalid-token', 'the API token must be 16 to 256 URL-safe characters', 'token');
+    return { token: given, source: 'given' };
+  }
+  const file = path.join(dataDir, TOKEN_FILE);
+  try {
+    const stored = fs.readFileSync(file, 'utf8').trim();
+    if (isAcceptableToken(stored)) {
+      // Tighten the mode if someone loosened it.
+      try {
+        fs.chmodSync(file, 0o600);
+      } catch {
+        // best effort
+      }
+      return { token: stored, source: 'file', file };
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const token = generateToken();
+  fs.mkdirSync(dataDir, { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, token + '\n', { mode: 0o600 });
+  fs.renameSync(tmp, file);
+  return { token, source: 'generated', file };
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+export function tokensEqual(expected: string, given: string): boolean {
+  return timingSafeEqual(digest(expected), digest(given));
+}
+
+/** Express middleware: `Authorization: Bearer <token>` or 401. */
+export function requireToken(token: string) {
+  const want = digest(token);
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const h = req.headers.authorization;
+    const m = typeof h === 'string' ? /^Bearer[ ]+(\S+)\s*$/i.exec(h) : null;
+    if (!m || !timingSafeEqual(want, digest(m[1]!))) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="chifa-counter"');
+      next(new HttpError(401, 'unauthorized', m ? 'the API token is wrong' : 'the API needs `Authorization: Bearer <token>` (open the address printed by `chifa serve`)'));
+      return;
+    }
+    next();
+  };
+}
+
+/** Loopback addresses the counter binds to by default. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1' || /^127(\.\d{1,3}){3}$/.test(h) || h === '::ffff:127.0.0.1';
+}
+
+/**
+ * Refuses requests whose Host header is not a loopback name: a web page elsewhere could otherwise
+ * use DNS rebinding to make the pharmacist's browser talk to the counter under its own name.
+ */
+export function requireLoopbackHostHeader() {
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    const host = req.headers.host ?? '';
+    const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
+    if (!isLoopbackHost(name)) {
+      next(new HttpError(403, 'bad-host', 'the counter only answers to a loopback host name (127.0.0.1, localhost, [::1])'));
+      return;
+    }
+    next();
+  };
+}

@@ -1,0 +1,54 @@
+import { ChifaError } from '../../errors';
+import { CardServiceUnavailableError, CardStateError, JournalUnavailableError, UnknownInvoiceError } from '../counter/errors';
+import { PosError, UnknownProductError } from '../errors';
+
+/**
+ * Every API error is `{ error: { code, message, field? } }`. The status says what kind of problem
+ * it is: 400 bad input (naming the field), 401 no or bad token, 404 unknown product or invoice,
+ * 409 the cards are not in a state that allows it (no card, card removed, PIN blocked…),
+ * 413 body too large, 503 the PC/SC service or the journal is down, 500 our bug (details only in
+ * the log, never in the answer).
+ */
+
+export interface ApiErrorBody {
+  error: { code: string; message: string; field?: string };
+}
+
+export class HttpError extends ChifaError {
+  readonly status: number;
+  readonly field: string | undefined;
+  constructor(status: number, code: string, message: string, field?: string) {
+    super(code, message);
+    this.status = status;
+    this.field = field;
+  }
+}
+
+const BAD_INPUT = new Set(['invalid-input', 'malformed-json', 'amount-overflow']);
+/** Codes from the sync layer that mean the professional card or journal state blocks the operation. */
+const SYNC_CONFLICT = new Set(['wrong-pharmacy', 'no-signer', 'bad-reference', 'already-corrected', 'not-rejected']);
+
+export function toHttpError(err: unknown): { status: number; body: ApiErrorBody; internal: boolean } {
+  const body = (code: string, message: string, field?: string): ApiErrorBody => ({ error: field !== undefined && field !== '' ? { code, message, field } : { code, message } });
+  if (err instanceof HttpError) return { status: err.status, body: body(err.code, err.message, err.field), internal: false };
+  if (err instanceof UnknownProductError || err instanceof UnknownInvoiceError) return { status: 404, body: body(err.code, err.message, err.field), internal: false };
+  if (err instanceof CardServiceUnavailableError || err instanceof JournalUnavailableError) return { status: 503, body: body(err.code, err.message), internal: false };
+  if (err instanceof CardStateError) return { status: 409, body: body(err.code, err.message, err.field), internal: false };
+  if (err instanceof PosError) {
+    if (BAD_INPUT.has(err.code)) return { status: 400, body: body(err.code, err.message, err.field), internal: false };
+    if (err.code === 'no-rules-in-force') return { status: 503, body: body(err.code, `the counter has no third-party-payment rules for today: ${err.message}`), internal: false };
+  }
+  if (err instanceof ChifaError) {
+    if (SYNC_CONFLICT.has(err.code)) return { status: 409, body: body(err.code, err.message), internal: false };
+    if (err.code === 'pcsc-unavailable' || err.code === 'journal-closed') return { status: 503, body: body(err.code, err.message), internal: false };
+  }
+  // body-parser (express.json) errors carry `type` and `status`.
+  const e = err as { type?: unknown; status?: unknown };
+  if (e && typeof e === 'object' && typeof e.type === 'string') {
+    if (e.type === 'entity.too.large') return { status: 413, body: body('body-too-large', 'the request body is larger than the counter accepts'), internal: false };
+    if (e.type === 'entity.parse.failed') return { status: 400, body: body('malformed-json', 'the request body is not valid JSON'), internal: false };
+    if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return { status: 415, body: body('unsupported-encoding', 'the request body must be UTF-8 JSON'), internal: false };
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) return { status: e.status, body: body('bad-request', 'the request could not be read'), internal: false };
+  }
+  return { status: 500, body: body('internal', 'internal error; see the counter log'), internal: true };
+}
