@@ -23,7 +23,10 @@ const SERVICE = new Set(['no-service', 'pcsc-unavailable']);
 export function translateCardError(err: unknown, which: 'insured' | 'professional' = 'insured'): unknown {
   if (!(err instanceof ChifaError)) return err;
   if (err instanceof CardOperationError || err instanceof CardRemovedError || err instanceof NoCardError || err instanceof PinRequiredError || err instanceof CardServiceUnavailableError) return err;
-  const code = err.code;
+  let code = err.code;
+  // A write interrupted because the card left is, for the counter, a removed card (the records
+  // already written are found again by reading the card at the next PIN).
+  if (code === 'append-interrupted' && err.cause instanceof ChifaError && REMOVED.has(err.cause.code)) code = err.cause.code;
   if (REMOVED.has(code)) return new CardRemovedError(which === 'insured' ? 'the card was removed from the reader (or lost power); insert it again' : 'the professional card was removed from the reader (or lost power); insert it again');
   if (code === 'no-card') return new NoCardError(which);
   if (SERVICE.has(code)) return new CardServiceUnavailableError(err.message);

@@ -463,8 +463,8 @@
         h(
           'tr',
           { class: p.rank === state.beneficiary ? 'mine' : null },
-          h('td', null, frDate(p.date)),
-          h('td', null, p.reference),
+          h('td', { class: 'nowrap' }, frDate(p.date)),
+          h('td', { class: 'nowrap' }, p.reference),
           h('td', null, beneficiaryName(p.rank)),
           h('td', null, p.speciality, h('div', { class: 'sub' }, p.prescriberId)),
           h('td', null, p.lines.map((l) => h('div', null, productName(l.productCode) + ' × ' + l.quantity + ' — ' + l.durationDays + ' j'))),
@@ -479,12 +479,12 @@
         h(
           'tr',
           null,
-          h('td', null, frDate(d.date)),
+          h('td', { class: 'nowrap' }, frDate(d.date)),
           h('td', null, beneficiaryName(d.rank)),
           h('td', null, productName(d.productCode), h('div', { class: 'sub' }, d.productCode)),
           h('td', { class: 'num' }, String(d.quantity)),
           h('td', { class: 'num' }, String(d.durationDays)),
-          h('td', null, d.pharmacyId),
+          h('td', { class: 'nowrap' }, d.pharmacyId, d.prescriptionRef ? h('div', { class: 'sub' }, 'Ord. ' + d.prescriptionRef) : null),
           h('td', { class: 'num' }, d.invoiceNumber === null ? '—' : String(d.invoiceNumber)),
         ),
       );

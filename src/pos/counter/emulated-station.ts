@@ -1,0 +1,139 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { InProcessTransport } from '../../card/emulator/in-process-transport';
+import { VirtualCard } from '../../card/emulator/virtual-card';
+import type { CardTransport } from '../../card/transport/transport';
+import { packageRoot } from '../paths';
+import { NoCardError } from './errors';
+import { SdkInsuredPort, SdkProfessionalPort } from './sdk-ports';
+import type { CardStation, InsuredCardPort, ProfessionalCardPort, StationStatus } from './station';
+
+/**
+ * The demo (and test) card station: two emulated cards in two emulated readers, reached through
+ * the in-process transport — the same SDK calls as with PC/SC readers, without pcscd. The demo
+ * cards are personalized from fixtures/cards (TEST ONLY data) on first start and then persisted
+ * in `DATA/demo-cards/` after every write, so dispensings survive a restart like a real card.
+ *
+ * A card's "insertion" changes when it is removed or inserted, and when it loses power (a tear):
+ * in each case its PIN and authentication state are gone.
+ */
+
+export const DEMO_INSURED_IMAGE = 'demo.json';
+export const DEMO_PROFESSIONAL_IMAGE = 'pharmacist-1.json';
+
+class EmulatedSlot {
+  insertion = 1;
+  private transport: { insertion: number; t: InProcessTransport } | undefined;
+
+  constructor(readonly card: VirtualCard) {
+    const bump = () => {
+      this.insertion++;
+    };
+    card.on('removed', bump);
+    card.on('inserted', bump);
+    card.on('power', (on: boolean) => {
+      if (!on) bump();
+    });
+  }
+
+  async connect(): Promise<CardTransport> {
+    if (!this.card.inserted) throw new NoCardError();
+    if (!this.transport || this.transport.insertion !== this.insertion) {
+      // A new transport powers the card on if it lost power (the PC/SC reconnect).
+      this.transport = { insertion: this.insertion, t: new InProcessTransport(this.card) };
+    }
+    return this.transport.t;
+  }
+
+  isCurrentFor(insertion: number): boolean {
+    return this.card.inserted && this.insertion === insertion;
+  }
+}
+
+export interface EmulatedStationOptions {
+  /** PINs to show on the page (demo mode only; test data). */
+  hints?: { insuredPin: string; professionalPin?: string };
+}
+
+export class EmulatedStation implements CardStation {
+  readonly mode = 'demo' as const;
+  readonly demoHints: { insuredPin: string; professionalPin?: string } | undefined;
+  private readonly slots: { insured: EmulatedSlot; professional: EmulatedSlot };
+  private ports: { insured?: SdkInsuredPort; professional?: SdkProfessionalPort } = {};
+
+  constructor(insured: VirtualCard, professional: VirtualCard, options: EmulatedStationOptions = {}) {
+    this.slots = { insured: new EmulatedSlot(insured), professional: new EmulatedSlot(professional) };
+    this.demoHints = options.hints;
+  }
+
+  /**
+   * The demo cards of `DATA/demo-cards/`: resumed from their state files, or personalized from
+   * the fixture images the first time.
+   */
+  static openDemo(dataDir: string, options: { insuredImage?: string; professionalImage?: string; clock?: () => Date } = {}): EmulatedStation {
+    const cards = path.join(packageRoot(), 'fixtures', 'cards');
+    const insuredImage = options.insuredImage ?? path.join(cards, DEMO_INSURED_IMAGE);
+    const proImage = options.professionalImage ?? path.join(cards, DEMO_PROFESSIONAL_IMAGE);
+    const dir = path.join(dataDir, 'demo-cards');
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const clock = options.clock ? { clock: options.clock } : {};
+    const insured = VirtualCard.open({ image: insuredImage, state: path.join(dir, 'insured.state.json'), ...clock });
+    const professional = VirtualCard.open({ image: proImage, state: path.join(dir, 'professional.state.json'), ...clock });
+    const pinOf = (file: string): string | undefined => {
+      try {
+        const pin = (JSON.parse(fs.readFileSync(file, 'utf8')) as { pin?: unknown }).pin;
+        return typeof pin === 'string' ? pin : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const insuredPin = pinOf(insuredImage);
+    const professionalPin = pinOf(proImage);
+    return new EmulatedStation(insured, professional, insuredPin ? { hints: { insuredPin, ...(professionalPin ? { professionalPin } : {}) } } : {});
+  }
+
+  /** The emulated cards themselves (tests and the demo controls remove, insert and inject faults). */
+  get cards(): { insured: VirtualCard; professional: VirtualCard } {
+    return { insured: this.slots.insured.card, professional: this.slots.professional.card };
+  }
+
+  status(): StationStatus {
+    const i = this.slots.insured;
+    const p = this.slots.professional;
+    return {
+      mode: 'demo',
+      serviceAvailable: true,
+      readers: [
+        { name: 'Lecteur émulé 0 (carte Chifa)', role: 'insured', cardPresent: i.card.inserted },
+        { name: 'Lecteur émulé 1 (carte professionnelle)', role: 'professional', cardPresent: p.card.inserted },
+      ],
+      insured: i.card.inserted ? i.insertion : null,
+      professional: p.card.inserted ? p.insertion : null,
+    };
+  }
+
+  insured(): InsuredCardPort {
+    const slot = this.slots.insured;
+    if (!slot.card.inserted) throw new NoCardError('insured');
+    if (!this.ports.insured || this.ports.insured.insertion !== slot.insertion) {
+      const n = slot.insertion;
+      this.ports.insured = new SdkInsuredPort(n, { connect: () => slot.connect(), isCurrent: () => slot.isCurrentFor(n) });
+    }
+    return this.ports.insured;
+  }
+
+  professional(): ProfessionalCardPort {
+    const slot = this.slots.professional;
+    if (!slot.card.inserted) throw new NoCardError('professional');
+    if (!this.ports.professional || this.ports.professional.insertion !== slot.insertion) {
+      const n = slot.insertion;
+      this.ports.professional = new SdkProfessionalPort(n, { connect: () => slot.connect(), isCurrent: () => slot.isCurrentFor(n) });
+    }
+    return this.ports.professional;
+  }
+
+  async close(): Promise<void> {
+    this.slots.insured.card.persist();
+    this.slots.professional.card.persist();
+  }
+}

@@ -1,0 +1,185 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Writable } from 'node:stream';
+import pino, { type Logger } from 'pino';
+import { ChifaCard } from '../../../src/card/chifa';
+import { InProcessTransport } from '../../../src/card/emulator/in-process-transport';
+import type { VirtualCard } from '../../../src/card/emulator/virtual-card';
+import { CatalogueStore } from '../../../src/pos/catalogue/store';
+import type { DispensationRecord } from '../../../src/pos/counter/card-data';
+import { EmulatedStation } from '../../../src/pos/counter/emulated-station';
+import { CounterJournal, journalPath } from '../../../src/pos/counter/journal';
+import { missingRecords, recordsOfInvoice } from '../../../src/pos/counter/records';
+import { toDispensation } from '../../../src/pos/counter/sdk-ports';
+import { CounterService } from '../../../src/pos/counter/service';
+import { loadRules } from '../../../src/pos/rules/load';
+import type { InvoiceDocument } from '../../../src/sync/invoice';
+
+/**
+ * A counter over the real pieces: the demo card images in the in-process emulator (persisted in a
+ * temporary data directory), the real catalogue and journal SQLite files, the shipped rules, and a
+ * logger whose output the test can search. The clock is fixed so the rules and rights are stable.
+ */
+
+export const NOW = new Date('2025-06-15T10:00:00Z');
+export const DEMO_PIN = '1234';
+export const PRO_PIN = '0000';
+
+export function tmpDir(prefix = 'chifa-counter-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function captureLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(...String(chunk).split('\n').filter((l) => l !== ''));
+      cb();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+export interface Harness {
+  dir: string;
+  station: EmulatedStation;
+  insured: VirtualCard;
+  professional: VirtualCard;
+  service: CounterService;
+  journal: CounterJournal;
+  catalogue: CatalogueStore;
+  logs: string[];
+  /** The card's dispensations when the harness opened (the fixture's history). */
+  initialRecords: DispensationRecord[];
+  close(): Promise<void>;
+}
+
+export async function openHarness(dir = tmpDir()): Promise<Harness> {
+  const station = EmulatedStation.openDemo(dir);
+  const catalogue = CatalogueStore.open(dir);
+  const journal = CounterJournal.open(journalPath(dir), { now: () => NOW });
+  const { logger, lines } = captureLogger();
+  const service = new CounterService({ station, catalogue, rules: loadRules(), journal, logger, now: () => NOW });
+  service.reconcile();
+  const h: Harness = {
+    dir,
+    station,
+    insured: station.cards.insured,
+    professional: station.cards.professional,
+    service,
+    journal,
+    catalogue,
+    logs: lines,
+    initialRecords: [],
+    close: async () => {
+      await service.close();
+      await station.close();
+      await journal.close();
+      catalogue.close();
+    },
+  };
+  h.initialRecords = await readCardRecords(h.insured);
+  return h;
+}
+
+/** Opens the card, verifies the holder's PIN and unlocks the professional card. */
+export async function ready(h: Harness): Promise<void> {
+  await h.service.openCard();
+  const v = await h.service.verifyPin(DEMO_PIN);
+  if (v.result !== 'ok') throw new Error('demo PIN refused');
+  if (!h.station.professional().unlocked) {
+    const p = await h.service.verifyProfessionalPin(PRO_PIN);
+    if (p.result !== 'ok') throw new Error('demo professional PIN refused');
+  }
+}
+
+/**
+ * The card's dispensations read independently of the counter: its own transport and ChifaCard,
+ * after putting the card back and powering it if needed. Verifying the PIN resets the card's
+ * security state, so call it between scenarios, not in the middle of one.
+ */
+export async function readCardRecords(card: VirtualCard): Promise<DispensationRecord[]> {
+  return (await readCard(card)).records;
+}
+
+export async function readCard(card: VirtualCard): Promise<{ serial: string; records: DispensationRecord[] }> {
+  card.insert();
+  const t = new InProcessTransport(card);
+  const c = await ChifaCard.open(t);
+  const r = await c.verifyPin(DEMO_PIN);
+  if (r.kind !== 'ok') throw new Error(`cannot verify the demo PIN: ${r.kind}`);
+  const out = (await c.readDispensations()).map(toDispensation);
+  await t.close();
+  // Leave the card as a fresh insertion for the counter (its PIN state is gone after a reset).
+  card.remove();
+  card.insert();
+  return { serial: c.holder.cardSerial, records: out };
+}
+
+export const basket = (lines: [string, number, number][], beneficiary = 1) => ({
+  beneficiary,
+  lines: lines.map(([code, quantity, durationDays]) => ({ code, quantity, durationDays })),
+});
+
+export const THREE_LINES = basket([
+  ['N02BE01-01', 2, 5],
+  ['M01AE01-01', 1, 7],
+  ['A11GA01-01', 1, 20],
+]);
+
+/** Multiset difference keyed on every field of a record. */
+function without(all: readonly DispensationRecord[], initial: readonly DispensationRecord[]): DispensationRecord[] {
+  const key = (r: DispensationRecord) => JSON.stringify([r.date, r.pharmacyId, r.rank, r.productCode, r.quantity, r.durationDays, r.invoiceNumber, r.prescriptionRef]);
+  const left = new Map<string, number>();
+  for (const r of initial) left.set(key(r), (left.get(key(r)) ?? 0) + 1);
+  return all.filter((r) => {
+    const n = left.get(key(r)) ?? 0;
+    if (n > 0) {
+      left.set(key(r), n - 1);
+      return false;
+    }
+    return true;
+  });
+}
+
+/**
+ * The checkout invariant, checked against the journal and the card itself:
+ * - every journal invoice (kind `invoice`) for this card has all its records on the card, or is
+ *   cancelled by a credit note (and its card write says so);
+ * - every record the counter wrote carries an invoice number that the journal holds for this card
+ *   and product, with no more copies than the invoice has lines for that product.
+ * Returns the card's new records (those not in the fixture's history).
+ */
+export async function expectInvariant(h: Harness): Promise<DispensationRecord[]> {
+  const { serial, records: onCard } = await readCard(h.insured);
+  const added = without(onCard, h.initialRecords);
+  const rows = h.journal.db.prepare('SELECT number, kind, ref_number FROM invoices ORDER BY number').all() as { number: number; kind: string; ref_number: number | null }[];
+  const credited = new Set(rows.filter((r) => r.kind === 'credit-note').map((r) => r.ref_number));
+  const docs = new Map<number, InvoiceDocument>();
+  for (const r of rows) {
+    if (r.kind !== 'invoice') continue;
+    const doc = h.journal.invoice(r.number)!.document;
+    docs.set(r.number, doc);
+    if (doc.beneficiary.cardSerial !== serial) continue;
+    const write = h.service.writes.get(r.number);
+    if (credited.has(r.number)) {
+      expect({ invoice: r.number, state: write?.state }).toEqual({ invoice: r.number, state: 'cancelled' });
+      continue;
+    }
+    expect({ invoice: r.number, missing: missingRecords(recordsOfInvoice(doc), added) }).toEqual({ invoice: r.number, missing: [] });
+    expect({ invoice: r.number, state: write?.state }).toEqual({ invoice: r.number, state: 'done' });
+  }
+  const perKey = new Map<string, number>();
+  for (const rec of added) {
+    expect(rec.invoiceNumber).not.toBeNull();
+    const doc = docs.get(rec.invoiceNumber!);
+    expect({ record: rec, hasInvoice: doc !== undefined }).toEqual({ record: rec, hasInvoice: true });
+    expect(doc!.beneficiary.cardSerial).toBe(serial);
+    const k = `${rec.invoiceNumber}/${rec.productCode}`;
+    perKey.set(k, (perKey.get(k) ?? 0) + 1);
+    const lines = doc!.lines.filter((l) => l.code === rec.productCode).length;
+    expect({ key: k, copies: perKey.get(k) }).toEqual({ key: k, copies: Math.min(perKey.get(k)!, lines) });
+  }
+  return added;
+}
