@@ -28,8 +28,11 @@ export interface InvoiceJournalPort {
   invoice(number: number): JournalInvoice | null;
   /** Number of the credit note cancelling invoice `number`, or null. */
   creditNoteOf(number: number): number | null;
-  /** Invoices (kind `invoice`) that have no card_writes row: left by a crash after the commit. */
-  invoicesWithoutCardWrite(): number[];
+  /**
+   * Invoices (kind `invoice`) that have no card_writes row: left by a crash after the commit.
+   * `recentOnly`: only those after the highest invoice that has a row (an index range, not a scan).
+   */
+  invoicesWithoutCardWrite(options?: { recentOnly?: boolean }): number[];
   backlog(): Backlog;
   rejected(): RejectedInvoice[];
   close(): Promise<void>;
@@ -88,11 +91,12 @@ export class CounterJournal implements InvoiceJournalPort {
     return n ?? null;
   }
 
-  invoicesWithoutCardWrite(): number[] {
+  invoicesWithoutCardWrite(options: { recentOnly?: boolean } = {}): number[] {
+    const from = options.recentOnly ? ((this.db.prepare('SELECT COALESCE(MAX(invoice_number), 0) FROM card_writes').pluck().get() as number) ?? 0) : 0;
     return this.db
-      .prepare("SELECT i.number FROM invoices i WHERE i.kind = 'invoice' AND NOT EXISTS (SELECT 1 FROM card_writes w WHERE w.invoice_number = i.number) ORDER BY i.number")
+      .prepare("SELECT i.number FROM invoices i WHERE i.number > ? AND i.kind = 'invoice' AND NOT EXISTS (SELECT 1 FROM card_writes w WHERE w.invoice_number = i.number) ORDER BY i.number")
       .pluck()
-      .all() as number[];
+      .all(from) as number[];
   }
 
   backlog(): Backlog {

@@ -448,9 +448,12 @@ export class CounterService {
     return { invoice: invoiceSummary(inv.document, inv.hash), cardWrite: outcomeOf(w, null), replayed: true };
   }
 
-  /** Cheap repair between checkouts: invoices after the last noted card write. */
+  /**
+   * Cheap repair between checkouts: an invoice newer than the last noted card write (a failure
+   * between the journal commit and the row, in this process). Older gaps are found at start-up.
+   */
   private repairRecent(): void {
-    if (this.journal.invoicesWithoutCardWrite().length > 0) this.reconcile();
+    if (this.journal.invoicesWithoutCardWrite({ recentOnly: true }).length > 0) this.reconcile();
   }
 
   /**
@@ -482,12 +485,9 @@ export class CounterService {
       const e = describeError(err);
       this.writes.attemptFailed(write.invoiceNumber, written, `${e.code}: ${e.message}`);
       this.log.warn({ invoice: write.invoiceNumber, card: maskId(write.cardSerial), written, of: write.records.length, error: e.code }, 'card write incomplete; it stays pending');
-      if (e.code === 'card-removed' || e.code === 'no-card') {
-        if (this.session === s) this.session = null;
-      } else if (s.read) {
-        // Some records may be on the card now: make the next attempt read it first.
-        s.read = { ...s.read };
-      }
+      // A pulled card's session is over (its PIN state went with it); any other failure keeps the
+      // session, and the next attempt reads the card first anyway.
+      if ((e.code === 'card-removed' || e.code === 'no-card') && this.session === s) this.session = null;
       return { invoiceNumber: write.invoiceNumber, state: 'pending', records: write.records.length, written, error: e };
     }
   }

@@ -1,0 +1,130 @@
+import * as path from 'node:path';
+import { VirtualCard } from '../../../src/card/emulator/virtual-card';
+import { CatalogueStore } from '../../../src/pos/catalogue/store';
+import { CounterJournal, journalPath } from '../../../src/pos/counter/journal';
+import { openStation } from '../../../src/pos/counter/open-station';
+import { PcscStation } from '../../../src/pos/counter/pcsc-station';
+import { CounterService } from '../../../src/pos/counter/service';
+import { packageRoot } from '../../../src/pos/paths';
+import { loadRules } from '../../../src/pos/rules/load';
+import { FakeBackend, settle } from '../../card/pcsc/fake-backend';
+import { captureLogger, NOW, THREE_LINES, tmpDir } from './harness';
+
+/**
+ * The PC/SC card station over the PC/SC seam with a scripted PC/SC stack (readers, insertions,
+ * pcscd stopping) in front of real emulated cards: reader roles are detected from the cards, a
+ * checkout goes through, a pulled card ends the session, a stopped pcscd is a 503-class error,
+ * and the start-up choice falls back to the demo cards when there is no reader.
+ */
+
+const CARDS = path.join(packageRoot(), 'fixtures', 'cards');
+const READER_A = 'ACS ACR39U ICC Reader 00 00';
+const READER_B = 'ACS ACR39U ICC Reader 01 00';
+
+function plug(backend: FakeBackend, reader: string, card: VirtualCard): void {
+  card.insert();
+  backend.insertCard(reader, card.atr, (c) => card.transmitSync(c));
+}
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (cond()) return;
+    await settle(3);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+test('roles detected from the cards; checkout through PC/SC; removal and pcscd loss', async () => {
+  const backend = new FakeBackend();
+  backend.addReader(READER_A);
+  backend.addReader(READER_B);
+  const insured = VirtualCard.fromImage(path.join(CARDS, 'demo.json'));
+  const pro = VirtualCard.fromImage(path.join(CARDS, 'pharmacist-1.json'));
+  // The professional card in the first reader: detection must not rely on the order.
+  plug(backend, READER_A, pro);
+  plug(backend, READER_B, insured);
+  const { logger } = captureLogger();
+  const station = await PcscStation.start({ backend, logger, readyTimeoutMs: 1000 });
+  await until(() => station.status().insured !== null && station.status().professional !== null, 'both cards identified');
+  expect(station.status().readers).toEqual(
+    expect.arrayContaining([
+      { name: READER_A, role: 'professional', cardPresent: true },
+      { name: READER_B, role: 'insured', cardPresent: true },
+    ]),
+  );
+
+  const dir = tmpDir('chifa-pcsc-');
+  const journal = CounterJournal.open(journalPath(dir), { now: () => NOW });
+  const catalogue = CatalogueStore.open(dir);
+  const service = new CounterService({ station, catalogue, rules: loadRules(), journal, logger, now: () => NOW });
+  try {
+    expect((await service.openCard()).holder.cardSerial).toBe('CH2-2024-000001');
+    expect((await service.verifyProfessionalPin('0000')).result).toBe('ok');
+    expect((await service.verifyPin('1234')).result).toBe('ok');
+    const out = await service.checkout(THREE_LINES);
+    expect(out.cardWrite).toMatchObject({ state: 'done', records: 3 });
+    expect(service.status()).toMatchObject({ mode: 'pcsc', serviceAvailable: true, insured: { verified: true }, professional: { unlocked: true, pharmacy: { pharmacyId: 'DZ16-PH-00001' } } });
+
+    // Pulling the card ends the session; putting it back asks for the PIN again.
+    backend.removeCard(READER_B);
+    await until(() => service.status().insured.present === false, 'removal seen');
+    expect(service.status().insured.opened).toBe(false);
+    plug(backend, READER_B, insured);
+    await until(() => station.status().insured !== null, 'insured card back');
+    expect((await service.openCard()).verified).toBe(false);
+    expect(() => service.quote(THREE_LINES)).toThrow(expect.objectContaining({ code: 'pin-required' }));
+
+    // pcscd stops: card operations say the service is unavailable.
+    backend.stopService();
+    await until(() => !station.status().serviceAvailable, 'service loss seen');
+    await expect(service.openCard()).rejects.toMatchObject({ code: 'pcsc-unavailable' });
+    expect(service.status()).toMatchObject({ serviceAvailable: false, insured: { present: false } });
+  } finally {
+    await service.close();
+    await station.close();
+    await journal.close();
+    catalogue.close();
+  }
+});
+
+test('named readers take their roles without probing the cards', async () => {
+  const backend = new FakeBackend();
+  backend.addReader(READER_A);
+  backend.addReader(READER_B);
+  const { logger } = captureLogger();
+  const station = await PcscStation.start({ backend, logger, insuredReader: 'reader 00', professionalReader: 'READER 01', readyTimeoutMs: 1000 });
+  try {
+    await until(() => station.status().readers.length === 2, 'readers listed');
+    expect(station.status().readers.map((r) => [r.name, r.role])).toEqual([
+      [READER_A, 'insured'],
+      [READER_B, 'professional'],
+    ]);
+    expect(() => station.insured()).toThrow(expect.objectContaining({ code: 'no-card' }));
+  } finally {
+    await station.close();
+  }
+});
+
+test('start-up choice: no reader → demo cards, and the log says why', async () => {
+  const backend = new FakeBackend();
+  const { logger, lines } = captureLogger();
+  const dir = tmpDir('chifa-choice-');
+  const { station, reason } = await openStation({ dataDir: dir, logger, backend, readyTimeoutMs: 500 });
+  try {
+    expect(station.mode).toBe('demo');
+    expect(reason).toBe('no card reader is attached');
+    expect(lines.join('\n')).toContain('DEMO MODE');
+  } finally {
+    await station.close();
+  }
+  backend.serviceUp = false;
+  const second = await openStation({ dataDir: dir, logger, backend, readyTimeoutMs: 500 });
+  expect([second.station.mode, second.reason]).toEqual(['demo', 'the PC/SC service (pcscd) is not running']);
+  await second.station.close();
+
+  backend.serviceUp = true;
+  backend.addReader(READER_A);
+  const third = await openStation({ dataDir: dir, logger, backend, readyTimeoutMs: 500 });
+  expect(third.station.mode).toBe('pcsc');
+  await third.station.close();
+});

@@ -1,0 +1,46 @@
+import { PinBlockedError } from '../../../src/pos/counter/errors';
+import { basket, openHarness, ready, type Harness } from './harness';
+
+/** The insured card's session at the counter: PIN tries, blocking, and what the quote warns about. */
+
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+});
+
+test('three wrong PINs block the card; the counter says so and never retries by itself', async () => {
+  h = await openHarness();
+  expect(await h.service.openCard()).toMatchObject({ pinRetriesLeft: 3, verified: false });
+  expect(await h.service.verifyPin('8642')).toEqual({ result: 'wrong-pin', retriesLeft: 2 });
+  expect(await h.service.verifyPin('7531')).toEqual({ result: 'wrong-pin', retriesLeft: 1 });
+  await expect(h.service.verifyPin('9753')).rejects.toBeInstanceOf(PinBlockedError);
+  expect(h.insured.triesLeft()).toBe(0);
+  await expect(h.service.verifyPin('1234')).rejects.toMatchObject({ code: 'pin-blocked' });
+  expect(h.service.status().insured).toMatchObject({ pinRetriesLeft: 0, verified: false });
+  // Pulled and put back: still blocked (the counter lives on the card).
+  h.insured.remove();
+  h.insured.insert();
+  expect(await h.service.openCard()).toMatchObject({ pinRetriesLeft: 0 });
+  expect(h.logs.join('\n')).not.toMatch(/8642|7531|9753/);
+});
+
+test('a product dispensed today for 5 days is a possible duplicate for the same beneficiary only', async () => {
+  h = await openHarness();
+  await ready(h);
+  await h.service.checkout(basket([['N02BE01-01', 1, 5]], 2));
+  const again = h.service.quote(basket([['N02BE01-01', 1, 5]], 2));
+  expect(again.warnings).toEqual([expect.objectContaining({ code: 'possible-duplicate', line: 0, details: expect.objectContaining({ daysLeft: 5, sameProduct: true }) })]);
+  // Another brand of paracetamol: same DCI.
+  const brand = h.service.quote(basket([['N02BE01-02', 1, 5]], 2));
+  expect(brand.warnings).toEqual([expect.objectContaining({ code: 'possible-duplicate', details: expect.objectContaining({ sameProduct: false }) })]);
+  expect(h.service.quote(basket([['N02BE01-01', 1, 5]], 3)).warnings).toEqual([]);
+});
+
+test('records still pending for the card count for the duplicate warning', async () => {
+  h = await openHarness();
+  await ready(h);
+  h.insured.faults.injectSw({ ins: 0xe2, apdu: 1, sw: 0x6581 });
+  const out = await h.service.checkout(basket([['M01AE01-01', 1, 10]]));
+  expect(out.cardWrite.state).toBe('pending');
+  expect(h.service.quote(basket([['M01AE01-01', 1, 10]])).warnings.map((w) => w.code)).toEqual(['possible-duplicate']);
+});
