@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
 import { register as registerCatalogue } from './catalogue';
 import { register as registerQuote } from './quote';
+import { register as registerReaders } from './readers';
+import { register as registerApdu } from './apdu';
+import { register as registerRead } from './read';
+import { register as registerServe } from './serve';
 
 /**
  * The list of sub-commands. Each module exports `register(program)`; add one line per command.
@@ -9,4 +13,8 @@ export function registerCommands(program: Command): void {
   void program;
   registerQuote(program);
   registerCatalogue(program);
+  registerReaders(program);
+  registerApdu(program);
+  registerRead(program);
+  registerServe(program);
 }

@@ -1,0 +1,149 @@
+import type { Command } from 'commander';
+import { toHex } from '../card/apdu';
+import { ChifaCard, type CardData, type FullReadResult } from '../card/chifa';
+import { PcscTransport } from '../card/pcsc';
+import type { CardTransport } from '../card/transport/transport';
+import { maskId } from '../log';
+import { atrInfo, cardCommandFailed, chooseReader, UsageError } from './readers';
+
+/**
+ * `chifa read --reader NAME [--pin-stdin] [--json]`: reads the whole insured card — holder,
+ * beneficiaries, rights, emergency data, prescriptions, dispensed drugs. The PIN comes from the
+ * first line of stdin (--pin-stdin) or a prompt that does not echo; never from the command line,
+ * where it would sit in the shell history and the process list. A wrong PIN is reported with the
+ * tries left and never retried.
+ */
+export function register(program: Command): void {
+  program
+    .command('read')
+    .description('read the whole insured card in a reader (PIN from stdin or a prompt, never argv)')
+    .option('-r, --reader <name>', 'reader name (default: the only reader with a card)')
+    .option('--pin-stdin', 'read the PIN from the first line of standard input')
+    .option('--no-pin', 'read only what needs no PIN (the holder)')
+    .option('--json', 'print the card as JSON')
+    .option('--shared', 'connect in shared mode (default: exclusive)')
+    .action(async (opts: { reader?: string; pinStdin?: boolean; pin?: boolean; json?: boolean; shared?: boolean }) => {
+      let transport: PcscTransport | undefined;
+      try {
+        const reader = await chooseReader(opts.reader);
+        let pin: string | undefined;
+        if (opts.pin !== false) pin = opts.pinStdin ? await pinFromStdin() : await pinFromPrompt();
+        transport = await PcscTransport.connect(reader, { share: opts.shared ? 'shared' : 'exclusive' });
+        const counting = countApdus(transport);
+        const start = performance.now();
+        const card = await ChifaCard.open(counting);
+        const result: FullReadResult | undefined = pin === undefined ? undefined : await card.readAll({ pin });
+        pin = undefined;
+        const ms = performance.now() - start;
+        const meta = { reader, protocol: transport.protocol, atr: toHex(transport.atr), capabilities: card.capabilities, apdus: counting.count, ms: Math.round(ms) };
+        if (result && result.kind !== 'ok') {
+          process.stderr.write(
+            `chifa read: ${result.kind === 'blocked' ? 'the PIN is blocked: unblock it with the PUK' : `wrong PIN, ${result.retriesLeft} ${result.retriesLeft === 1 ? 'try' : 'tries'} left`}\n`,
+          );
+          process.exitCode = 1;
+          return;
+        }
+        if (opts.json) {
+          const body = result ? result.data : { holder: card.holder };
+          process.stdout.write(JSON.stringify({ ...meta, ...body }, null, 2) + '\n');
+        } else {
+          process.stdout.write(formatCard(meta, result ? result.data : undefined, card));
+        }
+      } catch (err) {
+        cardCommandFailed('read', err);
+      } finally {
+        await transport?.close().catch(() => undefined);
+      }
+    });
+}
+
+function countApdus(inner: PcscTransport): CardTransport & { count: number; capabilities: PcscTransport['capabilities']; atr: Buffer } {
+  const t = {
+    count: 0,
+    capabilities: inner.capabilities,
+    atr: inner.atr,
+    transmit: (cmd: Buffer) => {
+      t.count++;
+      return inner.transmit(cmd);
+    },
+    transaction: <T>(fn: () => Promise<T>) => inner.transaction(fn),
+  };
+  return t;
+}
+
+async function pinFromStdin(): Promise<string> {
+  if (process.stdin.isTTY) throw new UsageError('--pin-stdin expects the PIN piped on standard input');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) {
+    chunks.push(chunk as Buffer);
+    if (Buffer.concat(chunks).includes(0x0a)) break;
+  }
+  const line = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
+  if (line === '') throw new UsageError('no PIN on standard input');
+  return line.trim();
+}
+
+/** Prompts on the terminal without echo. */
+async function pinFromPrompt(): Promise<string> {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) throw new UsageError('no terminal to ask for the PIN: pipe it with --pin-stdin, or use --no-pin');
+  process.stderr.write('PIN: ');
+  stdin.setRawMode(true);
+  stdin.resume();
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      let pin = '';
+      const onData = (chunk: Buffer): void => {
+        for (const ch of chunk.toString('utf8')) {
+          if (ch === '\r' || ch === '\n') {
+            stdin.off('data', onData);
+            process.stderr.write('\n');
+            resolve(pin);
+            return;
+          }
+          if (ch === '\u0003') {
+            stdin.off('data', onData);
+            process.stderr.write('\n');
+            reject(new UsageError('cancelled'));
+            return;
+          }
+          if (ch === '\u007f' || ch === '\b') pin = pin.slice(0, -1);
+          else pin += ch;
+        }
+      };
+      stdin.on('data', onData);
+    });
+  } finally {
+    stdin.setRawMode(false);
+    stdin.pause();
+  }
+}
+
+function formatCard(meta: { reader: string; protocol: string; atr: string; apdus: number; ms: number }, data: CardData | undefined, card: ChifaCard): string {
+  const h = card.holder;
+  const lines: string[] = [];
+  lines.push(`reader      ${meta.reader} (${meta.protocol}, ${atrInfo(Buffer.from(meta.atr, 'hex'))})`);
+  lines.push(`holder      ${h.lastName} ${h.firstName} — ${h.lastNameAr} ${h.firstNameAr}`);
+  lines.push(`            SSN ${maskId(h.ssn)}, born ${h.birthDate}; ${h.cardType} card ${h.cardSerial}, valid ${h.issueDate} to ${h.expiryDate}`);
+  if (data) {
+    const r = data.rights;
+    lines.push(`rights      ${r.fund}, ${r.category}, ${r.rateBp / 100} %, until ${r.rightsEnd}${r.chronic.length ? `; chronic: ${r.chronic.map((c) => `${c.code} (to ${c.validUntil})`).join(', ')}` : ''}`);
+    for (const b of data.beneficiaries) lines.push(`  rank ${String(b.rank).padEnd(2)} ${b.relationship.padEnd(9)} ${b.lastName} ${b.firstName}, born ${b.birthDate}`);
+    const e = data.emergency;
+    lines.push(`emergency   blood ${e.bloodGroup ?? '?'}; allergies: ${e.allergies.join(', ') || 'none'}; conditions: ${e.conditions.join(', ') || 'none'}`);
+    lines.push(`prescriptions (${data.prescriptions.length}, newest first)`);
+    for (const p of data.prescriptions.slice(0, 10)) {
+      lines.push(`  ${p.date} ${p.reference.padEnd(10)} rank ${p.rank} ${p.prescriberId} (${p.speciality}): ${p.lines.map((l) => `${l.productCode} x${l.quantity} ${l.durationDays}d`).join(', ')}`);
+    }
+    if (data.prescriptions.length > 10) lines.push(`  … ${data.prescriptions.length - 10} more (--json for all)`);
+    lines.push(`dispensations (${data.dispensations.length}, newest first)`);
+    for (const d of data.dispensations.slice(0, 10)) {
+      lines.push(`  ${d.date} ${d.productCode.padEnd(12)} x${d.quantity} ${String(d.durationDays).padStart(3)}d rank ${d.rank} ${d.pharmacyId} invoice ${d.invoiceNumber}${d.prescriptionRef ? ` (${d.prescriptionRef})` : ''}`);
+    }
+    if (data.dispensations.length > 10) lines.push(`  … ${data.dispensations.length - 10} more (--json for all)`);
+  } else {
+    lines.push('(no PIN given: only the holder is readable)');
+  }
+  lines.push(`read in ${meta.apdus} APDUs, ${meta.ms} ms`);
+  return lines.join('\n') + '\n';
+}
