@@ -20,6 +20,9 @@ import { AccessDeniedError, CardDataError, CardProtocolError } from './errors';
  */
 export type ReadStrategy = 'multi-record' | 'naive';
 
+/** The highest record number P1 can carry ('FF' is reserved, ISO 7816-4 §7.3.2). */
+export const MAX_P1 = 254;
+
 export interface ReadOptions {
   readonly capabilities: CardCapabilities;
   readonly strategy?: ReadStrategy;
@@ -79,7 +82,7 @@ export async function readRecords(s: CardSession, file: FileSpec, opts: ReadOpti
   const max = file.maxRecords ?? 254;
   const out: Buffer[] = [];
   if (opts.strategy === 'naive') {
-    for (let n = 1; n <= max; n++) {
+    for (let n = 1; n <= Math.min(max, MAX_P1); n++) {
       const r = await s.run(readRecord({ record: n, sfi: file.sfi, mode: 'single', ne: len }));
       if (r.kind === 'recordNotFound') break;
       if (r.kind === 'securityNotSatisfied') denied(file);
@@ -92,6 +95,15 @@ export async function readRecords(s: CardSession, file: FileSpec, opts: ReadOpti
   const perApdu = Math.max(1, Math.floor(ne / len));
   let next = 1;
   while (out.length < max) {
+    if (next > MAX_P1) {
+      // P1 is one byte and 'FF' is reserved: record 255 and beyond cannot be named. A card that
+      // holds more must return them in one READ RECORD(S) — extended length, or a short answer
+      // continued by '61xx' / GET RESPONSE (which the channel follows) — and this one did not.
+      throw new CardProtocolError(
+        `${file.name}: records from ${next} on cannot be addressed by READ RECORD (P1 stops at ${MAX_P1}) and the card ` +
+          'did not return them by extended length or response chaining (61xx)',
+      );
+    }
     const r = await s.run(readRecord({ record: next, sfi: file.sfi, mode: 'fromP1ToLast', ne: Math.max(ne, len) }));
     if (r.kind === 'recordNotFound') break;
     if (r.kind === 'securityNotSatisfied') denied(file);

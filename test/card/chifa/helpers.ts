@@ -1,0 +1,59 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { InProcessTransport } from '../../../src/card/emulator/in-process-transport';
+import { VirtualCard, type VirtualCardOptions } from '../../../src/card/emulator/virtual-card';
+import type { CardTransport } from '../../../src/card/transport/transport';
+
+export const CARDS = path.join(__dirname, '../../../fixtures/cards');
+
+export function image(name: string): Record<string, unknown> & {
+  holder: unknown;
+  beneficiaries: unknown[];
+  rights: unknown;
+  emergency: { bloodGroup?: string; allergies?: string[]; conditions?: string[] };
+  prescriptions: unknown[];
+  dispensations: unknown[];
+  pin: string;
+  puk: string;
+} {
+  return JSON.parse(fs.readFileSync(path.join(CARDS, `${name}.json`), 'utf8'));
+}
+
+export function virtualCard(name: string, opts: VirtualCardOptions = {}): VirtualCard {
+  return VirtualCard.fromImage(path.join(CARDS, `${name}.json`), opts);
+}
+
+/**
+ * A transport onto a virtual card that counts APDUs (as sent on the wire, GET RESPONSE rounds
+ * included) and lets a test rewrite responses.
+ */
+export class CountingTransport implements CardTransport {
+  count = 0;
+  readonly commands: Buffer[] = [];
+  rewrite: ((command: Buffer, response: Buffer) => Buffer) | undefined;
+  readonly inner: InProcessTransport;
+
+  constructor(readonly card: VirtualCard) {
+    this.inner = new InProcessTransport(card);
+  }
+
+  get atr(): Buffer {
+    return this.inner.atr;
+  }
+
+  async transmit(command: Buffer): Promise<Buffer> {
+    this.count++;
+    this.commands.push(Buffer.from(command));
+    const resp = await this.inner.transmit(command);
+    return this.rewrite ? this.rewrite(command, resp) : resp;
+  }
+
+  /** APDUs with this INS so far. */
+  countIns(ins: number): number {
+    return this.commands.filter((c) => c[1] === ins).length;
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
