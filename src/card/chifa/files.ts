@@ -11,8 +11,9 @@ import { AccessDeniedError, CardDataError, CardProtocolError } from './errors';
  * §7.3.3) returns as many whole records as fit in Ne. With extended length (Ne = 65536) a whole
  * file comes in one APDU; with short APDUs (Ne = 256) it comes 256 bytes at a time, and the read
  * stops when a response is not full or the file's capacity is reached — so a full ring costs no
- * extra '6A83' APDU. The 'naive' strategy reads one record per APDU: it exists as the baseline
- * the benchmark compares against.
+ * extra '6A83' APDU. Past record 254 (the last P1 can name) the card chains the rest of the
+ * answer ('61xx'), which the channel fetches with GET RESPONSE. The 'naive' strategy reads one
+ * record per READ RECORD wherever P1 can name it: a baseline for tests and the benchmark.
  *
  * Transparent files: READ BINARY by SFI, as much as one APDU carries; if the template's own
  * length (from its TLV header) says more follows, read on from the current EF with 15-bit
@@ -84,11 +85,17 @@ export async function readRecords(s: CardSession, file: FileSpec, opts: ReadOpti
   if (opts.strategy === 'naive') {
     for (let n = 1; n <= Math.min(max, MAX_P1); n++) {
       const r = await s.run(readRecord({ record: n, sfi: file.sfi, mode: 'single', ne: len }));
-      if (r.kind === 'recordNotFound') break;
+      if (r.kind === 'recordNotFound') return out;
       if (r.kind === 'securityNotSatisfied') denied(file);
       if (r.kind !== 'ok') throw new CardProtocolError(`READ RECORD ${file.name} #${n}: ${r.kind}`);
       out.push(checkLength(r.data, len, file, n));
     }
+    if (out.length < MAX_P1 || max <= MAX_P1) return out;
+    // Records past 254 have no P1: even the naive way must ask for them from record 254 on, and
+    // the card chains them (61xx); record 254 comes again first.
+    const r = await s.run(readRecord({ record: MAX_P1, sfi: file.sfi, mode: 'fromP1ToLast', ne: len }));
+    if (r.kind !== 'ok' || r.data.length % len !== 0) throw new CardProtocolError(`READ RECORD(S) ${file.name} from #${MAX_P1}: ${r.kind}`);
+    for (let i = len; i < r.data.length && out.length < max; i += len) out.push(r.data.subarray(i, i + len));
     return out;
   }
   const ne = opts.capabilities.extendedLength ? 65536 : 256;

@@ -106,6 +106,11 @@ describe('ChifaCard over the in-process emulator', () => {
     // 4 beneficiaries + 2 prescriptions + 4 dispensations, each with its closing 6A83.
     expect(naive.count).toBe(2 + 1 + 5 + 2 + 3 + 5);
     expect(smart.count).toBeLessThan(naive.count);
+    // Past record 254 even the naive way relies on the card chaining the rest.
+    const fullNaive = new CountingTransport(virtualCard('full-rings'));
+    const full = await (await ChifaCard.open(fullNaive, { strategy: 'naive' })).readAll({ pin: '1234' });
+    expect(full).toEqual(await (await ChifaCard.open(new CountingTransport(virtualCard('full-rings')))).readAll({ pin: '1234' }));
+    expect(fullNaive.count).toBeGreaterThan(300);
   });
 
   it('a T=0 card (61xx / 6Cxx handled by the channel) reads the same data', async () => {
