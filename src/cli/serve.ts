@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import { ChifaError } from '../errors';
+import { createLogger } from '../log';
+import { startCounter } from '../pos/http/server';
+import { resolveDataDir } from '../pos/paths';
+
+/**
+ * `chifa serve`: the counter service (what `npm start` runs). HTTP on loopback, a token for the
+ * API, SQLite in the data directory, PC/SC readers — or the demo cards when there is no reader.
+ * The page address with its token goes to stderr; the JSON log to stdout.
+ */
+interface ServeOptions {
+  host: string;
+  port: string;
+  data?: string;
+  token?: string;
+  allowRemote?: boolean;
+  insuredReader?: string;
+  proReader?: string;
+  demo?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('run the counter service: the pharmacy page and its API (PC/SC readers, or the demo cards without a reader)')
+    .option('--host <host>', 'address to listen on (loopback only unless --allow-remote)', '127.0.0.1')
+    .option('--port <port>', 'TCP port (0: any free port)', '8080')
+    .option('--data <dir>', 'data directory: catalogue, journal, demo cards, API token (default: $CHIFA_DATA or ./var)')
+    .option('--token <token>', 'API token (default: $CHIFA_TOKEN, else DATA/api-token, created on first start)')
+    .option('--allow-remote', 'allow listening on a non-loopback address (the token is then the only protection)')
+    .option('--insured-reader <name>', "PC/SC reader of the patient's card (exact name or part of it)")
+    .option('--pro-reader <name>', "PC/SC reader of the pharmacist's professional card")
+    .option('--demo', 'use the emulated demo cards even if readers are attached')
+    .action(async (opts: ServeOptions) => {
+      const port = Number(opts.port);
+      if (!/^\d{1,5}$/.test(opts.port) || port > 65535) {
+        process.stderr.write(`chifa serve: invalid-input: --port: expected a TCP port number 0..65535, got ${JSON.stringify(opts.port)}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      const logger = createLogger({ name: 'chifa-counter' });
+      const dataDir = resolveDataDir(opts.data);
+      const envToken = process.env.CHIFA_TOKEN;
+      let counter;
+      try {
+        counter = await startCounter({
+          host: opts.host,
+          port,
+          dataDir,
+          logger,
+          ...(opts.token !== undefined ? { token: opts.token } : envToken ? { token: envToken } : {}),
+          ...(opts.allowRemote ? { allowRemote: true } : {}),
+          ...(opts.demo ? { demo: true } : {}),
+          ...(opts.insuredReader ? { insuredReader: opts.insuredReader } : {}),
+          ...(opts.proReader ? { professionalReader: opts.proReader } : {}),
+        });
+      } catch (err) {
+        if (!(err instanceof ChifaError)) throw err;
+        process.stderr.write(`chifa serve: ${err.code}: ${err.message}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      const mode = counter.station.mode === 'demo' ? 'DEMO (emulated TEST ONLY cards)' : 'PC/SC readers';
+      const tokenNote =
+        counter.tokenSource === 'given' ? 'token from --token / CHIFA_TOKEN' : `token in ${counter.tokenFile}${counter.tokenSource === 'generated' ? ' (new)' : ''}`;
+      process.stderr.write(`\nchifa counter — ${mode}\n  open: ${counter.pageUrl}\n  (${tokenNote}; data in ${dataDir})\n\n`);
+
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const stop = (signal: string) => {
+          if (stopping) return;
+          stopping = true;
+          logger.info({ signal }, 'stopping the counter');
+          counter
+            .close()
+            .catch((err: unknown) => logger.error({ error: (err as Error).message }, 'error while stopping'))
+            .finally(() => {
+              process.off('SIGINT', onInt);
+              process.off('SIGTERM', onTerm);
+              resolve();
+            });
+        };
+        const onInt = () => stop('SIGINT');
+        const onTerm = () => stop('SIGTERM');
+        process.on('SIGINT', onInt);
+        process.on('SIGTERM', onTerm);
+      });
+    });
+}

@@ -1,0 +1,163 @@
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { ChifaError } from '../../errors';
+import { maskId } from '../../log';
+import { CatalogueStore } from '../catalogue/store';
+import { CounterJournal, journalPath } from '../counter/journal';
+import { openStation } from '../counter/open-station';
+import { CounterService } from '../counter/service';
+import type { CardStation } from '../counter/station';
+import { loadRules, type RuleBook } from '../rules/load';
+import { createApp } from './app';
+import { isLoopbackHost, resolveToken } from './auth';
+
+/**
+ * Starts the counter: data directory (catalogue, journal with card_writes), the card
+ * station (PC/SC or the demo cards), the service, the HTTP server — and stops it all cleanly.
+ */
+
+export interface CounterServerOptions {
+  host?: string;
+  port?: number;
+  dataDir: string;
+  /** API token; else `DATA/api-token` (created with a random token, mode 0600). */
+  token?: string;
+  /** Needed to bind a non-loopback address. */
+  allowRemote?: boolean;
+  demo?: boolean;
+  insuredReader?: string;
+  professionalReader?: string;
+  logger: Logger;
+  /** Tests: a given card station (e.g. emulated cards with fault injection) and clock. */
+  station?: CardStation;
+  now?: () => Date;
+  rules?: RuleBook;
+}
+
+export interface RunningCounter {
+  /** `http://host:port` */
+  url: string;
+  /** The page, with the token in the fragment (never sent to the server by the browser). */
+  pageUrl: string;
+  token: string;
+  tokenSource: 'given' | 'file' | 'generated';
+  tokenFile: string | undefined;
+  service: CounterService;
+  station: CardStation;
+  close(): Promise<void>;
+}
+
+export class RemoteBindRefusedError extends ChifaError {
+  constructor(host: string) {
+    super('remote-refused', `refusing to listen on ${host}: the counter binds to loopback only; pass --allow-remote to expose it on the network (the API token is then the only protection)`);
+  }
+}
+
+export async function startCounter(o: CounterServerOptions): Promise<RunningCounter> {
+  const log = o.logger;
+  const host = o.host ?? '127.0.0.1';
+  const loopback = isLoopbackHost(host);
+  if (!loopback && !o.allowRemote) throw new RemoteBindRefusedError(host);
+  if (!loopback) log.warn({ host }, 'WARNING: the counter listens on a non-loopback address (--allow-remote); anyone on the network who has the token can use it. Put TLS in front of it.');
+  fs.mkdirSync(o.dataDir, { recursive: true });
+  const tok = resolveToken(o.dataDir, o.token);
+
+  const closers: (() => Promise<void> | void)[] = [];
+  const closeAll = async () => {
+    for (const c of closers.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log.warn({ error: (err as Error).message }, 'error while stopping');
+      }
+    }
+    log.info('counter stopped');
+  };
+  try {
+    const catalogue = CatalogueStore.open(o.dataDir);
+    closers.push(() => catalogue.close());
+    const journal = CounterJournal.open(journalPath(o.dataDir), o.now ? { now: o.now } : {});
+    closers.push(() => journal.close());
+    const rules = o.rules ?? loadRules();
+
+    let station = o.station;
+    if (!station) {
+      station = (
+        await openStation({
+          dataDir: o.dataDir,
+          logger: log,
+          ...(o.demo ? { demo: true } : {}),
+          ...(o.insuredReader ? { insuredReader: o.insuredReader } : {}),
+          ...(o.professionalReader ? { professionalReader: o.professionalReader } : {}),
+        })
+      ).station;
+    }
+    const st = station;
+    closers.push(() => st.close());
+
+    const service = new CounterService({
+      station: st,
+      catalogue,
+      rules,
+      journal,
+      logger: log,
+      ...(o.now ? { now: o.now } : {}),
+    });
+    closers.push(() => service.close());
+    service.reconcile();
+    const pending = service.pendingWrites();
+    if (pending.length > 0) {
+      log.warn({ pending: pending.map((w) => ({ invoice: w.invoiceNumber, card: maskId(w.cardSerial) })) }, 'card writes pending: insert those cards and verify their PIN to complete them');
+    }
+    if (st.mode === 'demo' && st.demoHints?.professionalPin) {
+      // The demo pharmacist card is TEST ONLY data: unlock it so the demo works out of the box.
+      try {
+        const r = await service.verifyProfessionalPin(st.demoHints.professionalPin);
+        if (r.result === 'ok') log.info({ pharmacy: r.pharmacy.pharmacyId }, 'demo professional card unlocked');
+      } catch (err) {
+        log.warn({ error: (err as Error).message }, 'cannot unlock the demo professional card');
+      }
+    } else {
+      await service.refreshProfessional();
+    }
+
+    const app = createApp({ service, token: tok.token, logger: log, checkHost: loopback });
+    const server = http.createServer(app);
+    server.headersTimeout = 20_000;
+    server.requestTimeout = 60_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.port ?? 8080, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    const addr = server.address() as AddressInfo;
+    const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    const url = `http://${shownHost}:${addr.port}`;
+    log.info({ url, mode: st.mode, data: o.dataDir }, 'counter listening');
+    let closed: Promise<void> | undefined;
+    return {
+      url,
+      pageUrl: `${url}/#token=${encodeURIComponent(tok.token)}`,
+      token: tok.token,
+      tokenSource: tok.source,
+      tokenFile: tok.file,
+      service,
+      station: st,
+      close: () => (closed ??= closeAll()),
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

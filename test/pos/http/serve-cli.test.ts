@@ -1,0 +1,70 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { tmpDir } from '../counter/harness';
+
+/**
+ * `chifa serve` as a process (the built CLI, as `npm start` runs it): prints the page address with
+ * the token on stderr, serves, refuses a non-loopback host, and stops cleanly on SIGTERM/SIGINT.
+ * Uses --demo so it never touches the machine's pcscd (the PC/SC tests own it).
+ */
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const BIN = path.join(ROOT, 'bin', 'chifa.js');
+
+beforeAll(() => {
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'src', 'cli', 'serve.js'))) throw new Error('the CLI is not built: run `npm run build` (npm test does it first)');
+});
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CHIFA_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  let stdout = '';
+  child.stderr.on('data', (d) => (stderr += String(d)));
+  child.stdout.on('data', (d) => (stdout += String(d)));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+async function waitFor(cond: () => boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+test.each(['SIGTERM', 'SIGINT'] as const)('serves the page with its token and stops on %s', async (signal) => {
+  const dir = tmpDir('chifa-serve-');
+  const p = run(['serve', '--demo', '--port', '0', '--data', dir]);
+  try {
+    await waitFor(() => /open: (http:\/\/127\.0\.0\.1:\d+)\/#token=(\S+)/.test(p.err()));
+    const [, url, token] = /open: (http:\/\/127\.0\.0\.1:\d+)\/#token=(\S+)/.exec(p.err())!;
+    expect(decodeURIComponent(token!)).toBe(fs.readFileSync(path.join(dir, 'api-token'), 'utf8').trim());
+    expect(fs.statSync(path.join(dir, 'api-token')).mode & 0o777).toBe(0o600);
+    expect((await fetch(`${url}/api/status`)).status).toBe(401);
+    const st = await fetch(`${url}/api/status`, { headers: { Authorization: `Bearer ${decodeURIComponent(token!)}` } });
+    expect(st.status).toBe(200);
+    expect(await st.json()).toMatchObject({ mode: 'demo', insured: { present: true }, professional: { present: true, unlocked: true } });
+    expect(p.out()).toContain('DEMO MODE');
+    p.child.kill(signal);
+    expect(await p.exited).toBe(0);
+    expect(p.out()).toContain('"msg":"counter stopped"');
+    // The demo cards were persisted for the next start.
+    expect(fs.readdirSync(path.join(dir, 'demo-cards')).sort()).toEqual(['insured.state.json', 'professional.state.json']);
+  } finally {
+    p.child.kill('SIGKILL');
+  }
+});
+
+test('refuses a non-loopback address unless --allow-remote', async () => {
+  const p = run(['serve', '--demo', '--host', '0.0.0.0', '--port', '0', '--data', tmpDir('chifa-serve-')]);
+  expect(await p.exited).toBe(2);
+  expect(p.err()).toMatch(/chifa serve: remote-refused: .*--allow-remote/);
+});
+
+test('a bad port is a usage error', async () => {
+  const p = run(['serve', '--demo', '--port', 'http', '--data', tmpDir('chifa-serve-')]);
+  expect(await p.exited).toBe(2);
+  expect(p.err()).toContain('--port');
+});
