@@ -22,6 +22,12 @@ export const DEFAULT_OPTIONS: CardOptions = { protocol: 'T=1', extendedLength: t
 export interface Reply {
   readonly data?: Buffer;
   readonly sw: number;
+  /**
+   * Response data that did not fit and that the terminal fetches with GET RESPONSE: the card
+   * answers `data` with '61xx' instead of `sw` (ISO 7816-4 §5.3.4 response chaining), and the
+   * last GET RESPONSE carries `sw`.
+   */
+  readonly more?: Buffer;
 }
 
 /** A parsed command as handlers see it: `ne` is always set (see os.ts for the defaults). */

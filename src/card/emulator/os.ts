@@ -23,7 +23,7 @@ import { privateScalar } from './ecdsa';
 import { buildFileSystem, type Df, type Ef } from './filesystem';
 import { Nvm, PowerLoss } from './nvm';
 import { PIN_REGION_SIZE, PinObject, SecurityState } from './security';
-import { T0Responder } from './t0';
+import { ResponseBuffer } from './t0';
 
 /**
  * The card operating system: one method, `process(command bytes) → response bytes`.
@@ -79,7 +79,7 @@ export class CardOs {
   private currentDf: Df;
   private currentEf: Ef | undefined;
   private readonly chain = new CommandChain();
-  private readonly t0 = new T0Responder();
+  private readonly responses = new ResponseBuffer();
   private readonly ctx: CommandContext;
 
   constructor(
@@ -134,7 +134,7 @@ export class CardOs {
   reset(): void {
     this.security.clear();
     this.chain.clear();
-    this.t0.clear();
+    this.responses.clear();
     this.currentDf = this.mf;
     this.currentEf = undefined;
     this.nvm.recover();
@@ -187,10 +187,9 @@ export class CardOs {
 
     if (ins === INS_GET_RESPONSE && (cla & 0x10) === 0) {
       this.chain.clear();
-      if (this.options.protocol !== 'T=0') return { sw: SW.CONDITIONS_OF_USE_NOT_SATISFIED };
-      return this.t0.getResponse(parsed);
+      return this.responses.getResponse(parsed);
     }
-    this.t0.clear();
+    this.responses.clear();
 
     const chained = this.chain.accept(parsed, this.options.chaining);
     if ('reply' in chained) return { sw: chained.reply };
@@ -205,12 +204,12 @@ export class CardOs {
     const max = cmd.extended ? 65536 : 256;
     const ne = t0 && (cmd.case === 3 || cmd.case === 4) ? max : (cmd.ne ?? max);
     const reply = handler(this.ctx, { ...cmd, ne } as Command);
-    return t0 ? this.t0.shape(cmd, reply) : reply;
+    return this.responses.shape(cmd, reply, t0);
   }
 
   private abandon(sw: number): Reply {
     this.chain.clear();
-    this.t0.clear();
+    this.responses.clear();
     return { sw };
   }
 }

@@ -3,35 +3,48 @@ import { SW } from '../status';
 import type { Reply } from './context';
 
 /**
- * What a T=0 card does with response data (ISO 7816-3 §10.3.3, ISO 7816-4 §5.3.4 — seen at the
- * APDU level through a transparent reader such as vpcd):
- *  - case 3 and case 4 commands cannot carry Le in a T=0 TPDU, so the card keeps the response
- *    data and answers '61xx' (xx = bytes available, 00 for 256 or more); the terminal fetches
- *    them with GET RESPONSE '00 C0 00 00 Le', which answers '61yy' again while more is left and
- *    finally the command's own status word;
- *  - a case 2 command whose Le is not the exact length available answers '6Cxx' with that length
- *    and no data; the terminal re-issues it with Le = xx.
- * The pending data is dropped by any other command.
+ * Response data the terminal fetches with GET RESPONSE '00 C0 00 00 Le' (ISO 7816-4 §5.3.4), and
+ * what a T=0 card does with response data (ISO 7816-3 §10.3.3, seen at the APDU level through a
+ * transparent reader such as vpcd):
+ *  - T=0: case 1, 3 and 4 commands cannot carry Le in a T=0 TPDU, so the card keeps the response
+ *    data and answers '61xx' (xx = bytes available, 00 for 256 or more);
+ *  - T=0: a case 2 command whose Le is not the exact length available answers '6Cxx' with that
+ *    length and no data; the terminal re-issues it with Le = xx;
+ *  - both protocols: a handler's `more` (see Reply) is kept and announced with '61xx' after the
+ *    data that fitted.
+ * GET RESPONSE answers '61yy' while more is left, then the command's own status word. Any other
+ * command drops what is pending.
  */
-export class T0Responder {
+export class ResponseBuffer {
   private pending: Buffer | null = null;
   private finalSw = SW.OK as number;
+
+  get active(): boolean {
+    return this.pending !== null;
+  }
 
   clear(): void {
     this.pending = null;
   }
 
-  /** Applies T=0 rules to a handler's reply. */
-  shape(cmd: ParsedCommand, reply: Reply): Reply {
-    const data = reply.data;
-    if (!data || data.length === 0) return reply;
-    if (cmd.case === 1 || cmd.case === 3 || cmd.case === 4) {
-      this.pending = Buffer.from(data);
-      this.finalSw = reply.sw;
-      return { sw: available(data.length) };
+  shape(cmd: ParsedCommand, reply: Reply, t0: boolean): Reply {
+    const data = reply.data ?? Buffer.alloc(0);
+    const more = reply.more ?? Buffer.alloc(0);
+    if (t0 && data.length > 0 && cmd.case !== 2) return this.hold(Buffer.concat([data, more]), reply.sw);
+    if (t0 && data.length > 0 && !cmd.extended && cmd.ne !== undefined && data.length !== cmd.ne) {
+      return { sw: 0x6c00 | (data.length & 0xff) };
     }
-    if (!cmd.extended && cmd.ne !== undefined && data.length !== cmd.ne) return { sw: 0x6c00 | (data.length & 0xff) };
-    return reply;
+    if (more.length > 0) {
+      const r = this.hold(more, reply.sw);
+      return { data, sw: r.sw };
+    }
+    return { data, sw: reply.sw };
+  }
+
+  private hold(bytes: Buffer, finalSw: number): Reply {
+    this.pending = Buffer.from(bytes);
+    this.finalSw = finalSw;
+    return { sw: available(bytes.length) };
   }
 
   /** GET RESPONSE 'C0'. */

@@ -54,3 +54,73 @@ export function apduExt(cla: number, ins: number, p1: number, p2: number, data?:
 export const selectInsured = (): Buffer => apdu(0, 0xa4, 0x04, 0x0c, INSURED_AID);
 export const selectProfessional = (): Buffer => apdu(0, 0xa4, 0x04, 0x0c, PROFESSIONAL_AID);
 export const verifyPin = (pin: string): Buffer => apdu(0, 0x20, 0x00, 0x81, pinBlock(pin));
+
+import * as fs from 'node:fs';
+import { createHash } from 'node:crypto';
+
+export function keyFile(name: string): Buffer {
+  return fs.readFileSync(path.join(KEYS, name));
+}
+
+/** Splits a long command into chained short APDUs (CLA b5 on all but the last). */
+export function chained(ins: number, p1: number, p2: number, data: Buffer, chunk = 255, le?: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let off = 0; off < data.length; off += chunk) {
+    const part = data.subarray(off, off + chunk);
+    const last = off + chunk >= data.length;
+    out.push(apdu(last ? 0x00 : 0x10, ins, p1, p2, part, last ? le : undefined));
+  }
+  return out;
+}
+
+/** The APDUs, in order, of the professional authentication on the insured card (before the signature). */
+export function certificateApdus(cert = keyFile('pharmacy-1.cert.der')): Buffer[] {
+  return chained(0x2a, 0x00, 0xbe, cert);
+}
+
+/**
+ * Full professional authentication: PSO VERIFY CERTIFICATE (chained), GET CHALLENGE, the
+ * professional card signs it (INTERNAL AUTHENTICATE, after its PIN), EXTERNAL AUTHENTICATE.
+ * Expects the insured application selected. Returns the EXTERNAL AUTHENTICATE status word.
+ */
+export function authenticateProfessional(insured: VirtualCard, pro: VirtualCard, proPin = '0000', cert?: Buffer): number {
+  const certDer = cert ?? certificateOf(pro);
+  for (const a of certificateApdus(certDer)) {
+    const r = tx(insured, a);
+    if (r.sw !== 0x9000) return r.sw;
+  }
+  const challenge = tx(insured, '0084000010');
+  if (challenge.sw !== 0x9000) return challenge.sw;
+  expect(tx(pro, selectProfessional()).sw).toBe(0x9000);
+  expect(tx(pro, verifyPin(proPin)).sw).toBe(0x9000);
+  const sig = tx(pro, apdu(0, 0x88, 0x00, 0x01, challenge.data, 0));
+  expect(sig.sw).toBe(0x9000);
+  return tx(insured, apdu(0, 0x82, 0, 0, sig.data)).sw;
+}
+
+/** The DER certificate a professional card holds (EF.CERTIFICATE without its padding). */
+export function certificateOf(pro: VirtualCard): Buffer {
+  const ef = pro.os.mf.dfs[0]!.efByFid(0x0202)!;
+  if (ef.kind !== 'transparent') throw new Error('EF.CERTIFICATE');
+  const d = ef.data;
+  const len = 4 + d.readUInt16BE(2);
+  return Buffer.from(d.subarray(0, len));
+}
+
+export const sha256 = (b: Buffer): Buffer => createHash('sha256').update(b).digest();
+
+/** A dispensation template as the reader side would build it (hand-written TLV). */
+export function dispensationTemplate(invoice: number): Buffer {
+  const inv = Buffer.alloc(4);
+  inv.writeUInt32BE(invoice);
+  const body = Buffer.concat([
+    h('800420250615'),
+    h('810D'), Buffer.from('DZ16-PH-00001'),
+    h('820101'),
+    h('830A'), Buffer.from('N02BE01-01'),
+    h('840101'),
+    h('850107'),
+    h('8604'), inv,
+  ]);
+  return Buffer.concat([Buffer.from([0xe5, body.length]), body]);
+}

@@ -17,7 +17,16 @@ import { resolveEf } from './resolve';
  * The multi-record modes return the concatenation of whole records, as many as fit in Ne
  * (256 for short Le '00', 65536 for extended '0000'), with '9000'; if not even one fits the card
  * answers '6Cxx' with the record length. P1 beyond the last record answers '6A83'.
+ *
+ * P1 is one byte and 'FF' is reserved, so record numbers stop at 254 (MAX_RECORD_NUMBER). When a
+ * multi-record read leaves records the terminal could not name in a following READ RECORD(S)
+ * (a 400-record ring read with short APDUs), the card answers what fits with '61xx' and keeps
+ * the remaining whole records for GET RESPONSE (response chaining, ISO 7816-4 §5.3.4), in T=1 as
+ * in T=0. Records that a next P1 can still reach are left to the next command, with '9000'.
  */
+
+/** The highest record number P1 can carry ('FF' is reserved). */
+export const MAX_RECORD_NUMBER = 254;
 
 const MODE_P1 = 0x04;
 const MODE_P1_TO_LAST = 0x05;
@@ -36,7 +45,7 @@ export function readRecord(ctx: CommandContext, cmd: Command): Reply {
   if (cmd.data.length !== 0) return sw(SW.WRONG_LENGTH);
   const mode = cmd.p2 & 0x07;
   if (mode !== MODE_P1 && mode !== MODE_P1_TO_LAST && mode !== MODE_LAST_TO_P1) return sw(SW.INCORRECT_P1P2);
-  if (cmd.p1 === 0) return sw(SW.INCORRECT_P1P2);
+  if (cmd.p1 === 0 || cmd.p1 > MAX_RECORD_NUMBER) return sw(SW.INCORRECT_P1P2);
   const ef = recordFile(ctx, cmd.p2);
   if (typeof ef === 'number') return sw(ef);
   if (!accessAllowed(ef.def.read, ctx.security)) return sw(SW.SECURITY_STATUS_NOT_SATISFIED);
@@ -48,16 +57,20 @@ export function readRecord(ctx: CommandContext, cmd: Command): Reply {
   const available = count - cmd.p1 + 1;
   const n = Math.min(available, Math.floor(cmd.ne / len));
   if (n === 0) return sw(0x6c00 | (len & 0xff));
-  const out = Buffer.allocUnsafe(n * len);
-  for (let i = 0; i < n; i++) {
-    const number = mode === MODE_P1_TO_LAST ? cmd.p1 + i : count - i;
-    ef.record(number)!.copy(out, i * len);
-  }
-  return ok(out);
+  const number = (i: number): number => (mode === MODE_P1_TO_LAST ? cmd.p1 + i : count - i);
+  const collect = (from: number, to: number): Buffer => {
+    const out = Buffer.allocUnsafe((to - from) * len);
+    for (let i = from; i < to; i++) ef.record(number(i))!.copy(out, (i - from) * len);
+    return out;
+  };
+  // The first record left out: can a following READ RECORD(S) name it?
+  const unreachable = n < available && number(n) > MAX_RECORD_NUMBER;
+  if (unreachable) return { data: collect(0, n), sw: SW.OK, more: collect(n, available) };
+  return ok(collect(0, n));
 }
 
 export function updateRecord(ctx: CommandContext, cmd: Command): Reply {
-  if ((cmd.p2 & 0x07) !== MODE_P1 || cmd.p1 === 0) return sw(SW.INCORRECT_P1P2);
+  if ((cmd.p2 & 0x07) !== MODE_P1 || cmd.p1 === 0 || cmd.p1 > MAX_RECORD_NUMBER) return sw(SW.INCORRECT_P1P2);
   const ef = recordFile(ctx, cmd.p2);
   if (typeof ef === 'number') return sw(ef);
   if (cmd.data.length === 0 || cmd.data.length > ef.recordLength) return sw(SW.WRONG_LENGTH);
