@@ -5,6 +5,7 @@ import { z } from 'zod';
  *
  *   POST /v1/batches                        upload one batch; header Idempotency-Key
  *   GET  /v1/batches/:pharmacyId/:batchId   the batch's acknowledgement and settlement
+ *   GET  /v1/pharmacies/:pharmacyId/batches?from=N   batch summaries (settlement)
  *   GET  /v1/pharmacies/:pharmacyId/chain   the last number and hash the fund holds
  *   GET  /v1/downlink/:name                 blacklist | catalogue | rules, with ETag
  */
@@ -79,6 +80,20 @@ export const batchAckSchema = z.object({
   paid: z.number().int(),
   settledAt: z.string().optional(),
   results: z.array(result),
+});
+
+export const batchListSchema = z.object({
+  batches: z.array(
+    z.object({
+      batchId: z.number().int().min(1),
+      count: z.number().int(),
+      accepted: z.number().int(),
+      rejected: z.number().int(),
+      paid: z.number().int(),
+      state: z.enum(['acknowledged', 'settled']),
+      settledAt: z.string().optional(),
+    }),
+  ),
 });
 
 export const errorBodySchema = z.object({

@@ -572,6 +572,12 @@ export class Journal {
     return this.batch(id)!;
   }
 
+  /** Records that the fund settled (paid) acknowledged batch `id`. */
+  recordSettlement(id: number, paid: number, settledAt: string): BatchInfo | null {
+    this.db.prepare("UPDATE batches SET state = 'settled', settled_at = ?, paid = ? WHERE id = ? AND state = 'acknowledged'").run(settledAt, paid, id);
+    return this.batch(id);
+  }
+
   // ---------------------------------------------------------------- reading
 
   /** The decoded invoice `number`, with its JWS, hash and the fund's answer if any. */

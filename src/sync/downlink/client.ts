@@ -1,0 +1,124 @@
+import type Database from 'better-sqlite3';
+import { parseRuleFile, RuleBook } from '../../pos/rules/load';
+import { SyncError } from '../errors';
+import { request, type FundEndpoint } from '../http';
+import { BlacklistStore, downlinkDatabasePath, openDownlinkDatabase } from './blacklist';
+import { rulesDocumentSchema, type DownlinkName } from './format';
+
+/**
+ * Fetches the downlink documents with ETags (If-None-Match; 304 means nothing to do) and applies
+ * each atomically: the blacklist and the rules are validated in full and replaced in one SQLite
+ * transaction; the catalogue is handed to `applyCatalogue` (the counter's catalogue import, which
+ * is all-or-nothing), and its ETag recorded only after that succeeded. A document that does not
+ * validate is not applied: the previous version stays in force.
+ */
+
+export interface DownlinkResult {
+  name: DownlinkName;
+  status: 'updated' | 'unchanged' | 'absent' | 'failed';
+  etag?: string;
+  detail?: string;
+}
+
+export interface DownlinkOptions {
+  /** Applies a catalogue CSV (e.g. pos `importCatalogue`); without it the catalogue is only stored. */
+  applyCatalogue?: (csv: string) => void;
+  names?: readonly DownlinkName[];
+}
+
+export class DownlinkStore {
+  readonly db: Database.Database;
+  readonly blacklist: BlacklistStore;
+
+  constructor(db: Database.Database) {
+    this.db = db;
+    this.blacklist = new BlacklistStore(db);
+  }
+
+  static open(dataDir: string): DownlinkStore {
+    return new DownlinkStore(openDownlinkDatabase(downlinkDatabasePath(dataDir)));
+  }
+
+  etag(name: DownlinkName): string | null {
+    return (this.db.prepare('SELECT etag FROM downlink_documents WHERE name = ?').pluck().get(name) as string | undefined) ?? null;
+  }
+
+  document(name: DownlinkName): Buffer | null {
+    return (this.db.prepare('SELECT body FROM downlink_documents WHERE name = ?').pluck().get(name) as Buffer | undefined) ?? null;
+  }
+
+  private record(name: DownlinkName, etag: string, body: Buffer): void {
+    this.db
+      .prepare('INSERT INTO downlink_documents (name, etag, body, applied_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET etag = excluded.etag, body = excluded.body, applied_at = excluded.applied_at')
+      .run(name, etag, body, new Date().toISOString());
+  }
+
+  /** The rule book last sent down by the fund, or null if none was applied. */
+  ruleBook(): RuleBook | null {
+    const body = this.document('rules');
+    return body ? parseRulesDocument(body) : null;
+  }
+
+  apply(name: DownlinkName, body: Buffer, etag: string, options: DownlinkOptions = {}): void {
+    switch (name) {
+      case 'blacklist':
+        this.blacklist.apply(body, etag);
+        return;
+      case 'rules':
+        parseRulesDocument(body); // validates every version and their dates before anything is stored
+        this.db.transaction(() => this.record('rules', etag, body)).immediate();
+        return;
+      case 'catalogue': {
+        const text = body.toString('utf8');
+        options.applyCatalogue?.(text);
+        this.db.transaction(() => this.record('catalogue', etag, body)).immediate();
+        return;
+      }
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+export function parseRulesDocument(body: Buffer): RuleBook {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new SyncError('bad-downlink', `rules: not JSON: ${(err as Error).message}`, 'rules');
+  }
+  const r = rulesDocumentSchema.safeParse(json);
+  if (!r.success) throw new SyncError('bad-downlink', 'rules: expected {"versions": [...]}', 'rules');
+  return new RuleBook(r.data.versions.map((v, i) => parseRuleFile(JSON.stringify(v), `rules.versions[${i}]`)));
+}
+
+/** Fetches and applies each downlink document; one failing does not stop the others. */
+export async function refreshDownlink(ep: FundEndpoint, store: DownlinkStore, options: DownlinkOptions = {}): Promise<DownlinkResult[]> {
+  const out: DownlinkResult[] = [];
+  for (const name of options.names ?? (['blacklist', 'catalogue', 'rules'] as const)) {
+    try {
+      const etag = store.etag(name);
+      const res = await request(ep, 'GET', `v1/downlink/${name}`, { headers: etag ? { 'if-none-match': etag } : {} });
+      if (res.status === 304) {
+        out.push({ name, status: 'unchanged', ...(etag ? { etag } : {}) });
+        continue;
+      }
+      if (res.status === 404) {
+        out.push({ name, status: 'absent' });
+        continue;
+      }
+      const newTag = res.headers.etag;
+      if (res.status !== 200 || typeof newTag !== 'string') {
+        out.push({ name, status: 'failed', detail: `HTTP ${res.status}` });
+        continue;
+      }
+      store.apply(name, res.body, newTag, options);
+      out.push({ name, status: 'updated', etag: newTag });
+    } catch (err) {
+      out.push({ name, status: 'failed', detail: (err as Error).message });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { isIsoDate } from '../../pos/dates';
+
+/**
+ * What the fund sends down to the terminals (docs/sync.md, "Downlink"):
+ * - `blacklist`: JSON, the cards frozen for fraud (third-party payment refused from `since`);
+ * - `catalogue`: the catalogue CSV (the `fixtures/catalogue` format): products and reference tariffs;
+ * - `rules`: JSON, every third-party-payment rule version (`fixtures/rules` files, in one list).
+ * Each is served with a strong ETag; terminals fetch with If-None-Match and apply atomically.
+ */
+export const DOWNLINK_NAMES = ['blacklist', 'catalogue', 'rules'] as const;
+export type DownlinkName = (typeof DOWNLINK_NAMES)[number];
+
+export const DOWNLINK_CONTENT_TYPES: Record<DownlinkName, string> = {
+  blacklist: 'application/json',
+  catalogue: 'text/csv; charset=utf-8',
+  rules: 'application/json',
+};
+
+const isoDate = z.string().refine(isIsoDate, { message: 'expected a calendar date YYYY-MM-DD' });
+
+export const blacklistSchema = z.strictObject({
+  $comment: z.string().optional(),
+  /** Free version label (the ETag is what terminals compare). */
+  version: z.string().max(64).optional(),
+  cards: z
+    .array(
+      z.strictObject({
+        cardSerial: z.string().min(1).max(32),
+        /** First dispensing date refused (inclusive); absent: always. */
+        since: isoDate.optional(),
+        reason: z.string().max(200).optional(),
+      }),
+    )
+    .max(5_000_000),
+});
+export type BlacklistDocument = z.infer<typeof blacklistSchema>;
+
+export const rulesDocumentSchema = z.strictObject({
+  versions: z.array(z.unknown()).min(1).max(1000),
+});

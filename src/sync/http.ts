@@ -1,0 +1,125 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as net from 'node:net';
+import { SyncError } from './errors';
+
+/**
+ * The uploader's HTTP client (node:http / node:https; no fetch, because fetch cannot be given a
+ * private CA without undici). HTTPS is verified against the configured CA (the fund's TLS CA;
+ * in tests `fixtures/keys/tls-ca.pem`) or the system store; plain HTTP is allowed only to a
+ * loopback address, so invoices never cross a network in clear.
+ */
+
+export interface FundEndpoint {
+  base: URL;
+  agent: http.Agent;
+  timeoutMs: number;
+  maxResponseBytes: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** A failure that retrying may fix (connection refused or dropped, timeout). */
+export class NetworkError extends SyncError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('network', message, undefined, options);
+  }
+}
+
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '');
+  if (h === 'localhost') return true;
+  if (net.isIPv4(h)) return h.startsWith('127.');
+  if (net.isIPv6(h)) return h === '::1' || /^::ffff:127\./i.test(h);
+  return false;
+}
+
+export function fundEndpoint(url: string, options: { ca?: string | Buffer; timeoutMs?: number; maxResponseBytes?: number } = {}): FundEndpoint {
+  let base: URL;
+  try {
+    base = new URL(url);
+  } catch {
+    throw new SyncError('bad-fund-url', `--fund: ${JSON.stringify(url)} is not a URL`, 'fund');
+  }
+  if (base.protocol === 'http:') {
+    if (!isLoopbackHost(base.hostname)) {
+      throw new SyncError('insecure-fund-url', `--fund: plain HTTP is only allowed to a loopback address; use https:// for ${base.host}`, 'fund');
+    }
+  } else if (base.protocol !== 'https:') {
+    throw new SyncError('bad-fund-url', `--fund: unsupported scheme ${base.protocol}`, 'fund');
+  }
+  if (base.username || base.password) throw new SyncError('bad-fund-url', '--fund: credentials in the URL are not allowed', 'fund');
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  const agent =
+    base.protocol === 'https:'
+      ? new https.Agent({ keepAlive: true, maxSockets: 4, ...(options.ca !== undefined ? { ca: options.ca } : {}), minVersion: 'TLSv1.2' })
+      : new http.Agent({ keepAlive: true, maxSockets: 4 });
+  return { base, agent, timeoutMs: options.timeoutMs ?? 60_000, maxResponseBytes: options.maxResponseBytes ?? 64 * 1024 * 1024 };
+}
+
+export function request(
+  ep: FundEndpoint,
+  method: 'GET' | 'POST',
+  path: string,
+  options: { headers?: Record<string, string>; body?: Buffer } = {},
+): Promise<HttpResponse> {
+  const url = new URL(path.replace(/^\//, ''), ep.base);
+  const mod = url.protocol === 'https:' ? https : http;
+  return new Promise<HttpResponse>((resolve, reject) => {
+    const req = mod.request(
+      url,
+      {
+        method,
+        agent: ep.agent,
+        headers: {
+          accept: 'application/json',
+          ...(options.body ? { 'content-type': 'application/json', 'content-length': String(options.body.length) } : {}),
+          ...options.headers,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > ep.maxResponseBytes) {
+            req.destroy(new NetworkError(`the fund's answer exceeds ${ep.maxResponseBytes} bytes`));
+            return;
+          }
+          chunks.push(c);
+        });
+        res.on('end', () => {
+          if (!res.complete) reject(new NetworkError('the connection closed before the answer was complete'));
+          else resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+        });
+        res.on('error', (err) => reject(new NetworkError(`reading the answer failed: ${err.message}`, { cause: err })));
+        res.on('aborted', () => reject(new NetworkError('the connection closed before the answer was complete')));
+      },
+    );
+    req.setTimeout(ep.timeoutMs, () => req.destroy(new NetworkError(`no answer within ${ep.timeoutMs} ms`)));
+    req.on('error', (err) => {
+      if (err instanceof NetworkError) return reject(err);
+      const code = (err as NodeJS.ErrnoException).code;
+      // TLS verification failures are configuration errors, not something a retry fixes.
+      if (code !== undefined && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
+        reject(new SyncError('tls-untrusted', `the fund's TLS certificate is not trusted (${code}): ${err.message}; configure its CA with --ca`));
+        return;
+      }
+      reject(new NetworkError(`${method} ${url.pathname}: ${err.message}`, { cause: err }));
+    });
+    req.end(options.body);
+  });
+}
+
+/** Seconds or an HTTP date → milliseconds from now; undefined when absent or unreadable. */
+export function retryAfterMs(value: string | string[] | undefined, now: number = Date.now()): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined) return undefined;
+  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
+}

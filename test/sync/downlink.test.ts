@@ -1,0 +1,81 @@
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CatalogueStore } from '../../src/pos/catalogue/store';
+import { importCatalogue } from '../../src/pos/catalogue/import';
+import { loadRules } from '../../src/pos/rules/load';
+import { computeSplit } from '../../src/pos/split';
+import { BlacklistStore } from '../../src/sync/downlink/blacklist';
+import { DownlinkStore, refreshDownlink } from '../../src/sync/downlink/client';
+import { FundServer } from '../../src/sync/fund/server';
+import { fundEndpoint } from '../../src/sync/http';
+import { draftFromSplit } from '../../src/sync/invoice';
+import { Journal } from '../../src/sync/journal/journal';
+import { Uploader } from '../../src/sync/uploader';
+import { signer, tmpDir } from './helpers';
+
+describe('downlink', () => {
+  test('fetched with ETags, applied atomically; the counter refuses third-party payment for a blacklisted card and the fund agrees', async () => {
+    const dir = tmpDir();
+    const fundDir = path.join(dir, 'fund');
+    fs.mkdirSync(path.join(fundDir, 'downlink'), { recursive: true });
+    const blFile = path.join(fundDir, 'downlink', 'blacklist.json');
+    fs.writeFileSync(blFile, JSON.stringify({ version: 'v1', cards: [{ cardSerial: 'C100001', reason: 'fraud' }] }));
+    const fund = new FundServer({ dataDir: fundDir, verifyThreads: 0 });
+    const url = await fund.listen();
+    const ep = fundEndpoint(url);
+    const terminal = path.join(dir, 'terminal');
+    const store = DownlinkStore.open(terminal);
+    const catalogue = new CatalogueStore(new Database(':memory:'));
+    const applyCatalogue = (csv: string): void => void importCatalogue(catalogue, csv);
+
+    let r = await refreshDownlink(ep, store, { applyCatalogue });
+    expect(r.map((x) => [x.name, x.status])).toEqual([
+      ['blacklist', 'updated'],
+      ['catalogue', 'updated'],
+      ['rules', 'updated'],
+    ]);
+    expect(catalogue.count()).toBeGreaterThan(10);
+    expect(store.ruleBook()!.versions.map((v) => v.version)).toEqual(loadRules().versions.map((v) => v.version));
+    const bl = BlacklistStore.open(terminal);
+    expect(bl.isBlacklisted('C100001')).toBe(true);
+    expect(bl.isBlacklisted('C100002')).toBe(false);
+
+    r = await refreshDownlink(ep, store, { applyCatalogue });
+    expect(r.map((x) => x.status)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+
+    // A new version replaces the old one entirely.
+    fs.writeFileSync(blFile, JSON.stringify({ cards: [{ cardSerial: 'C100002', since: '2024-03-01' }] }));
+    r = await refreshDownlink(ep, store, { names: ['blacklist'] });
+    expect(r[0]!.status).toBe('updated');
+    expect(bl.isBlacklisted('C100001')).toBe(false);
+    expect(bl.isBlacklisted('C100002', '2024-02-29')).toBe(false);
+    expect(bl.isBlacklisted('C100002', '2024-03-15')).toBe(true);
+
+    // A document that does not validate is not applied: the previous list stays in force.
+    const before = bl.etag();
+    expect(() => store.apply('blacklist', Buffer.from('{"cards":[{"cardSerial":""}]}'), '"x"')).toThrow(/cardSerial/);
+    expect(() => store.apply('blacklist', Buffer.from('{"cards":[{"cardSeri'), '"y"')).toThrow(/not JSON/);
+    expect(() => store.apply('rules', Buffer.from('{"versions":[{"version":"x"}]}'), '"z"')).toThrow();
+    expect(bl.etag()).toBe(before);
+    expect(bl.isBlacklisted('C100002', '2024-03-15')).toBe(true);
+    expect(store.ruleBook()).not.toBeNull();
+
+    // Counter: the blacklist answer goes into the split context; the fund recomputes the same.
+    const rules = loadRules();
+    const basket = { date: '2024-03-15', lines: [{ code: 'A', quantity: 1, unitPrice: 10000, referencePrice: 8000, reimbursable: true, priorApproval: false }] };
+    const context = { category: 'ordinary' as const, blacklisted: bl.isBlacklisted('C100002', basket.date) };
+    const split = computeSplit(basket, rules, context);
+    expect(split).toMatchObject({ fund: 0, thirdPartyPayment: false, reason: 'card-blacklisted' });
+    const journal = Journal.open(path.join(terminal, 'journal.sqlite'), { signer: signer(1), batch: { maxCount: 1 } });
+    await journal.append(draftFromSplit({ split, basket, context, fund: 'CNAS', beneficiary: { cardSerial: 'C100002', rank: 1 } }));
+    await journal.whenIdle();
+    const s = await new Uploader(journal, { fund: ep }).runOnce();
+    expect(s).toMatchObject({ accepted: 1, rejected: 0 });
+
+    bl.close();
+    store.close();
+    await journal.close();
+    await fund.close();
+  });
+});
