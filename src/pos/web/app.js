@@ -158,6 +158,7 @@
     opening: false,
     notice: null, // { kind, text }
     catalogue: new Map(), // code → product, for names in the history tables
+    rejectedShown: null,
   };
 
   // ------------------------------------------------------------------ banners
@@ -227,8 +228,44 @@
       fact(sf, 'Lot ouvert', st.sync.openInvoices + ' facture(s)');
       fact(sf, 'Lots non acquittés', st.sync.unsentBatches + ' (' + st.sync.unsentInvoices + ' factures)');
       fact(sf, 'Rejets à corriger', String(st.sync.rejectedPending));
+      if (st.sync.rejectedPending !== state.rejectedShown) loadRejected(st.sync.rejectedPending);
     } else fact(sf, 'Journal', 'indisponible');
     renderBanners();
+  }
+
+  /** The fund's rejections still to correct, listed under the sync facts. */
+  async function loadRejected(count) {
+    state.rejectedShown = count;
+    const box = clear($('rejected'));
+    if (!count) return;
+    try {
+      const r = await api('GET', '/invoices/rejected');
+      const pending = r.rejected.filter((x) => x.correctedBy === null);
+      box.append(
+        h('h3', null, 'Factures rejetées par la caisse'),
+        h(
+          'table',
+          { class: 'grid' },
+          h('thead', null, h('tr', null, h('th', null, 'Facture'), h('th', null, 'Date'), h('th', null, 'Motif'), h('th', { class: 'num' }, 'Montant caisse'))),
+          h(
+            'tbody',
+            null,
+            pending.map((x) =>
+              h(
+                'tr',
+                null,
+                h('td', null, h('button', { type: 'button', class: 'link', onclick: () => showReceipt(x.number) }, 'n° ' + x.number)),
+                h('td', { class: 'nowrap' }, frDate(x.date)),
+                h('td', null, x.code, h('div', { class: 'sub' }, x.reason)),
+                h('td', { class: 'num money' }, formatDa(x.fundAmount)),
+              ),
+            ),
+          ),
+        ),
+      );
+    } catch (e) {
+      state.rejectedShown = null;
+    }
   }
 
   function fact(dl, term, value, cls) {

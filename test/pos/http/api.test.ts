@@ -1,4 +1,9 @@
 import * as http from 'node:http';
+import * as path from 'node:path';
+import { journalPath } from '../../../src/pos/counter/journal';
+import { packageRoot } from '../../../src/pos/paths';
+import { Journal } from '../../../src/sync/journal/journal';
+import { SoftwareSigner } from '../../../src/sync/signer';
 import { EmulatedStation } from '../../../src/pos/counter/emulated-station';
 import { RemoteBindRefusedError, startCounter, type RunningCounter } from '../../../src/pos/http/server';
 import { captureLogger, NOW, tmpDir } from '../counter/harness';
@@ -12,9 +17,10 @@ import { captureLogger, NOW, tmpDir } from '../counter/harness';
 let counter: RunningCounter;
 let logs: string[];
 let station: EmulatedStation;
+let dir: string;
 
 beforeAll(async () => {
-  const dir = tmpDir('chifa-api-');
+  dir = tmpDir('chifa-api-');
   const cap = captureLogger();
   logs = cap.lines;
   station = EmulatedStation.openDemo(dir);
@@ -229,5 +235,30 @@ describe('card, quote, checkout, receipt', () => {
     expect(all).not.toMatch(/"pin"\s*:/);
     expect(all).not.toContain(counter.token);
     expect(all).not.toContain('180516012345'); // the insured's social-security number
+  });
+});
+
+describe('journal views', () => {
+  test("the fund's rejections are listed with what the fund said; the backlog counts them", async () => {
+    // Stand in for the uploader: close the batch and record the fund's answer in the same journal.
+    const keys = path.join(packageRoot(), 'fixtures', 'keys');
+    const signer = SoftwareSigner.fromFiles(path.join(keys, 'pharmacy-1.key.pem'), path.join(keys, 'pharmacy-1.cert.pem'));
+    const journal = Journal.open(journalPath(dir), { signer });
+    try {
+      const batch = (await journal.closeOpenBatch('on-demand'))!;
+      const results = [];
+      for (let n = batch.from; n <= batch.to; n++) {
+        const inv = journal.invoice(n)!;
+        results.push(n === 1 ? { number: n, hash: inv.hash, status: 'rejected' as const, code: 'R-RIGHTS', reason: 'droits non ouverts à cette date' } : { number: n, hash: inv.hash, status: 'accepted' as const });
+      }
+      journal.recordAck(batch.id, { pharmacyId: 'DZ16-PH-00001', batchId: batch.id, idempotencyKey: batch.idempotencyKey!, receivedAt: NOW.toISOString(), complete: true, state: 'acknowledged', count: batch.count, accepted: batch.count - 1, rejected: 1, paid: 0, results });
+    } finally {
+      await journal.close();
+    }
+    const r = await call('GET', '/api/invoices/rejected');
+    expect(r.json.rejected).toEqual([expect.objectContaining({ number: 1, code: 'R-RIGHTS', reason: 'droits non ouverts à cette date', correctedBy: null })]);
+    expect(r.json.backlog).toMatchObject({ rejectedPending: 1, acknowledgedBatches: 1 });
+    expect((await call('GET', '/api/invoices/1/receipt')).json.ack).toEqual({ status: 'rejected', code: 'R-RIGHTS', reason: 'droits non ouverts à cette date' });
+    expect((await call('GET', '/api/status')).json.sync).toMatchObject({ rejectedPending: 1 });
   });
 });
