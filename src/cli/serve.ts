@@ -18,6 +18,8 @@ interface ServeOptions {
   insuredReader?: string;
   proReader?: string;
   demo?: boolean;
+  fund?: string;
+  fundCa?: string;
 }
 
 export function register(program: Command): void {
@@ -32,6 +34,8 @@ export function register(program: Command): void {
     .option('--insured-reader <name>', "PC/SC reader of the patient's card (exact name or part of it)")
     .option('--pro-reader <name>', "PC/SC reader of the pharmacist's professional card")
     .option('--demo', 'use the emulated demo cards even if readers are attached')
+    .option('--fund <url>', "the fund's base URL: upload batches and fetch the blacklist, catalogue and rules in the background")
+    .option('--fund-ca <file>', "PEM of the CA of the fund's TLS certificate")
     .action(async (opts: ServeOptions) => {
       const port = Number(opts.port);
       if (!/^\d{1,5}$/.test(opts.port) || port > 65535) {
@@ -54,6 +58,8 @@ export function register(program: Command): void {
           ...(opts.demo ? { demo: true } : {}),
           ...(opts.insuredReader ? { insuredReader: opts.insuredReader } : {}),
           ...(opts.proReader ? { professionalReader: opts.proReader } : {}),
+          ...(opts.fund ? { fund: opts.fund } : {}),
+          ...(opts.fundCa ? { fundCa: opts.fundCa } : {}),
         });
       } catch (err) {
         if (!(err instanceof ChifaError)) throw err;

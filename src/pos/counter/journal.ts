@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { InvoiceDocument, InvoiceDraft } from '../../sync/invoice';
-import { Journal, type AppendedInvoice, type Backlog, type RejectedInvoice } from '../../sync/journal/journal';
+import { Journal, type AppendedInvoice, type Backlog, type BatchPolicy, type RejectedInvoice } from '../../sync/journal/journal';
 import type { Signer } from '../../sync/signer';
 
 /**
@@ -48,16 +48,19 @@ export class CounterJournal implements InvoiceJournalPort {
   private readonly reader: Journal;
   private writer: { journal: Journal; keyId: string } | undefined;
   private readonly now: (() => Date) | undefined;
+  private readonly batch: Partial<BatchPolicy> | undefined;
 
-  private constructor(file: string, reader: Journal, now?: () => Date) {
+  private constructor(file: string, reader: Journal, options: { now?: () => Date; batch?: Partial<BatchPolicy> }) {
     this.file = file;
     this.reader = reader;
-    this.now = now;
+    this.now = options.now;
+    this.batch = options.batch;
   }
 
-  static open(file: string, options: { now?: () => Date } = {}): CounterJournal {
+  /** `batch`: when the journal closes a batch (default: 500 invoices or 24 hours). */
+  static open(file: string, options: { now?: () => Date; batch?: Partial<BatchPolicy> } = {}): CounterJournal {
     const opts = options.now ? { now: options.now } : {};
-    return new CounterJournal(file, Journal.open(file, opts), options.now);
+    return new CounterJournal(file, Journal.open(file, opts), options);
   }
 
   get db(): Database.Database {
@@ -68,7 +71,7 @@ export class CounterJournal implements InvoiceJournalPort {
     if (this.writer && this.writer.keyId === signer.keyId) return this.writer.journal;
     if (this.writer) await this.writer.journal.close();
     this.writer = undefined;
-    const journal = Journal.open(this.file, { signer, ...(this.now ? { now: this.now } : {}) });
+    const journal = Journal.open(this.file, { signer, ...(this.now ? { now: this.now } : {}), ...(this.batch ? { batch: this.batch } : {}) });
     this.writer = { journal, keyId: signer.keyId };
     return journal;
   }

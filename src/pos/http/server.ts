@@ -4,17 +4,20 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { ChifaError } from '../../errors';
 import { maskId } from '../../log';
+import { DownlinkStore } from '../../sync/downlink/client';
+import type { BatchPolicy } from '../../sync/journal/journal';
 import { CatalogueStore } from '../catalogue/store';
 import { CounterJournal, journalPath } from '../counter/journal';
 import { openStation } from '../counter/open-station';
 import { CounterService } from '../counter/service';
 import type { CardStation } from '../counter/station';
+import { SyncLoop } from '../counter/sync-loop';
 import { loadRules, type RuleBook } from '../rules/load';
 import { createApp } from './app';
 import { isLoopbackHost, resolveToken } from './auth';
 
 /**
- * Starts the counter: data directory (catalogue, journal with card_writes), the card
+ * Starts the counter: data directory (catalogue, journal with card_writes, downlink), the card
  * station (PC/SC or the demo cards), the service, the HTTP server — and stops it all cleanly.
  */
 
@@ -29,6 +32,12 @@ export interface CounterServerOptions {
   demo?: boolean;
   insuredReader?: string;
   professionalReader?: string;
+  /** Fund base URL: upload batches and fetch the downlink in the background. */
+  fund?: string;
+  fundCa?: string;
+  syncIntervalMs?: number;
+  /** When the journal closes a batch (default: 500 invoices or 24 hours). */
+  batch?: Partial<BatchPolicy>;
   logger: Logger;
   /** Tests: a given card station (e.g. emulated cards with fault injection) and clock. */
   station?: CardStation;
@@ -46,6 +55,8 @@ export interface RunningCounter {
   tokenFile: string | undefined;
   service: CounterService;
   station: CardStation;
+  /** The background sync with the fund (with `fund`). */
+  sync: SyncLoop | undefined;
   close(): Promise<void>;
 }
 
@@ -78,9 +89,11 @@ export async function startCounter(o: CounterServerOptions): Promise<RunningCoun
   try {
     const catalogue = CatalogueStore.open(o.dataDir);
     closers.push(() => catalogue.close());
-    const journal = CounterJournal.open(journalPath(o.dataDir), o.now ? { now: o.now } : {});
+    const journal = CounterJournal.open(journalPath(o.dataDir), { ...(o.now ? { now: o.now } : {}), ...(o.batch ? { batch: o.batch } : {}) });
     closers.push(() => journal.close());
-    const rules = o.rules ?? loadRules();
+    const downlink = DownlinkStore.open(o.dataDir);
+    closers.push(() => downlink.close());
+    const rules = o.rules ?? downlink.ruleBook() ?? loadRules();
 
     let station = o.station;
     if (!station) {
@@ -97,11 +110,12 @@ export async function startCounter(o: CounterServerOptions): Promise<RunningCoun
     const st = station;
     closers.push(() => st.close());
 
-    const service = new CounterService({
+    const service: CounterService = new CounterService({
       station: st,
       catalogue,
       rules,
       journal,
+      isBlacklisted: (serial: string): boolean => downlink.blacklist.isBlacklisted(serial, service.today()),
       logger: log,
       ...(o.now ? { now: o.now } : {}),
     });
@@ -121,6 +135,22 @@ export async function startCounter(o: CounterServerOptions): Promise<RunningCoun
       }
     } else {
       await service.refreshProfessional();
+    }
+
+    let sync: SyncLoop | undefined;
+    if (o.fund) {
+      const loop = new SyncLoop({
+        fund: o.fund,
+        ...(o.fundCa ? { ca: fs.readFileSync(o.fundCa) } : {}),
+        ...(o.syncIntervalMs !== undefined ? { intervalMs: o.syncIntervalMs } : {}),
+        journal,
+        downlink,
+        service,
+        logger: log,
+      });
+      loop.start();
+      closers.push(() => loop.stop());
+      sync = loop;
     }
 
     const app = createApp({ service, token: tok.token, logger: log, checkHost: loopback });
@@ -154,6 +184,7 @@ export async function startCounter(o: CounterServerOptions): Promise<RunningCoun
       tokenFile: tok.file,
       service,
       station: st,
+      sync,
       close: () => (closed ??= closeAll()),
     };
   } catch (err) {

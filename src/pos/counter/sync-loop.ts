@@ -1,0 +1,89 @@
+import type { Logger } from 'pino';
+import { DownlinkStore, refreshDownlink } from '../../sync/downlink/client';
+import { fundEndpoint, type FundEndpoint } from '../../sync/http';
+import { Uploader } from '../../sync/uploader';
+import { importCatalogue } from '../catalogue/import';
+import type { CounterJournal } from './journal';
+import type { CounterService } from './service';
+
+/**
+ * With `--fund URL`, the counter keeps in touch with the fund in the background: it closes the
+ * batch when it is due and signs its manifest (with the professional card, under the counter's
+ * lock), uploads closed batches (src/sync Uploader: idempotent, retried with backoff), and
+ * fetches the downlink (blacklist, catalogue, rules). A failed run changes nothing and is retried
+ * at the next tick; the page shows the backlog. Without `--fund`, `chifa sync` does the same by hand.
+ */
+
+export interface SyncLoopOptions {
+  fund: string;
+  ca?: string | Buffer;
+  intervalMs?: number;
+  journal: CounterJournal;
+  downlink: DownlinkStore;
+  service: CounterService;
+  logger: Logger;
+}
+
+export class SyncLoop {
+  private readonly endpoint: FundEndpoint;
+  private readonly o: SyncLoopOptions;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private readonly abort = new AbortController();
+  lastRun: { at: string; error: string | null } | null = null;
+
+  constructor(o: SyncLoopOptions) {
+    this.o = o;
+    this.endpoint = fundEndpoint(o.fund, o.ca !== undefined ? { ca: o.ca } : {});
+  }
+
+  start(): void {
+    const tick = () => {
+      if (!this.running) this.running = this.runOnce().finally(() => (this.running = undefined));
+    };
+    tick();
+    this.timer = setInterval(tick, this.o.intervalMs ?? 60_000);
+    this.timer.unref();
+  }
+
+  /** Runs a pass now (after the one in progress, if any). */
+  async runNow(): Promise<void> {
+    await this.running?.catch(() => undefined);
+    this.running = this.runOnce().finally(() => (this.running = undefined));
+    await this.running;
+  }
+
+  async runOnce(): Promise<void> {
+    const { service, journal, logger } = this.o;
+    let error: string | null = null;
+    try {
+      await service.withProfessionalSigner((signer) => journal.closeDueBatches(signer));
+      const summary = await new Uploader(journal.syncJournal, { fund: this.endpoint, logger, signal: this.abort.signal }).runOnce();
+      if (summary.error) error = `${summary.error.code}: ${summary.error.message}`;
+      if (summary.batches > 0 || summary.error) logger.info({ batches: summary.batches, invoices: summary.invoices, rejected: summary.rejected, error: summary.error?.code ?? null }, 'sync run');
+      const results = await refreshDownlink(this.endpoint, this.o.downlink, {
+        applyCatalogue: (csv) => {
+          importCatalogue(service.catalogue, csv, { file: 'downlink catalogue' });
+        },
+      });
+      for (const r of results) {
+        if (r.status === 'updated') logger.info({ document: r.name, etag: r.etag }, 'downlink applied');
+        if (r.status === 'failed') logger.warn({ document: r.name, detail: r.detail }, 'downlink failed');
+        if (r.name === 'rules' && r.status === 'updated') {
+          const book = this.o.downlink.ruleBook();
+          if (book) service.rules = book;
+        }
+      }
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err);
+      logger.warn({ error }, 'sync run failed; retrying later');
+    }
+    this.lastRun = { at: new Date().toISOString(), error };
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.abort.abort();
+    await this.running?.catch(() => undefined);
+  }
+}
