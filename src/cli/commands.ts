@@ -5,6 +5,9 @@ import { register as registerReaders } from './readers';
 import { register as registerApdu } from './apdu';
 import { register as registerRead } from './read';
 import { register as registerServe } from './serve';
+import { register as registerJournal } from './journal';
+import { register as registerSync } from './sync';
+import { register as registerFund } from './fund';
 
 /**
  * The list of sub-commands. Each module exports `register(program)`; add one line per command.
@@ -17,4 +20,7 @@ export function registerCommands(program: Command): void {
   registerApdu(program);
   registerRead(program);
   registerServe(program);
+  registerJournal(program);
+  registerSync(program);
+  registerFund(program);
 }

@@ -1,0 +1,121 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import pino from 'pino';
+import { ChifaError } from '../errors';
+import { auditFundStore } from '../sync/fund/audit';
+import { parseFaults } from '../sync/fund/faults';
+import { defaultFundCa, FundServer } from '../sync/fund/server';
+import { isLoopbackHost } from '../sync/http';
+
+/**
+ * `chifa fund [--port] [--data DIR] [--faults SPEC]`: the reference fund server for integrators.
+ * `chifa fund verify --data DIR`: proves the fund's store complete (exit 1 if not).
+ * The server prints one line `chifa fund: listening on URL` to stdout once it accepts
+ * connections (tests and scripts read the port from it); JSON logs go to stderr.
+ */
+
+interface ServeOptions {
+  host: string;
+  port: string;
+  data: string;
+  faults?: string;
+  ca?: string[];
+  tlsCert?: string;
+  tlsKey?: string;
+  rules?: string;
+  threads?: string;
+  settleAfterMs?: string;
+  allowRemote?: boolean;
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+export function register(program: Command): void {
+  const fund = program.command('fund').description('the reference fund server (for integrators and tests), and its store audit');
+
+  fund
+    .command('serve', { isDefault: true })
+    .description('run the reference fund server (the default sub-command)')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'TCP port (0: any free port)', '8090')
+    .option('--data <dir>', "the fund's data directory (fund.sqlite, downlink/)", path.join('var', 'fund'))
+    .option('--faults <spec>', 'inject faults, e.g. drop=0.05,drop-after=0.05,5xx=0.05,retry-after=0.02:1,latency=0.2:5-50,partial=0.1,seed=1')
+    .option('--ca <file>', 'PEM of a CA that issues professional certificates (repeatable; default: the TEST ONLY fixtures/keys/fund-ca.pem)', collect)
+    .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
+    .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
+    .option('--rules <dir>', 'third-party-payment rules to recompute splits with (default: fixtures/rules)')
+    .option('--threads <n>', 'signature-verification worker threads (default: one per core; 0: main thread)')
+    .option('--settle-after-ms <ms>', 'settle acknowledged batches after this delay (default 0)')
+    .option('--allow-remote', 'allow a non-loopback --host')
+    .action(async (opts: ServeOptions) => {
+      const log = pino({ name: 'chifa-fund', level: process.env.CHIFA_LOG_LEVEL ?? 'info' }, pino.destination(2));
+      let server: FundServer;
+      let url: string;
+      try {
+        const port = Number(opts.port);
+        if (!/^\d{1,5}$/.test(opts.port) || port > 65535) throw new ChifaError('invalid-input', `--port: expected 0..65535, got ${JSON.stringify(opts.port)}`);
+        if (!isLoopbackHost(opts.host) && !opts.allowRemote) throw new ChifaError('invalid-input', `--host ${opts.host} is not a loopback address; add --allow-remote to listen on it`);
+        if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new ChifaError('invalid-input', '--tls-cert and --tls-key go together');
+        const threads = opts.threads === undefined ? undefined : Number(opts.threads);
+        if (threads !== undefined && !(Number.isInteger(threads) && threads >= 0 && threads <= 64)) throw new ChifaError('invalid-input', '--threads: expected 0..64');
+        const settle = opts.settleAfterMs === undefined ? undefined : Number(opts.settleAfterMs);
+        if (settle !== undefined && !(Number.isInteger(settle) && settle >= 0)) throw new ChifaError('invalid-input', '--settle-after-ms: expected a whole number of ms');
+        const caFiles = opts.ca ?? [defaultFundCa()];
+        if (!opts.ca) log.warn({ ca: caFiles[0] }, 'trusting the TEST ONLY fund CA from fixtures/keys');
+        server = new FundServer({
+          dataDir: path.resolve(opts.data),
+          caFiles,
+          faults: parseFaults(opts.faults),
+          logger: log,
+          ...(opts.rules ? { rulesDir: path.resolve(opts.rules) } : {}),
+          ...(threads !== undefined ? { verifyThreads: threads } : {}),
+          ...(settle !== undefined ? { settleAfterMs: settle } : {}),
+        });
+        url = await server.listen({
+          host: opts.host,
+          port,
+          ...(opts.tlsCert && opts.tlsKey ? { tls: { cert: fs.readFileSync(opts.tlsCert), key: fs.readFileSync(opts.tlsKey) } } : {}),
+        });
+      } catch (err) {
+        if (!(err instanceof ChifaError) && !(err as NodeJS.ErrnoException).code) throw err;
+        const e = err as { code?: string; message: string };
+        process.stderr.write(`chifa fund: ${e.code ?? 'error'}: ${e.message}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      process.stdout.write(`chifa fund: listening on ${url}\n`);
+      log.info({ url, data: path.resolve(opts.data), faults: opts.faults ?? null }, 'fund listening');
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          server.close().finally(resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+
+  fund
+    .command('verify')
+    .description("prove the fund's store complete: each pharmacy's chain without gaps or duplicates, every signature and batch")
+    .option('--data <dir>', "the fund's data directory", path.join('var', 'fund'))
+    .option('--json', 'print the report as JSON')
+    .action((opts: { data: string; json?: boolean }) => {
+      const a = auditFundStore(path.resolve(opts.data));
+      if (opts.json) process.stdout.write(JSON.stringify(a, null, 2) + '\n');
+      else {
+        process.stdout.write(`fund store ${a.ok ? 'OK' : 'BROKEN'}: ${a.file}\n`);
+        for (const p of a.problems) process.stdout.write(`  - ${p}\n`);
+        for (const p of a.pharmacies) {
+          process.stdout.write(
+            `  ${p.pharmacyId}: ${p.invoices} invoices (${p.accepted} accepted, ${p.rejected} rejected), each exactly once: ${p.problems.length === 0 ? 'yes' : 'NO'}; ` +
+              `${p.batches} batches; chain ${p.chainComplete ? 'complete' : 'BROKEN'} 1..${p.lastNumber}, last hash ${p.lastHash}\n`,
+          );
+          for (const m of p.problems.slice(0, 20)) process.stdout.write(`    - ${m}\n`);
+        }
+      }
+      process.exitCode = a.ok ? 0 : 1;
+    });
+}

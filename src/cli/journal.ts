@@ -1,0 +1,158 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { ChifaError } from '../errors';
+import { maskId } from '../log';
+import { formatDa } from '../pos/money';
+import { resolveDataDir } from '../pos/paths';
+import { Journal } from '../sync/journal/journal';
+import { verifyJournal } from '../sync/journal/verify';
+
+/**
+ * `chifa journal verify | status | rejected | show N` — the signed invoice journal
+ * (DATA/journal.sqlite). `verify` rechecks every signature and link from the bytes on disk and
+ * names the first break; it never changes the file. Exit codes: 0 fine, 1 a problem was found,
+ * 2 bad usage or unreadable journal.
+ */
+
+export function journalFile(dataOption?: string): string {
+  return path.join(resolveDataDir(dataOption), 'journal.sqlite');
+}
+
+function fail(cmd: string, err: unknown): void {
+  if (!(err instanceof ChifaError)) throw err;
+  process.stderr.write(`chifa journal ${cmd}: ${err.code}: ${err.message}\n`);
+  process.exitCode = 2;
+}
+
+function openExisting(dataOption?: string): Journal {
+  const file = journalFile(dataOption);
+  if (!fs.existsSync(file)) throw new ChifaError('no-journal', `${file} does not exist (use --data DIR or CHIFA_DATA)`);
+  return Journal.open(file);
+}
+
+export function register(program: Command): void {
+  const journal = program.command('journal').description('the signed invoice journal: verify it, see the backlog and the rejected invoices');
+  const dataOpt = '--data <dir>';
+  const dataHelp = 'data directory holding journal.sqlite (default: $CHIFA_DATA or ./var)';
+
+  journal
+    .command('verify')
+    .description('check every invoice signature, hash and chain link, every batch manifest; name the first break')
+    .option(dataOpt, dataHelp)
+    .option('--json', 'print the report as JSON')
+    .action((opts: { data?: string; json?: boolean }) => {
+      const r = verifyJournal(journalFile(opts.data));
+      if (opts.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+      else if (r.ok) {
+        process.stdout.write(`journal OK: ${r.file}\n  pharmacy ${r.pharmacyId ?? '(empty)'}, ${r.invoices} invoices, ${r.batches} batches, chain intact up to ${r.lastNumber} (${r.lastHash})\n`);
+      } else {
+        process.stdout.write(`journal BROKEN: ${r.file}\n`);
+        if (r.firstBreak) process.stdout.write(`  first break: invoice ${r.firstBreak.number}: ${r.firstBreak.code}: ${r.firstBreak.message}\n`);
+        for (const p of r.problems.slice(0, 20)) process.stdout.write(`  - ${p.code}: ${p.message}\n`);
+        if (r.problems.length > 20) process.stdout.write(`  … and ${r.problems.length - 20} more\n`);
+        process.stdout.write('  Nothing was changed. Keep this file and a copy; do not try to repair it.\n');
+      }
+      process.exitCode = r.ok ? 0 : 1;
+    });
+
+  journal
+    .command('status')
+    .description('the sync backlog and the batches')
+    .option(dataOpt, dataHelp)
+    .option('--json', 'print JSON')
+    .action((opts: { data?: string; json?: boolean }) => {
+      let j: Journal;
+      try {
+        j = openExisting(opts.data);
+      } catch (err) {
+        return fail('status', err);
+      }
+      try {
+        const b = j.backlog();
+        const batches = j.batches();
+        if (opts.json) {
+          process.stdout.write(JSON.stringify({ backlog: b, batches }, null, 2) + '\n');
+          return;
+        }
+        const counts = new Map<string, number>();
+        for (const x of batches) counts.set(x.state, (counts.get(x.state) ?? 0) + 1);
+        process.stdout.write(
+          `pharmacy ${b.pharmacyId ?? '(empty)'}: ${b.invoices} invoices (last ${b.lastNumber})\n` +
+            `  open batch: ${b.openInvoices} invoices${b.openSince ? ` since ${b.openSince}` : ''}\n` +
+            `  to send: ${b.unsentBatches} batches, ${b.unsentInvoices} invoices${b.oldestUnsentClosedAt ? ` (oldest closed ${b.oldestUnsentClosedAt})` : ''}\n` +
+            `  batches: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ') || 'none'}\n` +
+            `  rejected invoices awaiting correction: ${b.rejectedPending}\n`,
+        );
+        const failing = batches.filter((x) => x.lastError && (x.state === 'closed' || x.state === 'sent'));
+        for (const x of failing.slice(0, 5)) process.stdout.write(`  batch ${x.id}: ${x.attempts} failed attempts, last: ${x.lastError}\n`);
+      } finally {
+        void j.close();
+      }
+    });
+
+  journal
+    .command('rejected')
+    .description('invoices the fund rejected, with the reason, for the pharmacist to correct')
+    .option(dataOpt, dataHelp)
+    .option('--all', 'also list those already corrected')
+    .option('--json', 'print JSON')
+    .action((opts: { data?: string; all?: boolean; json?: boolean }) => {
+      let j: Journal;
+      try {
+        j = openExisting(opts.data);
+      } catch (err) {
+        return fail('rejected', err);
+      }
+      try {
+        const list = j.rejectedInvoices({ pendingOnly: opts.all !== true });
+        if (opts.json) {
+          process.stdout.write(JSON.stringify(list.map((r) => ({ ...r, cardSerial: maskId(r.cardSerial) })), null, 2) + '\n');
+          return;
+        }
+        if (list.length === 0) {
+          process.stdout.write('no rejected invoice awaiting correction\n');
+          return;
+        }
+        for (const r of list) {
+          process.stdout.write(
+            `invoice ${r.number} (${r.date}, ${r.fund}, card ${maskId(r.cardSerial)}, fund share ${formatDa(r.fundAmount)}): ${r.code}\n    ${r.reason}\n` +
+              (r.correctedBy !== null ? `    corrected by invoice ${r.correctedBy}\n` : ''),
+          );
+        }
+      } finally {
+        void j.close();
+      }
+    });
+
+  journal
+    .command('show <number>')
+    .description('print one signed invoice (decoded) and the fund\'s answer')
+    .option(dataOpt, dataHelp)
+    .option('--jws', 'print the compact JWS as stored')
+    .action((n: string, opts: { data?: string; jws?: boolean }) => {
+      if (!/^\d+$/.test(n)) {
+        process.stderr.write(`chifa journal show: invalid-input: number: expected an invoice number, got ${JSON.stringify(n)}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      let j: Journal;
+      try {
+        j = openExisting(opts.data);
+      } catch (err) {
+        return fail('show', err);
+      }
+      try {
+        const inv = j.invoice(Number(n));
+        if (!inv) {
+          process.stderr.write(`chifa journal show: no invoice ${n}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        if (opts.jws) process.stdout.write(inv.jws + '\n');
+        else process.stdout.write(JSON.stringify({ hash: inv.hash, ack: inv.ack, document: inv.document }, null, 2) + '\n');
+      } finally {
+        void j.close();
+      }
+    });
+}

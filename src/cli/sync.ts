@@ -1,0 +1,190 @@
+import * as fs from 'node:fs';
+import type { Command } from 'commander';
+import pino from 'pino';
+import { ChifaError } from '../errors';
+import { importCatalogue } from '../pos/catalogue/import';
+import { CatalogueStore } from '../pos/catalogue/store';
+import { formatDa } from '../pos/money';
+import { resolveDataDir } from '../pos/paths';
+import { DownlinkStore, refreshDownlink, type DownlinkResult } from '../sync/downlink/client';
+import { fundEndpoint } from '../sync/http';
+import { Journal } from '../sync/journal/journal';
+import { SoftwareSigner } from '../sync/signer';
+import { Uploader, type SyncProgress, type SyncSummary } from '../sync/uploader';
+import { journalFile } from './journal';
+
+/**
+ * `chifa sync [--once] [--fund URL]`: uploads the journal's closed batches to the fund (in
+ * order, idempotent, retried with backoff), completes acknowledgements, learns settlements, then
+ * fetches the downlink (blacklist, catalogue, rules). Safe to kill at any moment: the next run
+ * resumes from the journal without duplicates or losses. A progress bar goes to stderr when it
+ * is a terminal, plain progress lines otherwise; the summary goes to stdout.
+ *
+ * With a signer (`--key/--cert`, a TEST software key — the counter uses the professional card),
+ * it also closes the open batch when due (or now, with `--close`) and signs pending manifests.
+ */
+
+interface SyncOptions {
+  once?: boolean;
+  fund?: string;
+  ca?: string;
+  data?: string;
+  key?: string;
+  cert?: string;
+  close?: boolean;
+  interval: string;
+  downlink: boolean;
+  json?: boolean;
+  retryBaseMs?: string;
+  retryMaxMs?: string;
+  maxAttempts?: string;
+}
+
+function positiveInt(name: string, v: string | undefined, dflt?: number): number | undefined {
+  if (v === undefined) return dflt;
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new ChifaError('invalid-input', `--${name}: expected a positive integer, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+class ProgressDisplay {
+  private lastLine = 0;
+  private readonly tty = process.stderr.isTTY === true;
+  private drawn = false;
+
+  update(p: SyncProgress): void {
+    if (this.tty) {
+      const width = 30;
+      const frac = p.totalInvoices === 0 ? 1 : p.doneInvoices / p.totalInvoices;
+      const fill = Math.round(frac * width);
+      const bar = '#'.repeat(fill) + '-'.repeat(width - fill);
+      process.stderr.write(`\r[${bar}] ${p.doneInvoices}/${p.totalInvoices} invoices  batch ${p.doneBatches}/${p.totalBatches}  retries ${p.retries} `);
+      this.drawn = true;
+      return;
+    }
+    // Plain lines: every batch, but at most one line every 500 ms (and always the last).
+    const now = Date.now();
+    if (p.doneBatches === p.totalBatches || now - this.lastLine >= 500) {
+      this.lastLine = now;
+      process.stderr.write(`sync: ${p.doneInvoices}/${p.totalInvoices} invoices, batch ${p.batchId} (${p.doneBatches}/${p.totalBatches}), ${p.retries} retries\n`);
+    }
+  }
+
+  end(): void {
+    if (this.drawn) process.stderr.write('\n');
+    this.drawn = false;
+  }
+}
+
+function printSummary(s: SyncSummary, downlink: DownlinkResult[], json: boolean): void {
+  if (json) {
+    process.stdout.write(JSON.stringify({ ...s, downlink }, null, 2) + '\n');
+    return;
+  }
+  const b = s.backlog;
+  process.stdout.write(
+    `sync: ${s.batches} batches, ${s.invoices} invoices sent (${s.accepted} accepted, ${s.rejected} rejected${s.replayed ? `, ${s.replayed} already at the fund` : ''}), ` +
+      `${s.retries} retries, ${s.settledBatches} batches settled, fund share ${formatDa(s.paid)}, ${(s.durationMs / 1000).toFixed(1)} s\n` +
+      `backlog: ${b.unsentBatches} batches (${b.unsentInvoices} invoices) to send, ${b.openInvoices} invoices in the open batch, ${b.rejectedPending} rejected awaiting correction\n`,
+  );
+  for (const d of downlink) if (d.status !== 'unchanged') process.stdout.write(`downlink ${d.name}: ${d.status}${d.detail ? ` (${d.detail})` : ''}\n`);
+  if (s.error) {
+    process.stdout.write(`stopped: ${s.error.code}: ${s.error.message}${s.error.expected !== undefined ? ` (the fund expects ${s.error.expected} next)` : ''}\n`);
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('sync')
+    .description('upload closed invoice batches to the fund and fetch the blacklist, catalogue and rules')
+    .option('--once', 'one pass, then exit (default: keep running every --interval seconds)')
+    .option('--fund <url>', "the fund's base URL (default: $CHIFA_FUND_URL); plain http only to loopback")
+    .option('--ca <file>', "PEM of the CA of the fund's TLS certificate (default: $CHIFA_FUND_CA, else the system CAs)")
+    .option('--data <dir>', 'data directory holding journal.sqlite (default: $CHIFA_DATA or ./var)')
+    .option('--key <file>', 'TEST ONLY software signing key (PEM) to close batches and sign manifests; with --cert')
+    .option('--cert <file>', 'certificate (PEM or DER) of --key')
+    .option('--close', 'close the open batch now (needs a signer) before uploading')
+    .option('--interval <seconds>', 'seconds between passes when not --once', '60')
+    .option('--no-downlink', 'do not fetch the blacklist, catalogue and rules')
+    .option('--json', 'print the summary as JSON')
+    .option('--retry-base-ms <ms>', 'first backoff delay (default 200)')
+    .option('--retry-max-ms <ms>', 'longest backoff delay (default 30000)')
+    .option('--max-attempts <n>', 'attempts per request before a pass gives up (default 12)')
+    .action(async (opts: SyncOptions) => {
+      const logger = pino({ name: 'chifa-sync', level: process.env.CHIFA_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+      let journal: Journal | undefined;
+      let downlink: DownlinkStore | undefined;
+      try {
+        const url = opts.fund ?? process.env.CHIFA_FUND_URL;
+        if (!url) throw new ChifaError('invalid-input', '--fund: the fund URL is required (or set CHIFA_FUND_URL)');
+        const caFile = opts.ca ?? process.env.CHIFA_FUND_CA;
+        const ca = caFile ? fs.readFileSync(caFile) : undefined;
+        const endpoint = fundEndpoint(url, ca ? { ca } : {});
+        const keyFile = opts.key ?? process.env.CHIFA_SIGNER_KEY;
+        const certFile = opts.cert ?? process.env.CHIFA_SIGNER_CERT;
+        if ((keyFile === undefined) !== (certFile === undefined)) throw new ChifaError('invalid-input', '--key and --cert go together');
+        const signer = keyFile && certFile ? SoftwareSigner.fromFiles(keyFile, certFile) : undefined;
+        if (opts.close && !signer) throw new ChifaError('invalid-input', '--close needs a signer (--key and --cert)');
+        const interval = positiveInt('interval', opts.interval, 60)!;
+        const retry = {
+          ...(opts.retryBaseMs !== undefined ? { baseMs: positiveInt('retry-base-ms', opts.retryBaseMs)! } : {}),
+          ...(opts.retryMaxMs !== undefined ? { maxMs: positiveInt('retry-max-ms', opts.retryMaxMs)! } : {}),
+          ...(opts.maxAttempts !== undefined ? { maxAttempts: positiveInt('max-attempts', opts.maxAttempts)! } : {}),
+        };
+        const dataDir = resolveDataDir(opts.data);
+        const file = journalFile(opts.data);
+        if (!fs.existsSync(file)) throw new ChifaError('no-journal', `${file} does not exist (use --data DIR or CHIFA_DATA)`);
+        journal = Journal.open(file, signer ? { signer } : {});
+        const abort = new AbortController();
+        const onSignal = (): void => abort.abort();
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+
+        for (;;) {
+          if (signer) {
+            if (opts.close) await journal.closeOpenBatch('on-demand');
+            else await journal.closeDueBatches();
+          }
+          const display = new ProgressDisplay();
+          const uploader = new Uploader(journal, { fund: endpoint, retry, logger, signal: abort.signal, onProgress: (p) => display.update(p) });
+          const summary = await uploader.runOnce();
+          display.end();
+          let dl: DownlinkResult[] = [];
+          if (opts.downlink && !abort.signal.aborted) {
+            downlink ??= DownlinkStore.open(dataDir);
+            dl = await refreshDownlink(endpoint, downlink, {
+              applyCatalogue: (csv) => {
+                const store = CatalogueStore.open(dataDir, { seed: false });
+                try {
+                  importCatalogue(store, csv, { file: 'downlink catalogue' });
+                } finally {
+                  store.close();
+                }
+              },
+            });
+          }
+          printSummary(summary, dl, opts.json === true);
+          if (opts.once || abort.signal.aborted) {
+            process.exitCode = summary.error ? 1 : 0;
+            break;
+          }
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, interval * 1000);
+            abort.signal.addEventListener('abort', () => {
+              clearTimeout(t);
+              resolve();
+            }, { once: true });
+          });
+          if (abort.signal.aborted) break;
+        }
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      } catch (err) {
+        if (!(err instanceof ChifaError)) throw err;
+        process.stderr.write(`chifa sync: ${err.code}: ${err.message}\n`);
+        process.exitCode = 2;
+      } finally {
+        await journal?.close();
+        downlink?.close();
+      }
+    });
+}
