@@ -15,6 +15,7 @@ import { toDispensation } from '../../../src/pos/counter/sdk-ports';
 import { CounterService } from '../../../src/pos/counter/service';
 import { loadRules } from '../../../src/pos/rules/load';
 import type { InvoiceDocument } from '../../../src/sync/invoice';
+import { verifyJournal } from '../../../src/sync/journal/verify';
 
 /**
  * A counter over the real pieces: the demo card images in the in-process emulator (persisted in a
@@ -181,5 +182,8 @@ export async function expectInvariant(h: Harness): Promise<DispensationRecord[]>
     const lines = doc!.lines.filter((l) => l.code === rec.productCode).length;
     expect({ key: k, copies: perKey.get(k) }).toEqual({ key: k, copies: Math.min(perKey.get(k)!, lines) });
   }
+  // The counter's card_writes table beside the invoices does not disturb the journal's own check.
+  const report = verifyJournal(h.journal.file);
+  expect({ ok: report.ok, problems: report.problems }).toEqual({ ok: true, problems: [] });
   return added;
 }
