@@ -36,6 +36,10 @@ maybe('counter page in Chromium', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on('pageerror', (err) => pageErrors.push(err.message));
+    // CSP violations and failed loads show up as console errors; a wrong PIN's 200 does not.
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(m.text());
+    });
   });
 
   afterAll(async () => {
