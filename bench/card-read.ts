@@ -1,0 +1,243 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ChifaCard, decodeBeneficiary, decodeDispensation, decodeEmergency, decodeHolder, decodePrescription, decodeRights } from '../src/card/chifa';
+import { InProcessTransport } from '../src/card/emulator/in-process-transport';
+import { VirtualCard } from '../src/card/emulator/virtual-card';
+import { InsuredFiles, INSURED_AID } from '../src/card/layout';
+import { listReaders, PcscTransport, type ReaderInfo } from '../src/card/pcsc';
+import type { CardTransport } from '../src/card/transport/transport';
+import { bridgeToVpcd } from './_vpcd-bridge';
+import { printTable } from './table';
+
+/**
+ * A full read of a card with both rings full (holder, beneficiaries, rights, emergency data,
+ * 40 prescriptions, 400 dispensations), as ChifaCard.readAll does it, against
+ * - the naive way: one READ RECORD per record (past record 254, which P1 cannot name, one GET
+ *   RESPONSE per record of the card's chained answer), decoded with the same decoders;
+ * - the floor: the same number of trivial APDUs (GET CHALLENGE, 8 bytes) on the same path.
+ * In-process (the emulator in this process) and, when pcscd is running with a free vpcd reader,
+ * through pcscd + vpcd (the emulator bridged to 127.0.0.1:35963). APDU counts do not depend on
+ * latency; times do (stock vpcd costs ~44 ms per APDU from Nagle + delayed ACK, see
+ * PCSC-TESTING.md; with TCP_NODELAY on pcscd's sockets it is ~0.1-0.3 ms).
+ * Targets (issue): ≤ 10 APDUs with extended length; with short APDUs ≤ the layout's floor + 5;
+ * time through pcscd within 1.2x of the floor for the same APDU count.
+ */
+
+const PIN = '1234';
+const VPCD_READER = 'Virtual PCD 00 00';
+const VPCD_PORT = 35963;
+
+function repoRoot(): string {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('package.json not found above ' + __dirname);
+    dir = up;
+  }
+  return dir;
+}
+
+/** The layout's floor for short APDUs: each file's bytes / 256, rounded up, summed. */
+export function shortApduFloor(): number {
+  let n = 0;
+  for (const f of Object.values(InsuredFiles)) n += Math.ceil(('maxRecords' in f ? f.size * f.maxRecords : f.size) / 256);
+  return n;
+}
+
+class Counting implements CardTransport {
+  count = 0;
+  constructor(private readonly inner: CardTransport & { atr?: Buffer; capabilities?: unknown }) {}
+  get atr(): Buffer | undefined {
+    return this.inner.atr;
+  }
+  get capabilities(): unknown {
+    return this.inner.capabilities;
+  }
+  transmit(command: Buffer): Promise<Buffer> {
+    this.count++;
+    return this.inner.transmit(command);
+  }
+}
+
+async function smartRead(t: CardTransport): Promise<void> {
+  const card = await ChifaCard.open(t);
+  const r = await card.readAll({ pin: PIN });
+  if (r.kind !== 'ok' || r.data.dispensations.length !== 400 || r.data.prescriptions.length !== 40) {
+    throw new Error(`full read failed: ${r.kind}`);
+  }
+}
+
+function hex(s: string): Buffer {
+  return Buffer.from(s.replace(/\s+/g, ''), 'hex');
+}
+
+/** One READ RECORD per record, the way a first integration would; returns the records read. */
+async function naiveRead(t: CardTransport): Promise<number> {
+  const tx = async (cmd: Buffer): Promise<{ data: Buffer; sw: number }> => {
+    const r = await t.transmit(cmd);
+    return { data: r.subarray(0, r.length - 2), sw: r.readUInt16BE(r.length - 2) };
+  };
+  const expect9000 = (sw: number, what: string): void => {
+    if (sw !== 0x9000) throw new Error(`${what}: ${sw.toString(16)}`);
+  };
+  expect9000((await tx(Buffer.concat([hex('00A4040C'), Buffer.from([INSURED_AID.length]), INSURED_AID]))).sw, 'SELECT');
+  const holder = await tx(hex('00B0810000'));
+  expect9000(holder.sw, 'READ BINARY holder');
+  decodeHolder(holder.data);
+  expect9000((await tx(Buffer.concat([hex('0020008108'), Buffer.from(PIN, 'latin1'), Buffer.alloc(4, 0xff)]))).sw, 'VERIFY');
+  let records = 0;
+  const decoders = [decodeBeneficiary, decodePrescription, decodeDispensation];
+  for (const [i, f] of [InsuredFiles.beneficiaries, InsuredFiles.prescriptions, InsuredFiles.dispensations].entries()) {
+    const decode = decoders[i]!;
+    const le = f.size & 0xff;
+    let n = 1;
+    for (; n <= Math.min(f.maxRecords, 254); n++) {
+      const r = await tx(Buffer.from([0x00, 0xb2, n, (f.sfi << 3) | 0b100, le]));
+      if (r.sw === 0x6a83) break;
+      expect9000(r.sw, `READ RECORD ${f.name} ${n}`);
+      decode(r.data, ++records);
+    }
+    if (n > 254 && f.maxRecords > 254) {
+      // Records past 254: ask from 254 on with Le = one record; fetch the chained rest one
+      // record per GET RESPONSE.
+      let r = await tx(Buffer.from([0x00, 0xb2, 254, (f.sfi << 3) | 0b101, le]));
+      while (r.sw >> 8 === 0x61) {
+        r = await tx(Buffer.from([0x00, 0xc0, 0x00, 0x00, le]));
+        decode(r.data, ++records);
+      }
+      expect9000(r.sw, `READ RECORD(S) ${f.name} tail`);
+    }
+  }
+  const rights = await tx(hex('00B0830000'));
+  expect9000(rights.sw, 'READ BINARY rights');
+  decodeRights(rights.data);
+  const emergency = await tx(hex('00B0840000'));
+  expect9000(emergency.sw, 'READ BINARY emergency');
+  decodeEmergency(emergency.data);
+  return records;
+}
+
+async function floor(t: CardTransport, apdus: number): Promise<void> {
+  const cmd = hex('0084000008');
+  for (let i = 0; i < apdus; i++) {
+    const r = await t.transmit(cmd);
+    if (r.readUInt16BE(r.length - 2) !== 0x9000) throw new Error('GET CHALLENGE failed');
+  }
+}
+
+async function median(reps: number, fn: () => Promise<void>): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const start = performance.now();
+    await fn();
+    xs.push(performance.now() - start);
+  }
+  xs.sort((a, b) => a - b);
+  return xs[Math.floor(xs.length / 2)]!;
+}
+
+interface Measured {
+  method: string;
+  apdus: number;
+  ms: number;
+  floorMs: number;
+}
+
+/** Measures the three ways on one path; `open` gives a fresh transport onto the same card. */
+async function measure(open: () => Promise<CardTransport>, reps: { smart: number; naive: number }): Promise<Measured[]> {
+  const out: Measured[] = [];
+  const t = await open();
+  const c1 = new Counting(t);
+  await smartRead(c1); // warm-up and count
+  const smartApdus = c1.count;
+  const smartMs = await median(reps.smart, () => smartRead(t));
+  const smartFloor = await median(reps.smart, () => floor(t, smartApdus));
+  out.push({ method: 'ChifaCard.readAll (READ RECORD(S), extended when offered)', apdus: smartApdus, ms: smartMs, floorMs: smartFloor });
+  const c2 = new Counting(t);
+  await naiveRead(c2);
+  const naiveApdus = c2.count;
+  const naiveMs = await median(reps.naive, async () => void (await naiveRead(t)));
+  const naiveFloor = await median(reps.naive, () => floor(t, naiveApdus));
+  out.push({ method: 'naive: one READ RECORD per record', apdus: naiveApdus, ms: naiveMs, floorMs: naiveFloor });
+  return out;
+}
+
+function fullRingsCard(root: string, extendedLength: boolean): VirtualCard {
+  return VirtualCard.fromImage(path.join(root, 'fixtures', 'cards', 'full-rings.json'), { options: { extendedLength } });
+}
+
+async function pcscdUsable(): Promise<{ ok: true } | { ok: false; why: string }> {
+  let readers: ReaderInfo[];
+  try {
+    readers = await listReaders({ timeoutMs: 3000 });
+  } catch (err) {
+    return { ok: false, why: (err as Error).message };
+  }
+  const r = readers.find((x) => x.name === VPCD_READER);
+  if (!r) return { ok: false, why: `pcscd has no "${VPCD_READER}" reader (vsmartcard-vpcd not installed?)` };
+  if (r.cardPresent) return { ok: false, why: `"${VPCD_READER}" already holds a card (another emulator is running)` };
+  return { ok: true };
+}
+
+async function waitForCard(present: boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = (await listReaders()).find((x) => x.name === VPCD_READER);
+    if (r && r.cardPresent === present) return;
+    if (Date.now() > deadline) throw new Error(`vpcd reader did not see the card ${present ? 'arrive' : 'leave'}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+export async function run(): Promise<void> {
+  const root = repoRoot();
+  const rows: (string | number)[][] = [];
+  const add = (pathName: string, card: string, m: Measured): void => {
+    rows.push([pathName, card, m.method, m.apdus, m.ms, m.floorMs, m.ms / m.floorMs]);
+  };
+
+  for (const ext of [true, false]) {
+    const vc = fullRingsCard(root, ext);
+    for (const m of await measure(async () => new InProcessTransport(vc), { smart: 15, naive: 7 })) add('in-process', ext ? 'extended length' : 'short APDUs', m);
+  }
+
+  const usable = await pcscdUsable();
+  if (!usable.ok) {
+    rows.push(['pcscd + vpcd', '-', `skipped: ${usable.why}`, '-', '-', '-', '-']);
+  } else {
+    for (const ext of [true, false]) {
+      const vc = fullRingsCard(root, ext);
+      const bridge = await bridgeToVpcd(vc, VPCD_PORT);
+      let transport: PcscTransport | undefined;
+      try {
+        await waitForCard(true);
+        transport = await PcscTransport.connect(VPCD_READER);
+        const t = transport;
+        // Probe the per-APDU latency to size the repetitions (stock vpcd: ~44 ms per APDU).
+        const probe = await median(3, () => floor(t, 5));
+        const slow = probe / 5 > 5;
+        for (const m of await measure(async () => t, slow ? { smart: 1, naive: 1 } : { smart: 7, naive: 3 })) {
+          add(`pcscd + vpcd${slow ? ' (stock, Nagle)' : ''}`, ext ? 'extended length' : 'short APDUs', m);
+        }
+      } finally {
+        await transport?.close();
+        await bridge.close();
+        await waitForCard(false).catch(() => undefined);
+      }
+    }
+  }
+
+  printTable(
+    'Card read: whole card, both rings full (40 prescriptions, 400 dispensations)',
+    ['path', 'card', 'method', 'APDUs', 'ms (median)', 'floor ms (same APDUs)', 'x floor'],
+    rows,
+  );
+  process.stdout.write(
+    '\nIn-process times are CPU (the emulator serving the files, then decoding 450 records); the floor ratio\n' +
+      'that matters is the one through pcscd, where each APDU crosses the PC/SC stack.\n',
+  );
+  process.stdout.write(
+    `Targets: ≤ 10 APDUs with extended length; ≤ ${shortApduFloor() + 5} with short APDUs (layout floor ${shortApduFloor()} + 5); ` +
+      'through pcscd within 1.2x of the floor. Floor = the same number of GET CHALLENGE (8 bytes) on the same path.\n',
+  );
+}
