@@ -33,7 +33,7 @@ export function pinBlock(pin: string): Buffer {
 }
 
 export function apdu(cla: number, ins: number, p1: number, p2: number, data?: Buffer, le?: number): Buffer {
-  const parts = [Buffer.from([cla, ins, p1, p2])];
+  const parts: Buffer[] = [Buffer.from([cla, ins, p1, p2])];
   if (data && data.length > 0) parts.push(Buffer.from([data.length]), data);
   if (le !== undefined) parts.push(Buffer.from([le & 0xff]));
   return Buffer.concat(parts);
@@ -41,7 +41,7 @@ export function apdu(cla: number, ins: number, p1: number, p2: number, data?: Bu
 
 /** Extended-length APDU. */
 export function apduExt(cla: number, ins: number, p1: number, p2: number, data?: Buffer, ne?: number): Buffer {
-  const parts = [Buffer.from([cla, ins, p1, p2])];
+  const parts: Buffer[] = [Buffer.from([cla, ins, p1, p2])];
   const hasData = data && data.length > 0;
   if (hasData) parts.push(Buffer.from([0, data!.length >> 8, data!.length & 0xff]), data!);
   if (ne !== undefined) {

@@ -52,7 +52,7 @@ describe('card images', () => {
   test('a record that does not fit names the record', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chifa-img-'));
     try {
-      const img = demo() as Record<string, unknown> & { dispensations: Record<string, unknown>[] };
+      const img = demo() as unknown as Record<string, unknown> & { dispensations: Record<string, unknown>[] };
       img.fundCa = path.resolve(CARDS, '../keys/fund-ca.pem');
       img.dispensations[1]!.prescriptionRef = 'RX0000000000';
       img.dispensations[1]!.pharmacyId = 'DZ16-PH-0000001';
