@@ -8,6 +8,7 @@ import { register as registerServe } from './serve';
 import { register as registerJournal } from './journal';
 import { register as registerSync } from './sync';
 import { register as registerFund } from './fund';
+import { register as registerEmulate } from './emulate';
 
 /**
  * The list of sub-commands. Each module exports `register(program)`; add one line per command.
@@ -23,4 +24,5 @@ export function registerCommands(program: Command): void {
   registerJournal(program);
   registerSync(program);
   registerFund(program);
+  registerEmulate(program);
 }

@@ -1,0 +1,108 @@
+import type { Command } from 'commander';
+import * as fs from 'node:fs';
+import { toHex } from '../card/apdu';
+import type { CardOptions } from '../card/emulator/context';
+import { VirtualCard } from '../card/emulator/virtual-card';
+import { VPCD_PORT, VpcdBridge } from '../card/emulator/vpcd';
+import { ChifaError } from '../errors';
+
+/**
+ * `chifa emulate --card fixtures/cards/demo.json [--port 35963] [--host 127.0.0.1] [--state FILE]`
+ *
+ * Runs an emulated card and puts it into pcscd's virtual reader (vsmartcard vpcd): it shows up
+ * as a card in "Virtual PCD 00 00" (port 35963) or "Virtual PCD 00 01" (35964) to every PC/SC
+ * client. Progress goes to stderr; it runs until SIGINT/SIGTERM. SIGUSR2 pulls the card out of
+ * the reader or puts it back (SIGUSR1 belongs to Node's debugger). PINs are never printed.
+ */
+
+interface EmulateOptions {
+  card?: string;
+  port: string;
+  host: string;
+  state?: string;
+  latency?: string;
+  protocol?: string;
+  extended: boolean;
+  clock?: string;
+}
+
+function fail(message: string): never {
+  throw new ChifaError('bad-usage', message);
+}
+
+export function register(program: Command): void {
+  program
+    .command('emulate')
+    .description('run an emulated Chifa card in the pcscd virtual reader (vsmartcard vpcd) until Ctrl-C')
+    .option('--card <file>', 'card image (fixtures/cards/*.json); optional with an existing --state')
+    .option('--port <port>', `vpcd port: ${VPCD_PORT} = "Virtual PCD 00 00", ${VPCD_PORT + 1} = "Virtual PCD 00 01"`, String(VPCD_PORT))
+    .option('--host <host>', 'where pcscd (vpcd) listens', '127.0.0.1')
+    .option('--state <file>', 'persist the card to this file after every change; resume from it if it exists')
+    .option('--latency <ms>', 'added processing time per APDU, like a real card')
+    .option('--protocol <T=0|T=1>', 'transmission protocol the card announces and follows')
+    .option('--no-extended', 'no extended length (short APDUs only)')
+    .option('--clock <date>', 'fix the card clock (YYYY-MM-DD or ISO time) for certificate validity')
+    .action(async (opts: EmulateOptions) => {
+      await emulate(opts);
+    });
+}
+
+async function emulate(opts: EmulateOptions): Promise<void> {
+  const port = Number(opts.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`--port must be a TCP port, got ${opts.port}`);
+  const latency = opts.latency === undefined ? 0 : Number(opts.latency);
+  if (!Number.isFinite(latency) || latency < 0 || latency > 60000) fail(`--latency must be 0..60000 ms, got ${opts.latency}`);
+  if (opts.protocol !== undefined && opts.protocol !== 'T=0' && opts.protocol !== 'T=1') fail(`--protocol must be T=0 or T=1, got ${opts.protocol}`);
+  let clock: Date | undefined;
+  if (opts.clock !== undefined) {
+    clock = new Date(opts.clock);
+    if (Number.isNaN(clock.getTime())) fail(`--clock must be a date, got ${opts.clock}`);
+  }
+  if (!opts.card && !(opts.state && fs.existsSync(opts.state))) fail('--card is required (or --state with an existing state file)');
+
+  const overrides: Partial<CardOptions> = {
+    ...(opts.protocol ? { protocol: opts.protocol as 'T=0' | 'T=1' } : {}),
+    ...(opts.extended === false ? { extendedLength: false } : {}),
+  };
+  const resumed = opts.state !== undefined && fs.existsSync(opts.state);
+  const card = VirtualCard.open({ image: opts.card, state: opts.state, ...(clock ? { clock } : {}) });
+  if (Object.keys(overrides).length > 0) {
+    card.setOptions(overrides);
+    card.reset();
+  }
+  card.faults.latencyMs = latency;
+
+  const say = (line: string): void => {
+    process.stderr.write(`chifa emulate: ${line}\n`);
+  };
+  const o = card.options;
+  say(
+    `${card.kind} card "${card.os.definition.label}"${resumed ? ` resumed from ${opts.state}` : ''}; ` +
+      `${o.protocol}, ${o.extendedLength ? 'extended length' : 'short APDUs only'}${o.chaining ? ', chaining' : ''}; ATR ${toHex(card.atr)}`,
+  );
+  const bridge = new VpcdBridge(card, { host: opts.host, port, log: say });
+  say(`connecting to vpcd at ${opts.host}:${port} (${bridge.readerName})${opts.state ? `; state in ${opts.state}` : ''}`);
+  bridge.start();
+
+  // Signal handlers do not keep Node running; with the card out of the reader nothing else may.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      say(`${signal}: stopping`);
+      clearInterval(keepAlive);
+      process.off('SIGUSR2', toggle);
+      void bridge.stop().then(() => {
+        card.persist();
+        resolve();
+      });
+    };
+    const toggle = (): void => {
+      if (card.inserted) card.remove();
+      else card.insert();
+      say(card.inserted ? 'SIGUSR2: card put back' : 'SIGUSR2: card pulled out');
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGUSR2', toggle);
+  });
+}
