@@ -155,4 +155,20 @@ print(len(data), '%02X%02X' % (sw1, sw2))
 `;
     expect((await python(script, [READERS[0].name])).trim()).toBe(`${5 * 64} 9000`);
   });
+
+  test('a T=0 card through pcscd: 61xx and GET RESPONSE, 6Cxx and the exact Le', async () => {
+    expect(await pro!.stop()).toBe(0);
+    await waitForCard(READERS[1].name, false);
+    pro = await startEmulator({ card: 'fixtures/cards/t0.json', port: READERS[1].port });
+    const ex = await scriptor(READERS[1].name, [
+      '00 A4 04 04 0B D2 13 00 00 01 43 48 49 46 41 01 00',
+      '00 C0 00 00 19',
+      VERIFY_1234,
+      '00 B2 03 34 00',
+      '00 B2 03 34 40',
+    ]);
+    expect(ex.map((e) => e.sw)).toEqual(['6119', '9000', '9000', '6C40', '9000']);
+    expect(ex[1]!.data.startsWith('6217')).toBe(true);
+    expect(ex[4]!.data).toBe(golden('dispensation').padded);
+  });
 });
