@@ -115,8 +115,8 @@ export class CardResetError extends PcscError {
 
 /** The card is mute or unpowered. */
 export class CardUnresponsiveError extends PcscError {
-  constructor(reader: string, scardCode: number) {
-    super('card-unresponsive', `the card in "${reader}" does not respond`, { scardCode, reader });
+  constructor(reader: string, scardCode: number, detail = 'does not respond') {
+    super('card-unresponsive', `the card in "${reader}" ${detail}`, { scardCode, reader });
   }
 }
 

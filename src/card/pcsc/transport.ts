@@ -2,7 +2,7 @@ import { parseAtr } from '../atr';
 import { CardRemovedError, type CardCapabilities, type CardTransport, TransportTimeoutError } from '../transport/transport';
 import type { CardHandle, Disposition, PcscBackend, Protocol, ShareMode } from './backend';
 import { pcscliteBackend } from './binding';
-import { CardResetError, PcscError, SharingViolationError, toPcscError } from './errors';
+import { CardResetError, CardUnresponsiveError, PcscError, SCARD, SharingViolationError, toPcscError } from './errors';
 
 /**
  * A CardTransport over one PC/SC reader.
@@ -99,14 +99,20 @@ export class PcscTransport implements CardTransport {
   async transmit(command: Buffer): Promise<Buffer> {
     const handle = this.current();
     try {
-      return await this.withTimeout(handle.transmit(command));
+      const resp = await this.withTimeout(handle.transmit(command));
+      if (resp.length < 2) {
+        // SCardTransmit succeeded with no status word: the reader lost the card mid-exchange
+        // (vpcd does this when the card leaves during a command). The handle is done for.
+        throw new CardUnresponsiveError(this.reader, SCARD.W_UNRESPONSIVE_CARD, 'gave no answer (removed during the command, or mute)');
+      }
+      return resp;
     } catch (err) {
       const e = toPcscError(err, this.reader, 'SCardTransmit');
       if (e instanceof CardResetError) {
         await this.reconnect('leave');
         throw e;
       }
-      if (e instanceof CardRemovedError || e instanceof TransportTimeoutError) {
+      if (e instanceof CardRemovedError || e instanceof TransportTimeoutError || e instanceof CardUnresponsiveError) {
         // The handle is unusable now (a timed-out native call may still complete later).
         this.broken = e;
         this.handle = undefined;
