@@ -3,10 +3,10 @@ import * as path from 'node:path';
 import { ChifaCard, decodeBeneficiary, decodeDispensation, decodeEmergency, decodeHolder, decodePrescription, decodeRights } from '../src/card/chifa';
 import { InProcessTransport } from '../src/card/emulator/in-process-transport';
 import { VirtualCard } from '../src/card/emulator/virtual-card';
+import { VpcdBridge } from '../src/card/emulator/vpcd';
 import { InsuredFiles, INSURED_AID } from '../src/card/layout';
 import { listReaders, PcscTransport, type ReaderInfo } from '../src/card/pcsc';
 import type { CardTransport } from '../src/card/transport/transport';
-import { bridgeToVpcd } from './_vpcd-bridge';
 import { printTable } from './table';
 
 /**
@@ -207,7 +207,8 @@ export async function run(): Promise<void> {
   } else {
     for (const ext of [true, false]) {
       const vc = fullRingsCard(root, ext);
-      const bridge = await bridgeToVpcd(vc, VPCD_PORT);
+      const bridge = new VpcdBridge(vc, { port: VPCD_PORT });
+      bridge.start();
       let transport: PcscTransport | undefined;
       try {
         await waitForCard(true);
@@ -221,7 +222,7 @@ export async function run(): Promise<void> {
         }
       } finally {
         await transport?.close();
-        await bridge.close();
+        await bridge.stop();
         await waitForCard(false).catch(() => undefined);
       }
     }

@@ -79,22 +79,26 @@ export class Template {
   }
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 export function readDate(t: Template, node: TlvNode, field: string): IsoDate {
   const v = node.value;
   if (v.length !== 4) t.fail(field, `a date is 4 BCD bytes, got ${v.length}`, node);
+  let digits = 0;
   for (let i = 0; i < 4; i++) {
     const b = v[i]!;
-    if (b >> 4 > 9 || (b & 0x0f) > 9) t.fail(field, `byte ${b.toString(16).padStart(2, '0')} is not BCD`, node);
+    const hi = b >> 4;
+    const lo = b & 0x0f;
+    if (hi > 9 || lo > 9) t.fail(field, `byte ${b.toString(16).padStart(2, '0')} is not BCD`, node);
+    digits = digits * 100 + hi * 10 + lo;
   }
-  const digits = v.toString('hex');
-  const y = Number(digits.slice(0, 4));
-  const m = Number(digits.slice(4, 6));
-  const d = Number(digits.slice(6, 8));
-  const date = new Date(Date.UTC(y, m - 1, d));
-  if (m < 1 || m > 12 || d < 1 || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d) {
-    t.fail(field, `${digits} is not a calendar date`, node);
-  }
-  return `${digits.slice(0, 4)}-${digits.slice(4, 6)}-${digits.slice(6, 8)}`;
+  const y = Math.floor(digits / 10000);
+  const m = Math.floor(digits / 100) % 100;
+  const d = digits % 100;
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  const dim = m === 2 && leap ? 29 : DAYS_IN_MONTH[m - 1];
+  if (dim === undefined || d < 1 || d > dim) t.fail(field, `${String(digits).padStart(8, '0')} is not a calendar date`, node);
+  return `${String(y).padStart(4, '0')}-${m < 10 ? '0' : ''}${m}-${d < 10 ? '0' : ''}${d}`;
 }
 
 export function readUint(t: Template, node: TlvNode, field: string, min = 0, max = 0xffffffff): number {

@@ -165,6 +165,25 @@ describe('Chifa decoders: bad card data names file, record, field and offset', (
     expect(() => decodeHolder(b)).toThrow(/^EF.HOLDER field firstName \(byte \d+\): not valid UTF-8/);
   });
 
+  it('dates: every BCD day decodes as the calendar says, every impossible one is refused', () => {
+    const withDate = (bcd: Buffer) => {
+      const b = pad(DISPENSATION, 64);
+      bcd.copy(b, 4);
+      return b;
+    };
+    fc.assert(
+      fc.property(fc.integer({ min: 1900, max: 2099 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 }), (y, m, d) => {
+        const digits = `${y}${String(m).padStart(2, '0')}${String(d).padStart(2, '0')}`;
+        const js = new Date(Date.UTC(y, m - 1, d));
+        const valid = m >= 1 && m <= 12 && d >= 1 && js.getUTCMonth() === m - 1 && js.getUTCDate() === d;
+        const decode = () => decodeDispensation(withDate(Buffer.from(digits, 'hex')), 1).date;
+        if (valid) expect(decode()).toBe(`${digits.slice(0, 4)}-${digits.slice(4, 6)}-${digits.slice(6)}`);
+        else expect(decode).toThrow(/is not a calendar date/);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('never throws anything but CardDataError on arbitrary bytes', () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 0, maxLength: 64 }), (bytes) => {
