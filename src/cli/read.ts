@@ -122,7 +122,8 @@ async function pinFromPrompt(): Promise<string> {
 function formatCard(meta: { reader: string; protocol: string; atr: string; apdus: number; ms: number }, data: CardData | undefined, card: ChifaCard): string {
   const h = card.holder;
   const lines: string[] = [];
-  lines.push(`reader      ${meta.reader} (${meta.protocol}, ${atrInfo(Buffer.from(meta.atr, 'hex'))})`);
+  const info = atrInfo(Buffer.from(meta.atr, 'hex')).replace(/^T=[0-9/]+(, )?/, '');
+  lines.push(`reader      ${meta.reader} (T=${meta.protocol.slice(1)}${info ? `, ${info}` : ''})`);
   lines.push(`holder      ${h.lastName} ${h.firstName} — ${h.lastNameAr} ${h.firstNameAr}`);
   lines.push(`            SSN ${maskId(h.ssn)}, born ${h.birthDate}; ${h.cardType} card ${h.cardSerial}, valid ${h.issueDate} to ${h.expiryDate}`);
   if (data) {
