@@ -20,7 +20,8 @@ DIR=${CHIFA_PCSCD_DIR:-/tmp/chifa-pcscd}
 PIDFILE=$DIR/pcscd.pid
 LOG=$DIR/pcscd.log
 LIB=$DIR/nodelay.so
-SOCK=/run/pcscd/pcscd.comm
+# PCSCD and PCSCD_SOCKET exist for the script's own tests (a stand-in daemon).
+SOCK=${PCSCD_SOCKET:-/run/pcscd/pcscd.comm}
 PCSCD=${PCSCD:-pcscd}
 
 say() { echo "pcscd.sh: $*" >&2; }
@@ -51,10 +52,10 @@ start() {
       return 0
     fi
     say "removing the stale socket of a pcscd that is gone"
-    rm -f "$SOCK" /run/pcscd/pcscd.pid
+    rm -f "$SOCK" "$(dirname "$SOCK")/pcscd.pid"
   fi
   command -v "$PCSCD" >/dev/null 2>&1 || { say "pcscd not found (apt-get install pcscd vsmartcard-vpcd)"; exit 1; }
-  mkdir -p /run/pcscd
+  mkdir -p "$(dirname "$SOCK")"
   if [ "${PCSCD_NODELAY:-1}" != "0" ]; then
     build_nodelay
     # shellcheck disable=SC2086
@@ -92,7 +93,7 @@ stop() {
       say "pcscd (pid $pid) ignored SIGTERM for 10 s; sending SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
       sleep 0.2
-      rm -f "$SOCK" /run/pcscd/pcscd.pid
+      rm -f "$SOCK" "$(dirname "$SOCK")/pcscd.pid"
       break
     fi
     sleep 0.05
