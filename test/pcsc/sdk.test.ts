@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { AppendInterruptedError, ChifaCard, ProfessionalCard, type NewDispensation } from '../../src/card/chifa';
 import { InProcessTransport } from '../../src/card/emulator/in-process-transport';
 import { VirtualCard } from '../../src/card/emulator/virtual-card';
-import { listReaders, NoCardError, PcscTransport, ReaderMonitor, type MonitorEvents } from '../../src/card/pcsc';
+import { CardResetError, listReaders, NoCardError, PcscTransport, ReaderMonitor, SharingViolationError, type MonitorEvents } from '../../src/card/pcsc';
 import { VpcdBridge } from '../../src/card/emulator/vpcd';
 import { TransportError } from '../../src/card/transport/transport';
 import { describePcsc } from './harness';
@@ -102,6 +102,35 @@ describePcsc('SDK through pcscd + vpcd', () => {
     await insured.appendDispensations([sale(7001), sale(7002)]);
     const d = await insured.readDispensations();
     expect(d.slice(0, 2).map((x) => x.invoiceNumber)).toEqual([7002, 7001]);
+  });
+
+  it('exclusive means exclusive; a shared card reset by another application: CardResetError, then usable again', async () => {
+    await bridge(card('demo'));
+    const a = await connect();
+    await expect(PcscTransport.connect(READER_0)).rejects.toBeInstanceOf(SharingViolationError);
+    await a.close();
+    // No transaction upgrade: with another application connected it could not happen.
+    const s1 = await connect(READER_0, { share: 'shared', sharedTransactions: 'none' });
+    const s2 = await connect(READER_0, { share: 'shared' });
+    const c = await ChifaCard.open(s1);
+    expect(await c.verifyPin('1234')).toEqual({ kind: 'ok' });
+    await s2.close('reset'); // the other application resets the card
+    await expect(c.readDispensations()).rejects.toBeInstanceOf(CardResetError);
+    // The transport reconnected; the card's state is gone, so open it again.
+    const again = await ChifaCard.open(s1);
+    await expect(again.pinStatus()).resolves.toEqual({ kind: 'notVerified', retriesLeft: 3 });
+  });
+
+  it('shared mode: a transaction waits for the card, then reports the sharing violation', async () => {
+    await bridge(card('demo'));
+    const s1 = await connect(READER_0, { share: 'shared', transactionWaitMs: 300 });
+    const s2 = await connect(READER_0, { share: 'shared' });
+    // pcsclite 1.0.1 has no SCardBeginTransaction: a transaction is an exclusive reconnection,
+    // which another connected application (even idle) prevents.
+    await expect(ChifaCard.open(s1)).rejects.toBeInstanceOf(SharingViolationError);
+    await s2.close();
+    const c = await ChifaCard.open(s1);
+    expect((await c.readAll({ pin: '1234' })).kind).toBe('ok');
   });
 
   it('card pulled mid-read: a clear error, then a correct re-read once it is back', async () => {

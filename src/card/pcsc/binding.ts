@@ -48,15 +48,15 @@ const MAX_RESPONSE = 65536 + 2;
 let cached: Native | undefined;
 
 /** Loads pcsclite lazily; throws PcscUnavailableError (code 'pcsc-unavailable') with what to install. */
-export function loadPcsclite(): Native {
-  if (cached) return cached;
+export function loadPcsclite(moduleName = 'pcsclite'): Native {
+  if (cached && moduleName === 'pcsclite') return cached;
   try {
     const req = createRequire(__filename);
-    const entry = req.resolve('pcsclite');
+    const entry = req.resolve(moduleName);
     // The library module patches EventEmitter into the native prototypes (the native code emits
     // '_end' through this.emit); load it first, then reach the same cached native module.
     req(entry);
-    const root = path.dirname(req.resolve('pcsclite/package.json'));
+    const root = path.dirname(req.resolve(`${moduleName}/package.json`));
     const bindings = createRequire(entry)('bindings') as (opts: { bindings: string; module_root: string }) => unknown;
     const native = bindings({ bindings: 'pcsclite', module_root: root }) as Partial<Native>;
     if (typeof native.PCSCLite !== 'function' || typeof native.CardReader !== 'function') {
@@ -65,8 +65,8 @@ export function loadPcsclite(): Native {
     if (typeof native.CardReader.prototype.emit !== 'function' || typeof native.CardReader.prototype._transmit !== 'function') {
       throw new Error('the pcsclite native module has an unexpected shape (expected pcsclite 1.0.x)');
     }
-    cached = native as Native;
-    return cached;
+    if (moduleName === 'pcsclite') cached = native as Native;
+    return native as Native;
   } catch (err) {
     throw new PcscUnavailableError(err);
   }

@@ -59,7 +59,9 @@ export const PCSC_UNAVAILABLE_MESSAGE =
 /** The native binding is not installed or cannot load (no libpcsclite on this machine). */
 export class PcscUnavailableError extends PcscError {
   constructor(cause?: unknown) {
-    const detail = cause instanceof Error ? ` (${cause.message.split('\n')[0]})` : '';
+    // Not `instanceof Error`: a loader's error may come from another realm (jest's module registry).
+    const message = typeof cause === 'object' && cause !== null ? (cause as { message?: unknown }).message : undefined;
+    const detail = typeof message === 'string' ? ` (${message.split('\n')[0]})` : '';
     super('pcsc-unavailable', `${PCSC_UNAVAILABLE_MESSAGE}${detail}`, { cause });
   }
 }

@@ -12,7 +12,9 @@ import { CardResetError, CardUnresponsiveError, PcscError, SCARD, SharingViolati
  * exclusive mode (the default; a counter's reader belongs to the counter) every operation is
  * already protected; in shared mode the transport reconnects exclusively for the duration of
  * `fn` (leaving the card powered, so its security state survives) and back to shared afterwards.
- * Inside this process, CardChannel's mutex keeps callers apart.
+ * Unlike a real PC/SC transaction, that needs the other applications to be disconnected, not
+ * merely idle; `sharedTransactions: 'none'` opts out. Inside this process, CardChannel's mutex
+ * keeps callers apart.
  *
  * Reset by someone else: a shared card reset by another application answers
  * SCARD_W_RESET_CARD. The transport reconnects at once and throws CardResetError: the card works
@@ -26,6 +28,13 @@ export interface PcscTransportOptions {
   protocols?: readonly Protocol[];
   /** Per-APDU timeout; default 30 s (a card computing a signature takes well under a second). */
   timeoutMs?: number;
+  /**
+   * What transaction() does in shared mode: 'exclusive' (default) reconnects exclusively for the
+   * duration — other applications must have disconnected, not just be idle; 'none' takes no
+   * protection (APDUs of other applications may come in between; use it only if they are known
+   * to be harmless, e.g. a card-presence poller).
+   */
+  sharedTransactions?: 'exclusive' | 'none';
   /** In shared mode, how long transaction() waits for another application to let go. Default 5 s. */
   transactionWaitMs?: number;
   backend?: PcscBackend;
@@ -39,6 +48,7 @@ export class PcscTransport implements CardTransport {
   private readonly protocols: readonly Protocol[];
   private readonly timeoutMs: number;
   private readonly transactionWaitMs: number;
+  private readonly sharedTransactions: 'exclusive' | 'none';
   private closed = false;
   private broken: Error | undefined;
   private inTransaction = false;
@@ -51,6 +61,7 @@ export class PcscTransport implements CardTransport {
     this.protocols = options.protocols;
     this.timeoutMs = options.timeoutMs;
     this.transactionWaitMs = options.transactionWaitMs;
+    this.sharedTransactions = options.sharedTransactions;
   }
 
   /** Connects to the card in `reader`. Rejects NoCardError, SharingViolationError, PcscNoServiceError... */
@@ -60,6 +71,7 @@ export class PcscTransport implements CardTransport {
       protocols: options.protocols ?? ['T0', 'T1'],
       timeoutMs: options.timeoutMs ?? 30_000,
       transactionWaitMs: options.transactionWaitMs ?? 5_000,
+      sharedTransactions: options.sharedTransactions ?? 'exclusive',
       backend: options.backend ?? pcscliteBackend(),
     } as const;
     const handle = await opts.backend.connect({ reader, share: opts.share, protocols: opts.protocols });
@@ -149,7 +161,7 @@ export class PcscTransport implements CardTransport {
    * exclusive mode this is just `fn()`. Nested calls run inline.
    */
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.share === 'exclusive' || this.inTransaction) return fn();
+    if (this.share === 'exclusive' || this.sharedTransactions === 'none' || this.inTransaction) return fn();
     this.inTransaction = true;
     try {
       await this.upgrade();

@@ -11,6 +11,7 @@ import {
   type NewDispensation,
 } from '../../../src/card/chifa';
 import { InsuredFiles } from '../../../src/card/layout';
+import type { Signer } from '../../../src/sync/signer';
 import { CardRemovedError } from '../../../src/card/transport/transport';
 import type { TraceEvent } from '../../../src/card/transport/trace';
 import { CountingTransport, image, virtualCard } from './helpers';
@@ -227,7 +228,8 @@ describe('ProfessionalCard and writing the insured card', () => {
     const digest = createHash('sha256').update('invoice').digest();
     await expect(pro.signDigest(digest)).rejects.toMatchObject({ code: 'pin-required' });
     await expect(pro.verifyPin('0000')).resolves.toEqual({ kind: 'ok' });
-    const signer = professionalCardSigner(pro);
+    // The card is a src/sync Signer by shape alone (src/card does not import src/sync).
+    const signer: Signer = professionalCardSigner(pro);
     expect(signer.keyId).toBe(createHash('sha256').update(pro.certificate).digest('base64url'));
     const sig = await signer.sign(digest);
     expect(sig).toHaveLength(64);

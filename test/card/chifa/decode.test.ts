@@ -221,13 +221,32 @@ describe('Append encoder', () => {
     prescriptionRef: fc.option(fc.stringMatching(/^[A-Z0-9]{1,12}$/), { nil: undefined }),
   });
 
-  it('round-trips through the decoder and fits a 64-byte record', () => {
+  it('round-trips through the decoder, or refuses a record too long for 64 bytes before sending it', () => {
     fc.assert(
       fc.property(arb, (d) => {
-        const bytes = encodeDispensation(d);
+        let bytes: Buffer;
+        try {
+          bytes = encodeDispensation(d);
+        } catch (err) {
+          // Every field at its maximum does not fit the layout's 64-byte record.
+          expect(err).toBeInstanceOf(RecordInputError);
+          expect((err as RecordInputError).field).toBe('dispensation');
+          return;
+        }
         expect(bytes.length).toBeLessThanOrEqual(64);
         expect(decodeDispensation(pad(bytes, 64), 1)).toEqual(d);
       }),
+    );
+  });
+
+  it('fits every dispensation with codes of the sizes the system uses', () => {
+    // Pharmacy ids like DZ16-PH-00001 (13), product codes like N02BE01-08 (10), references like RX000124 (8).
+    const realistic = arb.map((d) => ({ ...d, pharmacyId: d.pharmacyId.slice(0, 13), productCode: d.productCode.slice(0, 10), prescriptionRef: d.prescriptionRef?.slice(0, 8) }));
+    fc.assert(
+      fc.property(realistic, (d) => {
+        expect(decodeDispensation(pad(encodeDispensation(d), 64), 1)).toEqual(d);
+      }),
+      { numRuns: 2000 },
     );
   });
 

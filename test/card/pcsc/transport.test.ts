@@ -94,6 +94,15 @@ describe('PcscTransport', () => {
     await t2.close();
   });
 
+  it("shared mode with sharedTransactions 'none': no exclusive reconnection", async () => {
+    fake.insertCard('R0', withTck(ATR_EXT), echo);
+    const t = await PcscTransport.connect('R0', { backend: fake, share: 'shared', sharedTransactions: 'none' });
+    await PcscTransport.connect('R0', { backend: fake, share: 'shared' });
+    await expect(t.transaction(async () => t.transmit(Buffer.from('00B00000', 'hex')))).resolves.toBeDefined();
+    expect(fake.connects.map((c) => c.share)).toEqual(['shared', 'shared']);
+    await t.close();
+  });
+
   it('a card that does not answer gives TransportTimeoutError', async () => {
     fake.insertCard('R0', withTck(ATR_EXT), echo);
     const t = await PcscTransport.connect('R0', { backend: fake, timeoutMs: 30 });
