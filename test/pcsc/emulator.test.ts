@@ -79,6 +79,9 @@ describePcsc('emulated cards through pcscd + vpcd (scriptor, pyscard)', () => {
     await insured?.stop();
     await pro?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
+    // Leave the readers empty for the next suite (pcscd notices within ~400 ms).
+    await waitForCard(READERS[0].name, false);
+    await waitForCard(READERS[1].name, false);
   });
 
   test('pcsc_scan sees both cards with their ATRs', async () => {

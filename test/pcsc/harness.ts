@@ -130,6 +130,13 @@ export async function startEmulator(opts: StartOptions): Promise<Emulator> {
   if (!fs.existsSync(path.join(ROOT, 'dist/src/cli/main.js'))) throw new Error('the project is not built: run `npm run build` first');
   const port = opts.port ?? READERS[0].port;
   const reader = READERS.find((r) => r.port === port)?.name ?? `vpcd on port ${port}`;
+  // A card still in the reader is another emulator, or one that just left and pcscd has not
+  // noticed yet (it polls every ~400 ms): wait for the slot to be empty, or say who is there.
+  try {
+    await waitForCard(reader, false, 5000);
+  } catch {
+    throw new Error(`${reader} already holds a card (another emulator is connected to vpcd port ${port})`);
+  }
   const args = [path.join(ROOT, 'bin/chifa.js'), 'emulate', '--port', String(port), '--host', '127.0.0.1'];
   if (opts.card) args.push('--card', path.resolve(ROOT, opts.card));
   if (opts.state) args.push('--state', opts.state);
