@@ -1,6 +1,7 @@
 import { SyncError } from './errors';
 
 const ALPHABET = /^[A-Za-z0-9_-]*$/;
+const VALUE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 /** base64url without padding (RFC 4648 §5), as JWS uses it (RFC 7515 §2). */
 export function b64uEncode(data: Buffer | string): string {
@@ -16,9 +17,13 @@ export function b64uDecode(text: string, field: string): Buffer {
   if (!ALPHABET.test(text) || text.length % 4 === 1) {
     throw new SyncError('bad-base64url', `${field}: not base64url (RFC 4648 §5, unpadded)`, field);
   }
-  const buf = Buffer.from(text, 'base64url');
-  if (buf.toString('base64url') !== text) {
-    throw new SyncError('bad-base64url', `${field}: non-canonical base64url (trailing bits set)`, field);
+  // Canonical form: the bits of the last character beyond the data must be zero (RFC 4648 §3.5).
+  const rem = text.length % 4;
+  if (rem !== 0) {
+    const last = VALUE.indexOf(text[text.length - 1]!);
+    if ((rem === 2 && (last & 0x0f) !== 0) || (rem === 3 && (last & 0x03) !== 0)) {
+      throw new SyncError('bad-base64url', `${field}: non-canonical base64url (trailing bits set)`, field);
+    }
   }
-  return buf;
+  return Buffer.from(text, 'base64url');
 }

@@ -17,9 +17,7 @@ import { CanonicalJsonError } from './errors';
  * control.
  */
 export function canonicalize(value: unknown): string {
-  const out: string[] = [];
-  write(value, out, '');
-  return out.join('');
+  return write(value);
 }
 
 /** `canonicalize` as UTF-8 bytes (what is signed and hashed). */
@@ -48,80 +46,87 @@ export function parseCanonical(text: string, field = ''): unknown {
   return value;
 }
 
-function write(v: unknown, out: string[], path: string): void {
+/**
+ * Serialises by string concatenation (V8 ropes) with no per-member path bookkeeping: the path of
+ * a bad value is only built while an error unwinds (`at`), so the hot path allocates little.
+ */
+function write(v: unknown): string {
   switch (typeof v) {
     case 'string':
-      out.push(writeString(v, path));
-      return;
+      return writeString(v);
     case 'number':
-      if (!Number.isFinite(v)) throw new CanonicalJsonError(path, `${v} has no JSON representation`);
-      out.push(String(v)); // ES Number::toString; String(-0) === '0'
-      return;
+      if (!Number.isFinite(v)) throw new CanonicalJsonError('', `${v} has no JSON representation`);
+      return String(v); // ES Number::toString; String(-0) === '0'
     case 'boolean':
-      out.push(v ? 'true' : 'false');
-      return;
-    case 'object':
-      if (v === null) {
-        out.push('null');
-        return;
-      }
+      return v ? 'true' : 'false';
+    case 'object': {
+      if (v === null) return 'null';
       if (Array.isArray(v)) {
-        out.push('[');
+        let out = '[';
         for (let i = 0; i < v.length; i++) {
-          if (i > 0) out.push(',');
           const item: unknown = v[i];
-          if (item === undefined) throw new CanonicalJsonError(`${path}[${i}]`, 'undefined has no JSON representation');
-          write(item, out, `${path}[${i}]`);
+          if (item === undefined) throw new CanonicalJsonError(`[${i}]`, 'undefined has no JSON representation');
+          try {
+            out += (i > 0 ? ',' : '') + write(item);
+          } catch (err) {
+            throw at(err, `[${i}]`);
+          }
         }
-        out.push(']');
-        return;
+        return out + ']';
       }
-      {
-        const proto: unknown = Object.getPrototypeOf(v);
-        if (proto !== Object.prototype && proto !== null) {
-          throw new CanonicalJsonError(path, 'only plain objects, arrays, strings, finite numbers, booleans and null are allowed');
-        }
-        const obj = v as Record<string, unknown>;
-        const keys = Object.keys(obj).sort();
-        out.push('{');
-        let first = true;
-        for (const k of keys) {
-          const item = obj[k];
-          if (item === undefined) continue;
-          if (!first) out.push(',');
-          first = false;
-          const sub = path ? `${path}.${k}` : k;
-          out.push(writeString(k, sub));
-          out.push(':');
-          write(item, out, sub);
-        }
-        out.push('}');
+      const proto: unknown = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) {
+        throw new CanonicalJsonError('', 'only plain objects, arrays, strings, finite numbers, booleans and null are allowed');
       }
-      return;
+      const obj = v as Record<string, unknown>;
+      const keys = Object.keys(obj).sort();
+      let out = '{';
+      let first = true;
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!;
+        const item = obj[k];
+        if (item === undefined) continue;
+        try {
+          out += (first ? '' : ',') + writeString(k) + ':' + write(item);
+        } catch (err) {
+          throw at(err, k);
+        }
+        first = false;
+      }
+      return out + '}';
+    }
     default:
-      throw new CanonicalJsonError(path, `a ${typeof v} has no JSON representation`);
+      throw new CanonicalJsonError('', `a ${typeof v} has no JSON representation`);
   }
+}
+
+/** Prefixes the field path of an error thrown deeper down. */
+function at(err: unknown, step: string): unknown {
+  if (!(err instanceof CanonicalJsonError)) return err;
+  const inner = err.field ?? '';
+  const field = inner === '' || inner.startsWith('[') ? step + inner : step + '.' + inner;
+  return new CanonicalJsonError(field, err.detail);
 }
 
 // Characters that JSON.stringify escapes, plus surrogates (checked for pairing).
 // eslint-disable-next-line no-control-regex
 const NEEDS_CARE = /[\u0000-\u001f"\\\ud800-\udfff]/;
 
-function writeString(s: string, path: string): string {
-  if (NEEDS_CARE.test(s)) {
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0xd800 && c <= 0xdbff) {
-        const d = s.charCodeAt(i + 1);
-        if (d >= 0xdc00 && d <= 0xdfff) {
-          i++;
-          continue;
-        }
-        throw new CanonicalJsonError(path, `lone surrogate U+${c.toString(16).toUpperCase()} at index ${i} (not I-JSON)`);
+function writeString(s: string): string {
+  // Fast path: nothing to escape, so the JSON form is the text between quotes.
+  if (!NEEDS_CARE.test(s)) return '"' + s + '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        i++;
+        continue;
       }
-      if (c >= 0xdc00 && c <= 0xdfff) {
-        throw new CanonicalJsonError(path, `lone surrogate U+${c.toString(16).toUpperCase()} at index ${i} (not I-JSON)`);
-      }
+      throw new CanonicalJsonError('', `lone surrogate U+${c.toString(16).toUpperCase()} at index ${i} (not I-JSON)`);
+    }
+    if (c >= 0xdc00 && c <= 0xdfff) {
+      throw new CanonicalJsonError('', `lone surrogate U+${c.toString(16).toUpperCase()} at index ${i} (not I-JSON)`);
     }
   }
   // With surrogates known to be paired, JSON.stringify's string form is exactly JCS §3.2.2.2.

@@ -15,8 +15,11 @@ export class SyncError extends ChifaError {
 
 /** A value cannot be written as RFC 8785 canonical JSON (NaN, a lone surrogate, a Date…). */
 export class CanonicalJsonError extends SyncError {
-  constructor(field: string, message: string) {
-    super('non-canonical-json', `${field || '(root)'}: ${message}`, field);
+  /** The message without the field prefix. */
+  readonly detail: string;
+  constructor(field: string, detail: string) {
+    super('non-canonical-json', `${field || '(root)'}: ${detail}`, field);
+    this.detail = detail;
   }
 }
 

@@ -80,7 +80,34 @@ export function parseCompact(jws: string, field = 'jws', expectType?: JwsType): 
   if (a < 0 || b < 0 || jws.indexOf('.', b + 1) >= 0) {
     throw new JwsError('malformed-jws', `${field}: a compact JWS has exactly three parts`, field);
   }
-  const headerText = b64uDecode(jws.slice(0, a), `${field}.header`).toString('utf8');
+  const header = parseProtectedHeader(jws.slice(0, a), field, expectType);
+  const payloadText = b64uDecode(jws.slice(a + 1, b), `${field}.payload`).toString('utf8');
+  let payload: unknown;
+  try {
+    payload = parseCanonical(payloadText, `${field}.payload`);
+  } catch (err) {
+    throw new JwsError('non-canonical-payload', (err as Error).message, `${field}.payload`);
+  }
+  const signature = b64uDecode(jws.slice(b + 1), `${field}.signature`);
+  if (signature.length !== 64) throw new JwsError('malformed-jws', `${field}.signature: expected 64 bytes, got ${signature.length}`, `${field}.signature`);
+  return { header, payloadText, payload, signingInput: jws.slice(0, b), signature };
+}
+
+const parsedHeaders = new Map<string, JwsHeader>();
+
+/** Parses and checks the protected header (its base64url text) as described above. */
+export function parseProtectedHeader(encoded: string, field = 'jws', expectType?: JwsType): JwsHeader {
+  // Every invoice of one card has the same header text: remember the good ones.
+  const known = parsedHeaders.get(encoded);
+  if (known !== undefined && (expectType === undefined || known.typ === expectType)) return known;
+  const header = parseHeaderText(encoded, field, expectType);
+  if (parsedHeaders.size >= 256) parsedHeaders.clear();
+  parsedHeaders.set(encoded, header);
+  return header;
+}
+
+function parseHeaderText(encoded: string, field: string, expectType: JwsType | undefined): JwsHeader {
+  const headerText = b64uDecode(encoded, `${field}.header`).toString('utf8');
   let header: unknown;
   try {
     header = parseCanonical(headerText, `${field}.header`);
@@ -101,16 +128,7 @@ export function parseCompact(jws: string, field = 'jws', expectType?: JwsType): 
   if (typeof h['x5t#S256'] !== 'string' || h['x5t#S256'].length !== 43) {
     throw new JwsError('malformed-jws', `${field}.header.x5t#S256: expected a SHA-256 thumbprint`, `${field}.header.x5t#S256`);
   }
-  const payloadText = b64uDecode(jws.slice(a + 1, b), `${field}.payload`).toString('utf8');
-  let payload: unknown;
-  try {
-    payload = parseCanonical(payloadText, `${field}.payload`);
-  } catch (err) {
-    throw new JwsError('non-canonical-payload', (err as Error).message, `${field}.payload`);
-  }
-  const signature = b64uDecode(jws.slice(b + 1), `${field}.signature`);
-  if (signature.length !== 64) throw new JwsError('malformed-jws', `${field}.signature: expected 64 bytes, got ${signature.length}`, `${field}.signature`);
-  return { header: h as unknown as JwsHeader, payloadText, payload, signingInput: jws.slice(0, b), signature };
+  return Object.freeze({ alg: 'ES256', typ: h.typ as JwsType, 'x5t#S256': h['x5t#S256'] });
 }
 
 /** Checks an ES256 signature over a signing input with node:crypto. */
