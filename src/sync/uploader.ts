@@ -108,36 +108,103 @@ export class Uploader {
     this.log = options.logger ?? pino({ level: 'silent' });
   }
 
-  /** One pass: send every closed batch, complete partial acknowledgements, learn settlements. */
+  /**
+   * One pass: send every closed batch, complete partial acknowledgements, learn settlements.
+   *
+   * Batches go strictly one after another, but the work around them overlaps: while batch k+1 is
+   * on the wire, the answer for batch k is recorded in the journal and the body of batch k+2 is
+   * read. If the process dies in between, batch k is still "closed" in the journal and the next
+   * run sends it again, which the fund answers from its idempotency record.
+   */
   async runOnce(): Promise<SyncSummary> {
     const started = Date.now();
     this.retries = 0;
     const s: SyncSummary = { batches: 0, invoices: 0, accepted: 0, rejected: 0, replayed: 0, retries: 0, settledBatches: 0, paid: 0, error: null, backlog: this.journal.backlog(), durationMs: 0 };
     const pharmacyId = this.journal.pharmacyId();
+    let current: BatchInfo | undefined;
     try {
       const queue = this.journal.uploadQueue();
       const total = queue.reduce((n, b) => n + b.count, 0);
       let done = 0;
-      for (const b of queue) {
-        this.options.signal?.throwIfAborted();
-        const ack = await this.sendBatch(b, pharmacyId!);
-        done += b.count;
+      const count = (info: BatchInfo, replayed: boolean): void => {
+        if (info.state !== 'acknowledged' && info.state !== 'settled') return;
+        s.accepted += info.accepted ?? 0;
+        s.rejected += info.rejected ?? 0;
+        s.paid += info.paid ?? 0;
+        if (replayed) s.replayed++;
+      };
+      const record = (r: { b: BatchInfo; ack: BatchAck; replayed: boolean }): void => {
+        current = r.b;
+        const info = this.journal.recordAck(r.b.id, r.ack);
+        count(info, r.replayed);
+        done += r.b.count;
         s.batches++;
-        s.invoices += b.count;
-        s.accepted += ack.accepted;
-        s.rejected += ack.rejected;
-        s.paid += ack.paid;
-        if (ack.replayed) s.replayed++;
-        this.options.onProgress?.({ doneInvoices: done, totalInvoices: total, doneBatches: s.batches, totalBatches: queue.length, batchId: b.id, retries: this.retries });
+        s.invoices += r.b.count;
+        this.log.info({ batchId: r.b.id, accepted: r.ack.accepted, rejected: r.ack.rejected, complete: r.ack.complete, replayed: r.replayed }, 'batch answered');
+        this.options.onProgress?.({ doneInvoices: done, totalInvoices: total, doneBatches: s.batches, totalBatches: queue.length, batchId: r.b.id, retries: this.retries });
+      };
+      // Two batches on the wire: batch i+1 is sent while batch i is being answered, so the fund
+      // checks one while it stores the other. The fund extends the chain in order regardless; if
+      // batch i+1 arrives too early (batch i failed and is being retried), it is refused with
+      // 409 and sent again once batch i is in.
+      const start = (i: number): Promise<{ ack: BatchAck; replayed: boolean }> => {
+        const p = this.fetchAck(queue[i]!, this.prepare(queue[i]!), pharmacyId!);
+        p.catch(() => undefined); // awaited in turn below; not unhandled meanwhile
+        return p;
+      };
+      let pending: { b: BatchInfo; ack: BatchAck; replayed: boolean } | undefined;
+      let next = queue.length > 0 ? start(0) : undefined;
+      for (let i = 0; i < queue.length; i++) {
+        this.options.signal?.throwIfAborted();
+        const b = queue[i]!;
+        const mine = next!;
+        next = i + 1 < queue.length ? start(i + 1) : undefined;
+        if (pending) record(pending);
+        pending = undefined;
+        current = b;
+        let answer: { ack: BatchAck; replayed: boolean };
+        try {
+          answer = await mine;
+        } catch (err) {
+          const early = err instanceof Final && err.error instanceof FundError && err.error.status === 409 && ['BATCH_OUT_OF_ORDER', 'CHAIN_GAP'].includes(err.error.code);
+          if (!early || i === 0) throw err;
+          answer = await this.fetchAck(b, this.prepare(b), pharmacyId!);
+        }
+        pending = { b, ...answer };
       }
+      if (pending) record(pending);
+      // Partial acknowledgements: the fund holds those batches; fetch the complete answers.
+      for (const b of this.journal.uploadQueue().filter((x) => x.state === 'sent')) {
+        current = b;
+        let info = b;
+        for (let attempt = 0; info.state === 'sent'; attempt++) {
+          if (attempt >= this.retry.maxAttempts) throw new Final(new SyncError('incomplete-ack', `batch ${b.id}: the fund's acknowledgement stayed incomplete`));
+          const ack = this.parseAck(await this.call('GET', `v1/batches/${encodeURIComponent(pharmacyId!)}/${b.id}`, {}, b.id));
+          info = this.journal.recordAck(b.id, ack);
+        }
+        count(info, false);
+      }
+      current = undefined;
       if (pharmacyId !== null) s.settledBatches = await this.learnSettlements(pharmacyId);
     } catch (err) {
+      if (current !== undefined) {
+        try {
+          this.journal.recordAttemptFailure(current.id, err instanceof Error ? err.message : String(err));
+        } catch {
+          // The journal may be busy; the failure is in the summary anyway.
+        }
+      }
       if (err instanceof Final) {
         const e = err.error;
         const body = e instanceof FundError ? errorBodySchema.safeParse(e.body) : undefined;
-        s.error = { code: e.code, message: e.message, ...(body?.success && body.data.error.expected !== undefined ? { expected: body.data.error.expected } : {}) };
+        s.error = {
+          code: e.code,
+          message: e.message,
+          ...(current !== undefined ? { batchId: current.id } : {}),
+          ...(body?.success && body.data.error.expected !== undefined ? { expected: body.data.error.expected } : {}),
+        };
       } else if (err instanceof SyncError) {
-        s.error = { code: err.code, message: err.message };
+        s.error = { code: err.code, message: err.message, ...(current !== undefined ? { batchId: current.id } : {}) };
       } else {
         throw err;
       }
@@ -148,39 +215,20 @@ export class Uploader {
     return s;
   }
 
-  private async sendBatch(b: BatchInfo, pharmacyId: string): Promise<BatchAck & { replayed: boolean }> {
-    let ack: BatchAck;
-    let replayed = false;
-    try {
-      if (b.state === 'closed') {
-        const { idempotencyKey, body } = this.journal.uploadRequest(b.id);
-        const res = await this.call('POST', 'v1/batches', { headers: { 'idempotency-key': idempotencyKey }, body: Buffer.from(JSON.stringify(body)) }, b.id);
-        ack = this.parseAck(res);
-        replayed = res.headers['idempotent-replayed'] === 'true';
-      } else {
-        ack = this.parseAck(await this.call('GET', `v1/batches/${encodeURIComponent(pharmacyId)}/${b.id}`, {}, b.id));
-      }
-      let info = this.journal.recordAck(b.id, ack);
-      // A partial acknowledgement: the fund has the batch; fetch the full answer.
-      for (let attempt = 0; info.state === 'sent'; attempt++) {
-        if (attempt >= this.retry.maxAttempts) throw new Final(new SyncError('incomplete-ack', `batch ${b.id}: the fund's acknowledgement stayed incomplete`));
-        ack = this.parseAck(await this.call('GET', `v1/batches/${encodeURIComponent(pharmacyId)}/${b.id}`, {}, b.id));
-        info = this.journal.recordAck(b.id, ack);
-      }
-      this.log.info({ batchId: b.id, accepted: ack.accepted, rejected: ack.rejected, replayed }, 'batch acknowledged');
-      return { ...ack, replayed };
-    } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      try {
-        this.journal.recordAttemptFailure(b.id, msg);
-      } catch {
-        // The journal may be busy or read-only; the failure is reported in the summary anyway.
-      }
-      if (err instanceof Final) {
-        (err.error as { batchId?: number }).batchId = b.id;
-      }
-      throw err;
+  /** The request for batch `b`: its upload body, or (already received, partially answered) a GET. */
+  private prepare(b: BatchInfo): { key: string; body: Buffer } | null {
+    if (b.state !== 'closed') return null;
+    const { idempotencyKey, body } = this.journal.uploadRequest(b.id);
+    return { key: idempotencyKey, body: Buffer.from(JSON.stringify(body)) };
+  }
+
+  /** Sends (or asks again for) batch `b` and returns the fund's acknowledgement, not yet recorded. */
+  private async fetchAck(b: BatchInfo, prepared: { key: string; body: Buffer } | null, pharmacyId: string): Promise<{ ack: BatchAck; replayed: boolean }> {
+    if (prepared) {
+      const res = await this.call('POST', 'v1/batches', { headers: { 'idempotency-key': prepared.key }, body: prepared.body }, b.id);
+      return { ack: this.parseAck(res), replayed: res.headers['idempotent-replayed'] === 'true' };
     }
+    return { ack: this.parseAck(await this.call('GET', `v1/batches/${encodeURIComponent(pharmacyId)}/${b.id}`, {}, b.id)), replayed: false };
   }
 
   private parseAck(res: HttpResponse): BatchAck {

@@ -12,7 +12,7 @@ import { fundEndpoint } from '../../src/sync/http';
 import { draftFromSplit } from '../../src/sync/invoice';
 import { Journal } from '../../src/sync/journal/journal';
 import { Uploader } from '../../src/sync/uploader';
-import { signer, tmpDir } from './helpers';
+import { onCleanup, signer, tmpDir } from './helpers';
 
 describe('downlink', () => {
   test('fetched with ETags, applied atomically; the counter refuses third-party payment for a blacklisted card and the fund agrees', async () => {
@@ -21,11 +21,11 @@ describe('downlink', () => {
     fs.mkdirSync(path.join(fundDir, 'downlink'), { recursive: true });
     const blFile = path.join(fundDir, 'downlink', 'blacklist.json');
     fs.writeFileSync(blFile, JSON.stringify({ version: 'v1', cards: [{ cardSerial: 'C100001', reason: 'fraud' }] }));
-    const fund = new FundServer({ dataDir: fundDir, verifyThreads: 0 });
+    const fund = onCleanup(new FundServer({ dataDir: fundDir, verifyThreads: 0, downlinkRecheckMs: 0 }));
     const url = await fund.listen();
     const ep = fundEndpoint(url);
     const terminal = path.join(dir, 'terminal');
-    const store = DownlinkStore.open(terminal);
+    const store = onCleanup(DownlinkStore.open(terminal));
     const catalogue = new CatalogueStore(new Database(':memory:'));
     const applyCatalogue = (csv: string): void => void importCatalogue(catalogue, csv);
 
@@ -37,7 +37,7 @@ describe('downlink', () => {
     ]);
     expect(catalogue.count()).toBeGreaterThan(10);
     expect(store.ruleBook()!.versions.map((v) => v.version)).toEqual(loadRules().versions.map((v) => v.version));
-    const bl = BlacklistStore.open(terminal);
+    const bl = onCleanup(BlacklistStore.open(terminal));
     expect(bl.isBlacklisted('C100001')).toBe(true);
     expect(bl.isBlacklisted('C100002')).toBe(false);
 
@@ -67,7 +67,7 @@ describe('downlink', () => {
     const context = { category: 'ordinary' as const, blacklisted: bl.isBlacklisted('C100002', basket.date) };
     const split = computeSplit(basket, rules, context);
     expect(split).toMatchObject({ fund: 0, thirdPartyPayment: false, reason: 'card-blacklisted' });
-    const journal = Journal.open(path.join(terminal, 'journal.sqlite'), { signer: signer(1), batch: { maxCount: 1 } });
+    const journal = onCleanup(Journal.open(path.join(terminal, 'journal.sqlite'), { signer: signer(1), batch: { maxCount: 1 } }));
     await journal.append(draftFromSplit({ split, basket, context, fund: 'CNAS', beneficiary: { cardSerial: 'C100002', rank: 1 } }));
     await journal.whenIdle();
     const s = await new Uploader(journal, { fund: ep }).runOnce();

@@ -12,20 +12,21 @@ import { b64uEncode } from '../../src/sync/base64url';
 import { signCompact } from '../../src/sync/jws';
 import type { BatchManifest } from '../../src/sync/manifest';
 import { Uploader } from '../../src/sync/uploader';
-import { key, rogueSigner, sampleDraft, signer, tmpDir } from './helpers';
+import { key, onCleanup, rogueSigner, sampleDraft, signer, tmpDir } from './helpers';
 
 const noSleep = { sleep: async () => undefined };
 
 async function setup(options: { maxCount?: number; faults?: string; settleAfterMs?: number | null } = {}) {
   const dir = tmpDir();
-  const fund = new FundServer({
+  const fund = onCleanup(new FundServer({
     dataDir: path.join(dir, 'fund'),
     verifyThreads: 1,
+    downlinkRecheckMs: 0,
     ...(options.faults ? { faults: parseFaults(options.faults) } : {}),
     ...(options.settleAfterMs !== undefined ? { settleAfterMs: options.settleAfterMs } : {}),
-  });
+  }));
   const url = await fund.listen();
-  const journal = Journal.open(path.join(dir, 'journal.sqlite'), { signer: signer(1), batch: { maxCount: options.maxCount ?? 10, maxAgeMs: 3600_000 } });
+  const journal = onCleanup(Journal.open(path.join(dir, 'journal.sqlite'), { signer: signer(1), batch: { maxCount: options.maxCount ?? 10, maxAgeMs: 3600_000 } }));
   const uploader = new Uploader(journal, { fund: url, ...noSleep });
   return { dir, fund, url, journal, uploader };
 }

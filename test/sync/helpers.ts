@@ -59,3 +59,19 @@ export function sampleDraft(i: number, options: { date?: string; cardSerial?: st
     prescription: { reference: `RX-${i}`, date: basket.date, prescriber: 'Dr Test' },
   });
 }
+
+/** Resources a test opened: closed after each test even when an assertion failed midway. */
+const cleanups: (() => unknown)[] = [];
+export function onCleanup<T extends { close(): unknown }>(resource: T): T {
+  cleanups.push(() => resource.close());
+  return resource;
+}
+afterEach(async () => {
+  while (cleanups.length > 0) {
+    try {
+      await cleanups.pop()!();
+    } catch {
+      // already closed
+    }
+  }
+});

@@ -6,7 +6,7 @@ import { FundServer } from '../../src/sync/fund/server';
 import { retryAfterMs } from '../../src/sync/http';
 import { Journal } from '../../src/sync/journal/journal';
 import { Uploader } from '../../src/sync/uploader';
-import { key, sampleDraft, signer, tmpDir } from './helpers';
+import { key, onCleanup, sampleDraft, signer, tmpDir } from './helpers';
 
 /** A fake fund that answers from a script, then proxies to a real one. */
 async function scripted(answers: { status: number; headers?: Record<string, string>; body?: unknown }[], realUrl: string) {
@@ -31,9 +31,9 @@ async function scripted(answers: { status: number; headers?: Record<string, stri
 
 async function prepared(n = 6) {
   const dir = tmpDir();
-  const fund = new FundServer({ dataDir: path.join(dir, 'fund'), verifyThreads: 0 });
+  const fund = onCleanup(new FundServer({ dataDir: path.join(dir, 'fund'), verifyThreads: 0 }));
   const realUrl = await fund.listen();
-  const journal = Journal.open(path.join(dir, 'journal.sqlite'), { signer: signer(1), batch: { maxCount: 3 } });
+  const journal = onCleanup(Journal.open(path.join(dir, 'journal.sqlite'), { signer: signer(1), batch: { maxCount: 3 } }));
   await journal.appendMany(Array.from({ length: n }, (_, i) => sampleDraft(i)));
   await journal.whenIdle();
   return { dir, fund, realUrl, journal };
@@ -41,15 +41,15 @@ async function prepared(n = 6) {
 
 describe('uploader retries', () => {
   test('exponential backoff with full jitter; Retry-After honoured instead', async () => {
-    const { fund, realUrl, journal } = await prepared();
-    const fake = await scripted(
+    const { fund, realUrl, journal } = await prepared(3); // one batch: one request at a time
+    const fake = onCleanup(await scripted(
       [{ status: 500 }, { status: 502 }, { status: 503, headers: { 'retry-after': '2' } }, { status: 429 }, { status: 503 }],
       realUrl,
-    );
+    ));
     const sleeps: number[] = [];
     const up = new Uploader(journal, { fund: fake.url, retry: { baseMs: 100, maxMs: 1000 }, random: () => 0.999, sleep: async (ms) => void sleeps.push(ms) });
     const s = await up.runOnce();
-    expect(s).toMatchObject({ batches: 2, accepted: 6, retries: 5, error: null });
+    expect(s).toMatchObject({ batches: 1, accepted: 3, retries: 5, error: null });
     // attempt 0: <100, 1: <200, then Retry-After 2 s, 3: <800, 4: capped at 1000
     expect(sleeps).toEqual([99, 199, 2000, 799, 999]);
     await fake.close();
@@ -59,7 +59,7 @@ describe('uploader retries', () => {
 
   test('a final 4xx stops the run, names the reason and keeps the batch queued', async () => {
     const { fund, realUrl, journal } = await prepared();
-    const fake = await scripted([{ status: 409, body: { error: { code: 'CHAIN_GAP', message: 'expected invoice 1 next', expected: 1 } } }], realUrl);
+    const fake = onCleanup(await scripted([{ status: 409, body: { error: { code: 'CHAIN_GAP', message: 'expected invoice 1 next', expected: 1 } } }], realUrl));
     const up = new Uploader(journal, { fund: fake.url, sleep: async () => undefined });
     const s = await up.runOnce();
     expect(s.error).toMatchObject({ code: 'CHAIN_GAP', expected: 1 });
@@ -75,7 +75,7 @@ describe('uploader retries', () => {
 
   test('gives up after maxAttempts, and a long Retry-After stops the run', async () => {
     const { fund, realUrl, journal } = await prepared(3);
-    const fake = await scripted([{ status: 503 }, { status: 503 }, { status: 503, headers: { 'retry-after': '3600' } }], realUrl);
+    const fake = onCleanup(await scripted([{ status: 503 }, { status: 503 }, { status: 503, headers: { 'retry-after': '3600' } }], realUrl));
     const up = new Uploader(journal, { fund: fake.url, retry: { maxAttempts: 2 }, sleep: async () => undefined });
     expect((await up.runOnce()).error).toMatchObject({ code: 'retries-exhausted' });
     expect((await up.runOnce()).error).toMatchObject({ code: 'fund-busy' });
@@ -96,10 +96,10 @@ describe('uploader retries', () => {
 describe('HTTPS against the configured CA', () => {
   test('syncs over TLS with the test CA; refuses an untrusted server certificate', async () => {
     const dir = tmpDir();
-    const fund = new FundServer({ dataDir: path.join(dir, 'fund'), verifyThreads: 0 });
+    const fund = onCleanup(new FundServer({ dataDir: path.join(dir, 'fund'), verifyThreads: 0 }));
     const url = await fund.listen({ tls: { cert: fs.readFileSync(key('tls-server.pem')), key: fs.readFileSync(key('tls-server.key.pem')) } });
     expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
-    const journal = Journal.open(path.join(dir, 'journal.sqlite'), { signer: signer(2), batch: { maxCount: 2 } });
+    const journal = onCleanup(Journal.open(path.join(dir, 'journal.sqlite'), { signer: signer(2), batch: { maxCount: 2 } }));
     await journal.appendMany([sampleDraft(1), sampleDraft(2)]);
     await journal.whenIdle();
     const untrusted = await new Uploader(journal, { fund: url, sleep: async () => undefined }).runOnce();

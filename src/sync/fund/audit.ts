@@ -43,7 +43,7 @@ export function auditFundStore(dataDir: string): FundAudit {
     audit.problems.push(`${file} does not exist`);
     return audit;
   }
-  const db = new Database(file, { fileMustExist: true });
+  const db = new Database(file, { fileMustExist: true, readonly: true });
   try {
     db.pragma('busy_timeout = 10000');
     const qc = db.pragma('quick_check', { simple: true }) as string;
@@ -86,7 +86,7 @@ function auditPharmacy(db: Database.Database, pharmacyId: string, keys: Map<stri
   let expected = 1;
   let prev = GENESIS_HASH;
   let gapless = true;
-  for (const r of db.prepare('SELECT number, hash, prev_hash, batch_id, status, jws FROM invoices WHERE pharmacy_id = ? ORDER BY number').iterate(pharmacyId) as IterableIterator<Row>) {
+  for (const r of db.prepare('SELECT number, lower(hex(hash)) AS hash, lower(hex(prev_hash)) AS prev_hash, batch_id, status, jws FROM invoices WHERE pharmacy_id = ? ORDER BY number').iterate(pharmacyId) as IterableIterator<Row>) {
     a.invoices++;
     if (r.status === 'accepted') a.accepted++;
     else a.rejected++;

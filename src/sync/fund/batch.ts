@@ -2,8 +2,9 @@ import { z } from 'zod';
 import type { RuleBook } from '../../pos/rules/load';
 import { b64uDecode } from '../base64url';
 import { canonicalize } from '../canonical';
-import { checkDocument, dispensingFingerprint, type InvoiceDocument } from '../invoice';
+import type { InvoiceDocument } from '../invoice';
 import { jwsHash, parseCompact, verifySignature } from '../jws';
+import { checkInvoiceJws } from './validate';
 import { addToTotals, checkManifest, emptyTotals, type BatchManifest } from '../manifest';
 import { MAX_BATCH_INVOICES, type BatchAck, type ErrorBody, type InvoiceResult } from '../protocol';
 import { certificateThumbprint } from '../signer';
@@ -66,9 +67,17 @@ export function errorBody(code: string, message: string, field?: string, expecte
   return { error: { code, message, ...(field !== undefined ? { field } : {}), ...(expected !== undefined ? { expected } : {}) } };
 }
 
-/** Serialises the handling of one pharmacy's batches (the chain is per pharmacy). */
+/**
+ * Per pharmacy: a mutex for the part that reads and extends the chain, and the batches being
+ * checked right now. A batch waits for the lower-numbered batches of its pharmacy that are still
+ * in flight before it takes the mutex, so an uploader may have the next batch on the wire while
+ * the previous one is being stored (the expensive checks of both then overlap), yet the chain is
+ * always extended in order.
+ */
 export class PharmacyLocks {
   private readonly tails = new Map<string, Promise<unknown>>();
+  private readonly inflight = new Map<string, Map<number, Promise<void>>>();
+
   async run<T>(id: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.tails.get(id) ?? Promise.resolve();
     const next = prev.then(fn, fn);
@@ -78,6 +87,30 @@ export class PharmacyLocks {
       return await next;
     } finally {
       if (this.tails.get(id) === tail) this.tails.delete(id);
+    }
+  }
+
+  /** Marks batch `batchId` of `id` in flight until the returned function is called. */
+  enter(id: string, batchId: number): () => void {
+    let done!: () => void;
+    const p = new Promise<void>((r) => (done = r));
+    let m = this.inflight.get(id);
+    if (!m) this.inflight.set(id, (m = new Map()));
+    const mine = m;
+    mine.set(batchId, p);
+    return () => {
+      if (mine.get(batchId) === p) mine.delete(batchId);
+      if (mine.size === 0 && this.inflight.get(id) === mine) this.inflight.delete(id);
+      done();
+    };
+  }
+
+  /** Resolves when no batch of `id` numbered below `batchId` is in flight. */
+  async predecessors(id: string, batchId: number): Promise<void> {
+    for (;;) {
+      const waits = [...(this.inflight.get(id) ?? new Map<number, Promise<void>>())].filter(([b]) => b < batchId).map(([, p]) => p);
+      if (waits.length === 0) return;
+      await Promise.all(waits);
     }
   }
 }
@@ -151,38 +184,45 @@ async function handle(deps: BatchDeps, locks: PharmacyLocks, rawBody: Buffer, ke
   if (body.invoices.length !== manifest.count) refuse(422, 'MANIFEST_MISMATCH', `the manifest lists ${manifest.count} invoices, the body carries ${body.invoices.length}`, 'invoices');
   const pharmacyId = manifest.pharmacyId;
 
-  return locks.run(pharmacyId, async () => {
-    const tip = deps.store.tip(pharmacyId);
-    // A request that lost the race with its own retry: answer as a replay.
-    const again = deps.store.batchByManifest(manifestHash);
-    if (again) return { status: 200, body: deps.store.ack(again, deps.now(), null), replayed: true };
-    if (manifest.batchId !== tip.lastBatch + 1) {
-      if (manifest.batchId <= tip.lastBatch) refuse(409, 'BATCH_REPLAY', `batch ${manifest.batchId} was already received with another manifest`, 'manifest.payload.batchId', tip.lastBatch + 1);
-      refuse(409, 'BATCH_OUT_OF_ORDER', `expected batch ${tip.lastBatch + 1} next, got ${manifest.batchId}`, 'manifest.payload.batchId', tip.lastBatch + 1);
-    }
-    if (manifest.from !== tip.lastNumber + 1) {
-      if (manifest.from <= tip.lastNumber) refuse(409, 'ALREADY_RECEIVED', `invoices from ${manifest.from} were already received; expected ${tip.lastNumber + 1} next`, 'manifest.payload.from', tip.lastNumber + 1);
-      refuse(409, 'CHAIN_GAP', `expected invoice ${tip.lastNumber + 1} next, the batch starts at ${manifest.from}`, 'manifest.payload.from', tip.lastNumber + 1);
-    }
-    return await checkAndStore(deps, body.invoices, manifest, body.manifest, manifestHash, key!, tip, pharmacyId, certs, trust, trusted);
-  });
+  const leave = locks.enter(pharmacyId, manifest.batchId);
+  try {
+    // The expensive, chain-independent checks first, outside the mutex.
+    const checked = await checkInvoices(deps, body.invoices, certs);
+    await locks.predecessors(pharmacyId, manifest.batchId);
+    return await locks.run(pharmacyId, async () => {
+      const tip = deps.store.tip(pharmacyId);
+      // A request that lost the race with its own retry: answer as a replay.
+      const again = deps.store.batchByManifest(manifestHash);
+      if (again) return { status: 200, body: deps.store.ack(again, deps.now(), null), replayed: true };
+      if (manifest.batchId !== tip.lastBatch + 1) {
+        if (manifest.batchId <= tip.lastBatch) refuse(409, 'BATCH_REPLAY', `batch ${manifest.batchId} was already received with another manifest`, 'manifest.payload.batchId', tip.lastBatch + 1);
+        refuse(409, 'BATCH_OUT_OF_ORDER', `expected batch ${tip.lastBatch + 1} next, got ${manifest.batchId}`, 'manifest.payload.batchId', tip.lastBatch + 1);
+      }
+      if (manifest.from !== tip.lastNumber + 1) {
+        if (manifest.from <= tip.lastNumber) refuse(409, 'ALREADY_RECEIVED', `invoices from ${manifest.from} were already received; expected ${tip.lastNumber + 1} next`, 'manifest.payload.from', tip.lastNumber + 1);
+        refuse(409, 'CHAIN_GAP', `expected invoice ${tip.lastNumber + 1} next, the batch starts at ${manifest.from}`, 'manifest.payload.from', tip.lastNumber + 1);
+      }
+      return chainAndStore(deps, checked, body.invoices, manifest, body.manifest, manifestHash, key!, tip, pharmacyId, trust, trusted);
+    });
+  } finally {
+    leave();
+  }
 }
 
-async function checkAndStore(
-  deps: BatchDeps,
-  invoices: string[],
-  manifest: BatchManifest,
-  manifestJws: string,
-  manifestHash: string,
-  key: string,
-  tip: ChainTip,
-  pharmacyId: string,
-  certs: Map<string, Buffer>,
-  trust: (kid: string, at: string, field: string) => TrustedCertificate,
-  trusted: Map<string, TrustedCertificate>,
-): Promise<BatchOutcome> {
-  // Start the signature checks on the worker threads first, from a cheap look at each header,
-  // and do every other check on this thread meanwhile.
+interface CheckedInvoices {
+  kids: string[];
+  docs: InvoiceDocument[];
+  hashes: string[];
+  fingerprints: string[];
+}
+
+/**
+ * Everything that needs only the invoices themselves: strict parse, canonical form, schema,
+ * arithmetic, signature, digests. Spread over the worker threads (see VerifyPool).
+ */
+async function checkInvoices(deps: BatchDeps, invoices: string[], certs: Map<string, Buffer>): Promise<CheckedInvoices> {
+  // Key ids from a cheap look at each header (one card: one header text); the full header
+  // check is part of the per-invoice checks.
   const headerKid = new Map<string, string>();
   const items = invoices.map((jws, i) => {
     const dot = jws.indexOf('.');
@@ -199,22 +239,74 @@ async function checkAndStore(
     }
     return { jws, kid };
   });
-  const signatures = deps.pool.verify(items, certs);
-  signatures.catch(() => undefined);
+  const checks = deps.pool.check(items, certs);
+  checks.catch(() => undefined);
 
+  // Meanwhile, on this thread: with a `full` pool the workers validate the documents and here
+  // they are only decoded (and used once the workers said they are valid); otherwise this
+  // thread runs the same checks itself and the workers check the signatures.
+  const n = invoices.length;
+  const out: CheckedInvoices = { kids: items.map((it) => it.kid), docs: new Array(n), hashes: new Array(n), fingerprints: new Array(n) };
+  if (deps.pool.mode === 'full') {
+    const decoded: (InvoiceDocument | undefined)[] = invoices.map((jws) => {
+      try {
+        const a = jws.indexOf('.');
+        return JSON.parse(Buffer.from(jws.slice(a + 1, jws.indexOf('.', a + 1)), 'base64url').toString('utf8')) as InvoiceDocument;
+      } catch {
+        return undefined; // the worker reports why
+      }
+    });
+    const results = await checks;
+    for (let i = 0; i < n; i++) {
+      const r = results[i]!;
+      if (!r.ok) refuse(422, r.code.toUpperCase().replace(/-/g, '_'), r.message, r.field ?? `invoices[${i}]`);
+      else {
+        out.docs[i] = decoded[i]!;
+        out.hashes[i] = r.hash;
+        out.fingerprints[i] = r.fingerprint;
+      }
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const c = checkInvoiceJws(invoices[i]!, `invoices[${i}]`, null);
+      if (c.kid !== items[i]!.kid) refuse(422, 'MALFORMED_JWS', 'inconsistent header', `invoices[${i}].header`);
+      out.docs[i] = c.doc;
+      out.hashes[i] = c.hash;
+      out.fingerprints[i] = c.fingerprint;
+    }
+    const results = await checks;
+    const bad = results.findIndex((r) => !r.ok);
+    if (bad >= 0) refuse(422, 'BAD_SIGNATURE', `invoices[${bad}]: the signature of invoice ${out.docs[bad]!.number} does not verify`, `invoices[${bad}]`);
+  }
+  return out;
+}
+
+/** Under the pharmacy's mutex: chain, certificate windows, manifest, business checks, commit. */
+function chainAndStore(
+  deps: BatchDeps,
+  checked: CheckedInvoices,
+  invoices: string[],
+  manifest: BatchManifest,
+  manifestJws: string,
+  manifestHash: string,
+  key: string,
+  tip: ChainTip,
+  pharmacyId: string,
+  trust: (kid: string, at: string, field: string) => TrustedCertificate,
+  trusted: Map<string, TrustedCertificate>,
+): BatchOutcome {
+  const { docs, hashes, fingerprints } = checked;
+  const n = invoices.length;
+  // The chain, the signer's certificate at each issue time, the manifest.
   const now = deps.now();
   const maxIssued = now.getTime() + (deps.maxFutureSkewMs ?? 24 * 3600 * 1000);
-  const docs: InvoiceDocument[] = [];
-  const rows: NewInvoiceRow[] = [];
+  const rows: NewInvoiceRow[] = new Array(n);
   const totals = emptyTotals();
   let prev = tip.lastHash;
-  for (let i = 0; i < invoices.length; i++) {
+  for (let i = 0; i < n; i++) {
     const field = `invoices[${i}]`;
-    const jws = invoices[i]!;
-    const p = parseCompact(jws, field, 'chifa-invoice+jws');
-    const doc = checkDocument(p.payload, `${field}.payload`);
-    const kid = p.header['x5t#S256'];
-    if (kid !== items[i]!.kid) refuse(422, 'MALFORMED_JWS', 'inconsistent header', `${field}.header`);
+    const doc = docs[i]!;
+    const kid = checked.kids[i]!;
     const cert = trusted.get(kid);
     const issued = Date.parse(doc.issuedAt);
     if (!cert || !(issued >= cert.validFrom && issued <= cert.validTo)) trust(kid, doc.issuedAt, field);
@@ -225,12 +317,11 @@ async function checkAndStore(
     if (doc.prev !== prev) {
       refuse(i === 0 ? 409 : 422, 'CHAIN_BROKEN', `invoice ${doc.number} does not link to the hash of invoice ${doc.number - 1}`, `${field}.payload.prev`, i === 0 ? tip.lastNumber + 1 : undefined);
     }
-    const hash = jwsHash(jws);
+    const hash = hashes[i]!;
     if (manifest.invoices[i] !== hash) refuse(422, 'MANIFEST_MISMATCH', `the manifest's hash of invoice ${doc.number} differs`, `manifest.payload.invoices[${i}]`);
     prev = hash;
     addToTotals(totals, doc.fund, doc.kind === 'credit-note', doc.totals);
-    docs.push(doc);
-    rows.push({
+    rows[i] = {
       number: doc.number,
       hash,
       prev: doc.prev,
@@ -241,16 +332,12 @@ async function checkAndStore(
       total: doc.totals.total,
       fundAmount: doc.totals.fund,
       refNumber: doc.references?.number ?? null,
-      fingerprint: dispensingFingerprint(doc),
+      fingerprint: fingerprints[i]!,
       result: { number: doc.number, hash, status: 'accepted' },
-      jws,
-    });
+      jws: invoices[i]!,
+    };
   }
   if (canonicalize(totals) !== canonicalize(manifest.totals)) refuse(422, 'MANIFEST_MISMATCH', 'the manifest totals are not the sums of its invoices', 'manifest.payload.totals');
-
-  const ok = await signatures;
-  const badSig = ok.findIndex((v) => !v);
-  if (badSig >= 0) refuse(422, 'BAD_SIGNATURE', `the signature of invoice ${docs[badSig]!.number} does not verify`, `invoices[${badSig}]`);
 
   // Business checks, in order, seeing the earlier invoices of this batch as stored.
   const inBatch = new Map<number, { row: NewInvoiceRow; doc: InvoiceDocument }>();

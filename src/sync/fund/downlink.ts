@@ -27,10 +27,14 @@ export class DownlinkFiles {
   private readonly cache = new Map<DownlinkName, Cached>();
   private blacklistMap: Map<string, string> = new Map();
   private blacklistStamp = '';
+  /** The files are stat'ed at most this often (the fund asks for every invoice it checks). */
+  private readonly recheckMs: number;
+  private readonly checkedAt = new Map<DownlinkName, number>();
 
-  constructor(dataDir: string, rulesDir: string = defaultRulesDir()) {
+  constructor(dataDir: string, rulesDir: string = defaultRulesDir(), recheckMs = 1000) {
     this.dir = path.join(dataDir, 'downlink');
     this.rulesDir = rulesDir;
+    this.recheckMs = recheckMs;
   }
 
   private files(name: DownlinkName): string[] {
@@ -65,6 +69,10 @@ export class DownlinkFiles {
 
   /** The current document, or null when there is none (no blacklist file yet: an empty list). */
   get(name: DownlinkName): DownlinkDocument | null {
+    const now = Date.now();
+    const hit0 = this.cache.get(name);
+    if (hit0 && now - (this.checkedAt.get(name) ?? 0) < this.recheckMs) return hit0;
+    this.checkedAt.set(name, now);
     const files = this.files(name);
     const stamp = this.stamp(files);
     if (stamp === null) {

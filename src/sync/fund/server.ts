@@ -36,6 +36,8 @@ export interface FundServerOptions {
   /** Batches are settled this long after their acknowledgement (null: never). Default 0. */
   settleAfterMs?: number | null;
   maxBodyBytes?: number;
+  /** How often the downlink files are re-stat'ed, ms (default 1000). */
+  downlinkRecheckMs?: number;
   logger?: Logger;
   now?: () => Date;
 }
@@ -67,7 +69,7 @@ export class FundServer {
     this.store = FundStore.open(options.dataDir);
     this.pool = new VerifyPool(options.verifyThreads);
     this.faults = new FaultInjector(options.faults ?? NO_FAULTS);
-    const downlink = new DownlinkFiles(options.dataDir, options.rulesDir);
+    const downlink = new DownlinkFiles(options.dataDir, options.rulesDir, options.downlinkRecheckMs);
     const deps: BatchDeps = {
       store: this.store,
       trust: TrustStore.fromFiles(options.caFiles ?? [defaultFundCa()]),

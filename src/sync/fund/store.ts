@@ -45,8 +45,8 @@ CREATE TABLE IF NOT EXISTS batches (
 CREATE TABLE IF NOT EXISTS invoices (
   pharmacy_id TEXT NOT NULL,
   number INTEGER NOT NULL,
-  hash TEXT NOT NULL UNIQUE,
-  prev_hash TEXT NOT NULL,
+  hash BLOB NOT NULL CHECK (length(hash) = 32),
+  prev_hash BLOB NOT NULL CHECK (length(prev_hash) = 32),
   batch_id INTEGER NOT NULL,
   kind TEXT NOT NULL,
   fund TEXT NOT NULL,
@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS invoices (
   total INTEGER NOT NULL,
   fund_amount INTEGER NOT NULL,
   ref_number INTEGER,
-  fingerprint TEXT NOT NULL,
+  fingerprint BLOB NOT NULL,
   status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected')),
   code TEXT,
   reason TEXT,
@@ -159,8 +159,8 @@ export class FundStore {
       byKey: db.prepare('SELECT * FROM batches WHERE idempotency_key = ?'),
       byManifest: db.prepare('SELECT * FROM batches WHERE manifest_hash = ?'),
       byId: db.prepare('SELECT * FROM batches WHERE pharmacy_id = ? AND batch_id = ?'),
-      invoice: db.prepare('SELECT number, hash, kind, status, total, fund_amount, batch_id FROM invoices WHERE pharmacy_id = ? AND number = ?'),
-      results: db.prepare('SELECT number, hash, status, code, reason FROM invoices WHERE pharmacy_id = ? AND number BETWEEN ? AND ? ORDER BY number'),
+      invoice: db.prepare('SELECT number, lower(hex(hash)) AS hash, kind, status, total, fund_amount, batch_id FROM invoices WHERE pharmacy_id = ? AND number = ?'),
+      results: db.prepare('SELECT number, lower(hex(hash)) AS hash, status, code, reason FROM invoices WHERE pharmacy_id = ? AND number BETWEEN ? AND ? ORDER BY number'),
       fingerprint: db.prepare("SELECT 1 FROM invoices WHERE fingerprint = ? AND status = 'accepted' LIMIT 1").pluck(),
       credited: db.prepare(
         "SELECT COALESCE(SUM(total), 0) AS total, COALESCE(SUM(fund_amount), 0) AS fund FROM invoices WHERE pharmacy_id = ? AND ref_number = ? AND kind = 'credit-note' AND status = 'accepted'",
@@ -217,7 +217,7 @@ export class FundStore {
   }
 
   hasAcceptedFingerprint(fp: string): boolean {
-    return this.st.fingerprint.get(fp) !== undefined;
+    return this.st.fingerprint.get(Buffer.from(fp, 'hex')) !== undefined;
   }
 
   credited(pharmacyId: string, number: number): { total: number; fund: number } {
@@ -242,8 +242,8 @@ export class FundStore {
         for (const i of b.invoices) {
           if (i.result.status === 'accepted') accepted++;
           this.st.insertInvoice.run(
-            b.pharmacyId, i.number, i.hash, i.prev, b.batchId, i.kind, i.fund, i.date, i.cardSerial, i.total, i.fundAmount, i.refNumber,
-            i.fingerprint, i.result.status, i.result.code ?? null, i.result.reason ?? null, i.jws,
+            b.pharmacyId, i.number, Buffer.from(i.hash, 'hex'), Buffer.from(i.prev, 'hex'), b.batchId, i.kind, i.fund, i.date, i.cardSerial, i.total, i.fundAmount, i.refNumber,
+            Buffer.from(i.fingerprint, 'hex'), i.result.status, i.result.code ?? null, i.result.reason ?? null, i.jws,
           );
         }
         const count = b.invoices.length;

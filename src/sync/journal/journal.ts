@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { JournalError } from '../errors';
 import { checkDraft, GENESIS_HASH, type Fund, type InvoiceDocument, type InvoiceDraft, type InvoiceKind } from '../invoice';
-import { jwsHash, parseCompact, signCompact } from '../jws';
+import { jwsHash, parseCompact, parseProtectedHeader, signCompact } from '../jws';
 import { addToTotals, emptyTotals, type BatchManifest, type CloseReason } from '../manifest';
 import type { BatchAck, InvoiceResult, UploadBody } from '../protocol';
 import { certificateThumbprint, pharmacyIdOf, type Signer } from '../signer';
@@ -252,8 +252,14 @@ export class Journal {
     return (this.st.meta.get('pharmacy_id') as string | undefined) ?? null;
   }
 
+  private signerIds = new WeakMap<Signer, string>();
+
   private checkSignerPharmacy(signer: Signer): string {
-    const id = pharmacyIdOf(new X509Certificate(signer.certificate));
+    let id = this.signerIds.get(signer);
+    if (id === undefined) {
+      id = pharmacyIdOf(new X509Certificate(signer.certificate));
+      this.signerIds.set(signer, id);
+    }
     const mine = this.pharmacyId();
     if (mine !== null && mine !== id) {
       throw new JournalError('wrong-pharmacy', `this journal belongs to pharmacy ${mine}; the signer's certificate is for ${id}`);
@@ -525,8 +531,11 @@ export class Journal {
     if (!b || b.manifest_jws === null || b.idempotency_key === null) throw new JournalError('batch-not-ready', `batch ${id} is not closed and signed`);
     const rows = this.st.rangeRows.all(b.first_number, b.last_number) as { jws: string }[];
     const invoices = rows.map((r) => r.jws);
-    const kids = new Set<string>([parseCompact(b.manifest_jws).header['x5t#S256']]);
-    for (const j of invoices) kids.add(parseCompact(j).header['x5t#S256']);
+    // Key ids from the protected headers; invoices signed by one card share one header text.
+    const headers = new Set<string>([b.manifest_jws.slice(0, b.manifest_jws.indexOf('.'))]);
+    for (const j of invoices) headers.add(j.slice(0, j.indexOf('.')));
+    const kids = new Set<string>();
+    for (const h of headers) kids.add(parseProtectedHeader(h)['x5t#S256']);
     const certificates = [...kids].map((k) => {
       const der = this.st.cert.get(k) as Buffer | undefined;
       if (!der) throw new JournalError('journal-corrupt', `no certificate with thumbprint ${k} in the journal`);

@@ -52,7 +52,7 @@ export function verifyJournal(file: string): JournalReport {
   }
   let db: Database.Database;
   try {
-    db = new Database(file, { fileMustExist: true });
+    db = new Database(file, { fileMustExist: true, readonly: true });
   } catch (err) {
     problem({ code: 'sqlite-corrupt', message: `cannot open ${file}: ${(err as Error).message}` });
     return report;
