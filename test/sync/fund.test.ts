@@ -179,6 +179,12 @@ describe('fund server + uploader (in-process, loopback HTTP)', () => {
       status: 422,
       json: { error: { code: 'CERT_UNTRUSTED' } },
     });
+    // A manifest signed by another (genuine) pharmacy for these invoices.
+    const other2 = await signCompact(m, 'chifa-manifest+jws', signer(2));
+    expect(await send({ ...r1.body, certificates: [...r1.body.certificates, signer(2).certificate.toString('base64')], manifest: other2 }, 'other-pharmacy-000001')).toMatchObject({
+      status: 422,
+      json: { error: { code: 'CERT_PHARMACY_MISMATCH' } },
+    });
     // Truncated body, huge body, not JSON, no idempotency key.
     const full = JSON.stringify(r1.body);
     expect(await post(url, full.slice(0, full.length - 100), { 'idempotency-key': r1.idempotencyKey })).toMatchObject({ status: 400, json: { error: { code: 'MALFORMED_BODY' } } });
@@ -222,6 +228,25 @@ describe('fund server + uploader (in-process, loopback HTTP)', () => {
     expect(audit.pharmacies[0]).toMatchObject({ invoices: 70, lastNumber: 70, batches: 10, chainComplete: true });
     await journal.close();
     await fund.close();
+  });
+
+  test('two pharmacies sync to one fund at the same time; each chain is complete', async () => {
+    const { fund, url, journal, dir } = await setup({ maxCount: 7 });
+    const j2 = onCleanup(Journal.open(path.join(dir, 'journal-2.sqlite'), { signer: signer(2), batch: { maxCount: 5 } }));
+    await journal.appendMany(Array.from({ length: 40 }, (_, i) => sampleDraft(i)));
+    await j2.appendMany(Array.from({ length: 33 }, (_, i) => sampleDraft(1000 + i)));
+    await journal.closeOpenBatch();
+    await j2.closeOpenBatch();
+    const [a, b] = await Promise.all([new Uploader(journal, { fund: url, ...noSleep }).runOnce(), new Uploader(j2, { fund: url, ...noSleep }).runOnce()]);
+    expect(a).toMatchObject({ invoices: 40, accepted: 40, error: null });
+    expect(b).toMatchObject({ invoices: 33, accepted: 33, error: null });
+    const audit = auditFundStore(path.join(dir, 'fund'));
+    expect(audit.ok).toBe(true);
+    expect(audit.pharmacies.map((p) => [p.pharmacyId, p.invoices, p.chainComplete])).toEqual([
+      ['DZ16-PH-00001', 40, true],
+      ['DZ31-PH-00002', 33, true],
+    ]);
+    void fund;
   });
 
   test('plain HTTP is refused to anything but loopback', () => {

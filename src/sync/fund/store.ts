@@ -9,6 +9,8 @@ import type { BatchAck, InvoiceResult } from '../protocol';
  * batch received with the acknowledgement sent for it, every invoice with its outcome. A batch
  * and its invoices are written in one transaction after every check has passed, so a refused
  * request leaves nothing behind. Rows are never updated except a batch's settlement.
+ * Digests are stored as 32-byte BLOBs (half the size of hex, so the indexes stay small); the
+ * chain itself makes invoice hashes unique, and `chifa fund verify` checks that they are.
  */
 
 const SCHEMA = `
