@@ -70,7 +70,7 @@ describe('end to end through the CLI', () => {
     const data = path.join(dir, 'pharmacy');
     const journalFile = path.join(data, 'journal.sqlite');
     const N = 10_000;
-    const j = Journal.open(journalFile, { signer: signer(1), batch: { maxCount: 50 } });
+    const j = Journal.open(journalFile, { signer: signer(1), batch: { maxCount: 25 } });
     for (let start = 0; start < N; start += 1000) {
       await j.appendMany(Array.from({ length: Math.min(1000, N - start) }, (_, i) => sampleDraft(start + i)));
     }
@@ -85,17 +85,21 @@ describe('end to end through the CLI', () => {
       '--data', path.join(dir, 'fund'),
       '--tls-cert', key('tls-server.pem'),
       '--tls-key', key('tls-server.key.pem'),
-      '--faults', 'drop=0.05,drop-after=0.05,5xx=0.05,retry-after=0.02:0,latency=1:10-30,partial=0.05,seed=20240315',
+      '--faults', 'drop=0.05,drop-after=0.05,5xx=0.05,retry-after=0.02:0,latency=1:20-60,partial=0.05,seed=20240315',
     ]);
     try {
       expect(fund.url).toMatch(/^https:\/\/127\.0\.0\.1:/);
       const syncArgs = ['sync', '--once', '--fund', fund.url, '--ca', key('tls-ca.pem'), '--data', data, '--no-downlink', '--retry-base-ms', '10', '--retry-max-ms', '200', '--max-attempts', '200'];
 
       // How long the CLI takes to start here (the machine is shared): kill points are spread
-      // from half of that to 600 ms past it, so some land in start-up and most mid-upload.
-      const t0 = Date.now();
-      cli(['journal', 'status', '--data', data]);
-      const startup = Date.now() - t0;
+      // from 70 % of that to 300 ms past it, so some land in start-up and most mid-upload. The
+      // fund's latency (every request) keeps the whole upload far longer than 20 such windows.
+      const starts = [0, 1, 2].map(() => {
+        const t0 = Date.now();
+        cli(['journal', 'status', '--data', data]);
+        return Date.now() - t0;
+      });
+      const startup = starts.sort((a, b) => a - b)[1]!;
       const rand = prng(42);
 
       let kills = 0;
@@ -107,7 +111,9 @@ describe('end to end through the CLI', () => {
         const before = done(journalFile);
         const child = spawn(process.execPath, [CLI, ...syncArgs], { stdio: 'ignore' });
         const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-        const delay = Math.round(startup * 0.5 + rand() * (startup * 0.5 + 600));
+        // Past 60 % of the upload, kill sooner so that 20 kills still fall inside the run.
+        const span = before > 0.6 * batches ? 150 : startup * 0.3 + 300;
+        const delay = Math.round(startup * 0.7 + rand() * span);
         const winner = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), delay))]);
         if (winner === 'timeout') {
           child.kill('SIGKILL');
