@@ -19,6 +19,9 @@
  *   close()) the object emits '_end'. The constructor leaves the thread id uninitialised, so a
  *   CardReader must have get_status() called and later close()d, or its destructor may join a
  *   garbage thread id when it is garbage-collected.
+ * - A status thread stopped by close() right after it reported (before it re-entered
+ *   SCardGetStatusChange) ends without its final report: its uv_async handle stays open and the
+ *   process never exits. Close a watcher only once it has been quiet for a while (binding.ts).
  * - `_connect/_transmit/_disconnect` run in the libuv thread pool and share a mutex with the
  *   status callback; the handle lives in the CardReader object. There is no SCardReconnect,
  *   SCardStatus or SCardBeginTransaction.

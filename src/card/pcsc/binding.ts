@@ -85,9 +85,27 @@ function later(fn: () => void): void {
   setImmediate(fn);
 }
 
+/**
+ * How long after a status thread's last report we wait before closing it. The native close()
+ * sets a stop flag and cancels SCardGetStatusChange; if the thread has just reported and not yet
+ * re-entered that call, it sees the flag, ends without its final report, and its libuv handle is
+ * never closed — the process can then never exit (or, if the cancel comes too early, close()
+ * blocks on a thread stuck in an endless wait). A thread that has been quiet for this long is
+ * back in SCardGetStatusChange, where the cancel reaches it.
+ */
+const QUIET_MS = 30;
+
+/** Runs `fn` once the thread whose last report was at `lastReport` (ms) has been quiet for QUIET_MS. */
+function whenQuiet(lastReport: number, fn: () => void): void {
+  const wait = lastReport + QUIET_MS - performance.now();
+  if (wait <= 0) later(fn);
+  else setTimeout(fn, Math.ceil(wait));
+}
+
 class PcscliteWatch implements ReaderWatch {
   private readonly reader: pcsclite.CardReader;
   private started = false;
+  private lastReport = 0;
   private closed = false;
   private nativeClosed = false;
   private lastError: Error | undefined;
@@ -112,8 +130,9 @@ class PcscliteWatch implements ReaderWatch {
     this.reader.get_status((err, state, atr) => {
       const first = !this.started;
       this.started = true;
+      this.lastReport = performance.now();
       if (this.closed) {
-        if (first) later(() => this.closeNative());
+        if (first) whenQuiet(this.lastReport, () => this.closeNative());
         return;
       }
       if (err) {
@@ -135,8 +154,8 @@ class PcscliteWatch implements ReaderWatch {
     if (this.closed) return;
     this.closed = true;
     this.forget(this);
-    // Before the first report the thread may not be in its loop yet: close on that report.
-    if (this.started) later(() => this.closeNative());
+    // Before the first report the thread may not be in its loop yet: close after that report.
+    if (this.started) whenQuiet(this.lastReport, () => this.closeNative());
   }
 }
 
@@ -148,6 +167,7 @@ class PcscliteContext implements PcscContext {
   private closed = false;
   private failed = false;
   private nativeClosed = false;
+  private lastReport = 0;
 
   constructor(private readonly native: Native) {
     try {
@@ -163,8 +183,9 @@ class PcscliteContext implements PcscContext {
     this.pnp.start((err, data) => {
       const first = !this.started;
       this.started = true;
+      this.lastReport = performance.now();
       if (this.closed) {
-        if (first) later(() => this.closeNative());
+        if (first) whenQuiet(this.lastReport, () => this.closeNative());
         return;
       }
       if (this.failed) return;
@@ -198,7 +219,8 @@ class PcscliteContext implements PcscContext {
     this.watches.clear();
     // No thread yet (never watched) or thread already reported: safe to close now. Otherwise the
     // first report closes it (closing earlier would leave the thread running for ever).
-    if (!this.watching || this.started) this.closeNative();
+    if (!this.watching) this.closeNative();
+    else if (this.started) whenQuiet(this.lastReport, () => this.closeNative());
   }
 }
 
@@ -237,27 +259,32 @@ class PcscliteCardHandle implements CardHandle {
   }
 }
 
-/** Reads a reader's current state once through a short-lived status thread. */
+/**
+ * Reads a reader's current state once through a short-lived status thread, and stops the thread
+ * (after it has been quiet for QUIET_MS, see whenQuiet) before answering: connecting on the same
+ * CardReader while its status thread is being closed would hold the main thread on their shared
+ * mutex for as long as SCardConnect takes.
+ */
 function readStatusOnce(native: Native, name: string): Promise<{ reader: pcsclite.CardReader; status: ReaderStatus }> {
   return new Promise((resolve, reject) => {
     const reader = new native.CardReader(name);
     let settled = false;
-    let closed = false;
-    const settle = (fn: () => void): void => {
+    const settle = (lastReport: number | undefined, fn: () => void): void => {
       if (settled) return;
       settled = true;
-      later(() => {
-        if (!closed) {
-          closed = true;
-          reader.close();
-        }
+      const done = (): void => {
+        reader.close();
         fn();
-      });
+      };
+      // A thread that ended by itself ('_end') can be joined at once.
+      if (lastReport === undefined) later(done);
+      else whenQuiet(lastReport, done);
     };
-    reader.once('_end', () => settle(() => reject(new ReaderUnavailableError(name, SCARD.E_UNKNOWN_READER))));
+    reader.once('_end', () => settle(undefined, () => reject(new ReaderUnavailableError(name, SCARD.E_UNKNOWN_READER))));
     reader.get_status((err, state, atr) => {
-      if (err) settle(() => reject(toPcscError(err, name, 'SCardGetStatusChange')));
-      else settle(() => resolve({ reader, status: { state: state ?? 0, atr: atr ? Buffer.from(atr) : Buffer.alloc(0) } }));
+      const now = performance.now();
+      if (err) settle(now, () => reject(toPcscError(err, name, 'SCardGetStatusChange')));
+      else settle(now, () => resolve({ reader, status: { state: state ?? 0, atr: atr ? Buffer.from(atr) : Buffer.alloc(0) } }));
     });
   });
 }
