@@ -7,6 +7,7 @@ import { loadRules } from '../../src/pos/rules/load';
 import { computeSplit } from '../../src/pos/split';
 import { BlacklistStore } from '../../src/sync/downlink/blacklist';
 import { DownlinkStore, refreshDownlink } from '../../src/sync/downlink/client';
+import { parseFaults } from '../../src/sync/fund/faults';
 import { FundServer } from '../../src/sync/fund/server';
 import { fundEndpoint } from '../../src/sync/http';
 import { draftFromSplit } from '../../src/sync/invoice';
@@ -77,5 +78,14 @@ describe('downlink', () => {
     store.close();
     await journal.close();
     await fund.close();
+  });
+
+  test('retried through 5xx and dropped connections', async () => {
+    const dir = tmpDir();
+    const fund = onCleanup(new FundServer({ dataDir: path.join(dir, 'fund'), verifyThreads: 0, faults: parseFaults('5xx=0.4,drop=0.2,seed=5') }));
+    const ep = fundEndpoint(await fund.listen());
+    const store = onCleanup(DownlinkStore.open(path.join(dir, 'terminal')));
+    const r = await refreshDownlink(ep, store, { attempts: 12 });
+    expect(r.map((x) => x.status)).toEqual(['updated', 'updated', 'updated']);
   });
 });

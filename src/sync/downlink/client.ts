@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { parseRuleFile, RuleBook } from '../../pos/rules/load';
 import { SyncError } from '../errors';
-import { request, type FundEndpoint } from '../http';
+import { NetworkError, request, retryAfterMs, type FundEndpoint, type HttpResponse } from '../http';
 import { BlacklistStore, downlinkDatabasePath, openDownlinkDatabase } from './blacklist';
 import { rulesDocumentSchema, type DownlinkName } from './format';
 
@@ -21,6 +21,8 @@ export interface DownlinkResult {
 }
 
 export interface DownlinkOptions {
+  /** Attempts per document on network errors and 5xx (default 3; short jittered backoff). */
+  attempts?: number;
   /** Applies a catalogue CSV (e.g. pos `importCatalogue`); without it the catalogue is only stored. */
   applyCatalogue?: (csv: string) => void;
   names?: readonly DownlinkName[];
@@ -100,7 +102,7 @@ export async function refreshDownlink(ep: FundEndpoint, store: DownlinkStore, op
   for (const name of options.names ?? (['blacklist', 'catalogue', 'rules'] as const)) {
     try {
       const etag = store.etag(name);
-      const res = await request(ep, 'GET', `v1/downlink/${name}`, { headers: etag ? { 'if-none-match': etag } : {} });
+      const res = await getWithRetries(ep, `v1/downlink/${name}`, etag ? { 'if-none-match': etag } : {}, options.attempts ?? 3);
       if (res.status === 304) {
         out.push({ name, status: 'unchanged', ...(etag ? { etag } : {}) });
         continue;
@@ -121,4 +123,19 @@ export async function refreshDownlink(ep: FundEndpoint, store: DownlinkStore, op
     }
   }
   return out;
+}
+
+/** A GET retried a few times on network errors and 5xx (the downlink is refreshed every pass anyway). */
+async function getWithRetries(ep: FundEndpoint, path: string, headers: Record<string, string>, attempts: number): Promise<HttpResponse> {
+  for (let attempt = 1; ; attempt++) {
+    let res: HttpResponse | undefined;
+    try {
+      res = await request(ep, 'GET', path, { headers });
+    } catch (err) {
+      if (!(err instanceof NetworkError) || attempt >= attempts) throw err;
+    }
+    if (res !== undefined && (res.status < 500 || attempt >= attempts)) return res;
+    const wait = Math.min(5000, (res ? retryAfterMs(res.headers['retry-after']) : undefined) ?? Math.random() * 200 * 2 ** attempt);
+    await new Promise((r) => setTimeout(r, wait));
+  }
 }
