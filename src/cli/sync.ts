@@ -139,7 +139,7 @@ export function register(program: Command): void {
         process.once('SIGINT', onSignal);
         process.once('SIGTERM', onSignal);
 
-        for (;;) {
+        for (let pass = 0; ; ) {
           if (signer) {
             if (opts.close) await journal.closeOpenBatch('on-demand');
             else await journal.closeDueBatches();
@@ -162,7 +162,10 @@ export function register(program: Command): void {
               },
             });
           }
-          printSummary(summary, dl, opts.json === true);
+          // In the background loop, say something only when something happened.
+          const eventful = summary.batches > 0 || summary.settledBatches > 0 || summary.error !== null || dl.some((d) => d.status !== 'unchanged');
+          if (opts.once || pass === 0 || eventful) printSummary(summary, dl, opts.json === true);
+          pass++;
           if (opts.once || abort.signal.aborted) {
             process.exitCode = summary.error ? 1 : 0;
             break;
