@@ -286,8 +286,10 @@ export class ReaderMonitor extends EventEmitter<MonitorEvents> {
       const present = cardPresent(state) && (state & ReaderState.MUTE) === 0;
       const counter = state >>> 16;
       const previousCounter = e.state >>> 16;
-      if (present && e.present && !firstStatus && counter !== previousCounter && !status.atr.equals(e.atr ?? Buffer.alloc(0))) {
-        // Swapped between two polls: a different card is in the reader now.
+      if (present && e.present && !firstStatus && (counter !== previousCounter || !status.atr.equals(e.atr ?? Buffer.alloc(0)))) {
+        // Pulled and inserted again between two reports: the event counter (pcsc-lite and
+        // WinSCard count insertions and removals in the high 16 bits) moved, or the ATR changed.
+        // Every Chifa card has the same ATR, so the counter is what tells another patient's card.
         this.setAbsent(e);
       }
       e.state = state;

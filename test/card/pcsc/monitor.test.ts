@@ -69,10 +69,19 @@ describe('ReaderMonitor', () => {
     r.events += 2;
     (fake as unknown as { notifyReader(x: unknown): void }).notifyReader(r);
     await settle();
+    // Same ATR (every Chifa card has the same one), event counter moved by two: another card.
+    r.events += 2;
+    (fake as unknown as { notifyReader(x: unknown): void }).notifyReader(r);
+    await settle();
+    // A status with nothing new (e.g. the card now in use) is not an event.
+    (fake as unknown as { notifyReader(x: unknown): void }).notifyReader(r);
+    await settle();
     expect(log.slice(1)).toEqual([
       `card-inserted R0 ${ATR_A.toString('hex')}`,
       'card-removed R0',
       `card-inserted R0 ${ATR_A.toString('hex')}`,
+      'card-removed R0',
+      `card-inserted R0 ${ATR_B.toString('hex')}`,
       'card-removed R0',
       `card-inserted R0 ${ATR_B.toString('hex')}`,
     ]);
