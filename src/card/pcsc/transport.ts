@@ -1,4 +1,6 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { parseAtr } from '../atr';
+import { Mutex } from '../transport/mutex';
 import { CardRemovedError, type CardCapabilities, type CardTransport, TransportTimeoutError } from '../transport/transport';
 import type { CardHandle, Disposition, PcscBackend, Protocol, ShareMode } from './backend';
 import { pcscliteBackend } from './binding';
@@ -51,7 +53,9 @@ export class PcscTransport implements CardTransport {
   private readonly sharedTransactions: 'exclusive' | 'none';
   private closed = false;
   private broken: Error | undefined;
-  private inTransaction = false;
+  /** Serializes transactions of concurrent callers; a nested call (same async context) runs inline. */
+  private readonly txMutex = new Mutex();
+  private readonly txContext = new AsyncLocalStorage<true>();
 
   private constructor(reader: string, handle: CardHandle, options: Required<Omit<PcscTransportOptions, 'backend'>> & { backend: PcscBackend }) {
     this.reader = reader;
@@ -158,21 +162,21 @@ export class PcscTransport implements CardTransport {
 
   /**
    * Runs `fn` with no other application able to reach the card (see the class comment). In
-   * exclusive mode this is just `fn()`. Nested calls run inline.
+   * exclusive mode this is just `fn()`. Concurrent transactions wait for each other; a nested
+   * call runs inline.
    */
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.share === 'exclusive' || this.sharedTransactions === 'none' || this.inTransaction) return fn();
-    this.inTransaction = true;
-    try {
-      await this.upgrade();
-      try {
-        return await fn();
-      } finally {
-        if (!this.closed && this.handle) await this.reconnect('leave', 'shared').catch(() => undefined);
-      }
-    } finally {
-      this.inTransaction = false;
-    }
+    if (this.share === 'exclusive' || this.sharedTransactions === 'none' || this.txContext.getStore()) return fn();
+    return this.txMutex.run(() =>
+      this.txContext.run(true, async () => {
+        await this.upgrade();
+        try {
+          return await fn();
+        } finally {
+          if (!this.closed && this.handle) await this.reconnect('leave', 'shared').catch(() => undefined);
+        }
+      }),
+    );
   }
 
   private async upgrade(): Promise<void> {

@@ -79,6 +79,22 @@ describe('PcscTransport', () => {
     await t.close();
   });
 
+  it('shared mode: concurrent transactions take turns', async () => {
+    fake.insertCard('R0', withTck(ATR_EXT), echo);
+    const t = await PcscTransport.connect('R0', { backend: fake, share: 'shared' });
+    const order: string[] = [];
+    const tx = (name: string) =>
+      t.transaction(async () => {
+        order.push(`${name} start`);
+        await t.transmit(Buffer.from('00B00000', 'hex'));
+        order.push(`${name} end`);
+      });
+    await Promise.all([tx('a'), tx('b')]);
+    expect(order).toEqual(['a start', 'a end', 'b start', 'b end']);
+    expect(fake.connects.map((c) => c.share)).toEqual(['shared', 'exclusive', 'shared', 'exclusive', 'shared']);
+    await t.close();
+  });
+
   it('shared mode: a transaction waits for another application, then gives up with SharingViolationError', async () => {
     fake.insertCard('R0', withTck(ATR_EXT), echo);
     const t = await PcscTransport.connect('R0', { backend: fake, share: 'shared', transactionWaitMs: 150 });
