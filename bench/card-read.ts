@@ -148,8 +148,9 @@ async function measure(open: () => Promise<CardTransport>, reps: { smart: number
   const out: Measured[] = [];
   const t = await open();
   const c1 = new Counting(t);
-  await smartRead(c1); // warm-up and count
+  await smartRead(c1); // count
   const smartApdus = c1.count;
+  for (let i = 0; i < 3; i++) await smartRead(t); // warm-up (JIT)
   const smartMs = await median(reps.smart, () => smartRead(t));
   const smartFloor = await median(reps.smart, () => floor(t, smartApdus));
   out.push({ method: 'ChifaCard.readAll (READ RECORD(S), extended when offered)', apdus: smartApdus, ms: smartMs, floorMs: smartFloor });
