@@ -89,15 +89,23 @@ export class CardWriteStore {
   }
 
   /** Inserts a pending write (or, for an invoice that is already cancelled, a cancelled one). Idempotent per invoice. */
-  insert(w: { invoiceNumber: number; cardSerial: string; records: readonly DispensationRecord[]; requestId?: string | null; state?: CardWriteState; creditNote?: number | null }): CardWrite {
+  /**
+   * `db` lets the journal's own connection write the row inside the invoice's commit
+   * transaction (Journal InCommitHook); it must be a connection to this same file.
+   */
+  insert(
+    w: { invoiceNumber: number; cardSerial: string; records: readonly DispensationRecord[]; requestId?: string | null; state?: CardWriteState; creditNote?: number | null },
+    db: Database.Database = this.db,
+  ): CardWrite | undefined {
     const at = this.now().toISOString();
-    this.db
+    db
       .prepare(
         `INSERT INTO card_writes (invoice_number, card_serial, records_json, state, request_id, created_at, updated_at, credit_note)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (invoice_number) DO NOTHING`,
       )
       .run(w.invoiceNumber, w.cardSerial, JSON.stringify(w.records), w.state ?? 'pending', w.requestId ?? null, at, at, w.creditNote ?? null);
-    return this.get(w.invoiceNumber)!;
+    // Inside another connection's open transaction this connection cannot see the row yet.
+    return db === this.db ? this.get(w.invoiceNumber)! : undefined;
   }
 
   get(invoiceNumber: number): CardWrite | undefined {
@@ -133,8 +141,8 @@ export class CardWriteStore {
       .run(this.now().toISOString(), invoiceNumber);
   }
 
-  markCancelled(invoiceNumber: number, creditNote: number): void {
-    this.db
+  markCancelled(invoiceNumber: number, creditNote: number, db: Database.Database = this.db): void {
+    db
       .prepare("UPDATE card_writes SET state = 'cancelled', credit_note = ?, updated_at = ? WHERE invoice_number = ? AND state = 'pending'")
       .run(creditNote, this.now().toISOString(), invoiceNumber);
   }

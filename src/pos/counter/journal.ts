@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { InvoiceDocument, InvoiceDraft } from '../../sync/invoice';
-import { Journal, type AppendedInvoice, type Backlog, type BatchPolicy, type RejectedInvoice } from '../../sync/journal/journal';
+import { Journal, type AppendedInvoice, type Backlog, type BatchPolicy, type InCommitHook, type RejectedInvoice } from '../../sync/journal/journal';
 import type { Signer } from '../../sync/signer';
 
 /**
@@ -23,8 +23,9 @@ export interface JournalInvoice {
 export interface InvoiceJournalPort {
   /** The journal's SQLite connection: the counter's card_writes table lives in the same file. */
   readonly db: Database.Database;
-  append(draft: InvoiceDraft, signer: Signer): Promise<AppendedInvoice>;
-  creditNote(number: number, reason: string, signer: Signer): Promise<AppendedInvoice>;
+  /** `inCommit` runs inside the invoice's commit transaction (see InCommitHook). */
+  append(draft: InvoiceDraft, signer: Signer, inCommit?: InCommitHook): Promise<AppendedInvoice>;
+  creditNote(number: number, reason: string, signer: Signer, inCommit?: InCommitHook): Promise<AppendedInvoice>;
   invoice(number: number): JournalInvoice | null;
   /** Number of the credit note cancelling invoice `number`, or null. */
   creditNoteOf(number: number): number | null;
@@ -76,12 +77,12 @@ export class CounterJournal implements InvoiceJournalPort {
     return journal;
   }
 
-  async append(draft: InvoiceDraft, signer: Signer): Promise<AppendedInvoice> {
-    return (await this.writerFor(signer)).append(draft);
+  async append(draft: InvoiceDraft, signer: Signer, inCommit?: InCommitHook): Promise<AppendedInvoice> {
+    return (await this.writerFor(signer)).append(draft, inCommit ? { inCommit } : {});
   }
 
-  async creditNote(number: number, reason: string, signer: Signer): Promise<AppendedInvoice> {
-    return (await this.writerFor(signer)).creditNote(number, undefined, reason);
+  async creditNote(number: number, reason: string, signer: Signer, inCommit?: InCommitHook): Promise<AppendedInvoice> {
+    return (await this.writerFor(signer)).creditNote(number, undefined, reason, inCommit ? { inCommit } : {});
   }
 
   invoice(number: number): JournalInvoice | null {

@@ -424,14 +424,15 @@ export class CounterService {
       });
       // (b) signed by the professional card and durable in the journal before anything touches
       // the insured card. If signing fails (card pulled), nothing was written anywhere.
-      const appended = await this.journal.append(draft, signer);
-      const doc = appended.document;
-      const write = this.writes.insert({
-        invoiceNumber: doc.number,
-        cardSerial: doc.beneficiary.cardSerial,
-        records: recordsOfInvoice(doc),
-        requestId: request.requestId ?? null,
+      // The pending card write commits in the same SQLite transaction as the invoice.
+      const appended = await this.journal.append(draft, signer, (inv, db) => {
+        this.writes.insert(
+          { invoiceNumber: inv.number, cardSerial: inv.document.beneficiary.cardSerial, records: recordsOfInvoice(inv.document), requestId: request.requestId ?? null },
+          db,
+        );
       });
+      const doc = appended.document;
+      const write = this.writes.get(doc.number)!;
       this.log.info(
         { invoice: doc.number, card: maskId(doc.beneficiary.cardSerial), total: doc.totals.total, fund: doc.totals.fund, patient: doc.totals.patient, lines: doc.lines.length },
         'invoice signed and journalled',
@@ -549,7 +550,10 @@ export class CounterService {
         creditNote = existing;
       } else {
         const { signer } = await this.readyProfessional();
-        const cn = await this.journal.creditNote(invoiceNumber, reason ?? 'dispensing abandoned: the card could not be written', signer);
+        // The credit note and the cancelled state commit together.
+        const cn = await this.journal.creditNote(invoiceNumber, reason ?? 'dispensing abandoned: the card could not be written', signer, (inv, db) =>
+          this.writes.markCancelled(invoiceNumber, inv.number, db),
+        );
         creditNote = cn.number;
       }
       this.writes.markCancelled(invoiceNumber, creditNote);

@@ -112,8 +112,22 @@ export interface Backlog {
 interface Pending {
   draft: unknown;
   kind: InvoiceKind;
+  inCommit: InCommitHook | undefined;
   resolve: (r: AppendedInvoice) => void;
   reject: (e: unknown) => void;
+}
+
+/**
+ * Runs inside the transaction that commits an invoice, right after its row is inserted, on the
+ * journal's own connection: a caller's rows written here (the counter's pending card write) are
+ * durable together with the invoice, or not at all. A hook that throws rolls the whole group
+ * back — a later invoice of the group chains on this one, so it cannot stay alone — and every
+ * append of the group is rejected with that error.
+ */
+export type InCommitHook = (invoice: AppendedInvoice, db: Database.Database) => void;
+
+export interface AppendOptions {
+  inCommit?: InCommitHook;
 }
 
 interface BatchRow {
@@ -276,8 +290,8 @@ export class Journal {
   // ---------------------------------------------------------------- appending
 
   /** Signs and appends one invoice; resolves once it is durable. */
-  append(draft: InvoiceDraft): Promise<AppendedInvoice> {
-    return this.enqueue(draft, draft?.kind ?? 'invoice');
+  append(draft: InvoiceDraft, options: AppendOptions = {}): Promise<AppendedInvoice> {
+    return this.enqueue(draft, draft?.kind ?? 'invoice', options.inCommit);
   }
 
   /** Appends many drafts, group-committed (one transaction per `maxGroup`); in order. */
@@ -305,7 +319,7 @@ export class Journal {
    * Cancels (all or part of) an invoice with a credit note referencing it. Without `draft` the
    * credit note repeats the original's lines and amounts.
    */
-  creditNote(number: number, draft?: InvoiceDraft, reason?: string): Promise<AppendedInvoice> {
+  creditNote(number: number, draft?: InvoiceDraft, reason?: string, options: AppendOptions = {}): Promise<AppendedInvoice> {
     const orig = this.st.invoice.get(number) as { hash: string; jws: string; kind: string } | undefined;
     if (!orig) return Promise.reject(new JournalError('unknown-invoice', `no invoice number ${number}`, 'references.number'));
     if (orig.kind === 'credit-note') return Promise.reject(new JournalError('bad-reference', `invoice ${number} is itself a credit note`, 'references.number'));
@@ -315,14 +329,14 @@ export class Journal {
       const { v: _v, pharmacyId: _p, number: _n, prev: _pr, issuedAt: _i, references: _r, ...rest } = d;
       base = rest;
     }
-    return this.enqueue({ ...base, kind: 'credit-note', references: { number, hash: orig.hash, ...(reason ? { reason } : {}) } }, 'credit-note');
+    return this.enqueue({ ...base, kind: 'credit-note', references: { number, hash: orig.hash, ...(reason ? { reason } : {}) } }, 'credit-note', options.inCommit);
   }
 
-  private enqueue(draft: unknown, kind: InvoiceKind): Promise<AppendedInvoice> {
+  private enqueue(draft: unknown, kind: InvoiceKind, inCommit?: InCommitHook): Promise<AppendedInvoice> {
     if (this.closed) return Promise.reject(new JournalError('journal-closed', 'the journal is closed'));
     if (!this.signer) return Promise.reject(new JournalError('no-signer', 'appending needs a signer (the professional card)'));
     return new Promise<AppendedInvoice>((resolve, reject) => {
-      this.queue.push({ draft, kind, resolve, reject });
+      this.queue.push({ draft, kind, inCommit, resolve, reject });
       void this.drain();
     });
   }
@@ -393,6 +407,7 @@ export class Journal {
             jws: r.out.jws,
           });
           r.out.batchId = this.joinOpenBatch(d.number, issuedAt, sealed);
+          r.p.inCommit?.(r.out, this.db);
         }
       }).immediate();
     } catch (err) {
