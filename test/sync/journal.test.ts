@@ -43,6 +43,30 @@ describe('journal: appending', () => {
     await j.close();
   });
 
+  test('inCommit: a caller row commits with the invoice, and a hook that throws leaves neither', async () => {
+    const dir = tmpDir();
+    const j = openJournal(dir);
+    j.db.exec('CREATE TABLE side (invoice_number INTEGER PRIMARY KEY)');
+    const a = await j.append(sampleDraft(1), { inCommit: (inv, db) => void db.prepare('INSERT INTO side VALUES (?)').run(inv.number) });
+    expect(j.db.prepare('SELECT invoice_number FROM side').pluck().all()).toEqual([a.number]);
+    await expect(
+      j.append(sampleDraft(2), {
+        inCommit: (inv, db) => {
+          db.prepare('INSERT INTO side VALUES (?)').run(inv.number);
+          throw new Error('side table refused');
+        },
+      }),
+    ).rejects.toThrow(/side table refused/);
+    expect(j.db.prepare('SELECT COUNT(*) FROM invoices').pluck().get()).toBe(1);
+    expect(j.db.prepare('SELECT invoice_number FROM side').pluck().all()).toEqual([a.number]);
+    // The chain goes on from the last committed invoice: no gap, no orphan.
+    const c = await j.append(sampleDraft(3));
+    expect(c.number).toBe(2);
+    expect(c.document.prev).toBe(a.hash);
+    expect(verifyJournal(j.file).ok).toBe(true);
+    await j.close();
+  });
+
   test('signed rows cannot be updated or deleted — enforced by SQLite, also for INSERT OR REPLACE', async () => {
     const dir = tmpDir();
     const j = openJournal(dir);
