@@ -1,6 +1,7 @@
 import { type CommandApdu, ResponseApdu, encodeCommand, parseResponse, MAX_SHORT_NC, MAX_SHORT_NE } from '../apdu';
 import type { CardCapabilities, CardTransport } from './transport';
 import { TransportError } from './transport';
+import { SECRET_INS } from './trace';
 
 /**
  * One APDU exchange at the command/response level. Processors wrap an Exchange and return
@@ -50,6 +51,9 @@ export const getResponseProcessor: ApduProcessor = (next) => async (command) => 
 export const wrongLengthProcessor: ApduProcessor = (next) => async (command) => {
   const resp = await next(command);
   if (resp.sw1 !== 0x6c) return resp;
+  // Only a command that expects data (cases 2 and 4) can have a wrong Le. Never re-send a
+  // PIN-bearing command: a second VERIFY would spend a second try.
+  if (command.ne === undefined || SECRET_INS.has(command.ins)) return resp;
   return next({ ...command, ne: resp.sw2 === 0 ? MAX_SHORT_NE : resp.sw2 });
 };
 

@@ -6,7 +6,7 @@ import type { CardTransport } from './transport';
  * ('24') and RESET RETRY COUNTER ('2C') carries PINs and PUKs, so it is replaced by '*' pairs of
  * the same length before any hook sees it.
  */
-const SECRET_INS = new Set([0x20, 0x21, 0x24, 0x25, 0x2c, 0x2d]);
+export const SECRET_INS: ReadonlySet<number> = new Set([0x20, 0x21, 0x24, 0x25, 0x2c, 0x2d]);
 
 export interface TraceEvent {
   /** Command bytes as hex, secrets redacted. */

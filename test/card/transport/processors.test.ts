@@ -58,6 +58,14 @@ describe('6Cxx', () => {
     expect(r.sw).toBe(0x6c00);
   });
 
+  test('a PIN-bearing command or one without Le is never re-sent on 6Cxx', async () => {
+    const card = new ScriptedCard(() => '6C08');
+    const ch = new CardChannel(card);
+    expect((await ch.transmit({ cla: 0, ins: 0x20, p1: 0, p2: 0x81, data: Buffer.alloc(8), ne: 8 })).sw).toBe(0x6c08);
+    expect((await ch.transmit({ cla: 0, ins: 0xe2, p1: 0, p2: 0x30, data: Buffer.alloc(4) })).sw).toBe(0x6c08);
+    expect(card.sent).toHaveLength(2);
+  });
+
   test('6Cxx then 61xx: both handled', async () => {
     const card = new ScriptedCard((_c, n) => ['6C02', 'AA 6101', 'BB 9000'][n]!);
     const r = await new CardChannel(card).transmit({ cla: 0, ins: 0xb0, p1: 0, p2: 0, ne: 256 });
