@@ -21,6 +21,11 @@ export function defaultRulesDir(): string {
   return path.join(packageRoot(), 'fixtures', 'rules');
 }
 
+/** The shipped TEST ONLY blacklist: `fixtures/blacklist.json` (downlink format). */
+export function defaultBlacklistJson(): string {
+  return path.join(packageRoot(), 'fixtures', 'blacklist.json');
+}
+
 /** The shipped sample catalogue: `fixtures/catalogue/catalogue.csv`. */
 export function defaultCatalogueCsv(): string {
   return path.join(packageRoot(), 'fixtures', 'catalogue', 'catalogue.csv');

@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { defaultCatalogueCsv, defaultRulesDir } from '../../pos/paths';
+import { defaultBlacklistJson, defaultCatalogueCsv, defaultRulesDir } from '../../pos/paths';
 import { blacklistSchema, type DownlinkName } from '../downlink/format';
 import { SyncError } from '../errors';
 
 /**
  * The fund's downlink documents, read from files so integrators can edit them while the server
- * runs: `DATA/downlink/blacklist.json`, `DATA/downlink/catalogue.csv` (default: the shipped
- * sample catalogue) and the rules directory the fund itself prices with (served as one JSON
+ * runs: `DATA/downlink/blacklist.json` (default: the shipped test blacklist,
+ * fixtures/blacklist.json), `DATA/downlink/catalogue.csv` (default: the shipped sample catalogue) and the rules directory the fund itself prices with (served as one JSON
  * document). A file is re-read when its modification time or size changes; a file that does not
  * validate is not served (the previous good version stays) and the error is logged by the caller.
  */
@@ -31,16 +31,22 @@ export class DownlinkFiles {
   private readonly recheckMs: number;
   private readonly checkedAt = new Map<DownlinkName, number>();
 
-  constructor(dataDir: string, rulesDir: string = defaultRulesDir(), recheckMs = 1000) {
+  /** Serve fixtures/blacklist.json when DATA/downlink/blacklist.json is absent. */
+  private readonly shippedBlacklist: boolean;
+
+  constructor(dataDir: string, rulesDir: string = defaultRulesDir(), recheckMs = 1000, shippedBlacklist = true) {
     this.dir = path.join(dataDir, 'downlink');
+    this.shippedBlacklist = shippedBlacklist;
     this.rulesDir = rulesDir;
     this.recheckMs = recheckMs;
   }
 
   private files(name: DownlinkName): string[] {
     switch (name) {
-      case 'blacklist':
-        return [path.join(this.dir, 'blacklist.json')];
+      case 'blacklist': {
+        const f = path.join(this.dir, 'blacklist.json');
+        return [fs.existsSync(f) || !this.shippedBlacklist ? f : defaultBlacklistJson()];
+      }
       case 'catalogue': {
         const f = path.join(this.dir, 'catalogue.csv');
         return [fs.existsSync(f) ? f : defaultCatalogueCsv()];
