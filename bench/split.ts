@@ -10,6 +10,7 @@ import { parseQuoteRequest, type QuoteRequest } from '../src/pos/quote-request';
 import { loadRules, type RuleBook } from '../src/pos/rules/load';
 import { computeSplit, type Basket, type SplitContext, type SplitLine } from '../src/pos/split';
 import { medianOps, printTable } from './table';
+import { mulberry32 as prng } from '../src/prng';
 
 /**
  * Third-party-payment split throughput on 5-line baskets drawn from the sample catalogue, against
@@ -24,17 +25,6 @@ const TARGET = 200_000;
 const BASKETS = 1024;
 const LINES = 5;
 
-/** A small deterministic PRNG (mulberry32) so every run benchmarks the same baskets. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Case {
   basket: Basket;

@@ -1,15 +1,8 @@
 import type { z } from 'zod';
 import type { FieldIssue } from './errors';
+import { formatPath } from '../field-path';
 
-/** `['lines', 2, 'quantity']` → `lines[2].quantity`: the form every error message uses. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else out += out === '' ? String(p) : `.${String(p)}`;
-  }
-  return out;
-}
+export { formatPath };
 
 /** Flattens a zod error into field issues, naming unknown keys as fields of their own. */
 export function zodIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): FieldIssue[] {

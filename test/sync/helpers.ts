@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadRules } from '../../src/pos/rules/load';
+import { mulberry32 } from '../../src/prng';
 import { computeSplit, type SplitLine } from '../../src/pos/split';
 import { draftFromSplit, type InvoiceDraft } from '../../src/sync/invoice';
 import { SoftwareSigner } from '../../src/sync/signer';
@@ -25,16 +26,7 @@ export function tmpDir(prefix = 'chifa-sync-'): string {
 const rules = loadRules();
 
 /** A small deterministic PRNG (mulberry32), so generated invoices are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = mulberry32;
 
 /** A realistic invoice draft, priced by the real split engine with the shipped rules. */
 export function sampleDraft(i: number, options: { date?: string; cardSerial?: string } = {}): InvoiceDraft {

@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../prng';
 import type { Dispensation, Prescription } from './image-schema';
 
 /**
@@ -16,16 +17,7 @@ const PRESCRIBERS = ['DZ16-MD-10231', 'DZ16-MD-20877', 'DZ31-MD-00412'];
 const SPECIALITIES = ['Médecine générale', 'Cardiologie', 'Pédiatrie', 'Endocrinologie'];
 const DURATIONS = [5, 7, 10, 14, 28, 30, 90];
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 function daysBefore(iso: string, days: number): string {
   const d = new Date(`${iso}T00:00:00Z`);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ChifaError } from '../../errors';
 import { MAX_PRESCRIPTION_LINES, PIN_LENGTH, PUK_LENGTH } from '../layout';
+import { formatPath } from '../../field-path';
 
 /**
  * Card images: human-readable JSON descriptions of an emulated card (fixtures/cards/*.json),
@@ -193,14 +194,6 @@ export class CardImageError extends ChifaError {
   }
 }
 
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else out += out === '' ? String(p) : `.${String(p)}`;
-  }
-  return out;
-}
 
 /** Validates parsed JSON; throws CardImageError naming the first bad field (and how many more). */
 export function parseCardImage(json: unknown, source: string): CardImage {

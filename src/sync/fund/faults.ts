@@ -1,4 +1,5 @@
 import { SyncError } from '../errors';
+import { mulberry32 } from '../../prng';
 
 /**
  * Fault injection for the reference fund (`chifa fund --faults SPEC`), so integrators can prove
@@ -141,13 +142,3 @@ export class FaultInjector {
   }
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
