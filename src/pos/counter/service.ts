@@ -233,19 +233,24 @@ export class CounterService {
     return this.session;
   }
 
+  /** The session of the card now in the reader, opening it (holder, no PIN) on first use. */
+  private async openedSession(card: InsuredCardPort): Promise<Session> {
+    const current = this.currentSession(card.insertion);
+    if (current) return current;
+    const opened = await card.open();
+    const s: Session = { insertion: card.insertion, holder: opened.holder, pinRetriesLeft: opened.pinRetriesLeft, read: null };
+    this.session = s;
+    this.log.info({ card: maskId(s.holder.cardSerial), pending: this.writes.pending(s.holder.cardSerial).length }, 'insured card opened');
+    return s;
+  }
+
   // ------------------------------------------------------------------ insured card
 
   /** Opens the insured card in the reader (holder identity, no PIN). Idempotent per insertion. */
   openCard(): Promise<{ holder: CardHolder; pinRetriesLeft: number | null; verified: boolean; pendingWrites: number[] }> {
     return this.mutex.run(async () => {
       const card = this.station.insured();
-      let s = this.currentSession(card.insertion);
-      if (!s) {
-        const opened = await card.open();
-        s = { insertion: card.insertion, holder: opened.holder, pinRetriesLeft: opened.pinRetriesLeft, read: null };
-        this.session = s;
-        this.log.info({ card: maskId(s.holder.cardSerial), pending: this.writes.pending(s.holder.cardSerial).length }, 'insured card opened');
-      }
+      const s = await this.openedSession(card);
       return {
         holder: s.holder,
         pinRetriesLeft: s.pinRetriesLeft,
@@ -263,12 +268,7 @@ export class CounterService {
   verifyPin(pin: string): Promise<VerifyOutcome> {
     return this.mutex.run(async () => {
       const card = this.station.insured();
-      let s = this.currentSession(card.insertion);
-      if (!s) {
-        const opened = await card.open();
-        s = { insertion: card.insertion, holder: opened.holder, pinRetriesLeft: opened.pinRetriesLeft, read: null };
-        this.session = s;
-      }
+      const s = await this.openedSession(card);
       const r = await card.verifyPin(pin);
       if (r.kind === 'wrongPin') {
         s.pinRetriesLeft = r.retriesLeft;
