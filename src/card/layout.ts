@@ -36,7 +36,7 @@ export type FileKind = 'transparent' | 'linear-fixed' | 'cyclic';
 export interface FileSpec {
   readonly name: string;
   readonly fid: number;
-  /** Short EF identifier (1..30), usable in READ BINARY P1 and READ RECORD P2 (ISO 7816-4 §7.2.2, §7.3.3). */
+  /** Short EF identifier (1..30), usable in READ BINARY P1 and READ RECORD P2 (ISO 7816-4 §7.2.2, §7.3.3); 0: none. */
   readonly sfi: number;
   readonly kind: FileKind;
   /** Transparent files: size in bytes. Record files: fixed record length in bytes. */

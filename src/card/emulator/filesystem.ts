@@ -1,4 +1,4 @@
-import type { AccessRule, FileKind } from '../layout';
+import type { FileSpec } from '../layout';
 import { Nvm, type NvmWrite } from './nvm';
 
 /**
@@ -16,20 +16,8 @@ import { Nvm, type NvmWrite } from './nvm';
  * number 1"). Record n (1 = newest) is at slot (head − n + 1) mod capacity.
  */
 
-export interface EfDef {
-  readonly name: string;
-  readonly fid: number;
-  /** Short EF identifier 1..30, or 0 for none. */
-  readonly sfi: number;
-  readonly kind: FileKind;
-  /** Transparent: size in bytes. Record files: the fixed record length. */
-  readonly size: number;
-  /** Record files: capacity in records. */
-  readonly maxRecords?: number;
-  readonly read: AccessRule;
-  readonly update: AccessRule;
-  readonly append?: AccessRule;
-}
+/** An EF definition has the layout's shape (SFI 0 for a file without one, in custom test file systems). */
+export type EfDef = FileSpec;
 
 export interface DfDef {
   readonly name: string;
