@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvalidInputError, InvalidRulesError, NoRulesInForceError, OverlappingRulesError } from '../../src/pos/errors';
 import { loadRules, parseRuleFile, RuleBook } from '../../src/pos/rules/load';
+import { thrown } from '../thrown';
 
 const base = {
   version: 'v1',
@@ -23,15 +24,6 @@ function writeRules(files: Record<string, unknown>): string {
     fs.writeFileSync(path.join(tmp, name), typeof body === 'string' ? body : JSON.stringify(body));
   }
   return tmp;
-}
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected an error');
 }
 
 describe('shipped rules', () => {

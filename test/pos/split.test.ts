@@ -1,6 +1,7 @@
 import { AmountOverflowError, InvalidInputError, NoRulesInForceError } from '../../src/pos/errors';
 import { loadRules } from '../../src/pos/rules/load';
 import { computeSplit, type Basket, type SplitContext, type SplitLine } from '../../src/pos/split';
+import { thrown } from '../thrown';
 
 const rules = loadRules();
 const V1 = 'tp-2023-01-01'; // 3,000 DA threshold
@@ -12,15 +13,6 @@ function line(unitPrice: number, quantity = 1, extra: Partial<SplitLine> = {}): 
 function split(lines: SplitLine[], ctx: Partial<SplitContext> = {}, date = '2024-03-01') {
   return computeSplit({ date, lines }, rules, { category: 'ordinary', ...ctx });
 }
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected an error');
-}
-
 describe('rates by category, per line', () => {
   test.each([
     // category, unit price, qty, total, base, fund, patient

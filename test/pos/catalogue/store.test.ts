@@ -6,6 +6,7 @@ import { CatalogueStore } from '../../../src/pos/catalogue/store';
 import { openDatabase } from '../../../src/pos/db';
 import { CatalogueImportError } from '../../../src/pos/errors';
 import { defaultCatalogueCsv } from '../../../src/pos/paths';
+import { thrown } from '../../thrown';
 
 const HEADER = 'code,dci,brand,form,strength,unitPrice,referencePrice,reimbursable,priorApproval';
 const GOOD = [
@@ -14,15 +15,6 @@ const GOOD = [
 ];
 const csv = (...rows: string[]) => [HEADER, ...rows].join('\n') + '\n';
 const memStore = () => new CatalogueStore(openDatabase(':memory:'));
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected an error');
-}
 
 describe('the shipped sample catalogue', () => {
   const parsed = parseCatalogueCsv(fs.readFileSync(defaultCatalogueCsv(), 'utf8'));
