@@ -15,9 +15,10 @@ import type {
 
 /**
  * Decoders from card bytes to domain objects, one per file type. `record` is the record number
- * as the card numbers it, for error messages. Unknown context tags inside a template are
- * ignored (a later card version may add fields); missing, repeated or malformed known fields
- * are errors.
+ * as the card numbers it, for error messages. A record decoder reads `bytes[start, end)`: one
+ * record of a READ RECORD(S) answer, without cutting it out; its error offsets count from
+ * `start`. Unknown context tags inside a template are ignored (a later card version may add
+ * fields); missing, repeated or malformed known fields are errors.
  */
 
 /** Ranks: 1 is the insured person, beneficiaries up to 15 (a 4-bit field on the first card). */
@@ -47,9 +48,9 @@ export function decodeHolder(bytes: Buffer): Holder {
   };
 }
 
-export function decodeBeneficiary(bytes: Buffer, record: number): Beneficiary {
+export function decodeBeneficiary(bytes: Buffer, record: number, start = 0, end = bytes.length): Beneficiary {
   const tags = Tags.beneficiary;
-  const t = readTemplate(bytes, tags.template, { file: InsuredFiles.beneficiaries.name, record });
+  const t = readTemplate(bytes, tags.template, { file: InsuredFiles.beneficiaries.name, record }, start, end);
   return {
     rank: t.uint(tags.rank, 'rank', 1, MAX_RANK),
     relationship: enumOf(Relationship, t, t.one(tags.relationship, 'relationship'), 'relationship'),
@@ -62,11 +63,11 @@ export function decodeRights(bytes: Buffer): Rights {
   const tags = Tags.rights;
   const t = readTemplate(bytes, tags.template, { file: InsuredFiles.rights.name });
   const chronic: ChronicEntry[] = t.all(tags.chronic).map((node, i) => {
-    const c = t.nested(node, `chronic[${i}]`);
+    const c = t.nested(node, 'chronic', i);
     return { code: readCode(c, c.one(0x80, 'code'), 'code', 16), validUntil: readDate(c, c.one(0x81, 'validUntil'), 'validUntil') };
   });
   const beneficiaryRights: BeneficiaryRights[] = t.all(tags.beneficiaryRights).map((node, i) => {
-    const b = t.nested(node, `beneficiaryRights[${i}]`);
+    const b = t.nested(node, 'beneficiaryRights', i);
     return {
       rank: readUint(b, b.one(0x80, 'rank'), 'rank', 1, MAX_RANK),
       category: enumOf(CategoryCode, b, b.one(0x81, 'category'), 'category'),
@@ -95,12 +96,12 @@ export function decodeEmergency(bytes: Buffer): Emergency {
   };
 }
 
-export function decodePrescription(bytes: Buffer, record: number): Prescription {
+export function decodePrescription(bytes: Buffer, record: number, start = 0, end = bytes.length): Prescription {
   const tags = Tags.prescription;
   const lt = Tags.prescriptionLine;
-  const t = readTemplate(bytes, tags.template, { file: InsuredFiles.prescriptions.name, record });
+  const t = readTemplate(bytes, tags.template, { file: InsuredFiles.prescriptions.name, record }, start, end);
   const lines: PrescriptionLine[] = t.all(tags.line).map((node, i) => {
-    const l = t.nested(node, `lines[${i}]`);
+    const l = t.nested(node, 'lines', i);
     return {
       productCode: readCode(l, l.one(lt.productCode, 'productCode'), 'productCode', 16),
       quantity: readUint(l, l.one(lt.quantity, 'quantity'), 'quantity', 1, 0xffff),
@@ -118,9 +119,9 @@ export function decodePrescription(bytes: Buffer, record: number): Prescription 
   };
 }
 
-export function decodeDispensation(bytes: Buffer, record: number): Dispensation {
+export function decodeDispensation(bytes: Buffer, record: number, start = 0, end = bytes.length): Dispensation {
   const tags = Tags.dispensation;
-  const t = readTemplate(bytes, tags.template, { file: InsuredFiles.dispensations.name, record });
+  const t = readTemplate(bytes, tags.template, { file: InsuredFiles.dispensations.name, record }, start, end);
   const ref = t.opt(tags.prescriptionRef, 'prescriptionRef');
   return {
     date: t.date(tags.date, 'date'),

@@ -77,11 +77,43 @@ export async function readTransparent(s: CardSession, file: FileSpec, opts: Read
   return Buffer.concat(parts, have);
 }
 
+/**
+ * A record EF's records as the card sent them: whole answers, each a whole number of records,
+ * cut into records only when decoded (a 400-record ring is then one Buffer, not 400 views).
+ */
+export class RecordList {
+  private readonly chunks: Buffer[] = [];
+  count = 0;
+
+  constructor(readonly recordSize: number) {}
+
+  /** Adds an answer of whole records. */
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.count += chunk.length / this.recordSize;
+  }
+
+  /** `fn` over each record in order: record 1 first, as `bytes[start, end)`. */
+  map<T>(fn: (bytes: Buffer, record: number, start: number, end: number) => T): T[] {
+    const out: T[] = [];
+    const size = this.recordSize;
+    for (const chunk of this.chunks) {
+      for (let at = 0; at < chunk.length && out.length < this.count; at += size) out.push(fn(chunk, out.length + 1, at, at + size));
+    }
+    return out;
+  }
+
+  /** Drops records past `max` (a naive read's tail can overlap what it already has). */
+  truncate(max: number): void {
+    this.count = Math.min(this.count, max);
+  }
+}
+
 /** Reads all records of a record EF, record 1 first (the newest in a cyclic file). */
-export async function readRecords(s: CardSession, file: FileSpec, opts: ReadOptions): Promise<Buffer[]> {
+export async function readRecords(s: CardSession, file: FileSpec, opts: ReadOptions): Promise<RecordList> {
   const len = file.size;
   const max = file.maxRecords ?? 254;
-  const out: Buffer[] = [];
+  const out = new RecordList(len);
   if (opts.strategy === 'naive') {
     for (let n = 1; n <= Math.min(max, MAX_P1); n++) {
       const r = await s.run(readRecord({ record: n, sfi: file.sfi, mode: 'single', ne: len }));
@@ -90,18 +122,19 @@ export async function readRecords(s: CardSession, file: FileSpec, opts: ReadOpti
       if (r.kind !== 'ok') throw new CardProtocolError(`READ RECORD ${file.name} #${n}: ${r.kind}`);
       out.push(checkLength(r.data, len, file, n));
     }
-    if (out.length < MAX_P1 || max <= MAX_P1) return out;
+    if (out.count < MAX_P1 || max <= MAX_P1) return out;
     // Records past 254 have no P1: even the naive way must ask for them from record 254 on, and
     // the card chains them (61xx); record 254 comes again first.
     const r = await s.run(readRecord({ record: MAX_P1, sfi: file.sfi, mode: 'fromP1ToLast', ne: len }));
     if (r.kind !== 'ok' || r.data.length % len !== 0) throw new CardProtocolError(`READ RECORD(S) ${file.name} from #${MAX_P1}: ${r.kind}`);
-    for (let i = len; i < r.data.length && out.length < max; i += len) out.push(r.data.subarray(i, i + len));
+    if (r.data.length > len) out.push(r.data.subarray(len));
+    out.truncate(max);
     return out;
   }
   const ne = opts.capabilities.extendedLength ? 65536 : 256;
   const perApdu = Math.max(1, Math.floor(ne / len));
   let next = 1;
-  while (out.length < max) {
+  while (out.count < max) {
     if (next > MAX_P1) {
       // P1 is one byte and 'FF' is reserved: record 255 and beyond cannot be named. A card that
       // holds more must return them in one READ RECORD(S) — extended length, or a short answer
@@ -119,11 +152,11 @@ export async function readRecords(s: CardSession, file: FileSpec, opts: ReadOpti
     if (r.data.length === 0 || !Number.isInteger(n)) {
       throw new CardDataError({ file: file.name, record: next }, `READ RECORD(S) returned ${r.data.length} bytes, not a whole number of ${len}-byte records`);
     }
-    for (let i = 0; i < n; i++) out.push(r.data.subarray(i * len, (i + 1) * len));
+    out.push(r.data);
     next += n;
     if (n < perApdu || r.endOfRecords) break;
   }
-  if (out.length > max) throw new CardDataError({ file: file.name, record: max + 1 }, `more than the ${max} records the file can hold`);
+  if (out.count > max) throw new CardDataError({ file: file.name, record: max + 1 }, `more than the ${max} records the file can hold`);
   return out;
 }
 
