@@ -96,6 +96,23 @@ export class RecordEf {
     return this.nvm.get(this.region).subarray(off, off + len);
   }
 
+  /**
+   * Copies `n` records into `out` from offset 0, numbered from record `first` upward
+   * (`step` 1) or downward (`step` -1): READ RECORD(S) answers of hundreds of records, with the
+   * file's header and memory looked up once.
+   */
+  copyRecords(out: Buffer, first: number, n: number, step: 1 | -1): void {
+    const len = this.recordLength;
+    const mem = this.nvm.get(this.region);
+    const cyclic = this.kind === 'cyclic';
+    const cap = this.capacity;
+    const head = cyclic ? this.head : 0;
+    for (let i = 0, num = first; i < n; i++, num += step) {
+      const slot = cyclic ? (head - (num - 1) + cap * 2) % cap : num - 1;
+      mem.copy(out, i * len, slot * len, slot * len + len);
+    }
+  }
+
   /** Writes for UPDATE RECORD n (record must exist); `bytes` is padded with 00 to the record length. */
   stageUpdate(n: number, bytes: Buffer): NvmWrite[] {
     const off = this.slotOf(n) * this.recordLength;

@@ -241,7 +241,7 @@ class PcscliteCardHandle implements CardHandle {
     return new Promise((resolve, reject) => {
       this.reader._transmit(command, MAX_RESPONSE, this.protocolBits, (err, data) => {
         if (err) reject(toPcscError(err, this.name, 'SCardTransmit'));
-        else resolve(Buffer.from(data ?? Buffer.alloc(0)));
+        else resolve(data ?? Buffer.alloc(0));
       });
     });
   }

@@ -60,7 +60,7 @@ export function readRecord(ctx: CommandContext, cmd: Command): Reply {
   const number = (i: number): number => (mode === MODE_P1_TO_LAST ? cmd.p1 + i : count - i);
   const collect = (from: number, to: number): Buffer => {
     const out = Buffer.allocUnsafe((to - from) * len);
-    for (let i = from; i < to; i++) ef.record(number(i))!.copy(out, (i - from) * len);
+    ef.copyRecords(out, number(from), to - from, mode === MODE_P1_TO_LAST ? 1 : -1);
     return out;
   };
   // The first record left out: can a following READ RECORD(S) name it?
