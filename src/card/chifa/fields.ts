@@ -268,6 +268,19 @@ export function readTemplate(bytes: Buffer, templateTag: number, at: DataLocatio
 /** Inverse lookup for the layout's code tables: { insured: 1, ... } → 1 → 'insured'. */
 export function enumOf<K extends string>(table: Readonly<Record<K, number>>, t: Template, node: number, field: string): K {
   const n = readUint(t, node, field, 0, 0xff);
-  for (const [k, v] of Object.entries(table) as [K, number][]) if (v === n) return k;
-  return t.fail(field, `unknown code ${n}`, node);
+  const name = inverse(table)[n];
+  return name ?? t.fail(field, `unknown code ${n}`, node);
+}
+
+const inverses = new WeakMap<object, readonly (string | undefined)[]>();
+
+/** A code table turned around, value → name, built once per table. */
+function inverse<K extends string>(table: Readonly<Record<K, number>>): readonly (K | undefined)[] {
+  let inv = inverses.get(table);
+  if (!inv) {
+    const out = new Array<K | undefined>(256).fill(undefined);
+    for (const [k, v] of Object.entries(table) as [K, number][]) out[v] = k;
+    inverses.set(table, (inv = out));
+  }
+  return inv as readonly (K | undefined)[];
 }
