@@ -133,6 +133,18 @@ describe('Chifa decoders: bad card data names file, record, field and offset', (
     expect(bad(patch(18, 0x00))).toMatchObject({ field: 'rank', offset: 18 }); // rank 0
   });
 
+  it('a code-table value the layout does not know', () => {
+    const g = golden('beneficiary');
+    const b = hex(g.padded);
+    const at = b.indexOf(Buffer.from([0x81, 0x01])); // relationship: tag 81, one byte
+    expect(at).toBeGreaterThan(0);
+    b[at + 2] = 7;
+    expect(() => decodeBeneficiary(b, 3)).toThrow(
+      expect.objectContaining({ file: 'EF.BENEFICIARIES', record: 3, field: 'relationship', offset: at + 2 }) as unknown as Error,
+    );
+    expect(() => decodeBeneficiary(b, 3)).toThrow(/field relationship \(byte \d+\): unknown code 7$/);
+  });
+
   it('a code with a non-ASCII byte', () => {
     expect(bad(patch(10, 0xc3))).toMatchObject({ field: 'pharmacyId', offset: 10 });
   });
