@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ChifaCard, decodeBeneficiary, decodeDispensation, decodeEmergency, decodeHolder, decodePrescription, decodeRights } from '../src/card/chifa';
@@ -53,8 +54,10 @@ class Counting implements CardTransport {
   get capabilities(): unknown {
     return this.inner.capabilities;
   }
+  readonly commands: Buffer[] = [];
   transmit(command: Buffer): Promise<Buffer> {
     this.count++;
+    this.commands.push(Buffer.from(command));
     return this.inner.transmit(command);
   }
 }
@@ -125,15 +128,24 @@ async function floor(t: CardTransport, apdus: number): Promise<void> {
   }
 }
 
-async function median(reps: number, fn: () => Promise<void>): Promise<number> {
-  const xs: number[] = [];
+/**
+ * Medians of `fns` run in turn, `reps` times each: on a shared machine the per-APDU latency
+ * drifts by tens of percent within seconds, and taking turns puts the drift on all of them.
+ */
+async function medians(reps: number, ...fns: (() => Promise<void>)[]): Promise<number[]> {
+  const times: number[][] = fns.map(() => []);
   for (let i = 0; i < reps; i++) {
-    const start = performance.now();
-    await fn();
-    xs.push(performance.now() - start);
+    for (const [k, fn] of fns.entries()) {
+      const start = performance.now();
+      await fn();
+      times[k]!.push(performance.now() - start);
+    }
   }
-  xs.sort((a, b) => a - b);
-  return xs[Math.floor(xs.length / 2)]!;
+  return times.map((v) => v.sort((p, q) => p - q)[Math.floor(v.length / 2)]!);
+}
+
+async function median(reps: number, fn: () => Promise<void>): Promise<number> {
+  return (await medians(reps, fn))[0]!;
 }
 
 interface Measured {
@@ -143,28 +155,59 @@ interface Measured {
   floorMs: number;
 }
 
-/** Measures the three ways on one path; `open` gives a fresh transport onto the same card. */
+/** Measures the ways on one path; `open` gives a fresh transport onto the same card. */
 async function measure(open: () => Promise<CardTransport>, reps: { smart: number; naive: number }): Promise<Measured[]> {
   const out: Measured[] = [];
   const t = await open();
   const c1 = new Counting(t);
-  await smartRead(c1); // count
+  await smartRead(c1); // count, and keep the APDUs for the replay
   const smartApdus = c1.count;
-  for (let i = 0; i < 3; i++) await smartRead(t); // warm-up (JIT)
-  const smartMs = await median(reps.smart, () => smartRead(t));
-  const smartFloor = await median(reps.smart, () => floor(t, smartApdus));
-  out.push({ method: 'ChifaCard.readAll (READ RECORD(S), extended when offered)', apdus: smartApdus, ms: smartMs, floorMs: smartFloor });
+  const sent = c1.commands;
+  for (let i = 0; i < 20; i++) await smartRead(t); // warm-up (JIT): a counter reads cards all day
+  const replay = async (): Promise<void> => {
+    for (const cmd of sent) await t.transmit(cmd);
+  };
+  const [smartMs, replayMs, smartFloor] = await medians(reps.smart, () => smartRead(t), replay, () => floor(t, smartApdus));
+  out.push({ method: 'ChifaCard.readAll (READ RECORD(S), extended when offered)', apdus: smartApdus, ms: smartMs!, floorMs: smartFloor! });
+  out.push({ method: '  the same APDUs replayed, answers not decoded', apdus: smartApdus, ms: replayMs!, floorMs: smartFloor! });
   const c2 = new Counting(t);
   await naiveRead(c2);
   const naiveApdus = c2.count;
-  const naiveMs = await median(reps.naive, async () => void (await naiveRead(t)));
-  const naiveFloor = await median(reps.naive, () => floor(t, naiveApdus));
-  out.push({ method: 'naive: one READ RECORD per record', apdus: naiveApdus, ms: naiveMs, floorMs: naiveFloor });
+  const [naiveMs, naiveFloor] = await medians(reps.naive, async () => void (await naiveRead(t)), () => floor(t, naiveApdus));
+  out.push({ method: 'naive: one READ RECORD per record', apdus: naiveApdus, ms: naiveMs!, floorMs: naiveFloor! });
   return out;
 }
 
 function fullRingsCard(root: string, extendedLength: boolean): VirtualCard {
   return VirtualCard.fromImage(path.join(root, 'fixtures', 'cards', 'full-rings.json'), { options: { extendedLength } });
+}
+
+/**
+ * Puts the full-rings card into the vpcd reader: in its own process (`chifa emulate`, the way an
+ * integrator runs it, and like a real card, which computes on its own chip while the terminal
+ * decodes), or bridged from this process, where the card and the reader share one JS thread.
+ */
+async function hostCard(root: string, host: 'own process' | 'bench process', extendedLength: boolean): Promise<{ stop(): Promise<void> }> {
+  if (host === 'bench process') {
+    const bridge = new VpcdBridge(fullRingsCard(root, extendedLength), { port: VPCD_PORT });
+    bridge.start();
+    return bridge;
+  }
+  const args = [path.join(root, 'bin', 'chifa.js'), 'emulate', '--card', path.join(root, 'fixtures', 'cards', 'full-rings.json'), '--port', String(VPCD_PORT)];
+  if (!extendedLength) args.push('--no-extended');
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.once('exit', (code) => {
+    if (code) process.stderr.write(`chifa emulate exited with ${code}: ${stderr}\n`);
+  });
+  return {
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGINT');
+      await exited;
+    },
+  };
 }
 
 async function pcscdUsable(): Promise<{ ok: true } | { ok: false; why: string }> {
@@ -199,32 +242,32 @@ export async function run(): Promise<void> {
 
   for (const ext of [true, false]) {
     const vc = fullRingsCard(root, ext);
-    for (const m of await measure(async () => new InProcessTransport(vc), { smart: 15, naive: 7 })) add('in-process', ext ? 'extended length' : 'short APDUs', m);
+    for (const m of await measure(async () => new InProcessTransport(vc), { smart: 41, naive: 7 })) add('in-process', ext ? 'extended length' : 'short APDUs', m);
   }
 
   const usable = await pcscdUsable();
   if (!usable.ok) {
     rows.push(['pcscd + vpcd', '-', `skipped: ${usable.why}`, '-', '-', '-', '-']);
   } else {
-    for (const ext of [true, false]) {
-      const vc = fullRingsCard(root, ext);
-      const bridge = new VpcdBridge(vc, { port: VPCD_PORT });
-      bridge.start();
-      let transport: PcscTransport | undefined;
-      try {
-        await waitForCard(true);
-        transport = await PcscTransport.connect(VPCD_READER);
-        const t = transport;
-        // Probe the per-APDU latency to size the repetitions (stock vpcd: ~44 ms per APDU).
-        const probe = await median(3, () => floor(t, 5));
-        const slow = probe / 5 > 5;
-        for (const m of await measure(async () => t, slow ? { smart: 1, naive: 1 } : { smart: 7, naive: 3 })) {
-          add(`pcscd + vpcd${slow ? ' (stock, Nagle)' : ''}`, ext ? 'extended length' : 'short APDUs', m);
+    for (const host of ['own process', 'bench process'] as const) {
+      for (const ext of [true, false]) {
+        const card = await hostCard(root, host, ext);
+        let transport: PcscTransport | undefined;
+        try {
+          await waitForCard(true);
+          transport = await PcscTransport.connect(VPCD_READER);
+          const t = transport;
+          // Probe the per-APDU latency to size the repetitions (stock vpcd: ~44 ms per APDU).
+          const probe = await median(3, () => floor(t, 5));
+          const slow = probe / 5 > 5;
+          for (const m of await measure(async () => t, slow ? { smart: 1, naive: 1 } : { smart: 41, naive: 5 })) {
+            add(`pcscd + vpcd, card in ${host}${slow ? ' (stock, Nagle)' : ''}`, ext ? 'extended length' : 'short APDUs', m);
+          }
+        } finally {
+          await transport?.close();
+          await card.stop();
+          await waitForCard(false).catch(() => undefined);
         }
-      } finally {
-        await transport?.close();
-        await bridge.stop();
-        await waitForCard(false).catch(() => undefined);
       }
     }
   }
@@ -236,7 +279,10 @@ export async function run(): Promise<void> {
   );
   process.stdout.write(
     '\nIn-process times are CPU (the emulator serving the files, then decoding 450 records); the floor ratio\n' +
-      'that matters is the one through pcscd, where each APDU crosses the PC/SC stack.\n',
+      'that matters is the one through pcscd, where each APDU crosses the PC/SC stack. There the card runs in its own\n' +
+      'process (`chifa emulate`), as a real card computes on its own chip, and readAll decodes each file while the\n' +
+      'next is on the wire; with the card bridged from the bench process, card and reader share one JS thread. The\n' +
+      'replay row sends the same APDUs and decodes nothing: what moving the bytes costs; the rest is decoding.\n',
   );
   process.stdout.write(
     `Targets: ≤ 10 APDUs with extended length; ≤ ${shortApduFloor() + 5} with short APDUs (layout floor ${shortApduFloor()} + 5); ` +
