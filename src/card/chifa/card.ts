@@ -172,9 +172,9 @@ export class ChifaCard {
         }
         const { dispensations: D, prescriptions: P, beneficiaries: B, rights: R, emergency: E } = InsuredFiles;
         const rawD = await this.records(s, D);
-        const [dispensations, rawP] = await decodeWhile(this.records(s, P), () => decodeRecords(rawD, decodeDispensation));
-        const [prescriptions, rawB] = await decodeWhile(this.records(s, B), () => decodeRecords(rawP, decodePrescription));
-        const [beneficiaries, rawR] = await decodeWhile(this.transparent(s, R), () => decodeRecords(rawB, decodeBeneficiary));
+        const [dispensations, rawP] = await decodeWhile(this.records(s, P), () => rawD.map(decodeDispensation));
+        const [prescriptions, rawB] = await decodeWhile(this.records(s, B), () => rawP.map(decodePrescription));
+        const [beneficiaries, rawR] = await decodeWhile(this.transparent(s, R), () => rawB.map(decodeBeneficiary));
         const [rights, rawE] = await decodeWhile(this.transparent(s, E), () => decodeRights(rawR));
         const emergency = decodeEmergency(rawE);
         const data: CardData = { holder: this.holder, beneficiaries, rights, emergency, prescriptions, dispensations };
@@ -269,21 +269,16 @@ export class ChifaCard {
   }
 
   private async beneficiaries(s: CardSession): Promise<Beneficiary[]> {
-    return decodeRecords(await this.records(s, InsuredFiles.beneficiaries), decodeBeneficiary);
+    return (await this.records(s, InsuredFiles.beneficiaries)).map(decodeBeneficiary);
   }
 
   private async prescriptions(s: CardSession): Promise<Prescription[]> {
-    return decodeRecords(await this.records(s, InsuredFiles.prescriptions), decodePrescription);
+    return (await this.records(s, InsuredFiles.prescriptions)).map(decodePrescription);
   }
 
   private async dispensations(s: CardSession): Promise<Dispensation[]> {
-    return decodeRecords(await this.records(s, InsuredFiles.dispensations), decodeDispensation);
+    return (await this.records(s, InsuredFiles.dispensations)).map(decodeDispensation);
   }
-}
-
-/** Decodes a record file's records; record 1 is the first (the newest in a cyclic file). */
-function decodeRecords<T>(records: RecordList, decode: (bytes: Buffer, record: number, start: number, end: number) => T): T[] {
-  return records.map(decode);
 }
 
 /**

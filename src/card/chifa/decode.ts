@@ -24,6 +24,8 @@ import type {
 /** Ranks: 1 is the insured person, beneficiaries up to 15 (a 4-bit field on the first card). */
 const MAX_RANK = 15;
 const MAX_RATE_BP = 10000;
+/** For values that repeat across a ring's records: interned (fields.ts). */
+const REPEATS = true;
 
 function names(t: Template, tags: { lastName: number; firstName: number; lastNameAr: number; firstNameAr: number }) {
   return {
@@ -90,7 +92,7 @@ export function decodeEmergency(bytes: Buffer): Emergency {
   const t = readTemplate(bytes, tags.template, { file: InsuredFiles.emergency.name });
   const blood = t.opt(tags.bloodGroup, 'bloodGroup');
   return {
-    bloodGroup: blood ? readCode(t, blood, 'bloodGroup', 3) : undefined,
+    bloodGroup: blood !== undefined ? readCode(t, blood, 'bloodGroup', 3) : undefined,
     allergies: t.all(tags.allergy).map((n, i) => readText(t, n, `allergies[${i}]`, 80)),
     conditions: t.all(tags.condition).map((n, i) => readText(t, n, `conditions[${i}]`, 80)),
   };
@@ -103,15 +105,15 @@ export function decodePrescription(bytes: Buffer, record: number, start = 0, end
   const lines: PrescriptionLine[] = t.all(tags.line).map((node, i) => {
     const l = t.nested(node, 'lines', i);
     return {
-      productCode: readCode(l, l.one(lt.productCode, 'productCode'), 'productCode', 16),
+      productCode: readCode(l, l.one(lt.productCode, 'productCode'), 'productCode', 16, REPEATS),
       quantity: readUint(l, l.one(lt.quantity, 'quantity'), 'quantity', 1, 0xffff),
       durationDays: readUint(l, l.one(lt.durationDays, 'durationDays'), 'durationDays', 0, 0xffff),
     };
   });
   if (lines.length === 0) t.fail('lines', 'a prescription has at least one line');
   return {
-    date: t.date(tags.date, 'date'),
-    prescriberId: t.code(tags.prescriberId, 'prescriberId', 16),
+    date: t.date(tags.date, 'date', REPEATS),
+    prescriberId: t.code(tags.prescriberId, 'prescriberId', 16, REPEATS),
     speciality: t.text(tags.speciality, 'speciality', 48),
     rank: t.uint(tags.rank, 'rank', 1, MAX_RANK),
     reference: t.code(tags.reference, 'reference', 16),
@@ -124,14 +126,14 @@ export function decodeDispensation(bytes: Buffer, record: number, start = 0, end
   const t = readTemplate(bytes, tags.template, { file: InsuredFiles.dispensations.name, record }, start, end);
   const ref = t.opt(tags.prescriptionRef, 'prescriptionRef');
   return {
-    date: t.date(tags.date, 'date'),
-    pharmacyId: t.code(tags.pharmacyId, 'pharmacyId', 16),
+    date: t.date(tags.date, 'date', REPEATS),
+    pharmacyId: t.code(tags.pharmacyId, 'pharmacyId', 16, REPEATS),
     rank: t.uint(tags.rank, 'rank', 1, MAX_RANK),
-    productCode: t.code(tags.productCode, 'productCode', 16),
+    productCode: t.code(tags.productCode, 'productCode', 16, REPEATS),
     quantity: t.uint(tags.quantity, 'quantity', 1, 0xffff),
     durationDays: t.uint(tags.durationDays, 'durationDays', 0, 0xffff),
     invoiceNumber: t.uint(tags.invoiceNumber, 'invoiceNumber'),
-    prescriptionRef: ref ? readCode(t, ref, 'prescriptionRef', 16) : undefined,
+    prescriptionRef: ref !== undefined ? readCode(t, ref, 'prescriptionRef', 16, REPEATS) : undefined,
   };
 }
 

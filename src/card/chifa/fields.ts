@@ -96,8 +96,8 @@ export class Template {
     return new Template(this.tree, node, this.at, this.base, { field, index, parent: this.prefixName() });
   }
 
-  date(tag: number, field: string): IsoDate {
-    return readDate(this, this.one(tag, field), field);
+  date(tag: number, field: string, repeats = false): IsoDate {
+    return readDate(this, this.one(tag, field), field, repeats);
   }
 
   uint(tag: number, field: string, min = 0, max = 0xffffffff): number {
@@ -108,17 +108,20 @@ export class Template {
     return readText(this, this.one(tag, field), field, maxBytes);
   }
 
-  code(tag: number, field: string, maxBytes = 32): string {
-    return readCode(this, this.one(tag, field), field, maxBytes);
+  code(tag: number, field: string, maxBytes = 32, repeats = false): string {
+    return readCode(this, this.one(tag, field), field, maxBytes, repeats);
   }
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /**
- * Interned strings. A card's rings repeat the same few dates, pharmacies and products hundreds of
- * times; a direct-mapped cache (checked byte for byte, so a collision only costs a miss) hands
- * back the string built the first time instead of building it again for every record.
+ * Interned strings, for values passed with `repeats`: a card's rings repeat the same few dates,
+ * pharmacies and products hundreds of times, and a direct-mapped cache (checked byte for byte,
+ * so a collision only costs a miss) hands back the string built the first time instead of
+ * building it again for every record. Values that identify a person (the holder's number,
+ * names, birth dates) are never passed with `repeats`: they must not outlive the objects that
+ * hold them.
  */
 const DATE_CACHE_SIZE = 1024;
 const dateKeys = new Int32Array(DATE_CACHE_SIZE).fill(-1);
@@ -134,7 +137,7 @@ function cachedAscii(slot: number, v: Buffer, at: number, end: number): string |
   return c;
 }
 
-export function readDate(t: Template, node: number, field: string): IsoDate {
+export function readDate(t: Template, node: number, field: string, repeats = false): IsoDate {
   const v = t.bytes;
   const at = t.start(node);
   const n = t.end(node) - at;
@@ -154,12 +157,14 @@ export function readDate(t: Template, node: number, field: string): IsoDate {
   const dim = m === 2 && leap ? 29 : DAYS_IN_MONTH[m - 1];
   if (dim === undefined || d < 1 || d > dim) t.fail(field, `${String(digits).padStart(8, '0')} is not a calendar date`, node);
   const slot = digits & (DATE_CACHE_SIZE - 1);
-  if (dateKeys[slot] === digits) return dateValues[slot]!;
+  if (repeats && dateKeys[slot] === digits) return dateValues[slot]!;
   // The BCD nibbles are the digits of YYYY-MM-DD: one string from ten char codes.
   const digit = (i: number, shift: number): number => 0x30 + ((v[at + i]! >> shift) & 0x0f);
   const iso = String.fromCharCode(digit(0, 4), digit(0, 0), digit(1, 4), digit(1, 0), 0x2d, digit(2, 4), digit(2, 0), 0x2d, digit(3, 4), digit(3, 0));
-  dateKeys[slot] = digits;
-  dateValues[slot] = iso;
+  if (repeats) {
+    dateKeys[slot] = digits;
+    dateValues[slot] = iso;
+  }
   return iso;
 }
 
@@ -203,10 +208,10 @@ export function readText(t: Template, node: number, field: string, maxBytes = 25
   }
   // Control characters in a name would corrupt receipts and logs.
   if (control) t.fail(field, 'contains a control character', node);
-  return s ?? asciiString(v, at, end);
+  return s ?? asciiString(v, at, end, false);
 }
 
-export function readCode(t: Template, node: number, field: string, maxBytes = 32): string {
+export function readCode(t: Template, node: number, field: string, maxBytes = 32, repeats = false): string {
   const v = t.bytes;
   const at = t.start(node);
   const end = t.end(node);
@@ -216,21 +221,24 @@ export function readCode(t: Template, node: number, field: string, maxBytes = 32
     const b = v[i]!;
     if (b < 0x20 || b > 0x7e) t.fail(field, `byte ${b.toString(16).padStart(2, '0')} is not printable ASCII`, node);
   }
-  return asciiString(v, at, end);
+  return asciiString(v, at, end, repeats);
 }
 
-/** The string of ASCII bytes `v[at, end)`, interned. */
-function asciiString(v: Buffer, at: number, end: number): string {
-  // FNV-1a over the bytes picks the cache slot.
-  let h = 0x811c9dc5;
-  for (let i = at; i < end; i++) h = Math.imul(h ^ v[i]!, 0x01000193);
-  const slot = (h >>> 0) & (CODE_CACHE_SIZE - 1);
-  const hit = cachedAscii(slot, v, at, end);
-  if (hit !== undefined) return hit;
+/** The string of ASCII bytes `v[at, end)`; interned if it `repeats`. */
+function asciiString(v: Buffer, at: number, end: number, repeats: boolean): string {
+  let slot = -1;
+  if (repeats) {
+    // FNV-1a over the bytes picks the cache slot.
+    let h = 0x811c9dc5;
+    for (let i = at; i < end; i++) h = Math.imul(h ^ v[i]!, 0x01000193);
+    slot = (h >>> 0) & (CODE_CACHE_SIZE - 1);
+    const hit = cachedAscii(slot, v, at, end);
+    if (hit !== undefined) return hit;
+  }
   // Short strings: a char at a time beats a latin1 slice's call into C++.
   let s = '';
   for (let i = at; i < end; i++) s += String.fromCharCode(v[i]!);
-  codeValues[slot] = s;
+  if (slot >= 0) codeValues[slot] = s;
   return s;
 }
 
