@@ -83,8 +83,9 @@ export class RecordEf {
     return this.nvm.get(this.headerRegion).readUInt16BE(2);
   }
 
-  private slotOf(n: number): number {
-    if (this.kind === 'cyclic') return (this.head - (n - 1) + this.capacity * 2) % this.capacity;
+  /** `head` saves reading the header again when many records are looked up at once. */
+  private slotOf(n: number, head?: number): number {
+    if (this.kind === 'cyclic') return ((head ?? this.head) - (n - 1) + this.capacity * 2) % this.capacity;
     return n - 1;
   }
 
@@ -104,11 +105,9 @@ export class RecordEf {
   copyRecords(out: Buffer, first: number, n: number, step: 1 | -1): void {
     const len = this.recordLength;
     const mem = this.nvm.get(this.region);
-    const cyclic = this.kind === 'cyclic';
-    const cap = this.capacity;
-    const head = cyclic ? this.head : 0;
+    const head = this.kind === 'cyclic' ? this.head : undefined;
     for (let i = 0, num = first; i < n; i++, num += step) {
-      const slot = cyclic ? (head - (num - 1) + cap * 2) % cap : num - 1;
+      const slot = this.slotOf(num, head);
       mem.copy(out, i * len, slot * len, slot * len + len);
     }
   }
