@@ -13,6 +13,22 @@ import type { IsoDate } from './types';
  */
 
 /**
+ * Where each one-byte tag sits among one template's children: filled in one pass the first time
+ * a template looks a field up, so eight fields cost one pass, not eight. Shared by all templates
+ * (decoding is synchronous); `owner` says whose children it holds, and a template whose index
+ * was overwritten (a nested one read in between) fills it again.
+ */
+const byTag = {
+  owner: undefined as object | undefined,
+  build: 0,
+  /** The build that saw the tag; any other value: the tag is not among the children. */
+  seen: new Int32Array(256),
+  first: new Int32Array(256),
+  /** The second node with the tag, or -1. */
+  second: new Int32Array(256),
+};
+
+/**
  * A template's children with the location they came from, for errors that point at a byte. A
  * field is named by its node's index in the flat tree (decodeFlat): reading a 400-record ring
  * allocates no node object and no Buffer view per field.
@@ -69,6 +85,14 @@ export class Template {
 
   /** The node with `tag` if present; repeated is an error. */
   opt(tag: number, field: string): number | undefined {
+    if (tag <= 0xff) {
+      // One-byte tags, all of the layout's fields: through the index, one pass per template.
+      if (byTag.owner !== this) this.index();
+      if (byTag.seen[tag] !== byTag.build) return undefined;
+      const second = byTag.second[tag]!;
+      if (second >= 0) this.fail(field, `tag ${hexTag(tag)} appears twice`, second);
+      return byTag.first[tag];
+    }
     const { tags, after } = this.tree;
     let found: number | undefined;
     for (let c = this.parent + 1, stop = after[this.parent]!; c < stop; c = after[c]!) {
@@ -77,6 +101,28 @@ export class Template {
       found = c;
     }
     return found;
+  }
+
+  /** Fills the shared tag index with this template's children. */
+  private index(): void {
+    const { tags, after } = this.tree;
+    if (++byTag.build === 0x7fffffff) {
+      byTag.seen.fill(0);
+      byTag.build = 1;
+    }
+    const build = byTag.build;
+    for (let c = this.parent + 1, stop = after[this.parent]!; c < stop; c = after[c]!) {
+      const tag = tags[c]!;
+      if (tag > 0xff) continue;
+      if (byTag.seen[tag] !== build) {
+        byTag.seen[tag] = build;
+        byTag.first[tag] = c;
+        byTag.second[tag] = -1;
+      } else if (byTag.second[tag]! < 0) {
+        byTag.second[tag] = c;
+      }
+    }
+    byTag.owner = this;
   }
 
   all(tag: number): number[] {
