@@ -255,10 +255,23 @@ function flatSequence(flat: FlatTlv, pos: number, end: number, maxDepth: number,
   const buf = flat.buf;
   while (pos < end) {
     if (allowPadding && depth === 0 && atPadding(buf, pos, end)) return pos;
-    readHeader(buf, pos, end, depth, h);
+    let tag: number;
+    let valueStart: number;
+    let valueEnd: number;
+    const first = buf[pos]!;
+    if (first !== 0x00 && (first & 0x1f) !== 0x1f && pos + 1 < end && buf[pos + 1]! <= Math.min(0x7f, end - pos - 2)) {
+      // The common case, a one-byte tag and a short length that fits: nothing readHeader
+      // would object to.
+      tag = first;
+      valueStart = pos + 2;
+      valueEnd = valueStart + buf[pos + 1]!;
+    } else {
+      readHeader(buf, pos, end, depth, h);
+      ({ tag, valueStart, valueEnd } = h);
+    }
+    const constructed = (first & 0x20) !== 0;
     const i = flat.count++;
-    const { valueStart, valueEnd, constructed } = h;
-    flat.tags[i] = h.tag;
+    flat.tags[i] = tag;
     flat.starts[i] = valueStart;
     flat.ends[i] = valueEnd;
     flat.constructed[i] = constructed;
