@@ -158,9 +158,10 @@ export class ChifaCard {
    * extended length). With `pin`, the VERIFY is part of it and a wrong PIN returns its result
    * instead of data; without, the PIN must have been verified already.
    *
-   * Each file is decoded while the next one is on its way: the reader and the card work at the
-   * same time, so decoding 450 records costs no time on a real card (several ms per APDU). The
-   * big rings go first, so what is left to decode after the last answer is small.
+   * The decoding is done while the following reads are on their way: the reader and the card
+   * work at the same time, so decoding 450 records costs no time on a real card (several ms per
+   * APDU). The big rings go first and their records are decoded a share per following APDU, so
+   * no share outlasts a round trip and little is left after the last answer.
    */
   async readAll(options: { pin?: string } = {}): Promise<FullReadResult> {
     const block = options.pin !== undefined ? pinBlock(options.pin) : undefined;
@@ -171,11 +172,15 @@ export class ChifaCard {
           if (pin.kind !== 'ok') return pin;
         }
         const { dispensations: D, prescriptions: P, beneficiaries: B, rights: R, emergency: E } = InsuredFiles;
-        const rawD = await this.records(s, D);
-        const [dispensations, rawP] = await decodeWhile(this.records(s, P), () => rawD.map(decodeDispensation));
-        const [prescriptions, rawB] = await decodeWhile(this.records(s, B), () => rawP.map(decodePrescription));
-        const [beneficiaries, rawR] = await decodeWhile(this.transparent(s, R), () => rawB.map(decodeBeneficiary));
-        const [rights, rawE] = await decodeWhile(this.transparent(s, E), () => decodeRights(rawR));
+        // Four reads follow the dispensations; their decoding is shared out over those four.
+        const work = new DecodeBacklog();
+        const dispensations = work.records(await this.records(s, D), decodeDispensation);
+        const prescriptions = work.records(await work.during(this.records(s, P), 4), decodePrescription);
+        const beneficiaries = work.records(await work.during(this.records(s, B), 3), decodeBeneficiary);
+        const rawR = await work.during(this.transparent(s, R), 2);
+        const rawE = await work.during(this.transparent(s, E), 1);
+        work.finish();
+        const rights = decodeRights(rawR);
         const emergency = decodeEmergency(rawE);
         const data: CardData = { holder: this.holder, beneficiaries, rights, emergency, prescriptions, dispensations };
         return { kind: 'ok', data };
@@ -282,19 +287,54 @@ export class ChifaCard {
 }
 
 /**
- * Runs `decode` (synchronous) while `next` — the following read, already sent — is on the wire,
- * then waits for it. A decode error still waits for `next` to settle: the session must not end,
- * and let another caller's APDU in, while one of ours is in flight.
+ * Decoding left to do, done a share at a time while the following reads are on the wire. With a
+ * real card each APDU takes milliseconds and decoding costs no time at all; through a fast
+ * virtual reader, a share no longer than one round trip keeps the decoding from holding up the
+ * answer the reader waits for.
  */
-async function decodeWhile<T, R>(next: Promise<R>, decode: () => T): Promise<[T, R]> {
-  let value: T;
-  try {
-    value = decode();
-  } catch (err) {
-    await next.catch(() => undefined);
-    throw err;
+class DecodeBacklog {
+  private readonly jobs: { list: RecordList; out: unknown[]; decode: (bytes: Buffer, record: number, start: number, end: number) => unknown }[] = [];
+
+  /** Queues `list`'s records; the array returned is complete once finish() has run. */
+  records<T>(list: RecordList, decode: (bytes: Buffer, record: number, start: number, end: number) => T): T[] {
+    const out: T[] = [];
+    this.jobs.push({ list, out, decode });
+    return out;
   }
-  return [value, await next];
+
+  /**
+   * Decodes `1 / windows` of what is left while `next` — the following read, already sent — is
+   * on the wire, then waits for it. A decode error still waits for `next` to settle: the
+   * session must not end, and let another caller's APDU in, while one of ours is in flight.
+   */
+  async during<R>(next: Promise<R>, windows: number): Promise<R> {
+    try {
+      this.step(Math.ceil(this.left() / windows));
+    } catch (err) {
+      await next.catch(() => undefined);
+      throw err;
+    }
+    return next;
+  }
+
+  finish(): void {
+    this.step(this.left());
+  }
+
+  private left(): number {
+    let n = 0;
+    for (const j of this.jobs) n += j.list.count - j.out.length;
+    return n;
+  }
+
+  private step(n: number): void {
+    for (const j of this.jobs) {
+      if (n <= 0) return;
+      const before = j.out.length;
+      j.list.mapNext(j.out, n, j.decode);
+      n -= j.out.length - before;
+    }
+  }
 }
 
 async function selectInsured(s: CardSession): Promise<void> {

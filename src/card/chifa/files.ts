@@ -96,11 +96,24 @@ export class RecordList {
   /** `fn` over each record in order: record 1 first, as `bytes[start, end)`. */
   map<T>(fn: (bytes: Buffer, record: number, start: number, end: number) => T): T[] {
     const out: T[] = [];
-    const size = this.recordSize;
-    for (const chunk of this.chunks) {
-      for (let at = 0; at < chunk.length && out.length < this.count; at += size) out.push(fn(chunk, out.length + 1, at, at + size));
-    }
+    this.mapNext(out, this.count, fn);
     return out;
+  }
+
+  /** Goes on with map where `out` stops: `fn` over at most `n` more records, appended to `out`. */
+  mapNext<T>(out: T[], n: number, fn: (bytes: Buffer, record: number, start: number, end: number) => T): void {
+    const size = this.recordSize;
+    const stop = Math.min(this.count, out.length + n);
+    let skip = out.length * size;
+    for (const chunk of this.chunks) {
+      if (out.length >= stop) return;
+      if (skip >= chunk.length) {
+        skip -= chunk.length;
+        continue;
+      }
+      for (let at = skip; at < chunk.length && out.length < stop; at += size) out.push(fn(chunk, out.length + 1, at, at + size));
+      skip = 0;
+    }
   }
 
   /** Drops records past `max` (a naive read's tail can overlap what it already has). */
