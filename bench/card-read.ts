@@ -15,9 +15,11 @@ import { printTable } from './table';
  * 40 prescriptions, 400 dispensations), as ChifaCard.readAll does it, against
  * - the naive way: one READ RECORD per record (past record 254, which P1 cannot name, one GET
  *   RESPONSE per record of the card's chained answer), decoded with the same decoders;
+ * - the same APDUs replayed with nothing decoded: what moving the bytes costs;
  * - the floor: the same number of trivial APDUs (GET CHALLENGE, 8 bytes) on the same path.
  * In-process (the emulator in this process) and, when pcscd is running with a free vpcd reader,
- * through pcscd + vpcd (the emulator bridged to 127.0.0.1:35963). APDU counts do not depend on
+ * through pcscd + vpcd on 127.0.0.1:35963, with the card in its own process (`chifa emulate`,
+ * like a real card) and bridged from this one. APDU counts do not depend on
  * latency; times do (stock vpcd costs ~44 ms per APDU from Nagle + delayed ACK, see
  * PCSC-TESTING.md; with TCP_NODELAY on pcscd's sockets it is ~0.1-0.3 ms).
  * Targets (issue): ≤ 10 APDUs with extended length; with short APDUs ≤ the layout's floor + 5;
