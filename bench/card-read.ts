@@ -262,7 +262,7 @@ export async function run(): Promise<void> {
           // Probe the per-APDU latency to size the repetitions (stock vpcd: ~44 ms per APDU).
           const probe = await median(3, () => floor(t, 5));
           const slow = probe / 5 > 5;
-          for (const m of await measure(async () => t, slow ? { smart: 1, naive: 1 } : { smart: 41, naive: 5 })) {
+          for (const m of await measure(async () => t, slow ? { smart: 1, naive: 1 } : { smart: 101, naive: 5 })) {
             add(`pcscd + vpcd, card in ${host}${slow ? ' (stock, Nagle)' : ''}`, ext ? 'extended length' : 'short APDUs', m);
           }
         } finally {
