@@ -77,6 +77,9 @@ export async function readTransparent(s: CardSession, file: FileSpec, opts: Read
   return Buffer.concat(parts, have);
 }
 
+/** Decodes one record of a READ RECORD(S) answer in place, `bytes[start, end)` (see decode.ts). */
+export type RecordDecoder<T> = (bytes: Buffer, record: number, start: number, end: number) => T;
+
 /**
  * A record EF's records as the card sent them: whole answers, each a whole number of records,
  * cut into records only when decoded (a 400-record ring is then one Buffer, not 400 views).
@@ -94,14 +97,14 @@ export class RecordList {
   }
 
   /** `fn` over each record in order: record 1 first, as `bytes[start, end)`. */
-  map<T>(fn: (bytes: Buffer, record: number, start: number, end: number) => T): T[] {
+  map<T>(fn: RecordDecoder<T>): T[] {
     const out: T[] = [];
     this.mapNext(out, this.count, fn);
     return out;
   }
 
   /** Goes on with map where `out` stops: `fn` over at most `n` more records, appended to `out`. */
-  mapNext<T>(out: T[], n: number, fn: (bytes: Buffer, record: number, start: number, end: number) => T): void {
+  mapNext<T>(out: T[], n: number, fn: RecordDecoder<T>): void {
     const size = this.recordSize;
     const stop = Math.min(this.count, out.length + n);
     let skip = out.length * size;
