@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ApduFormatError, encodeCommand, fromHex, parseCommand, parseResponse, ResponseApdu, toHex } from '../../src/card/apdu';
+import { ApduFormatError, encodeCommand, fromHex, parseCommand, parseResponse, ResponseApdu, toHex, type CommandApdu } from '../../src/card/apdu';
 import { ChifaError } from '../../src/errors';
 
 const hex = (b: Uint8Array) => toHex(b);
@@ -23,8 +23,9 @@ describe('encodeCommand — ISO 7816-4 §5.1 cases, byte-exact', () => {
     const bytes = encodeCommand(apdu);
     expect(hex(bytes)).toBe(expected);
     const back = parseCommand(bytes);
-    expect(back.ne).toBe(apdu.ne);
-    expect(hex(back.data)).toBe(hex(apdu.data ?? Buffer.alloc(0)));
+    const sent: CommandApdu = apdu;
+    expect(back.ne).toBe(sent.ne);
+    expect(hex(back.data)).toBe(hex(sent.data ?? Buffer.alloc(0)));
   });
 
   test.each([
