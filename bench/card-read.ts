@@ -158,14 +158,14 @@ interface Measured {
 }
 
 /** Measures the ways on one path; `open` gives a fresh transport onto the same card. */
-async function measure(open: () => Promise<CardTransport>, reps: { smart: number; naive: number }): Promise<Measured[]> {
+async function measure(open: () => Promise<CardTransport>, reps: { warmUp: number; smart: number; naive: number }): Promise<Measured[]> {
   const out: Measured[] = [];
   const t = await open();
   const c1 = new Counting(t);
   await smartRead(c1); // count, and keep the APDUs for the replay
   const smartApdus = c1.count;
   const sent = c1.commands;
-  for (let i = 0; i < 20; i++) await smartRead(t); // warm-up (JIT): a counter reads cards all day
+  for (let i = 0; i < reps.warmUp; i++) await smartRead(t); // warm-up (JIT): a counter reads cards all day
   const replay = async (): Promise<void> => {
     for (const cmd of sent) await t.transmit(cmd);
   };
@@ -244,7 +244,7 @@ export async function run(): Promise<void> {
 
   for (const ext of [true, false]) {
     const vc = fullRingsCard(root, ext);
-    for (const m of await measure(async () => new InProcessTransport(vc), { smart: 41, naive: 7 })) add('in-process', ext ? 'extended length' : 'short APDUs', m);
+    for (const m of await measure(async () => new InProcessTransport(vc), { warmUp: 20, smart: 41, naive: 7 })) add('in-process', ext ? 'extended length' : 'short APDUs', m);
   }
 
   const usable = await pcscdUsable();
@@ -262,7 +262,7 @@ export async function run(): Promise<void> {
           // Probe the per-APDU latency to size the repetitions (stock vpcd: ~44 ms per APDU).
           const probe = await median(3, () => floor(t, 5));
           const slow = probe / 5 > 5;
-          for (const m of await measure(async () => t, slow ? { smart: 1, naive: 1 } : { smart: 101, naive: 5 })) {
+          for (const m of await measure(async () => t, slow ? { warmUp: 1, smart: 1, naive: 1 } : { warmUp: 20, smart: 101, naive: 5 })) {
             add(`pcscd + vpcd, card in ${host}${slow ? ' (stock, Nagle)' : ''}`, ext ? 'extended length' : 'short APDUs', m);
           }
         } finally {
