@@ -1,5 +1,5 @@
 import { CardType, CategoryCode, FundCode, InsuredFiles, ProfessionalFiles, Relationship, Tags } from '../layout';
-import { enumOf, readCode, readDate, readText, readUint, readTemplate, type Template } from './fields';
+import { decodeTemplate, enumOf, readCode, readDate, readText, readUint, type Template } from './fields';
 import type {
   Beneficiary,
   BeneficiaryRights,
@@ -38,8 +38,7 @@ function names(t: Template, tags: { lastName: number; firstName: number; lastNam
 
 export function decodeHolder(bytes: Buffer): Holder {
   const tags = Tags.holder;
-  const t = readTemplate(bytes, tags.template, { file: InsuredFiles.holder.name });
-  return {
+  return decodeTemplate(bytes, tags.template, { file: InsuredFiles.holder.name }, (t) => ({
     ssn: t.code(tags.ssn, 'ssn', 20),
     cardSerial: t.code(tags.cardSerial, 'cardSerial', 20),
     ...names(t, tags),
@@ -47,104 +46,130 @@ export function decodeHolder(bytes: Buffer): Holder {
     issueDate: t.date(tags.issueDate, 'issueDate'),
     expiryDate: t.date(tags.expiryDate, 'expiryDate'),
     cardType: enumOf(CardType, t, t.one(tags.cardType, 'cardType'), 'cardType'),
-  };
+  }));
 }
 
 export function decodeBeneficiary(bytes: Buffer, record: number, start = 0, end = bytes.length): Beneficiary {
   const tags = Tags.beneficiary;
-  const t = readTemplate(bytes, tags.template, { file: InsuredFiles.beneficiaries.name, record }, start, end);
-  return {
-    rank: t.uint(tags.rank, 'rank', 1, MAX_RANK),
-    relationship: enumOf(Relationship, t, t.one(tags.relationship, 'relationship'), 'relationship'),
-    ...names(t, tags),
-    birthDate: t.date(tags.birthDate, 'birthDate'),
-  };
+  const at = { file: InsuredFiles.beneficiaries.name, record };
+  return decodeTemplate(
+    bytes,
+    tags.template,
+    at,
+    (t) => ({
+      rank: t.uint(tags.rank, 'rank', 1, MAX_RANK),
+      relationship: enumOf(Relationship, t, t.one(tags.relationship, 'relationship'), 'relationship'),
+      ...names(t, tags),
+      birthDate: t.date(tags.birthDate, 'birthDate'),
+    }),
+    start,
+    end,
+  );
 }
 
 export function decodeRights(bytes: Buffer): Rights {
   const tags = Tags.rights;
-  const t = readTemplate(bytes, tags.template, { file: InsuredFiles.rights.name });
-  const chronic: ChronicEntry[] = t.all(tags.chronic).map((node, i) => {
-    const c = t.nested(node, 'chronic', i);
-    return { code: readCode(c, c.one(0x80, 'code'), 'code', 16), validUntil: readDate(c, c.one(0x81, 'validUntil'), 'validUntil') };
-  });
-  const beneficiaryRights: BeneficiaryRights[] = t.all(tags.beneficiaryRights).map((node, i) => {
-    const b = t.nested(node, 'beneficiaryRights', i);
+  return decodeTemplate(bytes, tags.template, { file: InsuredFiles.rights.name }, (t) => {
+    const chronic: ChronicEntry[] = t.all(tags.chronic).map((node, i) => {
+      const c = t.nested(node, 'chronic', i);
+      return { code: readCode(c, c.one(0x80, 'code'), 'code', 16), validUntil: readDate(c, c.one(0x81, 'validUntil'), 'validUntil') };
+    });
+    const beneficiaryRights: BeneficiaryRights[] = t.all(tags.beneficiaryRights).map((node, i) => {
+      const b = t.nested(node, 'beneficiaryRights', i);
+      return {
+        rank: readUint(b, b.one(0x80, 'rank'), 'rank', 1, MAX_RANK),
+        category: enumOf(CategoryCode, b, b.one(0x81, 'category'), 'category'),
+        rateBp: readUint(b, b.one(0x82, 'rateBp'), 'rateBp', 0, MAX_RATE_BP),
+        rightsEnd: readDate(b, b.one(0x83, 'rightsEnd'), 'rightsEnd'),
+      };
+    });
     return {
-      rank: readUint(b, b.one(0x80, 'rank'), 'rank', 1, MAX_RANK),
-      category: enumOf(CategoryCode, b, b.one(0x81, 'category'), 'category'),
-      rateBp: readUint(b, b.one(0x82, 'rateBp'), 'rateBp', 0, MAX_RATE_BP),
-      rightsEnd: readDate(b, b.one(0x83, 'rightsEnd'), 'rightsEnd'),
+      fund: enumOf(FundCode, t, t.one(tags.fund, 'fund'), 'fund'),
+      category: enumOf(CategoryCode, t, t.one(tags.category, 'category'), 'category'),
+      rateBp: t.uint(tags.rateBp, 'rateBp', 0, MAX_RATE_BP),
+      rightsEnd: t.date(tags.rightsEnd, 'rightsEnd'),
+      chronic,
+      beneficiaryRights,
     };
   });
-  return {
-    fund: enumOf(FundCode, t, t.one(tags.fund, 'fund'), 'fund'),
-    category: enumOf(CategoryCode, t, t.one(tags.category, 'category'), 'category'),
-    rateBp: t.uint(tags.rateBp, 'rateBp', 0, MAX_RATE_BP),
-    rightsEnd: t.date(tags.rightsEnd, 'rightsEnd'),
-    chronic,
-    beneficiaryRights,
-  };
 }
 
 export function decodeEmergency(bytes: Buffer): Emergency {
   const tags = Tags.emergency;
-  const t = readTemplate(bytes, tags.template, { file: InsuredFiles.emergency.name });
-  const blood = t.opt(tags.bloodGroup, 'bloodGroup');
-  return {
-    bloodGroup: blood !== undefined ? readCode(t, blood, 'bloodGroup', 3) : undefined,
-    allergies: t.all(tags.allergy).map((n, i) => readText(t, n, `allergies[${i}]`, 80)),
-    conditions: t.all(tags.condition).map((n, i) => readText(t, n, `conditions[${i}]`, 80)),
-  };
+  return decodeTemplate(bytes, tags.template, { file: InsuredFiles.emergency.name }, (t) => {
+    const blood = t.opt(tags.bloodGroup, 'bloodGroup');
+    return {
+      bloodGroup: blood !== undefined ? readCode(t, blood, 'bloodGroup', 3) : undefined,
+      allergies: t.all(tags.allergy).map((n, i) => readText(t, n, `allergies[${i}]`, 80)),
+      conditions: t.all(tags.condition).map((n, i) => readText(t, n, `conditions[${i}]`, 80)),
+    };
+  });
 }
 
 export function decodePrescription(bytes: Buffer, record: number, start = 0, end = bytes.length): Prescription {
   const tags = Tags.prescription;
   const lt = Tags.prescriptionLine;
-  const t = readTemplate(bytes, tags.template, { file: InsuredFiles.prescriptions.name, record }, start, end);
-  const lines: PrescriptionLine[] = t.all(tags.line).map((node, i) => {
-    const l = t.nested(node, 'lines', i);
-    return {
-      productCode: readCode(l, l.one(lt.productCode, 'productCode'), 'productCode', 16, REPEATS),
-      quantity: readUint(l, l.one(lt.quantity, 'quantity'), 'quantity', 1, 0xffff),
-      durationDays: readUint(l, l.one(lt.durationDays, 'durationDays'), 'durationDays', 0, 0xffff),
-    };
-  });
-  if (lines.length === 0) t.fail('lines', 'a prescription has at least one line');
-  return {
-    date: t.date(tags.date, 'date', REPEATS),
-    prescriberId: t.code(tags.prescriberId, 'prescriberId', 16, REPEATS),
-    speciality: t.text(tags.speciality, 'speciality', 48),
-    rank: t.uint(tags.rank, 'rank', 1, MAX_RANK),
-    reference: t.code(tags.reference, 'reference', 16),
-    lines,
-  };
+  const at = { file: InsuredFiles.prescriptions.name, record };
+  return decodeTemplate(
+    bytes,
+    tags.template,
+    at,
+    (t) => {
+      const lines: PrescriptionLine[] = t.all(tags.line).map((node, i) => {
+        const l = t.nested(node, 'lines', i);
+        return {
+          productCode: readCode(l, l.one(lt.productCode, 'productCode'), 'productCode', 16, REPEATS),
+          quantity: readUint(l, l.one(lt.quantity, 'quantity'), 'quantity', 1, 0xffff),
+          durationDays: readUint(l, l.one(lt.durationDays, 'durationDays'), 'durationDays', 0, 0xffff),
+        };
+      });
+      if (lines.length === 0) t.fail('lines', 'a prescription has at least one line');
+      return {
+        date: t.date(tags.date, 'date', REPEATS),
+        prescriberId: t.code(tags.prescriberId, 'prescriberId', 16, REPEATS),
+        speciality: t.text(tags.speciality, 'speciality', 48),
+        rank: t.uint(tags.rank, 'rank', 1, MAX_RANK),
+        reference: t.code(tags.reference, 'reference', 16),
+        lines,
+      };
+    },
+    start,
+    end,
+  );
 }
 
 export function decodeDispensation(bytes: Buffer, record: number, start = 0, end = bytes.length): Dispensation {
   const tags = Tags.dispensation;
-  const t = readTemplate(bytes, tags.template, { file: InsuredFiles.dispensations.name, record }, start, end);
-  const ref = t.opt(tags.prescriptionRef, 'prescriptionRef');
-  return {
-    date: t.date(tags.date, 'date', REPEATS),
-    pharmacyId: t.code(tags.pharmacyId, 'pharmacyId', 16, REPEATS),
-    rank: t.uint(tags.rank, 'rank', 1, MAX_RANK),
-    productCode: t.code(tags.productCode, 'productCode', 16, REPEATS),
-    quantity: t.uint(tags.quantity, 'quantity', 1, 0xffff),
-    durationDays: t.uint(tags.durationDays, 'durationDays', 0, 0xffff),
-    invoiceNumber: t.uint(tags.invoiceNumber, 'invoiceNumber'),
-    prescriptionRef: ref !== undefined ? readCode(t, ref, 'prescriptionRef', 16, REPEATS) : undefined,
-  };
+  const at = { file: InsuredFiles.dispensations.name, record };
+  return decodeTemplate(
+    bytes,
+    tags.template,
+    at,
+    (t) => {
+      const ref = t.opt(tags.prescriptionRef, 'prescriptionRef');
+      return {
+        date: t.date(tags.date, 'date', REPEATS),
+        pharmacyId: t.code(tags.pharmacyId, 'pharmacyId', 16, REPEATS),
+        rank: t.uint(tags.rank, 'rank', 1, MAX_RANK),
+        productCode: t.code(tags.productCode, 'productCode', 16, REPEATS),
+        quantity: t.uint(tags.quantity, 'quantity', 1, 0xffff),
+        durationDays: t.uint(tags.durationDays, 'durationDays', 0, 0xffff),
+        invoiceNumber: t.uint(tags.invoiceNumber, 'invoiceNumber'),
+        prescriptionRef: ref !== undefined ? readCode(t, ref, 'prescriptionRef', 16, REPEATS) : undefined,
+      };
+    },
+    start,
+    end,
+  );
 }
 
 export function decodePharmacy(bytes: Buffer): PharmacyIdentity {
   const tags = Tags.pharmacy;
-  const t = readTemplate(bytes, tags.template, { file: ProfessionalFiles.identity.name });
-  return {
+  return decodeTemplate(bytes, tags.template, { file: ProfessionalFiles.identity.name }, (t) => ({
     pharmacyId: t.code(tags.pharmacyId, 'pharmacyId', 16),
     name: t.text(tags.name, 'name', 120),
     pharmacist: t.text(tags.pharmacist, 'pharmacist', 80),
     wilaya: t.uint(tags.wilaya, 'wilaya', 1, 58),
     agreement: t.code(tags.agreement, 'agreement', 20),
-  };
+  }));
 }

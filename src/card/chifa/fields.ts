@@ -295,11 +295,24 @@ function asciiString(v: Buffer, at: number, end: number, repeats: boolean): stri
 const scratch = new FlatTlv();
 
 /**
- * Decodes a record or transparent file, `bytes[start, end)`: one constructed template with the
- * expected tag, then only 00 padding. Returns its children as a Template, valid until the next
- * readTemplate.
+ * Decodes a record or transparent file, `bytes[start, end)`, with `read`: one constructed
+ * template with the expected tag, then only 00 padding; `read` gets its children as a Template.
+ * Afterwards the shared tree and tag index let go of the bytes: card data (names, medical
+ * notes) must not stay reachable from a module-level scratch once its decoding is over.
  */
-export function readTemplate(bytes: Buffer, templateTag: number, at: DataLocation, start = 0, end = bytes.length): Template {
+export function decodeTemplate<T>(bytes: Buffer, templateTag: number, at: DataLocation, read: (t: Template) => T, start = 0, end = bytes.length): T {
+  try {
+    return read(readTemplate(bytes, templateTag, at, start, end));
+  } finally {
+    scratch.buf = EMPTY;
+    byTag.owner = undefined;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** The Template of decodeTemplate, valid until the next readTemplate. */
+function readTemplate(bytes: Buffer, templateTag: number, at: DataLocation, start = 0, end = bytes.length): Template {
   let tree: FlatTlv;
   try {
     tree = decodeFlat(bytes, { allowTrailing: true, start, end }, scratch);
