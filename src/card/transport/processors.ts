@@ -64,8 +64,9 @@ export const wrongLengthProcessor: ApduProcessor = (next) => async (command) => 
  * (the card then answers 61xx for the rest, or the caller reads on in further commands).
  */
 export function lengthProcessor(caps: CardCapabilities): ApduProcessor {
+  // With extended length every command goes out as it is: no layer at all, not a pass-through one.
+  if (caps.extendedLength) return (next) => next;
   return (next) => async (command) => {
-    if (caps.extendedLength) return next(command);
     const ne = command.ne !== undefined && command.ne > MAX_SHORT_NE ? MAX_SHORT_NE : command.ne;
     const data = command.data ?? new Uint8Array(0);
     if (data.length <= MAX_SHORT_NC) return next({ ...command, ne, extended: false });
