@@ -282,9 +282,10 @@ export async function run(): Promise<void> {
   process.stdout.write(
     '\nIn-process times are CPU (the emulator serving the files, then decoding 450 records); the floor ratio\n' +
       'that matters is the one through pcscd, where each APDU crosses the PC/SC stack. There the card runs in its own\n' +
-      'process (`chifa emulate`), as a real card computes on its own chip, and readAll decodes each file while the\n' +
-      'next is on the wire; with the card bridged from the bench process, card and reader share one JS thread. The\n' +
-      'replay row sends the same APDUs and decodes nothing: what moving the bytes costs; the rest is decoding.\n',
+      'process (`chifa emulate`), as a real card computes on its own chip, and readAll decodes the records a share\n' +
+      'at a time while the following APDUs are on the wire; with the card bridged from the bench process, card and\n' +
+      'reader share one JS thread. The replay row sends the same APDUs and decodes nothing: what moving the bytes\n' +
+      'costs; the rest is the reader\'s work between APDUs.\n',
   );
   process.stdout.write(
     `Targets: ≤ 10 APDUs with extended length; ≤ ${shortApduFloor() + 5} with short APDUs (layout floor ${shortApduFloor()} + 5); ` +
