@@ -1,5 +1,5 @@
 import { CardType, CategoryCode, FundCode, InsuredFiles, ProfessionalFiles, Relationship, Tags } from '../layout';
-import { decodeTemplate, enumOf, readCode, readDate, readText, readUint, type Template } from './fields';
+import { decodeTemplate, enumOf, readCode, readText, type Template } from './fields';
 import type {
   Beneficiary,
   BeneficiaryRights,
@@ -72,15 +72,15 @@ export function decodeRights(bytes: Buffer): Rights {
   return decodeTemplate(bytes, tags.template, { file: InsuredFiles.rights.name }, (t) => {
     const chronic: ChronicEntry[] = t.all(tags.chronic).map((node, i) => {
       const c = t.nested(node, 'chronic', i);
-      return { code: readCode(c, c.one(0x80, 'code'), 'code', 16), validUntil: readDate(c, c.one(0x81, 'validUntil'), 'validUntil') };
+      return { code: c.code(0x80, 'code', 16), validUntil: c.date(0x81, 'validUntil') };
     });
     const beneficiaryRights: BeneficiaryRights[] = t.all(tags.beneficiaryRights).map((node, i) => {
       const b = t.nested(node, 'beneficiaryRights', i);
       return {
-        rank: readUint(b, b.one(0x80, 'rank'), 'rank', 1, MAX_RANK),
+        rank: b.uint(0x80, 'rank', 1, MAX_RANK),
         category: enumOf(CategoryCode, b, b.one(0x81, 'category'), 'category'),
-        rateBp: readUint(b, b.one(0x82, 'rateBp'), 'rateBp', 0, MAX_RATE_BP),
-        rightsEnd: readDate(b, b.one(0x83, 'rightsEnd'), 'rightsEnd'),
+        rateBp: b.uint(0x82, 'rateBp', 0, MAX_RATE_BP),
+        rightsEnd: b.date(0x83, 'rightsEnd'),
       };
     });
     return {
@@ -118,9 +118,9 @@ export function decodePrescription(bytes: Buffer, record: number, start = 0, end
       const lines: PrescriptionLine[] = t.all(tags.line).map((node, i) => {
         const l = t.nested(node, 'lines', i);
         return {
-          productCode: readCode(l, l.one(lt.productCode, 'productCode'), 'productCode', 16, REPEATS),
-          quantity: readUint(l, l.one(lt.quantity, 'quantity'), 'quantity', 1, 0xffff),
-          durationDays: readUint(l, l.one(lt.durationDays, 'durationDays'), 'durationDays', 0, 0xffff),
+          productCode: l.code(lt.productCode, 'productCode', 16, REPEATS),
+          quantity: l.uint(lt.quantity, 'quantity', 1, 0xffff),
+          durationDays: l.uint(lt.durationDays, 'durationDays', 0, 0xffff),
         };
       });
       if (lines.length === 0) t.fail('lines', 'a prescription has at least one line');
