@@ -183,7 +183,7 @@ function cachedAscii(slot: number, v: Buffer, at: number, end: number): string |
   return c;
 }
 
-export function readDate(t: Template, node: number, field: string, repeats = false): IsoDate {
+function readDate(t: Template, node: number, field: string, repeats = false): IsoDate {
   const v = t.bytes;
   const at = t.start(node);
   const n = t.end(node) - at;
@@ -214,7 +214,7 @@ export function readDate(t: Template, node: number, field: string, repeats = fal
   return iso;
 }
 
-export function readUint(t: Template, node: number, field: string, min = 0, max = 0xffffffff): number {
+function readUint(t: Template, node: number, field: string, min = 0, max = 0xffffffff): number {
   const v = t.bytes;
   const at = t.start(node);
   const end = t.end(node);
