@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { VirtualCard } from '../src/card/emulator/virtual-card';
+import { VirtualCard } from '../src/emulator/virtual-card';
 import { medianOps, printTable } from './table';
 
 /**

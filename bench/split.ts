@@ -1,16 +1,16 @@
 import * as fs from 'node:fs';
-import type { Category } from '../src/pos/category';
-import { parseCatalogueCsv } from '../src/pos/catalogue/import';
-import type { Product } from '../src/pos/catalogue/product';
-import { CatalogueStore } from '../src/pos/catalogue/store';
-import { openDatabase } from '../src/pos/db';
-import { defaultCatalogueCsv } from '../src/pos/paths';
-import { quote } from '../src/pos/quote';
-import { parseQuoteRequest, type QuoteRequest } from '../src/pos/quote-request';
-import { loadRules, type RuleBook } from '../src/pos/rules/load';
-import { computeSplit, type Basket, type SplitContext, type SplitLine } from '../src/pos/split';
+import type { Category } from '../src/billing/category';
+import { parseCatalogueCsv } from '../src/billing/catalogue/import';
+import type { Product } from '../src/billing/catalogue/product';
+import { CatalogueStore } from '../src/billing/catalogue/store';
+import { openDatabase } from '../src/common/db';
+import { defaultCatalogueCsv } from '../src/common/paths';
+import { quote } from '../src/billing/quote';
+import { parseQuoteRequest, type QuoteRequest } from '../src/billing/quote-request';
+import { loadRules, type RuleBook } from '../src/billing/rules/load';
+import { computeSplit, type Basket, type SplitContext, type SplitLine } from '../src/billing/split';
 import { medianOps, printTable } from './table';
-import { mulberry32 as prng } from '../src/prng';
+import { mulberry32 as prng } from '../src/common/prng';
 
 /**
  * Third-party-payment split throughput on 5-line baskets drawn from the sample catalogue, against

@@ -1,4 +1,4 @@
-import { ChifaError } from '../errors';
+import { ChifaError } from '../common/errors';
 
 /**
  * Command and response APDUs (ISO/IEC 7816-4 §5.1, ISO/IEC 7816-3 §12.1).

@@ -1,4 +1,4 @@
-import { ChifaError } from '../errors';
+import { ChifaError } from '../common/errors';
 import type { CardCapabilities } from './transport/transport';
 
 /**

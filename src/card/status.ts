@@ -1,4 +1,4 @@
-import { ChifaError } from '../errors';
+import { ChifaError } from '../common/errors';
 
 /**
  * Status words of ISO/IEC 7816-4 §5.6 (tables 5 and 6), with their meanings. Interindustry values

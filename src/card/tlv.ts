@@ -1,4 +1,4 @@
-import { ChifaError } from '../errors';
+import { ChifaError } from '../common/errors';
 
 /**
  * A strict BER-TLV codec for the data objects of ISO/IEC 7816-4 §6.3 (encoding rules of

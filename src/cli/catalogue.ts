@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
-import { importCatalogue } from '../pos/catalogue/import';
-import { CatalogueStore } from '../pos/catalogue/store';
-import { formatRowProblem, PosError } from '../pos/errors';
-import { formatDa } from '../pos/money';
-import { databasePath, resolveDataDir } from '../pos/paths';
+import { importCatalogue } from '../billing/catalogue/import';
+import { CatalogueStore } from '../billing/catalogue/store';
+import { formatRowProblem, BillingError } from '../billing/errors';
+import { ChifaError } from '../common/errors';
+import { formatDa } from '../billing/money';
+import { databasePath, resolveDataDir } from '../common/paths';
 import { reportError } from './quote';
 
 /**
@@ -25,7 +26,7 @@ export function register(program: Command): void {
       try {
         text = fs.readFileSync(file, 'utf8');
       } catch (err) {
-        reportError('catalogue import', new PosError('unreadable-file', `${file}: ${(err as Error).message}`, 'file'));
+        reportError('catalogue import', new BillingError('unreadable-file', `${file}: ${(err as Error).message}`, 'file'));
         return;
       }
       const dataDir = resolveDataDir(opts.data);
@@ -42,7 +43,7 @@ export function register(program: Command): void {
           for (const p of r.skipped) process.stderr.write(`  ${formatRowProblem(p)}\n`);
         }
       } catch (err) {
-        if (!(err instanceof PosError)) throw err;
+        if (!(err instanceof ChifaError)) throw err;
         reportError('catalogue import', err);
       } finally {
         store.close();
@@ -59,7 +60,7 @@ export function register(program: Command): void {
       try {
         const p = store.get(code);
         if (!p) {
-          reportError('catalogue show', new PosError('unknown-product', `unknown product code ${JSON.stringify(code)}`, 'code'));
+          reportError('catalogue show', new BillingError('unknown-product', `unknown product code ${JSON.stringify(code)}`, 'code'));
           return;
         }
         if (opts.json) {

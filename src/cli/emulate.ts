@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import * as fs from 'node:fs';
 import { toHex } from '../card/apdu';
-import type { CardOptions } from '../card/emulator/context';
-import { VirtualCard } from '../card/emulator/virtual-card';
-import { VPCD_PORT, VpcdBridge } from '../card/emulator/vpcd';
-import { ChifaError } from '../errors';
+import type { CardOptions } from '../emulator/context';
+import { VirtualCard } from '../emulator/virtual-card';
+import { VPCD_PORT, VpcdBridge } from '../emulator/vpcd';
+import { ChifaError } from '../common/errors';
 
 /**
  * `chifa emulate --card fixtures/cards/demo.json [--port 35963] [--host 127.0.0.1] [--state FILE]`

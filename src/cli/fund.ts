@@ -2,10 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { ChifaError } from '../errors';
-import { auditFundStore } from '../sync/fund/audit';
-import { parseFaults } from '../sync/fund/faults';
-import { defaultFundCa, FundServer } from '../sync/fund/server';
+import { ChifaError } from '../common/errors';
+import { auditFundStore } from '../fund/audit';
+import { parseFaults } from '../fund/faults';
+import { defaultFundCa, FundServer } from '../fund/server';
 import { isLoopbackHost } from '../sync/http';
 
 /**

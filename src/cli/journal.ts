@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { ChifaError } from '../errors';
-import { maskId } from '../log';
-import { formatDa } from '../pos/money';
-import { resolveDataDir } from '../pos/paths';
+import { ChifaError } from '../common/errors';
+import { maskId } from '../common/log';
+import { formatDa } from '../billing/money';
+import { resolveDataDir } from '../common/paths';
 import { Journal } from '../sync/journal/journal';
 import { verifyJournal } from '../sync/journal/verify';
 

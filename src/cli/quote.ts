@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import { CatalogueStore } from '../pos/catalogue/store';
-import { errorDetails, PosError } from '../pos/errors';
-import { resolveDataDir } from '../pos/paths';
-import { quote } from '../pos/quote';
-import { formatQuote } from '../pos/quote-format';
-import { parseQuoteRequestJson } from '../pos/quote-request';
-import { loadRules } from '../pos/rules/load';
+import { CatalogueStore } from '../billing/catalogue/store';
+import { errorDetails, BillingError } from '../billing/errors';
+import { ChifaError } from '../common/errors';
+import { resolveDataDir } from '../common/paths';
+import { quote } from '../billing/quote';
+import { formatQuote } from '../billing/quote-format';
+import { parseQuoteRequestJson } from '../billing/quote-request';
+import { loadRules } from '../billing/rules/load';
 
 /**
  * `chifa quote [--json]`: reads a quote request (JSON) on stdin and prints the third-party-payment
@@ -22,7 +23,7 @@ export function register(program: Command): void {
       let store: CatalogueStore | undefined;
       try {
         if (process.stdin.isTTY) {
-          throw new PosError('no-input', 'expects a quote request as JSON on stdin (see docs/split.md)');
+          throw new BillingError('no-input', 'expects a quote request as JSON on stdin (see docs/split.md)');
         }
         const request = parseQuoteRequestJson(await readStdin());
         const rules = loadRules(opts.rules);
@@ -33,7 +34,7 @@ export function register(program: Command): void {
         });
         process.stdout.write(opts.json ? JSON.stringify(result, null, 2) + '\n' : formatQuote(result));
       } catch (err) {
-        if (!(err instanceof PosError)) throw err;
+        if (!(err instanceof ChifaError)) throw err;
         reportError('quote', err);
       } finally {
         store?.close();
@@ -42,7 +43,7 @@ export function register(program: Command): void {
 }
 
 /** Prints a deliberate error the house way and sets exit status 2 (bad input). */
-export function reportError(command: string, err: PosError): void {
+export function reportError(command: string, err: ChifaError): void {
   process.stderr.write(`chifa ${command}: ${err.code}: ${err.message}\n`);
   for (const d of errorDetails(err)) process.stderr.write(`  ${d}\n`);
   process.exitCode = 2;

@@ -3,7 +3,7 @@ import { toHex } from '../card/apdu';
 import { ChifaCard, type CardData, type FullReadResult } from '../card/chifa';
 import { PcscTransport } from '../card/pcsc';
 import type { CardTransport } from '../card/transport/transport';
-import { maskId } from '../log';
+import { maskId } from '../common/log';
 import { atrInfo, cardCommandFailed, chooseReader, UsageError } from './readers';
 
 /**

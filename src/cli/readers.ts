@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { parseAtr } from '../card/atr';
 import { toHex } from '../card/apdu';
 import { listReaders, ReaderMonitor, type ReaderInfo } from '../card/pcsc';
-import { ChifaError } from '../errors';
+import { ChifaError } from '../common/errors';
 
 /**
  * `chifa readers [--watch] [--json]`: the PC/SC readers and their cards; with --watch, follows

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { ChifaError } from '../errors';
-import { createLogger } from '../log';
+import { ChifaError } from '../common/errors';
+import { createLogger } from '../common/log';
 import { startCounter } from '../pos/http/server';
-import { resolveDataDir } from '../pos/paths';
+import { resolveDataDir } from '../common/paths';
 
 /**
  * `chifa serve`: the counter service (what `npm start` runs). HTTP on loopback, a token for the

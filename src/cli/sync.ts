@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { ChifaError } from '../errors';
-import { importCatalogue } from '../pos/catalogue/import';
-import { CatalogueStore } from '../pos/catalogue/store';
-import { formatDa } from '../pos/money';
-import { resolveDataDir } from '../pos/paths';
+import { ChifaError } from '../common/errors';
+import { importCatalogue } from '../billing/catalogue/import';
+import { CatalogueStore } from '../billing/catalogue/store';
+import { formatDa } from '../billing/money';
+import { resolveDataDir } from '../common/paths';
 import { DownlinkStore, refreshDownlink, type DownlinkResult } from '../sync/downlink/client';
 import { fundEndpoint } from '../sync/http';
 import { Journal } from '../sync/journal/journal';

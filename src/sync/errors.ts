@@ -1,4 +1,4 @@
-import { ChifaError } from '../errors';
+import { ChifaError } from '../common/errors';
 
 /**
  * Errors thrown on purpose by the sync layer (journal, batches, uploader, fund server). `code` is
@@ -6,10 +6,8 @@ import { ChifaError } from '../errors';
  * it (`payload.lines[2].fund`, `invoices[17]`, `offset 12`).
  */
 export class SyncError extends ChifaError {
-  readonly field: string | undefined;
   constructor(code: string, message: string, field?: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-    this.field = field;
+    super(code, message, { ...options, field });
   }
 }
 

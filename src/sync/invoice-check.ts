@@ -1,5 +1,5 @@
-import { CATEGORIES } from '../pos/category';
-import { isIsoDate } from '../pos/dates';
+import { CATEGORIES } from '../billing/category';
+import { isIsoDate } from '../billing/dates';
 import { SyncError } from './errors';
 
 /**

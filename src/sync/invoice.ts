@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { CATEGORIES, type Category } from '../pos/category';
-import { isIsoDate, type IsoDate } from '../pos/dates';
-import { zodIssues } from '../pos/issue-path';
-import type { Basket, Split, SplitContext } from '../pos/split';
+import { CATEGORIES, type Category } from '../billing/category';
+import { isIsoDate, type IsoDate } from '../billing/dates';
+import { zodIssues } from '../common/zod-issues';
+import type { Basket, Split, SplitContext } from '../billing/split';
 import { checkDocumentShape, InvalidInvoiceError } from './invoice-check';
 
 /** A draft or document that is malformed or whose amounts do not add up. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { zodIssues } from '../pos/issue-path';
+import { zodIssues } from '../common/zod-issues';
 import { SyncError } from './errors';
 import { FUNDS, type Fund } from './invoice';
 

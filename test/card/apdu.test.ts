@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { ApduFormatError, encodeCommand, fromHex, parseCommand, parseResponse, ResponseApdu, toHex, type CommandApdu } from '../../src/card/apdu';
-import { ChifaError } from '../../src/errors';
+import { ChifaError } from '../../src/common/errors';
 
 const hex = (b: Uint8Array) => toHex(b);
 const RUNS = Number(process.env.CHIFA_FUZZ_RUNS ?? 100_000);

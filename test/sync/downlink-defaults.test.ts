@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { blacklistSchema } from '../../src/sync/downlink/format';
-import { DownlinkFiles } from '../../src/sync/fund/downlink';
-import { defaultBlacklistJson } from '../../src/pos/paths';
+import { DownlinkFiles } from '../../src/fund/downlink';
+import { defaultBlacklistJson } from '../../src/common/paths';
 
 const SERIAL = 'CH2-2022-009999'; // fixtures/cards/blacklisted.json
 

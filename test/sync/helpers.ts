@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadRules } from '../../src/pos/rules/load';
-import { mulberry32 } from '../../src/prng';
-import { computeSplit, type SplitLine } from '../../src/pos/split';
+import { loadRules } from '../../src/billing/rules/load';
+import { mulberry32 } from '../../src/common/prng';
+import { computeSplit, type SplitLine } from '../../src/billing/split';
 import { draftFromSplit, type InvoiceDraft } from '../../src/sync/invoice';
 import { SoftwareSigner } from '../../src/sync/signer';
 

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { FundServer } from '../../src/sync/fund/server';
+import { FundServer } from '../../src/fund/server';
 import { retryAfterMs } from '../../src/sync/http';
 import { Journal } from '../../src/sync/journal/journal';
 import { Uploader } from '../../src/sync/uploader';

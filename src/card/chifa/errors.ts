@@ -1,4 +1,4 @@
-import { ChifaError } from '../../errors';
+import { ChifaError } from '../../common/errors';
 
 /**
  * Errors of the Chifa card application. Status words the commands expect come back as result
@@ -29,13 +29,11 @@ export function describeLocation(at: DataLocation): string {
 export class CardDataError extends ChifaError {
   readonly file: string;
   readonly record: number | undefined;
-  readonly field: string | undefined;
   readonly offset: number | undefined;
   constructor(at: DataLocation, message: string, options?: { cause?: unknown }) {
-    super('bad-card-data', `${describeLocation(at)}: ${message}`, options);
+    super('bad-card-data', `${describeLocation(at)}: ${message}`, { ...options, field: at.field });
     this.file = at.file;
     this.record = at.record;
-    this.field = at.field;
     this.offset = at.offset;
   }
 }
@@ -70,10 +68,9 @@ export class CardProtocolError extends ChifaError {
 
 /** Data to write does not fit the card's layout (too long, out of range); nothing was written. */
 export class RecordInputError extends ChifaError {
-  readonly field: string;
+  declare readonly field: string;
   constructor(field: string, message: string) {
-    super('invalid-record', `${field}: ${message}`);
-    this.field = field;
+    super('invalid-record', `${field}: ${message}`, { field });
   }
 }
 

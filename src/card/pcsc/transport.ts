@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { parseAtr } from '../atr';
-import { Mutex } from '../transport/mutex';
+import { Mutex } from '../../common/mutex';
 import { CardRemovedError, type CardCapabilities, type CardTransport, TransportTimeoutError } from '../transport/transport';
 import type { CardHandle, Disposition, PcscBackend, Protocol, ShareMode } from './backend';
 import { pcscliteBackend } from './binding';

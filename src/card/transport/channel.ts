@@ -1,6 +1,6 @@
 import type { CommandApdu, ResponseApdu } from '../apdu';
 import type { Command } from '../commands/command';
-import { Mutex } from './mutex';
+import { Mutex } from '../../common/mutex';
 import {
   type ApduProcessor,
   type Exchange,

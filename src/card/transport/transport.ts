@@ -1,4 +1,4 @@
-import { ChifaError } from '../../errors';
+import { ChifaError } from '../../common/errors';
 
 /**
  * The one thing every card link does: command bytes in, response bytes out (after yubikit's

@@ -1,6 +1,6 @@
-import type { Db } from '../db';
-import type { Product } from '../catalogue/product';
-import { describeProduct } from '../quote';
+import type { Db } from '../../common/db';
+import type { Product } from '../../billing/catalogue/product';
+import { describeProduct } from '../../billing/quote';
 
 /**
  * Catalogue search for the basket editor: by code prefix, or by a prefix of a word of the DCI or

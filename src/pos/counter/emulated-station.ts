@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InProcessTransport } from '../../card/emulator/in-process-transport';
-import { VirtualCard } from '../../card/emulator/virtual-card';
+import { InProcessTransport } from '../../emulator/in-process-transport';
+import { VirtualCard } from '../../emulator/virtual-card';
 import type { CardTransport } from '../../card/transport/transport';
-import { packageRoot } from '../paths';
+import { packageRoot } from '../../common/paths';
 import { NoCardError } from './errors';
 import { SdkInsuredPort, SdkProfessionalPort } from './sdk-ports';
 import type { CardStation, InsuredCardPort, ProfessionalCardPort, StationStatus } from './station';

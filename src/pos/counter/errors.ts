@@ -1,11 +1,15 @@
-import { PosError } from '../errors';
+import { ChifaError } from '../../common/errors';
 
 /**
  * Errors of the counter service. Each has a stable `code`; the HTTP layer maps the class to a
  * status (card state conflicts → 409, PC/SC down → 503, unknown invoice → 404) and the page
  * switches on the code. Messages are for people and never contain a PIN.
  */
-export class CounterError extends PosError {}
+export class CounterError extends ChifaError {
+  constructor(code: string, message: string, field?: string, options?: { cause?: unknown }) {
+    super(code, message, { ...options, field });
+  }
+}
 
 /** The state of the cards does not allow the operation (no card, card pulled, PIN needed…). */
 export class CardStateError extends CounterError {}

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { ReaderMonitor, PcscTransport, type PcscBackend } from '../../card/pcsc';
 import type { CardTransport } from '../../card/transport/transport';
-import { ChifaError } from '../../errors';
+import { ChifaError } from '../../common/errors';
 import { CardServiceUnavailableError, NoCardError } from './errors';
 import { SdkInsuredPort, SdkProfessionalPort, type Slot } from './sdk-ports';
 import type { CardStation, InsuredCardPort, ProfessionalCardPort, ReaderStatus, StationStatus } from './station';

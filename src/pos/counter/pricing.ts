@@ -1,9 +1,10 @@
-import type { Product } from '../catalogue/product';
-import type { IsoDate } from '../dates';
-import { InvalidInputError, UnknownProductError } from '../errors';
-import { describeProduct, type ProductLookup, type Quote, type QuoteLineResult } from '../quote';
-import type { RuleBook } from '../rules/load';
-import { computeSplit, type Basket, type SplitContext, type SplitLine } from '../split';
+import type { Product } from '../../billing/catalogue/product';
+import type { IsoDate } from '../../billing/dates';
+import { UnknownProductError } from '../../billing/errors';
+import { InvalidInputError } from '../../common/errors';
+import { describeProduct, type ProductLookup, type Quote, type QuoteLineResult } from '../../billing/quote';
+import type { RuleBook } from '../../billing/rules/load';
+import { computeSplit, type Basket, type SplitContext, type SplitLine } from '../../billing/split';
 import type { Beneficiary, CardRead } from './card-data';
 import type { CounterQuoteRequest } from './request';
 import { computeWarnings, type CounterWarning } from './warnings';

@@ -1,7 +1,7 @@
-import { maskId } from '../../log';
+import { maskId } from '../../common/log';
 import type { InvoiceDocument } from '../../sync/invoice';
-import type { IsoDate } from '../dates';
-import { REASONS, type DocumentReason, type LineReason } from '../split';
+import type { IsoDate } from '../../billing/dates';
+import { REASONS, type DocumentReason, type LineReason } from '../../billing/split';
 import type { PharmacyIdentity } from './card-data';
 import type { CardWrite } from './card-writes';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { InvalidInputError } from '../errors';
-import { zodIssues } from '../issue-path';
+import { InvalidInputError } from '../../common/errors';
+import { zodIssues } from '../../common/zod-issues';
 
 /**
  * Bodies the counter accepts for a quote and a checkout. Prices always come from the catalogue

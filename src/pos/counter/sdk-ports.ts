@@ -1,4 +1,4 @@
-import { ChifaError } from '../../errors';
+import { ChifaError } from '../../common/errors';
 import { ChifaCard, ProfessionalCard, professionalCardSigner, type CardData, type Dispensation, type Holder, type NewDispensation } from '../../card/chifa';
 import type { CardTransport } from '../../card/transport/transport';
 import type { Signer } from '../../sync/signer';

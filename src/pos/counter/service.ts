@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
-import { maskId } from '../../log';
+import { maskId } from '../../common/log';
 import { draftFromSplit, type InvoiceDocument } from '../../sync/invoice';
 import type { Backlog, RejectedInvoice } from '../../sync/journal/journal';
 import type { Signer } from '../../sync/signer';
-import type { CatalogueStore } from '../catalogue/store';
-import { today as localToday, type IsoDate } from '../dates';
-import type { RuleBook } from '../rules/load';
-import { REASONS } from '../split';
+import type { CatalogueStore } from '../../billing/catalogue/store';
+import { today as localToday, type IsoDate } from '../../billing/dates';
+import type { RuleBook } from '../../billing/rules/load';
+import { REASONS } from '../../billing/split';
 import type { CardHolder, CardRead, DispensationRecord, PharmacyIdentity } from './card-data';
 import { CardWriteStore, type CardWrite } from './card-writes';
 import {

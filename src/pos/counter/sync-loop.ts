@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { DownlinkStore, refreshDownlink } from '../../sync/downlink/client';
 import { fundEndpoint, type FundEndpoint } from '../../sync/http';
 import { Uploader } from '../../sync/uploader';
-import { importCatalogue } from '../catalogue/import';
+import { importCatalogue } from '../../billing/catalogue/import';
 import type { CounterJournal } from './journal';
 import type { CounterService } from './service';
 

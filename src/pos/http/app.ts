@@ -6,8 +6,8 @@ import { EmulatedStation } from '../counter/emulated-station';
 import { buildReceipt } from '../counter/receipt';
 import { cancelSchema, checkoutSchema, counterQuoteSchema, parseBody, pinSchema } from '../counter/request';
 import type { CounterService } from '../counter/service';
-import { UnknownProductError } from '../errors';
-import { packageRoot } from '../paths';
+import { UnknownProductError } from '../../billing/errors';
+import { packageRoot } from '../../common/paths';
 import { requireLoopbackHostHeader, requireToken } from './auth';
 import { HttpError, toHttpError } from './errors';
 

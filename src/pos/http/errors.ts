@@ -1,6 +1,6 @@
-import { ChifaError } from '../../errors';
+import { ChifaError } from '../../common/errors';
 import { CardServiceUnavailableError, CardStateError, JournalUnavailableError, UnknownInvoiceError } from '../counter/errors';
-import { PosError, UnknownProductError } from '../errors';
+import { UnknownProductError } from '../../billing/errors';
 
 /**
  * Every API error is `{ error: { code, message, field? } }`. The status says what kind of problem
@@ -16,11 +16,9 @@ export interface ApiErrorBody {
 
 export class HttpError extends ChifaError {
   readonly status: number;
-  readonly field: string | undefined;
   constructor(status: number, code: string, message: string, field?: string) {
-    super(code, message);
+    super(code, message, { field });
     this.status = status;
-    this.field = field;
   }
 }
 
@@ -34,7 +32,7 @@ export function toHttpError(err: unknown): { status: number; body: ApiErrorBody;
   if (err instanceof UnknownProductError || err instanceof UnknownInvoiceError) return { status: 404, body: body(err.code, err.message, err.field), internal: false };
   if (err instanceof CardServiceUnavailableError || err instanceof JournalUnavailableError) return { status: 503, body: body(err.code, err.message), internal: false };
   if (err instanceof CardStateError) return { status: 409, body: body(err.code, err.message, err.field), internal: false };
-  if (err instanceof PosError) {
+  if (err instanceof ChifaError) {
     if (BAD_INPUT.has(err.code)) return { status: 400, body: body(err.code, err.message, err.field), internal: false };
     if (err.code === 'no-rules-in-force') return { status: 503, body: body(err.code, `the counter has no third-party-payment rules for today: ${err.message}`), internal: false };
   }

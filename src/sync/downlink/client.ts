@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { parseRuleFile, RuleBook } from '../../pos/rules/load';
+import { parseRuleFile, RuleBook } from '../../billing/rules/load';
 import { SyncError } from '../errors';
 import { NetworkError, request, retryAfterMs, type FundEndpoint, type HttpResponse } from '../http';
 import { BlacklistStore, downlinkDatabasePath, openDownlinkDatabase } from './blacklist';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isIsoDate } from '../../pos/dates';
+import { isIsoDate } from '../../billing/dates';
 
 /**
  * What the fund sends down to the terminals (docs/sync.md, "Downlink"):

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InProcessTransport } from '../../../src/card/emulator/in-process-transport';
-import { VirtualCard, type VirtualCardOptions } from '../../../src/card/emulator/virtual-card';
+import { InProcessTransport } from '../../../src/emulator/in-process-transport';
+import { VirtualCard, type VirtualCardOptions } from '../../../src/emulator/virtual-card';
 import type { CardTransport } from '../../../src/card/transport/transport';
 
 export const CARDS = path.join(__dirname, '../../../fixtures/cards');

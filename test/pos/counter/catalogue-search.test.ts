@@ -1,5 +1,5 @@
-import { CatalogueStore } from '../../../src/pos/catalogue/store';
-import { openDatabase } from '../../../src/pos/db';
+import { CatalogueStore } from '../../../src/billing/catalogue/store';
+import { openDatabase } from '../../../src/common/db';
 import { CatalogueSearch } from '../../../src/pos/counter/catalogue-search';
 
 const store = new CatalogueStore(openDatabase(':memory:'));

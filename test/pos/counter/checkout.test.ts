@@ -1,8 +1,8 @@
 import { CounterService } from '../../../src/pos/counter/service';
-import { loadRules } from '../../../src/pos/rules/load';
+import { loadRules } from '../../../src/billing/rules/load';
 import { CardRemovedError } from '../../../src/pos/counter/errors';
 import { draftFromSplit } from '../../../src/sync/invoice';
-import { computeSplit } from '../../../src/pos/split';
+import { computeSplit } from '../../../src/billing/split';
 import { captureLogger, expectInvariant, NOW, openHarness, ready, THREE_LINES, type Harness } from './harness';
 
 /**

@@ -1,12 +1,12 @@
 import * as path from 'node:path';
-import { VirtualCard } from '../../../src/card/emulator/virtual-card';
-import { CatalogueStore } from '../../../src/pos/catalogue/store';
+import { VirtualCard } from '../../../src/emulator/virtual-card';
+import { CatalogueStore } from '../../../src/billing/catalogue/store';
 import { CounterJournal, journalPath } from '../../../src/pos/counter/journal';
 import { openStation } from '../../../src/pos/counter/open-station';
 import { PcscStation } from '../../../src/pos/counter/pcsc-station';
 import { CounterService } from '../../../src/pos/counter/service';
-import { packageRoot } from '../../../src/pos/paths';
-import { loadRules } from '../../../src/pos/rules/load';
+import { packageRoot } from '../../../src/common/paths';
+import { loadRules } from '../../../src/billing/rules/load';
 import { FakeBackend, settle } from '../../card/pcsc/fake-backend';
 import { captureLogger, NOW, THREE_LINES, tmpDir } from './harness';
 

@@ -1,8 +1,9 @@
-import { InvalidInputError, UnknownProductError } from '../../../src/pos/errors';
-import { CatalogueStore } from '../../../src/pos/catalogue/store';
-import { openDatabase } from '../../../src/pos/db';
+import { UnknownProductError } from '../../../src/billing/errors';
+import { InvalidInputError } from '../../../src/common/errors';
+import { CatalogueStore } from '../../../src/billing/catalogue/store';
+import { openDatabase } from '../../../src/common/db';
 import { beneficiaryOf, contextFromCard, priceBasket } from '../../../src/pos/counter/pricing';
-import { loadRules } from '../../../src/pos/rules/load';
+import { loadRules } from '../../../src/billing/rules/load';
 import { cardRead } from './fixtures';
 
 const rules = loadRules();

@@ -1,4 +1,4 @@
-import type { Product } from '../../../src/pos/catalogue/product';
+import type { Product } from '../../../src/billing/catalogue/product';
 import type { DispensationRecord } from '../../../src/pos/counter/card-data';
 import { addDays, allergyMatch, computeWarnings, daysBetween, normalizeName } from '../../../src/pos/counter/warnings';
 

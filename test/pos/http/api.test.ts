@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { journalPath } from '../../../src/pos/counter/journal';
-import { packageRoot } from '../../../src/pos/paths';
+import { packageRoot } from '../../../src/common/paths';
 import { Journal } from '../../../src/sync/journal/journal';
 import { SoftwareSigner } from '../../../src/sync/signer';
 import { EmulatedStation } from '../../../src/pos/counter/emulated-station';

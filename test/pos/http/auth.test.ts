@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateToken, isLoopbackHost, resolveToken, TOKEN_FILE, tokensEqual } from '../../../src/pos/http/auth';
 import { HttpError, toHttpError } from '../../../src/pos/http/errors';
-import { InvalidInputError, UnknownProductError } from '../../../src/pos/errors';
+import { UnknownProductError } from '../../../src/billing/errors';
+import { InvalidInputError } from '../../../src/common/errors';
 import { CardRemovedError, CardServiceUnavailableError, NoCardError, PinBlockedError } from '../../../src/pos/counter/errors';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'chifa-auth-'));

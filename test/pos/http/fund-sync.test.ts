@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { EmulatedStation } from '../../../src/pos/counter/emulated-station';
 import { startCounter, type RunningCounter } from '../../../src/pos/http/server';
 import { BlacklistStore } from '../../../src/sync/downlink/blacklist';
-import { FundServer } from '../../../src/sync/fund/server';
+import { FundServer } from '../../../src/fund/server';
 import { captureLogger, NOW, tmpDir, THREE_LINES } from '../counter/harness';
 
 /**

@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { CATEGORIES } from './category';
+import { isIsoDate } from './dates';
+import { InvalidInputError, MalformedJsonError } from '../common/errors';
+import { zodIssues } from '../common/zod-issues';
+
+/**
+ * The quote request `chifa quote` reads on stdin (and the counter's HTTP API will accept):
+ * a dispensing date, the patient's category, and lines that either name a catalogue `code` or
+ * carry their own prices (given prices win over the catalogue's). Amounts are integer centimes.
+ */
+
+const isoDate = z.string({ message: 'expected a date string YYYY-MM-DD' }).refine(isIsoDate, { message: 'expected a calendar date YYYY-MM-DD' });
+const centimes = z
+  .number({ message: 'expected an amount in integer centimes' })
+  .int({ message: 'expected an integer number of centimes (250.00 DA is 25000)' })
+  .min(0, { message: 'an amount cannot be negative' });
+const category = z.enum(CATEGORIES, { message: `expected one of ${CATEGORIES.map((c) => JSON.stringify(c)).join(', ')}` });
+const flag = z.boolean({ message: 'expected true or false' });
+
+export const quoteLineSchema = z
+  .strictObject({
+    code: z.string({ message: 'expected a product code' }).min(1, { message: 'must not be empty' }).max(32).optional(),
+    quantity: z
+      .number({ message: 'expected an integer quantity ≥ 1' })
+      .int({ message: 'expected a whole number of units' })
+      .min(1, { message: 'expected a quantity of at least 1' }),
+    unitPrice: centimes.optional(),
+    /** null: no reference tariff (the sale price is the base), even if the catalogue has one. */
+    referencePrice: centimes.nullable().optional(),
+    reimbursable: flag.optional(),
+    priorApproval: flag.optional(),
+    /** The fund's prior-approval reference for this line. */
+    approval: z.string({ message: 'expected an approval reference' }).min(1, { message: 'must not be empty' }).max(64).optional(),
+  })
+  .superRefine((line, ctx) => {
+    if (line.code === undefined && line.unitPrice === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['unitPrice'], message: 'required when the line has no code' });
+    }
+  });
+
+export const quoteRequestSchema = z.strictObject({
+  date: isoDate,
+  category,
+  lines: z.array(quoteLineSchema, { message: 'expected an array of lines' }).min(1, { message: 'a prescription needs at least one line' }).max(500),
+  /** Card and rights facts (optional; the counter reads them from the card). */
+  cardExpiry: isoDate.optional(),
+  rightsEnd: isoDate.optional(),
+  blacklisted: flag.optional(),
+  /** The beneficiary's own rights, when the card gives them; otherwise the insured's apply. */
+  beneficiary: z.strictObject({ category, rightsEnd: isoDate.optional() }).optional(),
+});
+
+export type QuoteLine = z.infer<typeof quoteLineSchema>;
+export type QuoteRequest = z.infer<typeof quoteRequestSchema>;
+
+/** Validates an already-parsed value; throws InvalidInputError naming each bad field. */
+export function parseQuoteRequest(value: unknown): QuoteRequest {
+  const r = quoteRequestSchema.safeParse(value);
+  if (!r.success) throw new InvalidInputError(zodIssues(r.error), 'quote request');
+  return r.data;
+}
+
+/** Parses JSON text and validates it; MalformedJsonError if it is not JSON at all. */
+export function parseQuoteRequestJson(text: string): QuoteRequest {
+  if (text.trim() === '') throw new MalformedJsonError('the input is empty', 'the quote request');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new MalformedJsonError((err as Error).message, 'the quote request');
+  }
+  return parseQuoteRequest(value);
+}

@@ -1,0 +1,65 @@
+import { X509Certificate } from 'node:crypto';
+import { PIN_REF } from '../../card/layout';
+import { SW } from '../../card/status';
+import { fit, ok, sw, type Command, type CommandContext, type Reply } from '../context';
+import { signDigest } from '../ecdsa';
+
+/**
+ * PERFORM SECURITY OPERATION '2A' (ISO 7816-8 §11).
+ *
+ * 00 BE  VERIFY CERTIFICATE (insured card): data = the professional's X.509 certificate (DER),
+ *        usually sent with command chaining or extended length. Accepted when it parses, holds an
+ *        EC P-256 key, is not a CA, is signed by the fund CA whose public key the card holds, and
+ *        the card's clock is within its validity. Malformed or wrong key type: '6A80'; not issued
+ *        by the fund CA or expired/not yet valid: '6982'. Any attempt drops an earlier
+ *        certificate and professional authentication.
+ * 9E 9A  COMPUTE DIGITAL SIGNATURE (professional card): data = a 32-byte SHA-256 digest; answers
+ *        the 64-byte ECDSA r||s signature over it (so it verifies as ES256 over the original
+ *        message). Requires the PIN.
+ */
+
+export function pso(ctx: CommandContext, cmd: Command): Reply {
+  if (cmd.p1 === 0x00 && cmd.p2 === 0xbe) return verifyCertificate(ctx, cmd);
+  if (cmd.p1 === 0x9e && cmd.p2 === 0x9a) return computeSignature(ctx, cmd);
+  return sw(SW.INCORRECT_P1P2);
+}
+
+function verifyCertificate(ctx: CommandContext, cmd: Command): Reply {
+  const fundCa = ctx.keys.fundCa;
+  if (!fundCa) return sw(SW.FUNCTION_NOT_SUPPORTED);
+  ctx.security.certificate = null;
+  ctx.security.professional = null;
+  if (cmd.data.length === 0) return sw(SW.WRONG_LENGTH);
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(cmd.data);
+  } catch {
+    return sw(SW.WRONG_DATA);
+  }
+  const key = cert.publicKey;
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1' || cert.ca) {
+    return sw(SW.WRONG_DATA);
+  }
+  let trusted = false;
+  try {
+    trusted = cert.verify(fundCa);
+  } catch {
+    trusted = false;
+  }
+  if (!trusted) return sw(SW.SECURITY_STATUS_NOT_SATISFIED);
+  const now = ctx.now().getTime();
+  const from = Date.parse(cert.validFrom);
+  const to = Date.parse(cert.validTo);
+  if (!(now >= from && now <= to)) return sw(SW.SECURITY_STATUS_NOT_SATISFIED);
+  const cn = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1] ?? '';
+  ctx.security.certificate = { publicKey: key, subjectCn: cn };
+  return ok();
+}
+
+function computeSignature(ctx: CommandContext, cmd: Command): Reply {
+  const scalar = ctx.keys.signingScalar;
+  if (scalar === undefined) return sw(SW.REFERENCE_DATA_NOT_FOUND);
+  if (cmd.data.length !== 32) return sw(SW.WRONG_LENGTH);
+  if (!ctx.security.verified.has(PIN_REF)) return sw(SW.SECURITY_STATUS_NOT_SATISFIED);
+  return fit(signDigest(scalar, cmd.data), cmd.ne);
+}

@@ -1,0 +1,263 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import type { Logger } from 'pino';
+import pino from 'pino';
+import { packageRoot } from '../common/paths';
+import { loadRules } from '../billing/rules/load';
+import type { RuleBook } from '../billing/rules/load';
+import { DOWNLINK_CONTENT_TYPES, DOWNLINK_NAMES, type DownlinkName } from '../sync/downlink/format';
+import { MAX_BODY_BYTES } from '../sync/protocol';
+import { errorBody, handleBatch, PharmacyLocks, type BatchDeps } from './batch';
+import { DownlinkFiles } from './downlink';
+import { FaultInjector, NO_FAULTS, type FaultSpec } from './faults';
+import { FundStore } from './store';
+import { TrustStore } from './trust';
+import { VerifyPool } from './verify-pool';
+
+/**
+ * `chifa fund`: the reference fund server for integrators (express + SQLite). It verifies what a
+ * pharmacy uploads — certificate against the fund CA, every signature, every chain link, the
+ * manifest, duplicates, and each split recomputed with the rules in force — stores it, answers
+ * with per-invoice acknowledgements, and serves the downlink. `faults` makes it misbehave on
+ * purpose. Listens on 127.0.0.1 unless told otherwise.
+ */
+
+export interface FundServerOptions {
+  dataDir: string;
+  /** PEM files of the CA(s) that issue professional certificates. Default: the TEST ONLY fund CA. */
+  caFiles?: string[];
+  rulesDir?: string;
+  faults?: FaultSpec;
+  /** Signature-verification worker threads (0: on the main thread). Default: one per core. */
+  verifyThreads?: number;
+  /** Batches are settled this long after their acknowledgement (null: never). Default 0. */
+  settleAfterMs?: number | null;
+  maxBodyBytes?: number;
+  /** How often the downlink files are re-stat'ed, ms (default 1000). */
+  downlinkRecheckMs?: number;
+  logger?: Logger;
+  now?: () => Date;
+}
+
+export interface ListenOptions {
+  host?: string;
+  port?: number;
+  /** PEM certificate and key: serve HTTPS. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+}
+
+export function defaultFundCa(): string {
+  return path.join(packageRoot(), 'fixtures', 'keys', 'fund-ca.pem');
+}
+
+export class FundServer {
+  readonly app: express.Express;
+  readonly store: FundStore;
+  readonly faults: FaultInjector;
+  private readonly pool: VerifyPool;
+  private readonly log: Logger;
+  private server: http.Server | https.Server | undefined;
+  private readonly sockets = new Set<import('node:net').Socket>();
+
+  constructor(options: FundServerOptions) {
+    this.log = options.logger ?? pino({ level: 'silent' });
+    const now = options.now ?? (() => new Date());
+    const rules: RuleBook = loadRules(options.rulesDir);
+    this.store = FundStore.open(options.dataDir);
+    this.pool = new VerifyPool(options.verifyThreads);
+    this.faults = new FaultInjector(options.faults ?? NO_FAULTS);
+    const downlink = new DownlinkFiles(options.dataDir, options.rulesDir, options.downlinkRecheckMs);
+    const deps: BatchDeps = {
+      store: this.store,
+      trust: TrustStore.fromFiles(options.caFiles ?? [defaultFundCa()]),
+      pool: this.pool,
+      rules,
+      downlink,
+      now,
+    };
+    const settleAfterMs = options.settleAfterMs === undefined ? 0 : options.settleAfterMs;
+    const locks = new PharmacyLocks();
+    const limit = options.maxBodyBytes ?? MAX_BODY_BYTES;
+    const faults = this.faults;
+    const log = this.log;
+
+    const app = express();
+    app.disable('x-powered-by');
+    app.set('etag', false);
+
+    // Faults first: they act before the body is read, as a broken network or fund would.
+    app.use('/v1', (req: Request, res: Response, next: NextFunction) => {
+      if (!faults.active) return next();
+      const go = (): void => {
+        if (faults.roll(faults.spec.drop)) {
+          log.debug({ url: req.url }, 'fault: drop');
+          req.socket.destroy();
+          return;
+        }
+        if (faults.roll(faults.spec.serverError)) {
+          const status = faults.pick([500, 502, 503]);
+          res.status(status).json(errorBody('FAULT_INJECTED', `injected ${status}`));
+          return;
+        }
+        if (faults.roll(faults.spec.retryAfter)) {
+          res.status(503).set('Retry-After', String(faults.spec.retryAfterSeconds)).json(errorBody('BUSY', 'injected: retry later'));
+          return;
+        }
+        res.locals.dropAfter = faults.roll(faults.spec.dropAfter);
+        res.locals.partial = faults.roll(faults.spec.partial);
+        next();
+      };
+      const delay = faults.latencyMs();
+      if (delay > 0) setTimeout(go, delay);
+      else go();
+    });
+
+    app.post('/v1/batches', express.raw({ type: 'application/json', limit }), async (req: Request, res: Response, next: NextFunction) => {
+      try {
+        if (!Buffer.isBuffer(req.body)) {
+          res.status(415).json(errorBody('UNSUPPORTED_MEDIA_TYPE', 'send the batch as application/json'));
+          return;
+        }
+        const out = await handleBatch(deps, locks, req.body, req.get('Idempotency-Key'));
+        const body = out.body;
+        if (out.status === 200 && 'results' in body) {
+          log.info({ pharmacyId: body.pharmacyId, batchId: body.batchId, count: body.count, rejected: body.rejected, replayed: out.replayed === true }, 'batch acknowledged');
+        } else if ('error' in body) {
+          log.warn({ status: out.status, code: body.error.code, field: body.error.field }, 'batch refused');
+        }
+        if (res.locals.dropAfter === true) {
+          log.debug('fault: drop after processing');
+          req.socket.destroy();
+          return;
+        }
+        if (out.replayed) res.set('Idempotent-Replayed', 'true');
+        if (res.locals.partial === true && out.status === 200 && 'results' in body && body.results.length > 1) {
+          const keep = Math.floor(faults.random() * body.results.length);
+          res.status(200).json({ ...body, complete: false, results: body.results.slice(0, keep) });
+          return;
+        }
+        res.status(out.status).json(body);
+      } catch (err) {
+        next(err);
+      }
+    });
+
+    app.get('/v1/batches/:pharmacyId/:batchId', (req: Request, res: Response) => {
+      const batchId = Number(req.params.batchId);
+      const row = Number.isSafeInteger(batchId) ? this.store.batchById(String(req.params.pharmacyId), batchId) : undefined;
+      if (!row) {
+        res.status(404).json(errorBody('UNKNOWN_BATCH', 'no such batch'));
+        return;
+      }
+      res.json(this.store.ack(row, now(), settleAfterMs));
+    });
+
+    app.get('/v1/pharmacies/:pharmacyId/batches', (req: Request, res: Response) => {
+      const from = Number(req.query.from ?? 1);
+      if (!Number.isSafeInteger(from) || from < 1) {
+        res.status(400).json(errorBody('BAD_REQUEST', 'from must be a batch number ≥ 1', 'from'));
+        return;
+      }
+      res.json({ batches: this.store.listBatches(String(req.params.pharmacyId), from, 1000, now(), settleAfterMs) });
+    });
+
+    app.get('/v1/pharmacies/:pharmacyId/chain', (req: Request, res: Response) => {
+      const tip = this.store.tip(String(req.params.pharmacyId));
+      res.json({ pharmacyId: req.params.pharmacyId, ...tip });
+    });
+
+    app.get('/v1/downlink/:name', (req: Request, res: Response) => {
+      const name = String(req.params.name);
+      if (!(DOWNLINK_NAMES as readonly string[]).includes(name)) {
+        res.status(404).json(errorBody('UNKNOWN_DOCUMENT', `no downlink document ${JSON.stringify(name)} (${DOWNLINK_NAMES.join(', ')})`));
+        return;
+      }
+      let doc;
+      try {
+        doc = downlink.get(name as DownlinkName);
+      } catch (err) {
+        log.error({ err }, 'downlink file');
+        res.status(500).json(errorBody('DOWNLINK_UNAVAILABLE', (err as Error).message));
+        return;
+      }
+      if (!doc) {
+        res.status(404).json(errorBody('UNKNOWN_DOCUMENT', `the fund publishes no ${name}`));
+        return;
+      }
+      res.set('ETag', doc.etag).set('Cache-Control', 'no-cache');
+      if (req.get('If-None-Match') === doc.etag) {
+        res.status(304).end();
+        return;
+      }
+      res.type(DOWNLINK_CONTENT_TYPES[name as DownlinkName]).send(doc.body);
+    });
+
+    app.get('/v1/health', (_req: Request, res: Response) => {
+      res.json({ ok: true });
+    });
+
+    app.use((_req: Request, res: Response) => {
+      res.status(404).json(errorBody('NOT_FOUND', 'no such endpoint'));
+    });
+
+    // Body-parser failures (too large, truncated, aborted) and anything unexpected.
+    app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+      const e = err as { type?: string; status?: number; message?: string };
+      if (e.type === 'entity.too.large') {
+        res.status(413).json(errorBody('BODY_TOO_LARGE', `the body exceeds ${limit} bytes`));
+        return;
+      }
+      if (e.type === 'request.aborted') {
+        req.socket.destroy();
+        return;
+      }
+      if (e.type === 'request.size.invalid') {
+        res.status(400).json(errorBody('TRUNCATED_BODY', 'the body is shorter or longer than its Content-Length'));
+        return;
+      }
+      if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+        res.status(e.status).json(errorBody('BAD_REQUEST', e.message ?? 'bad request'));
+        return;
+      }
+      log.error({ err }, 'unexpected error');
+      res.status(500).json(errorBody('INTERNAL', 'internal error'));
+    });
+    this.app = app;
+  }
+
+  /** Starts listening; resolves with the base URL. */
+  listen(options: ListenOptions = {}): Promise<string> {
+    const host = options.host ?? '127.0.0.1';
+    const server = options.tls ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, this.app) : http.createServer(this.app);
+    server.keepAliveTimeout = 5000;
+    server.requestTimeout = 120_000;
+    server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, host, () => {
+        const a = server.address() as AddressInfo;
+        const h = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+        resolve(`${options.tls ? 'https' : 'http'}://${h}:${a.port}`);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.server) {
+      const s = this.server;
+      await new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        for (const sock of this.sockets) sock.destroy();
+      });
+    }
+    await this.pool.close();
+    this.store.close();
+  }
+}

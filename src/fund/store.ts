@@ -1,0 +1,318 @@
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { GENESIS_HASH } from '../sync/invoice';
+import type { BatchAck, InvoiceResult } from '../sync/protocol';
+
+/**
+ * The reference fund's store (SQLite, WAL, synchronous=FULL): per pharmacy the chain tip, every
+ * batch received with the acknowledgement sent for it, every invoice with its outcome. A batch
+ * and its invoices are written in one transaction after every check has passed, so a refused
+ * request leaves nothing behind. Rows are never updated except a batch's settlement.
+ * Digests are stored as 32-byte BLOBs (half the size of hex, so the indexes stay small); the
+ * chain itself makes invoice hashes unique, and `chifa fund verify` checks that they are.
+ */
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS pharmacies (
+  id TEXT PRIMARY KEY,
+  last_number INTEGER NOT NULL,
+  last_hash TEXT NOT NULL,
+  last_batch INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS certificates (
+  key_id TEXT PRIMARY KEY,
+  der BLOB NOT NULL,
+  pharmacy_id TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS batches (
+  pharmacy_id TEXT NOT NULL,
+  batch_id INTEGER NOT NULL,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  manifest_hash TEXT NOT NULL UNIQUE,
+  manifest_jws TEXT NOT NULL,
+  from_number INTEGER NOT NULL,
+  to_number INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  received_at TEXT NOT NULL,
+  accepted INTEGER NOT NULL,
+  rejected INTEGER NOT NULL,
+  paid INTEGER NOT NULL,
+  settled_at TEXT,
+  PRIMARY KEY (pharmacy_id, batch_id)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS invoices (
+  pharmacy_id TEXT NOT NULL,
+  number INTEGER NOT NULL,
+  hash BLOB NOT NULL CHECK (length(hash) = 32),
+  prev_hash BLOB NOT NULL CHECK (length(prev_hash) = 32),
+  batch_id INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  fund TEXT NOT NULL,
+  date TEXT NOT NULL,
+  card_serial TEXT NOT NULL,
+  total INTEGER NOT NULL,
+  fund_amount INTEGER NOT NULL,
+  ref_number INTEGER,
+  fingerprint BLOB NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected')),
+  code TEXT,
+  reason TEXT,
+  jws TEXT NOT NULL,
+  PRIMARY KEY (pharmacy_id, number)
+) STRICT;
+CREATE INDEX IF NOT EXISTS invoices_fingerprint ON invoices(fingerprint) WHERE status = 'accepted';
+CREATE INDEX IF NOT EXISTS invoices_ref ON invoices(pharmacy_id, ref_number) WHERE ref_number IS NOT NULL;
+
+CREATE TRIGGER IF NOT EXISTS fund_invoices_no_update BEFORE UPDATE ON invoices
+BEGIN SELECT RAISE(ABORT, 'fund: stored invoices are immutable'); END;
+CREATE TRIGGER IF NOT EXISTS fund_invoices_no_delete BEFORE DELETE ON invoices
+BEGIN SELECT RAISE(ABORT, 'fund: stored invoices are never deleted'); END;
+CREATE TRIGGER IF NOT EXISTS fund_batches_no_delete BEFORE DELETE ON batches
+BEGIN SELECT RAISE(ABORT, 'fund: batches are never deleted'); END;
+`;
+
+export interface ChainTip {
+  lastNumber: number;
+  lastHash: string;
+  lastBatch: number;
+}
+
+export interface StoredInvoice {
+  number: number;
+  hash: string;
+  kind: string;
+  status: 'accepted' | 'rejected';
+  total: number;
+  fund_amount: number;
+  batch_id: number;
+}
+
+export interface BatchSummary {
+  batchId: number;
+  from: number;
+  to: number;
+  count: number;
+  accepted: number;
+  rejected: number;
+  paid: number;
+  state: 'acknowledged' | 'settled';
+  settledAt?: string;
+}
+
+export interface NewInvoiceRow {
+  number: number;
+  hash: string;
+  prev: string;
+  kind: string;
+  fund: string;
+  date: string;
+  cardSerial: string;
+  total: number;
+  fundAmount: number;
+  refNumber: number | null;
+  fingerprint: string;
+  result: InvoiceResult;
+  jws: string;
+}
+
+export interface NewBatch {
+  pharmacyId: string;
+  batchId: number;
+  idempotencyKey: string;
+  manifestHash: string;
+  manifestJws: string;
+  from: number;
+  to: number;
+  receivedAt: string;
+  paid: number;
+  certificates: { keyId: string; der: Buffer }[];
+  invoices: NewInvoiceRow[];
+}
+
+interface BatchRowDb {
+  pharmacy_id: string;
+  batch_id: number;
+  idempotency_key: string;
+  manifest_hash: string;
+  from_number: number;
+  to_number: number;
+  count: number;
+  received_at: string;
+  accepted: number;
+  rejected: number;
+  paid: number;
+  settled_at: string | null;
+}
+
+export class FundStore {
+  readonly db: Database.Database;
+  readonly file: string;
+  private readonly st;
+
+  private constructor(file: string, db: Database.Database) {
+    this.file = file;
+    this.db = db;
+    this.st = {
+      tip: db.prepare('SELECT last_number AS lastNumber, last_hash AS lastHash, last_batch AS lastBatch FROM pharmacies WHERE id = ?'),
+      byKey: db.prepare('SELECT * FROM batches WHERE idempotency_key = ?'),
+      byManifest: db.prepare('SELECT * FROM batches WHERE manifest_hash = ?'),
+      byId: db.prepare('SELECT * FROM batches WHERE pharmacy_id = ? AND batch_id = ?'),
+      invoice: db.prepare('SELECT number, lower(hex(hash)) AS hash, kind, status, total, fund_amount, batch_id FROM invoices WHERE pharmacy_id = ? AND number = ?'),
+      results: db.prepare('SELECT number, lower(hex(hash)) AS hash, status, code, reason FROM invoices WHERE pharmacy_id = ? AND number BETWEEN ? AND ? ORDER BY number'),
+      fingerprint: db.prepare("SELECT 1 FROM invoices WHERE fingerprint = ? AND status = 'accepted' LIMIT 1").pluck(),
+      credited: db.prepare(
+        "SELECT COALESCE(SUM(total), 0) AS total, COALESCE(SUM(fund_amount), 0) AS fund FROM invoices WHERE pharmacy_id = ? AND ref_number = ? AND kind = 'credit-note' AND status = 'accepted'",
+      ),
+      correctedBy: db.prepare(
+        "SELECT number FROM invoices WHERE pharmacy_id = ? AND ref_number = ? AND kind = 'corrected-invoice' AND status = 'accepted' LIMIT 1",
+      ).pluck(),
+      insertInvoice: db.prepare(
+        `INSERT INTO invoices (pharmacy_id, number, hash, prev_hash, batch_id, kind, fund, date, card_serial, total, fund_amount, ref_number, fingerprint, status, code, reason, jws)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      insertBatch: db.prepare(
+        `INSERT INTO batches (pharmacy_id, batch_id, idempotency_key, manifest_hash, manifest_jws, from_number, to_number, count, received_at, accepted, rejected, paid)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      upsertTip: db.prepare(
+        `INSERT INTO pharmacies (id, last_number, last_hash, last_batch) VALUES (?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET last_number = excluded.last_number, last_hash = excluded.last_hash, last_batch = excluded.last_batch`,
+      ),
+      cert: db.prepare('INSERT OR IGNORE INTO certificates (key_id, der, pharmacy_id) VALUES (?, ?, ?)'),
+      settle: db.prepare('UPDATE batches SET settled_at = ? WHERE pharmacy_id = ? AND batch_id = ? AND settled_at IS NULL'),
+    };
+  }
+
+  static open(dir: string): FundStore {
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'fund.sqlite');
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 10000');
+    db.exec(SCHEMA);
+    return new FundStore(file, db);
+  }
+
+  tip(pharmacyId: string): ChainTip {
+    return (this.st.tip.get(pharmacyId) as ChainTip | undefined) ?? { lastNumber: 0, lastHash: GENESIS_HASH, lastBatch: 0 };
+  }
+
+  batchByKey(key: string): BatchRowDb | undefined {
+    return this.st.byKey.get(key) as BatchRowDb | undefined;
+  }
+
+  batchByManifest(hash: string): BatchRowDb | undefined {
+    return this.st.byManifest.get(hash) as BatchRowDb | undefined;
+  }
+
+  batchById(pharmacyId: string, batchId: number): BatchRowDb | undefined {
+    return this.st.byId.get(pharmacyId, batchId) as BatchRowDb | undefined;
+  }
+
+  invoice(pharmacyId: string, number: number): StoredInvoice | undefined {
+    return this.st.invoice.get(pharmacyId, number) as StoredInvoice | undefined;
+  }
+
+  hasAcceptedFingerprint(fp: string): boolean {
+    return this.st.fingerprint.get(Buffer.from(fp, 'hex')) !== undefined;
+  }
+
+  credited(pharmacyId: string, number: number): { total: number; fund: number } {
+    return this.st.credited.get(pharmacyId, number) as { total: number; fund: number };
+  }
+
+  correctedBy(pharmacyId: string, number: number): number | undefined {
+    return this.st.correctedBy.get(pharmacyId, number) as number | undefined;
+  }
+
+  /**
+   * Stores a verified batch. Re-checks, inside the write transaction, that the chain tip is
+   * still the one the batch was checked against (`expectTip`); returns false if not.
+   */
+  commit(b: NewBatch, expectTip: ChainTip): boolean {
+    return this.db
+      .transaction(() => {
+        const tip = this.tip(b.pharmacyId);
+        if (tip.lastNumber !== expectTip.lastNumber || tip.lastHash !== expectTip.lastHash || tip.lastBatch !== expectTip.lastBatch) return false;
+        for (const c of b.certificates) this.st.cert.run(c.keyId, c.der, b.pharmacyId);
+        let accepted = 0;
+        for (const i of b.invoices) {
+          if (i.result.status === 'accepted') accepted++;
+          this.st.insertInvoice.run(
+            b.pharmacyId, i.number, Buffer.from(i.hash, 'hex'), Buffer.from(i.prev, 'hex'), b.batchId, i.kind, i.fund, i.date, i.cardSerial, i.total, i.fundAmount, i.refNumber,
+            Buffer.from(i.fingerprint, 'hex'), i.result.status, i.result.code ?? null, i.result.reason ?? null, i.jws,
+          );
+        }
+        const count = b.invoices.length;
+        this.st.insertBatch.run(b.pharmacyId, b.batchId, b.idempotencyKey, b.manifestHash, b.manifestJws, b.from, b.to, count, b.receivedAt, accepted, count - accepted, b.paid);
+        const last = b.invoices[count - 1]!;
+        this.st.upsertTip.run(b.pharmacyId, last.number, last.hash, b.batchId);
+        return true;
+      })
+      .immediate();
+  }
+
+  /**
+   * Summaries of a pharmacy's batches from `fromBatch` (at most `limit`), settling those due:
+   * how the uploader learns settlements in one request.
+   */
+  listBatches(pharmacyId: string, fromBatch: number, limit: number, now: Date, settleAfterMs: number | null): BatchSummary[] {
+    const rows = this.db
+      .prepare('SELECT * FROM batches WHERE pharmacy_id = ? AND batch_id >= ? ORDER BY batch_id LIMIT ?')
+      .all(pharmacyId, fromBatch, limit) as BatchRowDb[];
+    return rows.map((r) => {
+      const settledAt = this.settleIfDue(r, now, settleAfterMs);
+      return {
+        batchId: r.batch_id,
+        from: r.from_number,
+        to: r.to_number,
+        count: r.count,
+        accepted: r.accepted,
+        rejected: r.rejected,
+        paid: r.paid,
+        state: settledAt !== null ? 'settled' : 'acknowledged',
+        ...(settledAt !== null ? { settledAt } : {}),
+      };
+    });
+  }
+
+  private settleIfDue(row: BatchRowDb, now: Date, settleAfterMs: number | null): string | null {
+    if (row.settled_at === null && settleAfterMs !== null && now.getTime() - Date.parse(row.received_at) >= settleAfterMs) {
+      const at = now.toISOString();
+      this.st.settle.run(at, row.pharmacy_id, row.batch_id);
+      return at;
+    }
+    return row.settled_at;
+  }
+
+  /** The acknowledgement of a stored batch; settles it first if `settleAfterMs` has passed. */
+  ack(row: BatchRowDb, now: Date, settleAfterMs: number | null): BatchAck {
+    row = { ...row, settled_at: this.settleIfDue(row, now, settleAfterMs) };
+    const results = (this.st.results.all(row.pharmacy_id, row.from_number, row.to_number) as { number: number; hash: string; status: 'accepted' | 'rejected'; code: string | null; reason: string | null }[]).map(
+      (r): InvoiceResult => ({ number: r.number, hash: r.hash, status: r.status, ...(r.code !== null ? { code: r.code } : {}), ...(r.reason !== null ? { reason: r.reason } : {}) }),
+    );
+    return {
+      pharmacyId: row.pharmacy_id,
+      batchId: row.batch_id,
+      idempotencyKey: row.idempotency_key,
+      receivedAt: row.received_at,
+      complete: true,
+      state: row.settled_at !== null ? 'settled' : 'acknowledged',
+      count: row.count,
+      accepted: row.accepted,
+      rejected: row.rejected,
+      paid: row.paid,
+      ...(row.settled_at !== null ? { settledAt: row.settled_at } : {}),
+      results,
+    };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
