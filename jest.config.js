@@ -7,7 +7,14 @@
 const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false, tsconfig: '<rootDir>/tsconfig.test.json' }] };
 module.exports = {
   projects: [
-    { displayName: 'unit', testEnvironment: 'node', roots: ['<rootDir>/test'], testMatch: ['**/*.test.ts'], testPathIgnorePatterns: ['\\.pcscd\\.test\\.ts$'], transform },
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test'],
+      testMatch: ['**/*.test.ts'],
+      testPathIgnorePatterns: ['\\.pcscd\\.test\\.ts$'],
+      transform,
+    },
     { displayName: 'pcsc', testEnvironment: 'node', roots: ['<rootDir>/test'], testMatch: ['**/*.pcscd.test.ts'], transform },
   ],
   testTimeout: 60000,

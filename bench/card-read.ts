@@ -1,7 +1,15 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ChifaCard, decodeBeneficiary, decodeDispensation, decodeEmergency, decodeHolder, decodePrescription, decodeRights } from '../src/card/chifa';
+import {
+  ChifaCard,
+  decodeBeneficiary,
+  decodeDispensation,
+  decodeEmergency,
+  decodeHolder,
+  decodePrescription,
+  decodeRights,
+} from '../src/card/chifa';
 import { InProcessTransport } from '../src/emulator/in-process-transport';
 import { VirtualCard } from '../src/emulator/virtual-card';
 import { VpcdBridge } from '../src/emulator/vpcd';
@@ -169,13 +177,22 @@ async function measure(open: () => Promise<CardTransport>, reps: { warmUp: numbe
   const replay = async (): Promise<void> => {
     for (const cmd of sent) await t.transmit(cmd);
   };
-  const [smartMs, replayMs, smartFloor] = await medians(reps.smart, () => smartRead(t), replay, () => floor(t, smartApdus));
+  const [smartMs, replayMs, smartFloor] = await medians(
+    reps.smart,
+    () => smartRead(t),
+    replay,
+    () => floor(t, smartApdus),
+  );
   out.push({ method: 'ChifaCard.readAll (READ RECORD(S), extended when offered)', apdus: smartApdus, ms: smartMs!, floorMs: smartFloor! });
   out.push({ method: '  the same APDUs replayed, answers not decoded', apdus: smartApdus, ms: replayMs!, floorMs: smartFloor! });
   const c2 = new Counting(t);
   await naiveRead(c2);
   const naiveApdus = c2.count;
-  const [naiveMs, naiveFloor] = await medians(reps.naive, async () => void (await naiveRead(t)), () => floor(t, naiveApdus));
+  const [naiveMs, naiveFloor] = await medians(
+    reps.naive,
+    async () => void (await naiveRead(t)),
+    () => floor(t, naiveApdus),
+  );
   out.push({ method: 'naive: one READ RECORD per record', apdus: naiveApdus, ms: naiveMs!, floorMs: naiveFloor! });
   return out;
 }
@@ -195,7 +212,14 @@ async function hostCard(root: string, host: 'own process' | 'bench process', ext
     bridge.start();
     return bridge;
   }
-  const args = [path.join(root, 'bin', 'chifa.js'), 'emulate', '--card', path.join(root, 'fixtures', 'cards', 'full-rings.json'), '--port', String(VPCD_PORT)];
+  const args = [
+    path.join(root, 'bin', 'chifa.js'),
+    'emulate',
+    '--card',
+    path.join(root, 'fixtures', 'cards', 'full-rings.json'),
+    '--port',
+    String(VPCD_PORT),
+  ];
   if (!extendedLength) args.push('--no-extended');
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -244,7 +268,8 @@ export async function run(): Promise<void> {
 
   for (const ext of [true, false]) {
     const vc = fullRingsCard(root, ext);
-    for (const m of await measure(async () => new InProcessTransport(vc), { warmUp: 20, smart: 41, naive: 7 })) add('in-process', ext ? 'extended length' : 'short APDUs', m);
+    for (const m of await measure(async () => new InProcessTransport(vc), { warmUp: 20, smart: 41, naive: 7 }))
+      add('in-process', ext ? 'extended length' : 'short APDUs', m);
   }
 
   const usable = await pcscdUsable();
@@ -285,7 +310,7 @@ export async function run(): Promise<void> {
       'process (`chifa emulate`), as a real card computes on its own chip, and readAll decodes the records a share\n' +
       'at a time while the following APDUs are on the wire; with the card bridged from the bench process, card and\n' +
       'reader share one JS thread. The replay row sends the same APDUs and decodes nothing: what moving the bytes\n' +
-      'costs; the rest is the reader\'s work between APDUs.\n',
+      "costs; the rest is the reader's work between APDUs.\n",
   );
   process.stdout.write(
     `Targets: ≤ 10 APDUs with extended length; ≤ ${shortApduFloor() + 5} with short APDUs (layout floor ${shortApduFloor()} + 5); ` +

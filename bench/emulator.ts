@@ -51,7 +51,14 @@ function authenticate(insured: VirtualCard, pro: VirtualCard): void {
 }
 
 function record(i: number): Buffer {
-  const body = Buffer.concat([hex('800420250615 810D'), Buffer.from('DZ16-PH-00001'), hex('820101 830A'), Buffer.from('N02BE01-01'), hex('840101 850107 8604'), Buffer.from([0, 0, i >> 8, i & 0xff])]);
+  const body = Buffer.concat([
+    hex('800420250615 810D'),
+    Buffer.from('DZ16-PH-00001'),
+    hex('820101 830A'),
+    Buffer.from('N02BE01-01'),
+    hex('840101 850107 8604'),
+    Buffer.from([0, 0, i >> 8, i & 0xff]),
+  ]);
   return Buffer.concat([Buffer.from([0xe5, body.length]), body]);
 }
 

@@ -25,7 +25,6 @@ const TARGET = 200_000;
 const BASKETS = 1024;
 const LINES = 5;
 
-
 interface Case {
   basket: Basket;
   context: SplitContext;
@@ -107,14 +106,46 @@ export async function run(): Promise<void> {
     if (s.fund + s.patient !== s.total) throw new Error('invariant broken');
     if (s.thirdPartyPayment) covered++;
   }
-  const naiveDiffs = cases.filter((c) => naiveFloatSplit(c.basket, rules, c.context).fund !== computeSplit(c.basket, rules, c.context).fund).length;
+  const naiveDiffs = cases.filter(
+    (c) => naiveFloatSplit(c.basket, rules, c.context).fund !== computeSplit(c.basket, rules, c.context).fund,
+  ).length;
 
-  const split = medianOps(batch((c) => computeSplit(c.basket, rules, c.context).fund), 5, 400, BATCH);
-  const naive = medianOps(batch((c) => naiveFloatSplit(c.basket, rules, c.context).fund), 5, 400, BATCH);
-  const stringify = medianOps(batch((c) => JSON.stringify(c.basket).length), 5, 400, BATCH);
-  const zodOnly = medianOps(batch((c) => parseQuoteRequest(c.request).lines.length), 5, 400, BATCH);
-  const quoteMap = medianOps(batch((c) => quote(parseQuoteRequest(c.request), rules, (code) => byCode.get(code)).fund), 5, 400, BATCH);
-  const quoteSqlite = medianOps(batch((c) => quote(parseQuoteRequest(c.request), rules, (code) => store.get(code)).fund), 5, 400, BATCH);
+  const split = medianOps(
+    batch((c) => computeSplit(c.basket, rules, c.context).fund),
+    5,
+    400,
+    BATCH,
+  );
+  const naive = medianOps(
+    batch((c) => naiveFloatSplit(c.basket, rules, c.context).fund),
+    5,
+    400,
+    BATCH,
+  );
+  const stringify = medianOps(
+    batch((c) => JSON.stringify(c.basket).length),
+    5,
+    400,
+    BATCH,
+  );
+  const zodOnly = medianOps(
+    batch((c) => parseQuoteRequest(c.request).lines.length),
+    5,
+    400,
+    BATCH,
+  );
+  const quoteMap = medianOps(
+    batch((c) => quote(parseQuoteRequest(c.request), rules, (code) => byCode.get(code)).fund),
+    5,
+    400,
+    BATCH,
+  );
+  const quoteSqlite = medianOps(
+    batch((c) => quote(parseQuoteRequest(c.request), rules, (code) => store.get(code)).fund),
+    5,
+    400,
+    BATCH,
+  );
   store.close();
   if (sink === 0.5) process.stdout.write(''); // keep the results observable
 

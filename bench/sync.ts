@@ -39,7 +39,14 @@ function drafts(n: number): InvoiceDraft[] {
     const k = 1 + Math.floor(rand() * 4);
     for (let l = 0; l < k; l++) {
       const unitPrice = 5000 + Math.floor(rand() * 90000);
-      lines.push({ code: `P${1000 + Math.floor(rand() * 9000)}`, quantity: 1 + Math.floor(rand() * 3), unitPrice, referencePrice: Math.floor(unitPrice * 0.8), reimbursable: true, priorApproval: false });
+      lines.push({
+        code: `P${1000 + Math.floor(rand() * 9000)}`,
+        quantity: 1 + Math.floor(rand() * 3),
+        unitPrice,
+        referencePrice: Math.floor(unitPrice * 0.8),
+        reimbursable: true,
+        priorApproval: false,
+      });
     }
     const basket = { date: '2024-03-15', lines };
     const context = { category: 'ordinary' as const };
@@ -89,10 +96,14 @@ export async function run(): Promise<void> {
   const sig = sign('sha256', input, { key: priv, dsaEncoding: 'ieee-p1363' });
   const rawVerify = medianOps(() => void verify('sha256', input, { key: pub, dsaEncoding: 'ieee-p1363' }, sig), 5, 300);
   const rawSign = medianOps(() => void sign('sha256', input, { key: priv, dsaEncoding: 'ieee-p1363' }), 3, 300);
-  const jwsVerify = medianOps(() => {
-    const p = parseCompact(one.jws, 'jws', 'chifa-invoice+jws');
-    if (!verifySignature(p.signingInput, p.signature, pub)) throw new Error('bad');
-  }, 5, 300);
+  const jwsVerify = medianOps(
+    () => {
+      const p = parseCompact(one.jws, 'jws', 'chifa-invoice+jws');
+      if (!verifySignature(p.signingInput, p.signature, pub)) throw new Error('bad');
+    },
+    5,
+    300,
+  );
   printTable(
     `ES256 (node:crypto, one core; invoice JWS of ${one.jws.length} bytes)`,
     ['operation', 'ops/s', 'vs raw verify'],
@@ -122,7 +133,11 @@ export async function run(): Promise<void> {
     grouped.push([`${group} per commit (appendMany)`, (n * 1000) / (performance.now() - t)]);
     await j.close();
   }
-  printTable('Journal appends (sign + insert + batch), WAL synchronous=FULL, durable before resolving', ['mode', 'appends/s'], [['1 per commit (await append)', single], ...grouped]);
+  printTable(
+    'Journal appends (sign + insert + batch), WAL synchronous=FULL, durable before resolving',
+    ['mode', 'appends/s'],
+    [['1 per commit (await append)', single], ...grouped],
+  );
 
   // 3. End to end: the journal's closed batches through the uploader to a `chifa fund` process.
   const N = 20_000;
@@ -136,9 +151,15 @@ export async function run(): Promise<void> {
     const t = performance.now();
     const summary = await new Uploader(j, { fund: fund.url }).runOnce();
     const secs = (performance.now() - t) / 1000;
-    if (summary.error || summary.accepted !== N) throw new Error(`sync failed: ${JSON.stringify(summary.error)} accepted ${summary.accepted}`);
+    if (summary.error || summary.accepted !== N)
+      throw new Error(`sync failed: ${JSON.stringify(summary.error)} accepted ${summary.accepted}`);
     const rate = N / secs;
-    rows.push([`${N} invoices, batches of 500, loopback HTTP`, rate, `${(rate / rawVerify).toFixed(2)}x`, rate >= rawVerify / 2 ? 'met' : 'NOT MET']);
+    rows.push([
+      `${N} invoices, batches of 500, loopback HTTP`,
+      rate,
+      `${(rate / rawVerify).toFixed(2)}x`,
+      rate >= rawVerify / 2 ? 'met' : 'NOT MET',
+    ]);
   } finally {
     fund.child.kill('SIGTERM');
     await j.close();

@@ -73,7 +73,10 @@ export async function run(): Promise<void> {
   const rates = new Map<string, number>();
   for (const name of names) {
     const fn = rawDecoders[name]!;
-    rates.set(name, medianOps(() => fn(input), 5, 400, 400));
+    rates.set(
+      name,
+      medianOps(() => fn(input), 5, 400, 400),
+    );
   }
   const ours = rates.get('chifa (ours)')!;
   const fastestPkg = Math.max(...names.filter((n) => n !== 'chifa (ours)').map((n) => rates.get(n)!));

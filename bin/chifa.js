@@ -8,7 +8,9 @@ if (!fs.existsSync(main)) {
   process.stderr.write('chifa: the project is not built yet; run `npm run build` (or `npm start`) first.\n');
   process.exit(2);
 }
-require(main).main(process.argv).catch((err) => {
-  process.stderr.write(`chifa: ${err && err.message ? err.message : String(err)}\n`);
-  process.exit(typeof err?.exitCode === 'number' ? err.exitCode : 1);
-});
+require(main)
+  .main(process.argv)
+  .catch((err) => {
+    process.stderr.write(`chifa: ${err && err.message ? err.message : String(err)}\n`);
+    process.exit(typeof err?.exitCode === 'number' ? err.exitCode : 1);
+  });

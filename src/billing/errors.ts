@@ -1,6 +1,5 @@
 import { ChifaError, InvalidInputError } from '../common/errors';
 
-
 /**
  * Errors thrown on purpose by the billing engine (split, rules, catalogue). Every one carries a stable `code` (the
  * CLI prints it, the HTTP API will switch on it) and, where bad input caused it, the `field` that
@@ -68,7 +67,9 @@ export class CatalogueImportError extends BillingError {
   readonly problems: readonly RowProblem[];
   constructor(file: string, problems: readonly RowProblem[]) {
     const first = problems[0];
-    const where = first ? `line ${first.line}, column ${first.column}${first.columnName ? ` (${first.columnName})` : ''}: ${first.message}` : '';
+    const where = first
+      ? `line ${first.line}, column ${first.column}${first.columnName ? ` (${first.columnName})` : ''}: ${first.message}`
+      : '';
     const rows = new Set(problems.map((p) => p.line)).size;
     const count = `${rows} bad row${rows === 1 ? '' : 's'}` + (problems.length > rows ? ` (${problems.length} problems)` : '');
     super(

@@ -10,7 +10,9 @@ import { zodIssues } from '../common/zod-issues';
  * carry their own prices (given prices win over the catalogue's). Amounts are integer centimes.
  */
 
-const isoDate = z.string({ message: 'expected a date string YYYY-MM-DD' }).refine(isIsoDate, { message: 'expected a calendar date YYYY-MM-DD' });
+const isoDate = z
+  .string({ message: 'expected a date string YYYY-MM-DD' })
+  .refine(isIsoDate, { message: 'expected a calendar date YYYY-MM-DD' });
 const centimes = z
   .number({ message: 'expected an amount in integer centimes' })
   .int({ message: 'expected an integer number of centimes (250.00 DA is 25000)' })
@@ -42,7 +44,10 @@ export const quoteLineSchema = z
 export const quoteRequestSchema = z.strictObject({
   date: isoDate,
   category,
-  lines: z.array(quoteLineSchema, { message: 'expected an array of lines' }).min(1, { message: 'a prescription needs at least one line' }).max(500),
+  lines: z
+    .array(quoteLineSchema, { message: 'expected an array of lines' })
+    .min(1, { message: 'a prescription needs at least one line' })
+    .max(500),
   /** Card and rights facts (optional; the counter reads them from the card). */
   cardExpiry: isoDate.optional(),
   rightsEnd: isoDate.optional(),

@@ -30,14 +30,7 @@ export interface ParsedCommand extends CommandApdu {
 }
 
 export type ApduErrorCode =
-  | 'invalid-cla'
-  | 'invalid-ins'
-  | 'invalid-p1'
-  | 'invalid-p2'
-  | 'invalid-lc'
-  | 'invalid-le'
-  | 'malformed-command'
-  | 'malformed-response';
+  'invalid-cla' | 'invalid-ins' | 'invalid-p1' | 'invalid-p2' | 'invalid-lc' | 'invalid-le' | 'malformed-command' | 'malformed-response';
 
 /** Bad APDU bytes or fields; `offset` names the byte where parsing failed, when it applies. */
 export class ApduFormatError extends ChifaError {
@@ -115,10 +108,9 @@ export function encodeCommand(apdu: CommandApdu): Buffer {
       // Extended Le: two bytes after an extended Lc, or '00' + two bytes with no data field.
       if (nc === 0) out[o++] = 0;
       const le = ne === MAX_EXTENDED_NE ? 0 : ne;
-      out[o++] = le >> 8;
-      out[o++] = le & 0xff;
+      out.writeUInt16BE(le, o);
     } else {
-      out[o++] = ne === MAX_SHORT_NE ? 0 : ne;
+      out[o] = ne === MAX_SHORT_NE ? 0 : ne;
     }
   }
   return out;
@@ -215,7 +207,10 @@ export function hexByte(b: number): string {
 }
 
 export function toHex(bytes: Uint8Array, sep = ''): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex').toUpperCase().replace(/(..)(?=.)/g, sep ? `$1${sep}` : '$1');
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    .toString('hex')
+    .toUpperCase()
+    .replace(/(..)(?=.)/g, sep ? `$1${sep}` : '$1');
 }
 
 /** Parses hex with optional spaces or colons; throws a typed error naming the offset of a bad digit. */

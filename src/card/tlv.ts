@@ -240,11 +240,17 @@ export function decodeFlat(input: Uint8Array, options: FlatDecodeOptions = {}, i
   const buf = asBuffer(input);
   const from = options.start ?? 0;
   const to = options.end ?? buf.length;
-  if (from < 0 || to > buf.length || from > to) throw new TlvError('invalid-input', `range ${from}..${to} is outside the ${buf.length} bytes`, 0);
+  if (from < 0 || to > buf.length || from > to)
+    throw new TlvError('invalid-input', `range ${from}..${to} is outside the ${buf.length} bytes`, 0);
   into.buf = buf;
   into.count = 0;
   const allowTrailing = options.allowTrailing === true;
-  const stop = flatSequence(into, from, to, options.maxDepth ?? 16, 0, allowTrailing, { tag: 0, constructed: false, valueStart: 0, valueEnd: 0 });
+  const stop = flatSequence(into, from, to, options.maxDepth ?? 16, 0, allowTrailing, {
+    tag: 0,
+    constructed: false,
+    valueStart: 0,
+    valueEnd: 0,
+  });
   if (stop < to && !allowTrailing) {
     throw new TlvError('trailing-bytes', `${to - stop} unexpected bytes after the last object`, stop);
   }
@@ -349,7 +355,11 @@ function writeNode(out: Buffer, pos: number, node: TlvInput): number {
   checkTag(node.tag);
   const hasChildren = 'children' in node && node.children !== undefined;
   if (hasChildren !== isConstructed(node.tag)) {
-    throw new TlvError('invalid-input', `tag ${hexTag(node.tag)} is ${isConstructed(node.tag) ? 'constructed and needs children' : 'primitive and needs a value'}`, pos);
+    throw new TlvError(
+      'invalid-input',
+      `tag ${hexTag(node.tag)} is ${isConstructed(node.tag) ? 'constructed and needs children' : 'primitive and needs a value'}`,
+      pos,
+    );
   }
   const n = tagLength(node.tag);
   for (let i = n - 1; i >= 0; i--) out[pos++] = (node.tag >>> (i * 8)) & 0xff;
@@ -395,7 +405,10 @@ export function findPath(nodes: readonly TlvNode[], path: readonly number[]): Tl
 }
 
 export function hexTag(tag: number): string {
-  return tag.toString(16).toUpperCase().padStart(tagLength(tag) * 2, '0');
+  return tag
+    .toString(16)
+    .toUpperCase()
+    .padStart(tagLength(tag) * 2, '0');
 }
 
 /** Converts a decoded tree back to encoder input (for round trips and re-encoding). */

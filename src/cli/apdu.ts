@@ -17,7 +17,7 @@ export function register(program: Command): void {
   program
     .command('apdu')
     .description('send raw APDUs (hex, one per argument) to the card in a reader and print the answers')
-    .argument('<hex...>', "command APDUs in hex, e.g. 00A4040C0BD2130000014348494641 01 (quote one that has spaces)")
+    .argument('<hex...>', 'command APDUs in hex, e.g. 00A4040C0BD2130000014348494641 01 (quote one that has spaces)')
     .option('-r, --reader <name>', 'reader name (default: the only reader with a card)')
     .option('--shared', 'connect in shared mode (default: exclusive)')
     .option('--raw', 'no T=0 handling: print exactly what the card answers')
@@ -59,7 +59,13 @@ export function register(program: Command): void {
             const sw = resp.readUInt16BE(resp.length - 2);
             const data = resp.subarray(0, resp.length - 2);
             if (opts.json) {
-              results.push({ command: wire[0]?.command, wire: wire.map((w) => ({ command: w.command, response: w.response })), data: toHex(data), sw: swHex(sw), meaning: swText(sw) });
+              results.push({
+                command: wire[0]?.command,
+                wire: wire.map((w) => ({ command: w.command, response: w.response })),
+                data: toHex(data),
+                sw: swHex(sw),
+                meaning: swText(sw),
+              });
             } else {
               for (const w of wire) {
                 process.stdout.write(`=> ${spaced(w.command)}\n`);
@@ -70,7 +76,10 @@ export function register(program: Command): void {
             }
           }
         });
-        if (opts.json) process.stdout.write(JSON.stringify({ reader, protocol: transport.protocol, atr: toHex(transport.atr), exchanges: results }, null, 2) + '\n');
+        if (opts.json)
+          process.stdout.write(
+            JSON.stringify({ reader, protocol: transport.protocol, atr: toHex(transport.atr), exchanges: results }, null, 2) + '\n',
+          );
       } catch (err) {
         cardCommandFailed('apdu', err);
       } finally {

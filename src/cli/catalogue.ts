@@ -18,7 +18,9 @@ export function register(program: Command): void {
 
   cat
     .command('import <file>')
-    .description('import or update products from a CSV file (code,dci,brand,form,strength,unitPrice,referencePrice,reimbursable,priorApproval)')
+    .description(
+      'import or update products from a CSV file (code,dci,brand,form,strength,unitPrice,referencePrice,reimbursable,priorApproval)',
+    )
     .option('--skip-bad', 'import the good rows and list the bad ones instead of importing nothing')
     .option('--data <dir>', 'data directory holding chifa.sqlite (default: $CHIFA_DATA or ./var)')
     .action((file: string, opts: { skipBad?: boolean; data?: string }) => {

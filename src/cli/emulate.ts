@@ -52,7 +52,8 @@ async function emulate(opts: EmulateOptions): Promise<void> {
   if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`--port must be a TCP port, got ${opts.port}`);
   const latency = opts.latency === undefined ? 0 : Number(opts.latency);
   if (!Number.isFinite(latency) || latency < 0 || latency > 60000) fail(`--latency must be 0..60000 ms, got ${opts.latency}`);
-  if (opts.protocol !== undefined && opts.protocol !== 'T=0' && opts.protocol !== 'T=1') fail(`--protocol must be T=0 or T=1, got ${opts.protocol}`);
+  if (opts.protocol !== undefined && opts.protocol !== 'T=0' && opts.protocol !== 'T=1')
+    fail(`--protocol must be T=0 or T=1, got ${opts.protocol}`);
   let clock: Date | undefined;
   if (opts.clock !== undefined) {
     clock = new Date(opts.clock);

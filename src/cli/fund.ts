@@ -40,8 +40,15 @@ export function register(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'TCP port (0: any free port)', '8090')
     .option('--data <dir>', "the fund's data directory (fund.sqlite, downlink/)", path.join('var', 'fund'))
-    .option('--faults <spec>', 'inject faults, e.g. drop=0.05,drop-after=0.05,5xx=0.05,retry-after=0.02:1,latency=0.2:5-50,partial=0.1,seed=1')
-    .option('--ca <file>', 'PEM of a CA that issues professional certificates (repeatable; default: the TEST ONLY fixtures/keys/fund-ca.pem)', collect)
+    .option(
+      '--faults <spec>',
+      'inject faults, e.g. drop=0.05,drop-after=0.05,5xx=0.05,retry-after=0.02:1,latency=0.2:5-50,partial=0.1,seed=1',
+    )
+    .option(
+      '--ca <file>',
+      'PEM of a CA that issues professional certificates (repeatable; default: the TEST ONLY fixtures/keys/fund-ca.pem)',
+      collect,
+    )
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
     .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
     .option('--rules <dir>', 'third-party-payment rules to recompute splits with (default: fixtures/rules)')
@@ -54,13 +61,18 @@ export function register(program: Command): void {
       let url: string;
       try {
         const port = Number(opts.port);
-        if (!/^\d{1,5}$/.test(opts.port) || port > 65535) throw new ChifaError('invalid-input', `--port: expected 0..65535, got ${JSON.stringify(opts.port)}`);
-        if (!isLoopbackHost(opts.host) && !opts.allowRemote) throw new ChifaError('invalid-input', `--host ${opts.host} is not a loopback address; add --allow-remote to listen on it`);
-        if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new ChifaError('invalid-input', '--tls-cert and --tls-key go together');
+        if (!/^\d{1,5}$/.test(opts.port) || port > 65535)
+          throw new ChifaError('invalid-input', `--port: expected 0..65535, got ${JSON.stringify(opts.port)}`);
+        if (!isLoopbackHost(opts.host) && !opts.allowRemote)
+          throw new ChifaError('invalid-input', `--host ${opts.host} is not a loopback address; add --allow-remote to listen on it`);
+        if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined))
+          throw new ChifaError('invalid-input', '--tls-cert and --tls-key go together');
         const threads = opts.threads === undefined ? undefined : Number(opts.threads);
-        if (threads !== undefined && !(Number.isInteger(threads) && threads >= 0 && threads <= 64)) throw new ChifaError('invalid-input', '--threads: expected 0..64');
+        if (threads !== undefined && !(Number.isInteger(threads) && threads >= 0 && threads <= 64))
+          throw new ChifaError('invalid-input', '--threads: expected 0..64');
         const settle = opts.settleAfterMs === undefined ? undefined : Number(opts.settleAfterMs);
-        if (settle !== undefined && !(Number.isInteger(settle) && settle >= 0)) throw new ChifaError('invalid-input', '--settle-after-ms: expected a whole number of ms');
+        if (settle !== undefined && !(Number.isInteger(settle) && settle >= 0))
+          throw new ChifaError('invalid-input', '--settle-after-ms: expected a whole number of ms');
         const caFiles = opts.ca ?? [defaultFundCa()];
         if (!opts.ca) log.warn({ ca: caFiles[0] }, 'trusting the TEST ONLY fund CA from fixtures/keys');
         server = new FundServer({
@@ -90,7 +102,7 @@ export function register(program: Command): void {
         const stop = (): void => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
-          server.close().finally(resolve);
+          void server.close().finally(resolve);
         };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);

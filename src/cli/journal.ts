@@ -32,7 +32,9 @@ function openExisting(dataOption?: string): Journal {
 }
 
 export function register(program: Command): void {
-  const journal = program.command('journal').description('the signed invoice journal: verify it, see the backlog and the rejected invoices');
+  const journal = program
+    .command('journal')
+    .description('the signed invoice journal: verify it, see the backlog and the rejected invoices');
   const dataOpt = '--data <dir>';
   const dataHelp = 'data directory holding journal.sqlite (default: $CHIFA_DATA or ./var)';
 
@@ -45,10 +47,13 @@ export function register(program: Command): void {
       const r = verifyJournal(journalFile(opts.data));
       if (opts.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
       else if (r.ok) {
-        process.stdout.write(`journal OK: ${r.file}\n  pharmacy ${r.pharmacyId ?? '(empty)'}, ${r.invoices} invoices, ${r.batches} batches, chain intact up to ${r.lastNumber} (${r.lastHash})\n`);
+        process.stdout.write(
+          `journal OK: ${r.file}\n  pharmacy ${r.pharmacyId ?? '(empty)'}, ${r.invoices} invoices, ${r.batches} batches, chain intact up to ${r.lastNumber} (${r.lastHash})\n`,
+        );
       } else {
         process.stdout.write(`journal BROKEN: ${r.file}\n`);
-        if (r.firstBreak) process.stdout.write(`  first break: invoice ${r.firstBreak.number}: ${r.firstBreak.code}: ${r.firstBreak.message}\n`);
+        if (r.firstBreak)
+          process.stdout.write(`  first break: invoice ${r.firstBreak.number}: ${r.firstBreak.code}: ${r.firstBreak.message}\n`);
         for (const p of r.problems.slice(0, 20)) process.stdout.write(`  - ${p.code}: ${p.message}\n`);
         if (r.problems.length > 20) process.stdout.write(`  … and ${r.problems.length - 20} more\n`);
         process.stdout.write('  Nothing was changed. Keep this file and a copy; do not try to repair it.\n');
@@ -107,7 +112,13 @@ export function register(program: Command): void {
       try {
         const list = j.rejectedInvoices({ pendingOnly: opts.all !== true });
         if (opts.json) {
-          process.stdout.write(JSON.stringify(list.map((r) => ({ ...r, cardSerial: maskId(r.cardSerial) })), null, 2) + '\n');
+          process.stdout.write(
+            JSON.stringify(
+              list.map((r) => ({ ...r, cardSerial: maskId(r.cardSerial) })),
+              null,
+              2,
+            ) + '\n',
+          );
           return;
         }
         if (list.length === 0) {
@@ -127,7 +138,7 @@ export function register(program: Command): void {
 
   journal
     .command('show <number>')
-    .description('print one signed invoice (decoded) and the fund\'s answer')
+    .description("print one signed invoice (decoded) and the fund's answer")
     .option(dataOpt, dataHelp)
     .option('--jws', 'print the compact JWS as stored')
     .action((n: string, opts: { data?: string; jws?: boolean }) => {

@@ -35,7 +35,14 @@ export function register(program: Command): void {
         const result: FullReadResult | undefined = pin === undefined ? undefined : await card.readAll({ pin });
         pin = undefined;
         const ms = performance.now() - start;
-        const meta = { reader, protocol: transport.protocol, atr: toHex(transport.atr), capabilities: card.capabilities, apdus: counting.count, ms: Math.round(ms) };
+        const meta = {
+          reader,
+          protocol: transport.protocol,
+          atr: toHex(transport.atr),
+          capabilities: card.capabilities,
+          apdus: counting.count,
+          ms: Math.round(ms),
+        };
         if (result && result.kind !== 'ok') {
           process.stderr.write(
             `chifa read: ${result.kind === 'blocked' ? 'the PIN is blocked: unblock it with the PUK' : `wrong PIN, ${result.retriesLeft} ${result.retriesLeft === 1 ? 'try' : 'tries'} left`}\n`,
@@ -119,27 +126,42 @@ async function pinFromPrompt(): Promise<string> {
   }
 }
 
-function formatCard(meta: { reader: string; protocol: string; atr: string; apdus: number; ms: number }, data: CardData | undefined, card: ChifaCard): string {
+function formatCard(
+  meta: { reader: string; protocol: string; atr: string; apdus: number; ms: number },
+  data: CardData | undefined,
+  card: ChifaCard,
+): string {
   const h = card.holder;
   const lines: string[] = [];
   const info = atrInfo(Buffer.from(meta.atr, 'hex')).replace(/^T=[0-9/]+(, )?/, '');
   lines.push(`reader      ${meta.reader} (T=${meta.protocol.slice(1)}${info ? `, ${info}` : ''})`);
   lines.push(`holder      ${h.lastName} ${h.firstName} — ${h.lastNameAr} ${h.firstNameAr}`);
-  lines.push(`            SSN ${maskId(h.ssn)}, born ${h.birthDate}; ${h.cardType} card ${h.cardSerial}, valid ${h.issueDate} to ${h.expiryDate}`);
+  lines.push(
+    `            SSN ${maskId(h.ssn)}, born ${h.birthDate}; ${h.cardType} card ${h.cardSerial}, valid ${h.issueDate} to ${h.expiryDate}`,
+  );
   if (data) {
     const r = data.rights;
-    lines.push(`rights      ${r.fund}, ${r.category}, ${r.rateBp / 100} %, until ${r.rightsEnd}${r.chronic.length ? `; chronic: ${r.chronic.map((c) => `${c.code} (to ${c.validUntil})`).join(', ')}` : ''}`);
-    for (const b of data.beneficiaries) lines.push(`  rank ${String(b.rank).padEnd(2)} ${b.relationship.padEnd(9)} ${b.lastName} ${b.firstName}, born ${b.birthDate}`);
+    lines.push(
+      `rights      ${r.fund}, ${r.category}, ${r.rateBp / 100} %, until ${r.rightsEnd}${r.chronic.length ? `; chronic: ${r.chronic.map((c) => `${c.code} (to ${c.validUntil})`).join(', ')}` : ''}`,
+    );
+    for (const b of data.beneficiaries)
+      lines.push(`  rank ${String(b.rank).padEnd(2)} ${b.relationship.padEnd(9)} ${b.lastName} ${b.firstName}, born ${b.birthDate}`);
     const e = data.emergency;
-    lines.push(`emergency   blood ${e.bloodGroup ?? '?'}; allergies: ${e.allergies.join(', ') || 'none'}; conditions: ${e.conditions.join(', ') || 'none'}`);
+    lines.push(
+      `emergency   blood ${e.bloodGroup ?? '?'}; allergies: ${e.allergies.join(', ') || 'none'}; conditions: ${e.conditions.join(', ') || 'none'}`,
+    );
     lines.push(`prescriptions (${data.prescriptions.length}, newest first)`);
     for (const p of data.prescriptions.slice(0, 10)) {
-      lines.push(`  ${p.date} ${p.reference.padEnd(10)} rank ${p.rank} ${p.prescriberId} (${p.speciality}): ${p.lines.map((l) => `${l.productCode} x${l.quantity} ${l.durationDays}d`).join(', ')}`);
+      lines.push(
+        `  ${p.date} ${p.reference.padEnd(10)} rank ${p.rank} ${p.prescriberId} (${p.speciality}): ${p.lines.map((l) => `${l.productCode} x${l.quantity} ${l.durationDays}d`).join(', ')}`,
+      );
     }
     if (data.prescriptions.length > 10) lines.push(`  … ${data.prescriptions.length - 10} more (--json for all)`);
     lines.push(`dispensations (${data.dispensations.length}, newest first)`);
     for (const d of data.dispensations.slice(0, 10)) {
-      lines.push(`  ${d.date} ${d.productCode.padEnd(12)} x${d.quantity} ${String(d.durationDays).padStart(3)}d rank ${d.rank} ${d.pharmacyId} invoice ${d.invoiceNumber}${d.prescriptionRef ? ` (${d.prescriptionRef})` : ''}`);
+      lines.push(
+        `  ${d.date} ${d.productCode.padEnd(12)} x${d.quantity} ${String(d.durationDays).padStart(3)}d rank ${d.rank} ${d.pharmacyId} invoice ${d.invoiceNumber}${d.prescriptionRef ? ` (${d.prescriptionRef})` : ''}`,
+      );
     }
     if (data.dispensations.length > 10) lines.push(`  … ${data.dispensations.length - 10} more (--json for all)`);
   } else {

@@ -70,10 +70,16 @@ async function watch(json: boolean): Promise<void> {
   monitor.on('reader-attached', (reader) => out('reader-attached', { reader }, `reader attached   ${reader}`));
   monitor.on('reader-detached', (reader) => out('reader-detached', { reader }, `reader detached   ${reader}`));
   monitor.on('card-inserted', ({ reader, atr }) =>
-    out('card-inserted', { reader, atr: toHex(atr) }, `card inserted     ${reader}  ATR ${toHex(atr, ' ')}${atrInfo(atr) ? `  (${atrInfo(atr)})` : ''}`),
+    out(
+      'card-inserted',
+      { reader, atr: toHex(atr) },
+      `card inserted     ${reader}  ATR ${toHex(atr, ' ')}${atrInfo(atr) ? `  (${atrInfo(atr)})` : ''}`,
+    ),
   );
   monitor.on('card-removed', ({ reader }) => out('card-removed', { reader }, `card removed      ${reader}`));
-  monitor.on('service-lost', ({ error }) => out('service-lost', { message: error.message }, `PC/SC service lost: ${error.message} (retrying)`));
+  monitor.on('service-lost', ({ error }) =>
+    out('service-lost', { message: error.message }, `PC/SC service lost: ${error.message} (retrying)`),
+  );
   monitor.on('service-restored', () => out('service-restored', {}, 'PC/SC service restored'));
   monitor.start();
   await new Promise<void>((resolve) => {
@@ -98,7 +104,17 @@ export function cardCommandFailed(command: string, err: unknown): void {
   process.exitCode = BAD_INPUT.has(err.code) ? 2 : 1;
 }
 
-const BAD_INPUT = new Set(['malformed-command', 'invalid-cla', 'invalid-ins', 'invalid-p1', 'invalid-p2', 'invalid-lc', 'invalid-le', 'usage', 'invalid-pin-format']);
+const BAD_INPUT = new Set([
+  'malformed-command',
+  'invalid-cla',
+  'invalid-ins',
+  'invalid-p1',
+  'invalid-p2',
+  'invalid-lc',
+  'invalid-le',
+  'usage',
+  'invalid-pin-format',
+]);
 
 /** A usage mistake on the command line (exit status 2). */
 export class UsageError extends ChifaError {

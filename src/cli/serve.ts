@@ -69,7 +69,9 @@ export function register(program: Command): void {
       }
       const mode = counter.station.mode === 'demo' ? 'DEMO (emulated TEST ONLY cards)' : 'PC/SC readers';
       const tokenNote =
-        counter.tokenSource === 'given' ? 'token from --token / CHIFA_TOKEN' : `token in ${counter.tokenFile}${counter.tokenSource === 'generated' ? ' (new)' : ''}`;
+        counter.tokenSource === 'given'
+          ? 'token from --token / CHIFA_TOKEN'
+          : `token in ${counter.tokenFile}${counter.tokenSource === 'generated' ? ' (new)' : ''}`;
       process.stderr.write(`\nchifa counter — ${mode}\n  open: ${counter.pageUrl}\n  (${tokenNote}; data in ${dataDir})\n\n`);
 
       await new Promise<void>((resolve) => {

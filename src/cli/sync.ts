@@ -42,7 +42,8 @@ interface SyncOptions {
 
 function positiveInt(name: string, v: string | undefined, dflt?: number): number | undefined {
   if (v === undefined) return dflt;
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new ChifaError('invalid-input', `--${name}: expected a positive integer, got ${JSON.stringify(v)}`);
+  if (!/^\d+$/.test(v) || Number(v) < 1)
+    throw new ChifaError('invalid-input', `--${name}: expected a positive integer, got ${JSON.stringify(v)}`);
   return Number(v);
 }
 
@@ -57,7 +58,9 @@ class ProgressDisplay {
       const frac = p.totalInvoices === 0 ? 1 : p.doneInvoices / p.totalInvoices;
       const fill = Math.round(frac * width);
       const bar = '#'.repeat(fill) + '-'.repeat(width - fill);
-      process.stderr.write(`\r[${bar}] ${p.doneInvoices}/${p.totalInvoices} invoices  batch ${p.doneBatches}/${p.totalBatches}  retries ${p.retries} `);
+      process.stderr.write(
+        `\r[${bar}] ${p.doneInvoices}/${p.totalInvoices} invoices  batch ${p.doneBatches}/${p.totalBatches}  retries ${p.retries} `,
+      );
       this.drawn = true;
       return;
     }
@@ -65,7 +68,9 @@ class ProgressDisplay {
     const now = Date.now();
     if (p.doneBatches === p.totalBatches || now - this.lastLine >= 500) {
       this.lastLine = now;
-      process.stderr.write(`sync: ${p.doneInvoices}/${p.totalInvoices} invoices, batch ${p.batchId} (${p.doneBatches}/${p.totalBatches}), ${p.retries} retries\n`);
+      process.stderr.write(
+        `sync: ${p.doneInvoices}/${p.totalInvoices} invoices, batch ${p.batchId} (${p.doneBatches}/${p.totalBatches}), ${p.retries} retries\n`,
+      );
     }
   }
 
@@ -86,9 +91,12 @@ function printSummary(s: SyncSummary, downlink: DownlinkResult[], json: boolean)
       `${s.retries} retries, ${s.settledBatches} batches settled, fund share ${formatDa(s.paid)}, ${(s.durationMs / 1000).toFixed(1)} s\n` +
       `backlog: ${b.unsentBatches} batches (${b.unsentInvoices} invoices) to send, ${b.openInvoices} invoices in the open batch, ${b.rejectedPending} rejected awaiting correction\n`,
   );
-  for (const d of downlink) if (d.status !== 'unchanged') process.stdout.write(`downlink ${d.name}: ${d.status}${d.detail ? ` (${d.detail})` : ''}\n`);
+  for (const d of downlink)
+    if (d.status !== 'unchanged') process.stdout.write(`downlink ${d.name}: ${d.status}${d.detail ? ` (${d.detail})` : ''}\n`);
   if (s.error) {
-    process.stdout.write(`stopped: ${s.error.code}: ${s.error.message}${s.error.expected !== undefined ? ` (the fund expects ${s.error.expected} next)` : ''}\n`);
+    process.stdout.write(
+      `stopped: ${s.error.code}: ${s.error.message}${s.error.expected !== undefined ? ` (the fund expects ${s.error.expected} next)` : ''}\n`,
+    );
   }
 }
 
@@ -139,13 +147,19 @@ export function register(program: Command): void {
         process.once('SIGINT', onSignal);
         process.once('SIGTERM', onSignal);
 
-        for (let pass = 0; ; ) {
+        for (let pass = 0; ;) {
           if (signer) {
             if (opts.close) await journal.closeOpenBatch('on-demand');
             else await journal.closeDueBatches();
           }
           const display = new ProgressDisplay();
-          const uploader = new Uploader(journal, { fund: endpoint, retry, logger, signal: abort.signal, onProgress: (p) => display.update(p) });
+          const uploader = new Uploader(journal, {
+            fund: endpoint,
+            retry,
+            logger,
+            signal: abort.signal,
+            onProgress: (p) => display.update(p),
+          });
           const summary = await uploader.runOnce();
           display.end();
           let dl: DownlinkResult[] = [];
@@ -163,7 +177,8 @@ export function register(program: Command): void {
             });
           }
           // In the background loop, say something only when something happened.
-          const eventful = summary.batches > 0 || summary.settledBatches > 0 || summary.error !== null || dl.some((d) => d.status !== 'unchanged');
+          const eventful =
+            summary.batches > 0 || summary.settledBatches > 0 || summary.error !== null || dl.some((d) => d.status !== 'unchanged');
           if (opts.once || pass === 0 || eventful) printSummary(summary, dl, opts.json === true);
           pass++;
           if (opts.once || abort.signal.aborted) {
@@ -172,10 +187,14 @@ export function register(program: Command): void {
           }
           await new Promise<void>((resolve) => {
             const t = setTimeout(resolve, interval * 1000);
-            abort.signal.addEventListener('abort', () => {
-              clearTimeout(t);
-              resolve();
-            }, { once: true });
+            abort.signal.addEventListener(
+              'abort',
+              () => {
+                clearTimeout(t);
+                resolve();
+              },
+              { once: true },
+            );
           });
           if (abort.signal.aborted) break;
         }

@@ -10,6 +10,10 @@ export function renderTable(header: readonly string[], rows: readonly (readonly 
     const fill = ' '.repeat(widths[i]! - len(s));
     return align[i] === 'r' ? fill + s : s + fill;
   };
-  const line = (r: readonly string[]) => header.map((_, i) => pad(r[i] ?? '', i)).join('  ').trimEnd();
+  const line = (r: readonly string[]) =>
+    header
+      .map((_, i) => pad(r[i] ?? '', i))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n') + '\n';
 }

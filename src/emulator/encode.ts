@@ -35,7 +35,12 @@ const p = (tag: number, value: Buffer): TlvInput => ({ tag, value });
 
 type Names = { lastName: string; firstName: string; lastNameAr: string; firstNameAr: string };
 function names(t: { lastName: number; firstName: number; lastNameAr: number; firstNameAr: number }, n: Names): TlvInput[] {
-  return [p(t.lastName, utf8(n.lastName)), p(t.firstName, utf8(n.firstName)), p(t.lastNameAr, utf8(n.lastNameAr)), p(t.firstNameAr, utf8(n.firstNameAr))];
+  return [
+    p(t.lastName, utf8(n.lastName)),
+    p(t.firstName, utf8(n.firstName)),
+    p(t.lastNameAr, utf8(n.lastNameAr)),
+    p(t.firstNameAr, utf8(n.firstNameAr)),
+  ];
 }
 
 export function encodeHolder(h: InsuredImage['holder']): Buffer {
@@ -58,7 +63,12 @@ export function encodeBeneficiary(b: InsuredImage['beneficiaries'][number]): Buf
   const t = Tags.beneficiary;
   return encodeTlv({
     tag: t.template,
-    children: [p(t.rank, uint(b.rank)), p(t.relationship, uint(Relationship[b.relationship])), ...names(t, b), p(t.birthDate, bcdDate(b.birthDate))],
+    children: [
+      p(t.rank, uint(b.rank)),
+      p(t.relationship, uint(Relationship[b.relationship])),
+      ...names(t, b),
+      p(t.birthDate, bcdDate(b.birthDate)),
+    ],
   });
 }
 
@@ -105,7 +115,11 @@ export function encodePrescription(rx: Prescription): Buffer {
       p(t.reference, ascii(rx.reference)),
       ...rx.lines.map((line) => ({
         tag: t.line,
-        children: [p(l.productCode, ascii(line.productCode)), p(l.quantity, uint(line.quantity)), p(l.durationDays, uint(line.durationDays))],
+        children: [
+          p(l.productCode, ascii(line.productCode)),
+          p(l.quantity, uint(line.quantity)),
+          p(l.durationDays, uint(line.durationDays)),
+        ],
       })),
     ],
   });

@@ -1,5 +1,5 @@
 import type { FileSpec } from '../card/layout';
-import { Nvm, type NvmWrite } from './nvm';
+import { type Nvm, type NvmWrite } from './nvm';
 
 /**
  * The card's file system (ISO 7816-4 §7.1): a master file, dedicated files (applications, with a

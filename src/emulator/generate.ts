@@ -9,8 +9,20 @@ import type { Dispensation, Prescription } from './image-schema';
  */
 
 export const SAMPLE_PRODUCTS = [
-  'N02BE01-01', 'N02BE01-05', 'M01AE01-02', 'M01AB05-02', 'J01CA04-01', 'A02BC01-01', 'C09AA02-01',
-  'C10AA05-01', 'A10BA02-01', 'C07AB07-01', 'R06AE07-01', 'N02BA01-02', 'C08CA01-01', 'R03AC02-01',
+  'N02BE01-01',
+  'N02BE01-05',
+  'M01AE01-02',
+  'M01AB05-02',
+  'J01CA04-01',
+  'A02BC01-01',
+  'C09AA02-01',
+  'C10AA05-01',
+  'A10BA02-01',
+  'C07AB07-01',
+  'R06AE07-01',
+  'N02BA01-02',
+  'C08CA01-01',
+  'R03AC02-01',
 ] as const;
 const PHARMACIES = ['DZ16-PH-00001', 'DZ31-PH-00002', 'DZ09-PH-00417'];
 const PRESCRIBERS = ['DZ16-MD-10231', 'DZ16-MD-20877', 'DZ31-MD-00412'];
@@ -33,7 +45,10 @@ export interface GenerateSpec {
 }
 
 /** Newest first, like the image lists. */
-export function generateHistory(spec: GenerateSpec, ranks: readonly number[]): { prescriptions: Prescription[]; dispensations: Dispensation[] } {
+export function generateHistory(
+  spec: GenerateSpec,
+  ranks: readonly number[],
+): { prescriptions: Prescription[]; dispensations: Dispensation[] } {
   const rnd = mulberry32(spec.seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const prescriptions: Prescription[] = [];
@@ -46,7 +61,11 @@ export function generateHistory(spec: GenerateSpec, ranks: readonly number[]): {
       speciality: pick(SPECIALITIES),
       rank: pick(ranks),
       reference: `RX${String(900000 - i).padStart(6, '0')}`,
-      lines: Array.from({ length: lines }, () => ({ productCode: pick(SAMPLE_PRODUCTS), quantity: 1 + Math.floor(rnd() * 3), durationDays: pick(DURATIONS) })),
+      lines: Array.from({ length: lines }, () => ({
+        productCode: pick(SAMPLE_PRODUCTS),
+        quantity: 1 + Math.floor(rnd() * 3),
+        durationDays: pick(DURATIONS),
+      })),
     });
     date = daysBefore(date, 3 + Math.floor(rnd() * 20));
   }

@@ -17,7 +17,11 @@ function isCalendarDate(s: string): boolean {
 }
 
 const isoDate = z.string().refine(isCalendarDate, { message: 'expected a calendar date YYYY-MM-DD' });
-const text = (max: number) => z.string().min(1, { message: 'must not be empty' }).max(max, { message: `at most ${max} characters` });
+const text = (max: number) =>
+  z
+    .string()
+    .min(1, { message: 'must not be empty' })
+    .max(max, { message: `at most ${max} characters` });
 /** Codes are printable ASCII without spaces at the ends (they are stored as ASCII). */
 const code = (max: number) =>
   z
@@ -25,7 +29,11 @@ const code = (max: number) =>
     .regex(/^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/, { message: 'expected printable ASCII' })
     .max(max, { message: `at most ${max} characters` });
 const int = (min: number, max: number) =>
-  z.number().int({ message: 'expected an integer' }).min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` });
+  z
+    .number()
+    .int({ message: 'expected an integer' })
+    .min(min, { message: `must be at least ${min}` })
+    .max(max, { message: `must be at most ${max}` });
 
 export const optionsSchema = z
   .strictObject({
@@ -53,7 +61,10 @@ const rights = z.strictObject({
   category,
   rateBp: int(0, 10000),
   rightsEnd: isoDate,
-  chronic: z.array(z.strictObject({ code: code(12), validUntil: isoDate })).max(8).default([]),
+  chronic: z
+    .array(z.strictObject({ code: code(12), validUntil: isoDate }))
+    .max(8)
+    .default([]),
   beneficiaryRights: z
     .array(z.strictObject({ rank: int(1, 15), category, rateBp: int(0, 10000), rightsEnd: isoDate }))
     .max(10)
@@ -138,12 +149,17 @@ export const insuredImageSchema = z
       if (ranks.has(b.rank)) ctx.addIssue({ code: 'custom', path: ['beneficiaries', i, 'rank'], message: `rank ${b.rank} is used twice` });
       ranks.add(b.rank);
       if ((b.rank === 1) !== (b.relationship === 'insured')) {
-        ctx.addIssue({ code: 'custom', path: ['beneficiaries', i, 'relationship'], message: 'rank 1 is the insured person, and only rank 1' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['beneficiaries', i, 'relationship'],
+          message: 'rank 1 is the insured person, and only rank 1',
+        });
       }
     });
     if (!ranks.has(1)) ctx.addIssue({ code: 'custom', path: ['beneficiaries'], message: 'rank 1 (the insured person) is missing' });
     img.rights.beneficiaryRights.forEach((r, i) => {
-      if (!ranks.has(r.rank)) ctx.addIssue({ code: 'custom', path: ['rights', 'beneficiaryRights', i, 'rank'], message: `no beneficiary has rank ${r.rank}` });
+      if (!ranks.has(r.rank))
+        ctx.addIssue({ code: 'custom', path: ['rights', 'beneficiaryRights', i, 'rank'], message: `no beneficiary has rank ${r.rank}` });
     });
     const checkRank = (list: { rank: number }[], field: string) =>
       list.forEach((r, i) => {
@@ -193,13 +209,14 @@ export class CardImageError extends ChifaError {
   }
 }
 
-
 /** Validates parsed JSON; throws CardImageError naming the first bad field (and how many more). */
 export function parseCardImage(json: unknown, source: string): CardImage {
   const r = cardImageSchema.safeParse(json);
   if (r.success) return r.data;
   const issues = r.error.issues.flatMap((i) =>
-    i.code === 'unrecognized_keys' ? i.keys.map((k) => ({ path: [...i.path, k], message: 'unknown field' })) : [{ path: i.path, message: i.message }],
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => ({ path: [...i.path, k], message: 'unknown field' }))
+      : [{ path: i.path, message: i.message }],
   );
   const first = issues[0]!;
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';

@@ -9,15 +9,7 @@ import { getData } from './commands/get-data';
 import { changeReferenceData, resetRetryCounter, verify } from './commands/pin';
 import { pso } from './commands/pso';
 import { select } from './commands/select';
-import {
-  DEFAULT_OPTIONS,
-  type CardKeys,
-  type CardOptions,
-  type Command,
-  type CommandContext,
-  type Handler,
-  type Reply,
-} from './context';
+import { DEFAULT_OPTIONS, type CardKeys, type CardOptions, type Command, type CommandContext, type Handler, type Reply } from './context';
 import type { CardDefinition } from './definition';
 import { privateScalar } from './ecdsa';
 import { buildFileSystem, type Df, type Ef } from './filesystem';
@@ -102,6 +94,8 @@ export class CardOs {
     this.random = env.random ?? ((n) => randomBytes(n));
     this.currentDf = this.mf;
     this.currentEf = undefined;
+    // The context's getters must read the OS's current state, and a getter cannot be an arrow.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const os = this;
     this.ctx = {
       mf: this.mf,

@@ -45,7 +45,17 @@ import type { CardSnapshot } from './state';
 export const INSURED_DF_FID = 0xdf01;
 export const PROFESSIONAL_DF_FID = 0xdf02;
 /** EF.DIR (ISO 7816-4 §8.2.1.1) under the MF: one record per application. */
-export const EF_DIR: EfDef = { name: 'EF.DIR', fid: 0x2f00, sfi: 30, kind: 'linear-fixed', size: 32, maxRecords: 4, read: 'always', update: 'never', append: 'never' };
+export const EF_DIR: EfDef = {
+  name: 'EF.DIR',
+  fid: 0x2f00,
+  sfi: 30,
+  kind: 'linear-fixed',
+  size: 32,
+  maxRecords: 4,
+  read: 'always',
+  update: 'never',
+  append: 'never',
+};
 
 export const PIN_DEF: PinDef = { ref: PIN_REF, label: 'PIN', length: PIN_LENGTH, maxTries: PIN_MAX_TRIES };
 export const PUK_DEF: PinDef = { ref: PUK_REF, label: 'PUK', length: PUK_LENGTH, maxTries: PUK_MAX_TRIES };
@@ -122,7 +132,10 @@ function fitIn(source: string, field: string, bytes: Buffer, size: number, file:
   return pad(bytes, size);
 }
 
-function writePins(os: CardOs, image: { pin: string; puk: string; pinRetriesLeft?: number | undefined; pukRetriesLeft?: number | undefined }): void {
+function writePins(
+  os: CardOs,
+  image: { pin: string; puk: string; pinRetriesLeft?: number | undefined; pukRetriesLeft?: number | undefined },
+): void {
   const pin = os.pins.get(PIN_REF)!;
   const puk = os.pins.get(PUK_REF)!;
   os.nvm.writeDirect([
@@ -193,7 +206,10 @@ function personalizeInsured(image: InsuredImage, baseDir: string, source: string
   transparent(InsuredFiles.emergency, 'emergency', encodeEmergency(image.emergency));
 
   const generated = image.generate
-    ? generateHistory(image.generate, image.beneficiaries.map((b) => b.rank))
+    ? generateHistory(
+        image.generate,
+        image.beneficiaries.map((b) => b.rank),
+      )
     : { prescriptions: [], dispensations: [] };
   const rx = [...image.prescriptions.map(encodePrescription), ...generated.prescriptions.map(encodePrescription)];
   const disp = [...image.dispensations.map(encodeDispensation), ...generated.dispensations.map(encodeDispensation)];
@@ -217,11 +233,15 @@ function personalizeProfessional(image: ProfessionalImage, baseDir: string, sour
   const pub = createPublicKey(key);
   const pubDer = pub.export({ format: 'der', type: 'spki' });
   if (!pubDer.equals(cert.publicKey.export({ format: 'der', type: 'spki' }))) {
-    throw new CardImageError(source, 'privateKey', 'does not match the certificate\'s public key');
+    throw new CardImageError(source, 'privateKey', "does not match the certificate's public key");
   }
   const cn = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1];
   if (cn !== image.pharmacy.pharmacyId) {
-    throw new CardImageError(source, 'pharmacy.pharmacyId', `is ${image.pharmacy.pharmacyId} but the certificate is for ${cn ?? '(no CN)'}`);
+    throw new CardImageError(
+      source,
+      'pharmacy.pharmacyId',
+      `is ${image.pharmacy.pharmacyId} but the certificate is for ${cn ?? '(no CN)'}`,
+    );
   }
   const jwk = pub.export({ format: 'jwk' });
   const point = Buffer.concat([Buffer.from([0x04]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
@@ -238,7 +258,9 @@ function personalizeProfessional(image: ProfessionalImage, baseDir: string, sour
     keys: { signingKeyPkcs8: key.export({ format: 'der', type: 'pkcs8' }).toString('base64') },
     dataObjects: {
       '5A': Buffer.from(image.pharmacy.pharmacyId, 'latin1').toString('hex').toUpperCase(),
-      '7F49': Buffer.concat([Buffer.from([0x86, point.length]), point]).toString('hex').toUpperCase(),
+      '7F49': Buffer.concat([Buffer.from([0x86, point.length]), point])
+        .toString('hex')
+        .toUpperCase(),
     },
   };
   const options: CardOptions = { ...DEFAULT_OPTIONS, ...image.options };

@@ -77,7 +77,10 @@ export function serializeState(s: CardSnapshot): string {
         options: s.options,
         regions,
         journal: s.journal
-          ? { committed: s.journal.committed, writes: s.journal.writes.map((w) => ({ region: w.region, offset: w.offset, bytes: w.bytes.toString('base64') })) }
+          ? {
+              committed: s.journal.committed,
+              writes: s.journal.writes.map((w) => ({ region: w.region, offset: w.offset, bytes: w.bytes.toString('base64') })),
+            }
           : null,
       },
       null,
@@ -106,7 +109,10 @@ export function parseState(text: string, file: string): CardSnapshot {
     options: d.options,
     regions,
     journal: d.journal
-      ? { committed: d.journal.committed, writes: d.journal.writes.map((w) => ({ region: w.region, offset: w.offset, bytes: Buffer.from(w.bytes, 'base64') })) }
+      ? {
+          committed: d.journal.committed,
+          writes: d.journal.writes.map((w) => ({ region: w.region, offset: w.offset, bytes: Buffer.from(w.bytes, 'base64') })),
+        }
       : null,
   };
 }

@@ -44,10 +44,14 @@ export class VirtualCard extends EventEmitter {
   constructor(snapshot: CardSnapshot, opts: VirtualCardOptions = {}) {
     super();
     const clock = opts.clock;
-    this.os = new CardOs(snapshot.definition, { ...snapshot.options, ...opts.options }, {
-      clock: clock instanceof Date ? () => new Date(clock.getTime()) : clock,
-      random: opts.random,
-    });
+    this.os = new CardOs(
+      snapshot.definition,
+      { ...snapshot.options, ...opts.options },
+      {
+        clock: clock instanceof Date ? () => new Date(clock.getTime()) : clock,
+        random: opts.random,
+      },
+    );
     this.os.nvm.load(snapshot.regions as Record<string, Buffer>, snapshot.journal);
     const problems = fsProblems(this.os.mf);
     if (problems.length > 0) throw new Error(`inconsistent card memory: ${problems.join('; ')}`);
@@ -178,7 +182,9 @@ export class VirtualCard extends EventEmitter {
     } catch (err) {
       if (!(err instanceof PowerLoss)) throw err;
       this.loseSupply(fault?.remove === 'during');
-      throw new CardRemovedError(fault?.remove === 'during' ? 'the card was removed during the command' : 'the card lost power during the command');
+      throw new CardRemovedError(
+        fault?.remove === 'during' ? 'the card was removed during the command' : 'the card lost power during the command',
+      );
     } finally {
       nvm.disarmTear();
     }
@@ -186,7 +192,9 @@ export class VirtualCard extends EventEmitter {
     if (tear !== undefined) {
       // The command finished before the armed step: the power still goes before the answer.
       this.loseSupply(fault?.remove === 'during');
-      throw new CardRemovedError(fault?.remove === 'during' ? 'the card was removed during the command' : 'the card lost power during the command');
+      throw new CardRemovedError(
+        fault?.remove === 'during' ? 'the card was removed during the command' : 'the card lost power during the command',
+      );
     }
     if (fault?.remove === 'after') this.remove();
     return response;

@@ -163,9 +163,11 @@ export class VpcdBridge extends EventEmitter {
     });
     socket.on('data', (chunk: Buffer) => {
       for (const payload of reader.push(chunk)) {
-        this.queue = this.queue.then(() => this.handle(socket, payload)).catch((err: unknown) => {
-          this.log(`vpcd bridge error: ${(err as Error).message}`);
-        });
+        this.queue = this.queue
+          .then(() => this.handle(socket, payload))
+          .catch((err: unknown) => {
+            this.log(`vpcd bridge error: ${(err as Error).message}`);
+          });
       }
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {

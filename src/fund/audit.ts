@@ -54,7 +54,9 @@ export function auditFundStore(dataDir: string): FundAudit {
       else keys.set(c.key_id, new X509Certificate(c.der).publicKey);
     }
     const ids = db
-      .prepare('SELECT id FROM pharmacies UNION SELECT DISTINCT pharmacy_id FROM invoices UNION SELECT DISTINCT pharmacy_id FROM batches ORDER BY 1')
+      .prepare(
+        'SELECT id FROM pharmacies UNION SELECT DISTINCT pharmacy_id FROM invoices UNION SELECT DISTINCT pharmacy_id FROM batches ORDER BY 1',
+      )
       .pluck()
       .all() as string[];
     for (const id of ids) audit.pharmacies.push(auditPharmacy(db, id, keys));
@@ -68,7 +70,17 @@ export function auditFundStore(dataDir: string): FundAudit {
 }
 
 function auditPharmacy(db: Database.Database, pharmacyId: string, keys: Map<string, KeyObject>): PharmacyAudit {
-  const a: PharmacyAudit = { pharmacyId, invoices: 0, accepted: 0, rejected: 0, batches: 0, lastNumber: 0, lastHash: GENESIS_HASH, chainComplete: false, problems: [] };
+  const a: PharmacyAudit = {
+    pharmacyId,
+    invoices: 0,
+    accepted: 0,
+    rejected: 0,
+    batches: 0,
+    lastNumber: 0,
+    lastHash: GENESIS_HASH,
+    chainComplete: false,
+    problems: [],
+  };
   const problem = (m: string): void => {
     if (a.problems.length < MAX) a.problems.push(m);
   };
@@ -86,7 +98,11 @@ function auditPharmacy(db: Database.Database, pharmacyId: string, keys: Map<stri
   let expected = 1;
   let prev = GENESIS_HASH;
   let gapless = true;
-  for (const r of db.prepare('SELECT number, lower(hex(hash)) AS hash, lower(hex(prev_hash)) AS prev_hash, batch_id, status, jws FROM invoices WHERE pharmacy_id = ? ORDER BY number').iterate(pharmacyId) as IterableIterator<Row>) {
+  for (const r of db
+    .prepare(
+      'SELECT number, lower(hex(hash)) AS hash, lower(hex(prev_hash)) AS prev_hash, batch_id, status, jws FROM invoices WHERE pharmacy_id = ? ORDER BY number',
+    )
+    .iterate(pharmacyId) as IterableIterator<Row>) {
     a.invoices++;
     if (r.status === 'accepted') a.accepted++;
     else a.rejected++;
@@ -107,7 +123,8 @@ function auditPharmacy(db: Database.Database, pharmacyId: string, keys: Map<stri
     perBatch.set(r.batch_id, (perBatch.get(r.batch_id) ?? 0) + 1);
     try {
       const doc = verify(r.jws, 'chifa-invoice+jws', where) as { number?: unknown; prev?: unknown; pharmacyId?: unknown };
-      if (doc.number !== r.number || doc.prev !== r.prev_hash || doc.pharmacyId !== pharmacyId) problem(`${where}: the signed document disagrees with the stored columns`);
+      if (doc.number !== r.number || doc.prev !== r.prev_hash || doc.pharmacyId !== pharmacyId)
+        problem(`${where}: the signed document disagrees with the stored columns`);
     } catch (err) {
       problem((err as Error).message);
     }
@@ -115,24 +132,32 @@ function auditPharmacy(db: Database.Database, pharmacyId: string, keys: Map<stri
   a.lastNumber = expected - 1;
   a.lastHash = prev;
 
-  const dupHash = db.prepare('SELECT COUNT(*) - COUNT(DISTINCT hash) FROM invoices WHERE pharmacy_id = ?').pluck().get(pharmacyId) as number;
+  const dupHash = db
+    .prepare('SELECT COUNT(*) - COUNT(DISTINCT hash) FROM invoices WHERE pharmacy_id = ?')
+    .pluck()
+    .get(pharmacyId) as number;
   if (dupHash !== 0) problem(`${dupHash} invoice hash(es) stored more than once`);
   const dupFp = db
-    .prepare("SELECT fingerprint, COUNT(*) AS n FROM invoices WHERE pharmacy_id = ? AND status = 'accepted' GROUP BY fingerprint HAVING n > 1 LIMIT 1")
+    .prepare(
+      "SELECT fingerprint, COUNT(*) AS n FROM invoices WHERE pharmacy_id = ? AND status = 'accepted' GROUP BY fingerprint HAVING n > 1 LIMIT 1",
+    )
     .get(pharmacyId) as { n: number } | undefined;
   if (dupFp) problem(`a dispensing was accepted ${dupFp.n} times`);
 
   type B = { batch_id: number; from_number: number; to_number: number; count: number; manifest_jws: string };
   let nextBatch = 1;
   let nextFrom = 1;
-  for (const b of db.prepare('SELECT batch_id, from_number, to_number, count, manifest_jws FROM batches WHERE pharmacy_id = ? ORDER BY batch_id').iterate(pharmacyId) as IterableIterator<B>) {
+  for (const b of db
+    .prepare('SELECT batch_id, from_number, to_number, count, manifest_jws FROM batches WHERE pharmacy_id = ? ORDER BY batch_id')
+    .iterate(pharmacyId) as IterableIterator<B>) {
     a.batches++;
     const where = `${pharmacyId} batch ${b.batch_id}`;
     if (b.batch_id !== nextBatch) problem(`${where}: expected batch ${nextBatch}`);
     nextBatch = b.batch_id + 1;
     if (b.from_number !== nextFrom) problem(`${where}: starts at ${b.from_number}, expected ${nextFrom}`);
     nextFrom = b.to_number + 1;
-    if ((perBatch.get(b.batch_id) ?? 0) !== b.count) problem(`${where}: holds ${perBatch.get(b.batch_id) ?? 0} stored invoices, its manifest says ${b.count}`);
+    if ((perBatch.get(b.batch_id) ?? 0) !== b.count)
+      problem(`${where}: holds ${perBatch.get(b.batch_id) ?? 0} stored invoices, its manifest says ${b.count}`);
     try {
       const m = checkManifest(verify(b.manifest_jws, 'chifa-manifest+jws', `${where} manifest`), `${where} manifest`);
       for (let i = 0; i < m.invoices.length; i++) {
@@ -146,8 +171,10 @@ function auditPharmacy(db: Database.Database, pharmacyId: string, keys: Map<stri
     }
   }
   if (a.invoices > 0 && nextFrom !== a.lastNumber + 1) problem(`${pharmacyId}: invoices ${nextFrom}–${a.lastNumber} belong to no batch`);
-  const tip = db.prepare('SELECT last_number AS n, last_hash AS h FROM pharmacies WHERE id = ?').get(pharmacyId) as { n: number; h: string } | undefined;
-  if (!tip || tip.n !== a.lastNumber || tip.h !== a.lastHash) problem(`${pharmacyId}: the recorded chain tip disagrees with the stored invoices`);
+  const tip = db.prepare('SELECT last_number AS n, last_hash AS h FROM pharmacies WHERE id = ?').get(pharmacyId) as
+    { n: number; h: string } | undefined;
+  if (!tip || tip.n !== a.lastNumber || tip.h !== a.lastHash)
+    problem(`${pharmacyId}: the recorded chain tip disagrees with the stored invoices`);
   a.chainComplete = gapless && a.problems.length === 0;
   return a;
 }

@@ -115,7 +115,12 @@ export class PharmacyLocks {
   }
 }
 
-export async function handleBatch(deps: BatchDeps, locks: PharmacyLocks, rawBody: Buffer, idempotencyKey: string | undefined): Promise<BatchOutcome> {
+export async function handleBatch(
+  deps: BatchDeps,
+  locks: PharmacyLocks,
+  rawBody: Buffer,
+  idempotencyKey: string | undefined,
+): Promise<BatchOutcome> {
   try {
     return await handle(deps, locks, rawBody, idempotencyKey);
   } catch (err) {
@@ -123,14 +128,23 @@ export async function handleBatch(deps: BatchDeps, locks: PharmacyLocks, rawBody
     const e = err as { code?: unknown; message?: string; field?: unknown };
     if (typeof e.code === 'string' && typeof e.message === 'string') {
       // A typed error from a parser (JWS, canonical JSON, invoice or manifest schema): bad input.
-      return { status: 422, body: errorBody(e.code.toUpperCase().replace(/-/g, '_'), e.message, typeof e.field === 'string' ? e.field : undefined) };
+      return {
+        status: 422,
+        body: errorBody(e.code.toUpperCase().replace(/-/g, '_'), e.message, typeof e.field === 'string' ? e.field : undefined),
+      };
     }
     throw err;
   }
 }
 
 async function handle(deps: BatchDeps, locks: PharmacyLocks, rawBody: Buffer, key: string | undefined): Promise<BatchOutcome> {
-  if (key === undefined || !KEY.test(key)) refuse(400, 'IDEMPOTENCY_KEY_REQUIRED', 'the Idempotency-Key header is required (16–128 characters of [A-Za-z0-9_.:-])', 'Idempotency-Key');
+  if (key === undefined || !KEY.test(key))
+    refuse(
+      400,
+      'IDEMPOTENCY_KEY_REQUIRED',
+      'the Idempotency-Key header is required (16–128 characters of [A-Za-z0-9_.:-])',
+      'Idempotency-Key',
+    );
   let json: unknown;
   try {
     json = JSON.parse(rawBody.toString('utf8'));
@@ -148,7 +162,8 @@ async function handle(deps: BatchDeps, locks: PharmacyLocks, rawBody: Buffer, ke
   // Idempotency: the same key, or the same manifest, gets the stored answer again.
   const byKey = deps.store.batchByKey(key!);
   if (byKey) {
-    if (byKey.manifest_hash !== manifestHash) refuse(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for another batch', 'Idempotency-Key');
+    if (byKey.manifest_hash !== manifestHash)
+      refuse(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for another batch', 'Idempotency-Key');
     return { status: 200, body: deps.store.ack(byKey, deps.now(), null), replayed: true };
   }
   const byManifest = deps.store.batchByManifest(manifestHash);
@@ -179,9 +194,17 @@ async function handle(deps: BatchDeps, locks: PharmacyLocks, rawBody: Buffer, ke
   const mp = parseCompact(body.manifest, 'manifest', 'chifa-manifest+jws');
   const manifest: BatchManifest = checkManifest(mp.payload, 'manifest.payload');
   const mcert = trust(mp.header['x5t#S256'], manifest.closedAt, 'manifest');
-  if (!verifySignature(mp.signingInput, mp.signature, mcert.publicKey)) refuse(422, 'BAD_SIGNATURE', 'the manifest signature does not verify', 'manifest');
-  if (manifest.pharmacyId !== mcert.pharmacyId) refuse(422, 'CERT_PHARMACY_MISMATCH', `the manifest is for ${manifest.pharmacyId}, the certificate for ${mcert.pharmacyId}`, 'manifest.payload.pharmacyId');
-  if (body.invoices.length !== manifest.count) refuse(422, 'MANIFEST_MISMATCH', `the manifest lists ${manifest.count} invoices, the body carries ${body.invoices.length}`, 'invoices');
+  if (!verifySignature(mp.signingInput, mp.signature, mcert.publicKey))
+    refuse(422, 'BAD_SIGNATURE', 'the manifest signature does not verify', 'manifest');
+  if (manifest.pharmacyId !== mcert.pharmacyId)
+    refuse(
+      422,
+      'CERT_PHARMACY_MISMATCH',
+      `the manifest is for ${manifest.pharmacyId}, the certificate for ${mcert.pharmacyId}`,
+      'manifest.payload.pharmacyId',
+    );
+  if (body.invoices.length !== manifest.count)
+    refuse(422, 'MANIFEST_MISMATCH', `the manifest lists ${manifest.count} invoices, the body carries ${body.invoices.length}`, 'invoices');
   const pharmacyId = manifest.pharmacyId;
 
   const leave = locks.enter(pharmacyId, manifest.batchId);
@@ -195,12 +218,38 @@ async function handle(deps: BatchDeps, locks: PharmacyLocks, rawBody: Buffer, ke
       const again = deps.store.batchByManifest(manifestHash);
       if (again) return { status: 200, body: deps.store.ack(again, deps.now(), null), replayed: true };
       if (manifest.batchId !== tip.lastBatch + 1) {
-        if (manifest.batchId <= tip.lastBatch) refuse(409, 'BATCH_REPLAY', `batch ${manifest.batchId} was already received with another manifest`, 'manifest.payload.batchId', tip.lastBatch + 1);
-        refuse(409, 'BATCH_OUT_OF_ORDER', `expected batch ${tip.lastBatch + 1} next, got ${manifest.batchId}`, 'manifest.payload.batchId', tip.lastBatch + 1);
+        if (manifest.batchId <= tip.lastBatch)
+          refuse(
+            409,
+            'BATCH_REPLAY',
+            `batch ${manifest.batchId} was already received with another manifest`,
+            'manifest.payload.batchId',
+            tip.lastBatch + 1,
+          );
+        refuse(
+          409,
+          'BATCH_OUT_OF_ORDER',
+          `expected batch ${tip.lastBatch + 1} next, got ${manifest.batchId}`,
+          'manifest.payload.batchId',
+          tip.lastBatch + 1,
+        );
       }
       if (manifest.from !== tip.lastNumber + 1) {
-        if (manifest.from <= tip.lastNumber) refuse(409, 'ALREADY_RECEIVED', `invoices from ${manifest.from} were already received; expected ${tip.lastNumber + 1} next`, 'manifest.payload.from', tip.lastNumber + 1);
-        refuse(409, 'CHAIN_GAP', `expected invoice ${tip.lastNumber + 1} next, the batch starts at ${manifest.from}`, 'manifest.payload.from', tip.lastNumber + 1);
+        if (manifest.from <= tip.lastNumber)
+          refuse(
+            409,
+            'ALREADY_RECEIVED',
+            `invoices from ${manifest.from} were already received; expected ${tip.lastNumber + 1} next`,
+            'manifest.payload.from',
+            tip.lastNumber + 1,
+          );
+        refuse(
+          409,
+          'CHAIN_GAP',
+          `expected invoice ${tip.lastNumber + 1} next, the batch starts at ${manifest.from}`,
+          'manifest.payload.from',
+          tip.lastNumber + 1,
+        );
       }
       return chainAndStore(deps, checked, body.invoices, manifest, body.manifest, manifestHash, key!, tip, pharmacyId, trust, trusted);
     });
@@ -276,7 +325,13 @@ async function checkInvoices(deps: BatchDeps, invoices: string[], certs: Map<str
     }
     const results = await checks;
     const bad = results.findIndex((r) => !r.ok);
-    if (bad >= 0) refuse(422, 'BAD_SIGNATURE', `invoices[${bad}]: the signature of invoice ${out.docs[bad]!.number} does not verify`, `invoices[${bad}]`);
+    if (bad >= 0)
+      refuse(
+        422,
+        'BAD_SIGNATURE',
+        `invoices[${bad}]: the signature of invoice ${out.docs[bad]!.number} does not verify`,
+        `invoices[${bad}]`,
+      );
   }
   return out;
 }
@@ -310,15 +365,31 @@ function chainAndStore(
     const cert = trusted.get(kid);
     const issued = Date.parse(doc.issuedAt);
     if (!cert || !(issued >= cert.validFrom && issued <= cert.validTo)) trust(kid, doc.issuedAt, field);
-    if (issued > maxIssued) refuse(422, 'ISSUED_IN_FUTURE', `issued at ${doc.issuedAt}, later than the fund's clock allows`, `${field}.payload.issuedAt`);
-    if (doc.pharmacyId !== pharmacyId) refuse(422, 'CERT_PHARMACY_MISMATCH', `invoice for ${doc.pharmacyId} in a batch of ${pharmacyId}`, `${field}.payload.pharmacyId`);
-    if (trusted.get(kid)!.pharmacyId !== pharmacyId) refuse(422, 'CERT_PHARMACY_MISMATCH', `signed by a certificate of ${trusted.get(kid)!.pharmacyId}`, field);
-    if (doc.number !== manifest.from + i) refuse(422, 'MANIFEST_MISMATCH', `expected invoice ${manifest.from + i} at this position, found ${doc.number}`, `${field}.payload.number`);
+    if (issued > maxIssued)
+      refuse(422, 'ISSUED_IN_FUTURE', `issued at ${doc.issuedAt}, later than the fund's clock allows`, `${field}.payload.issuedAt`);
+    if (doc.pharmacyId !== pharmacyId)
+      refuse(422, 'CERT_PHARMACY_MISMATCH', `invoice for ${doc.pharmacyId} in a batch of ${pharmacyId}`, `${field}.payload.pharmacyId`);
+    if (trusted.get(kid)!.pharmacyId !== pharmacyId)
+      refuse(422, 'CERT_PHARMACY_MISMATCH', `signed by a certificate of ${trusted.get(kid)!.pharmacyId}`, field);
+    if (doc.number !== manifest.from + i)
+      refuse(
+        422,
+        'MANIFEST_MISMATCH',
+        `expected invoice ${manifest.from + i} at this position, found ${doc.number}`,
+        `${field}.payload.number`,
+      );
     if (doc.prev !== prev) {
-      refuse(i === 0 ? 409 : 422, 'CHAIN_BROKEN', `invoice ${doc.number} does not link to the hash of invoice ${doc.number - 1}`, `${field}.payload.prev`, i === 0 ? tip.lastNumber + 1 : undefined);
+      refuse(
+        i === 0 ? 409 : 422,
+        'CHAIN_BROKEN',
+        `invoice ${doc.number} does not link to the hash of invoice ${doc.number - 1}`,
+        `${field}.payload.prev`,
+        i === 0 ? tip.lastNumber + 1 : undefined,
+      );
     }
     const hash = hashes[i]!;
-    if (manifest.invoices[i] !== hash) refuse(422, 'MANIFEST_MISMATCH', `the manifest's hash of invoice ${doc.number} differs`, `manifest.payload.invoices[${i}]`);
+    if (manifest.invoices[i] !== hash)
+      refuse(422, 'MANIFEST_MISMATCH', `the manifest's hash of invoice ${doc.number} differs`, `manifest.payload.invoices[${i}]`);
     prev = hash;
     addToTotals(totals, doc.fund, doc.kind === 'credit-note', doc.totals);
     rows[i] = {
@@ -337,7 +408,8 @@ function chainAndStore(
       jws: invoices[i]!,
     };
   }
-  if (canonicalize(totals) !== canonicalize(manifest.totals)) refuse(422, 'MANIFEST_MISMATCH', 'the manifest totals are not the sums of its invoices', 'manifest.payload.totals');
+  if (canonicalize(totals) !== canonicalize(manifest.totals))
+    refuse(422, 'MANIFEST_MISMATCH', 'the manifest totals are not the sums of its invoices', 'manifest.payload.totals');
 
   // Business checks, in order, seeing the earlier invoices of this batch as stored.
   const inBatch = new Map<number, { row: NewInvoiceRow; doc: InvoiceDocument }>();
@@ -401,7 +473,8 @@ function chainAndStore(
     },
     tip,
   );
-  if (!stored) refuse(409, 'CONFLICT', 'the chain moved while this batch was checked; retry', undefined, deps.store.tip(pharmacyId).lastNumber + 1);
+  if (!stored)
+    refuse(409, 'CONFLICT', 'the chain moved while this batch was checked; retry', undefined, deps.store.tip(pharmacyId).lastNumber + 1);
   const accepted = results.filter((r) => r.status === 'accepted').length;
   const ack: BatchAck = {
     pharmacyId,

@@ -33,25 +33,33 @@ export function assessInvoice(doc: InvoiceDocument, fingerprint: string, ctx: Ch
   const ref = doc.references;
   if (doc.kind === 'credit-note') {
     const orig = ref ? ctx.lookup(ref.number) : undefined;
-    if (!ref || !orig || orig.hash !== ref.hash) return reject('INVALID_REFERENCE', `invoice ${ref?.number ?? '?'} is unknown or has another hash`);
-    if (orig.kind === 'credit-note' || orig.status !== 'accepted') return reject('INVALID_REFERENCE', `invoice ${ref.number} is not an accepted invoice`);
+    if (!ref || !orig || orig.hash !== ref.hash)
+      return reject('INVALID_REFERENCE', `invoice ${ref?.number ?? '?'} is unknown or has another hash`);
+    if (orig.kind === 'credit-note' || orig.status !== 'accepted')
+      return reject('INVALID_REFERENCE', `invoice ${ref.number} is not an accepted invoice`);
     const done = ctx.credited(ref.number);
     if (done.total + doc.totals.total > orig.total || done.fund + doc.totals.fund > orig.fund) {
-      return reject('CREDIT_EXCEEDS_ORIGINAL', `invoice ${ref.number} totals ${orig.total} (fund ${orig.fund}); already credited ${done.total} (fund ${done.fund})`);
+      return reject(
+        'CREDIT_EXCEEDS_ORIGINAL',
+        `invoice ${ref.number} totals ${orig.total} (fund ${orig.fund}); already credited ${done.total} (fund ${done.fund})`,
+      );
     }
     return ACCEPTED;
   }
   if (doc.kind === 'corrected-invoice') {
     const orig = ref ? ctx.lookup(ref.number) : undefined;
-    if (!ref || !orig || orig.hash !== ref.hash) return reject('INVALID_REFERENCE', `invoice ${ref?.number ?? '?'} is unknown or has another hash`);
-    if (orig.status !== 'rejected') return reject('INVALID_REFERENCE', `invoice ${ref.number} was not rejected; cancel it with a credit note instead`);
+    if (!ref || !orig || orig.hash !== ref.hash)
+      return reject('INVALID_REFERENCE', `invoice ${ref?.number ?? '?'} is unknown or has another hash`);
+    if (orig.status !== 'rejected')
+      return reject('INVALID_REFERENCE', `invoice ${ref.number} was not rejected; cancel it with a credit note instead`);
     const by = ctx.correctedBy(ref.number);
     if (by !== undefined) return reject('INVALID_REFERENCE', `invoice ${ref.number} was already corrected by invoice ${by}`);
   }
 
   const rule = ctx.rules.find(doc.date);
   if (!rule) return reject('NO_RULES_IN_FORCE', `dispensing date ${doc.date}`);
-  if (rule.version !== doc.ruleVersion) return reject('RULE_VERSION_MISMATCH', `the invoice names ${doc.ruleVersion}, ${rule.version} is in force on ${doc.date}`);
+  if (rule.version !== doc.ruleVersion)
+    return reject('RULE_VERSION_MISMATCH', `the invoice names ${doc.ruleVersion}, ${rule.version} is in force on ${doc.date}`);
 
   const blacklisted = ctx.isBlacklisted(doc.beneficiary.cardSerial, doc.date);
   let split: Split;
@@ -79,7 +87,8 @@ export function assessInvoice(doc: InvoiceDocument, fingerprint: string, ctx: Ch
 
   const diff = compareSplit(doc, split);
   if (diff !== null) return reject('SPLIT_MISMATCH', `${diff} (rules ${split.ruleVersion})`);
-  if (ctx.isDuplicate(fingerprint)) return reject('DUPLICATE_INVOICE', `same beneficiary, date, prescription and lines as an accepted invoice`);
+  if (ctx.isDuplicate(fingerprint))
+    return reject('DUPLICATE_INVOICE', `same beneficiary, date, prescription and lines as an accepted invoice`);
   return ACCEPTED;
 }
 
@@ -97,7 +106,8 @@ function compareSplit(doc: InvoiceDocument, s: Split): string | null {
       ['patient', l.patient, r.patient],
       ['reason', l.reason, r.reason],
     ];
-    for (const [f, a, b] of lc) if (a !== b) return `lines[${i}].${f}: the invoice says ${JSON.stringify(a)}, the fund computes ${JSON.stringify(b)}`;
+    for (const [f, a, b] of lc)
+      if (a !== b) return `lines[${i}].${f}: the invoice says ${JSON.stringify(a)}, the fund computes ${JSON.stringify(b)}`;
   }
   const cmp: [string, unknown, unknown][] = [
     ['category', doc.category, s.category],

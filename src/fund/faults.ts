@@ -63,7 +63,8 @@ export function parseFaults(spec: string | undefined): FaultSpec {
       continue;
     }
     const rate = Number(rateText);
-    if (!/^(0|1|0?\.\d+|1\.0*)$/.test(rateText) || !(rate >= 0 && rate <= 1)) throw new FaultSpecError(name, `rate ${JSON.stringify(rateText)} is not a number from 0 to 1`);
+    if (!/^(0|1|0?\.\d+|1\.0*)$/.test(rateText) || !(rate >= 0 && rate <= 1))
+      throw new FaultSpecError(name, `rate ${JSON.stringify(rateText)} is not a number from 0 to 1`);
     const noArg = (): void => {
       if (arg !== undefined) throw new FaultSpecError(name, 'takes no argument');
     };
@@ -95,7 +96,8 @@ export function parseFaults(spec: string | undefined): FaultSpec {
         f.latency = rate;
         if (arg !== undefined) {
           const lm = /^(\d+)-(\d+)(?:ms)?$/.exec(arg);
-          if (!lm || Number(lm[1]) > Number(lm[2]) || Number(lm[2]) > 60_000) throw new FaultSpecError(name, 'the argument is MIN-MAX milliseconds (at most 60000)');
+          if (!lm || Number(lm[1]) > Number(lm[2]) || Number(lm[2]) > 60_000)
+            throw new FaultSpecError(name, 'the argument is MIN-MAX milliseconds (at most 60000)');
           f.latencyMinMs = Number(lm[1]);
           f.latencyMaxMs = Number(lm[2]);
         }
@@ -141,4 +143,3 @@ export class FaultInjector {
     return this.rand();
   }
 }
-

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -60,7 +61,7 @@ export class FundServer {
   private readonly pool: VerifyPool;
   private readonly log: Logger;
   private server: http.Server | https.Server | undefined;
-  private readonly sockets = new Set<import('node:net').Socket>();
+  private readonly sockets = new Set<Socket>();
 
   constructor(options: FundServerOptions) {
     this.log = options.logger ?? pino({ level: 'silent' });
@@ -124,7 +125,16 @@ export class FundServer {
         const out = await handleBatch(deps, locks, req.body, req.get('Idempotency-Key'));
         const body = out.body;
         if (out.status === 200 && 'results' in body) {
-          log.info({ pharmacyId: body.pharmacyId, batchId: body.batchId, count: body.count, rejected: body.rejected, replayed: out.replayed === true }, 'batch acknowledged');
+          log.info(
+            {
+              pharmacyId: body.pharmacyId,
+              batchId: body.batchId,
+              count: body.count,
+              rejected: body.rejected,
+              replayed: out.replayed === true,
+            },
+            'batch acknowledged',
+          );
         } else if ('error' in body) {
           log.warn({ status: out.status, code: body.error.code, field: body.error.field }, 'batch refused');
         }
@@ -231,7 +241,9 @@ export class FundServer {
   /** Starts listening; resolves with the base URL. */
   listen(options: ListenOptions = {}): Promise<string> {
     const host = options.host ?? '127.0.0.1';
-    const server = options.tls ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, this.app) : http.createServer(this.app);
+    const server = options.tls
+      ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, this.app)
+      : http.createServer(this.app);
     server.keepAliveTimeout = 5000;
     server.requestTimeout = 120_000;
     server.on('connection', (s) => {

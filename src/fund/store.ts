@@ -161,15 +161,21 @@ export class FundStore {
       byKey: db.prepare('SELECT * FROM batches WHERE idempotency_key = ?'),
       byManifest: db.prepare('SELECT * FROM batches WHERE manifest_hash = ?'),
       byId: db.prepare('SELECT * FROM batches WHERE pharmacy_id = ? AND batch_id = ?'),
-      invoice: db.prepare('SELECT number, lower(hex(hash)) AS hash, kind, status, total, fund_amount, batch_id FROM invoices WHERE pharmacy_id = ? AND number = ?'),
-      results: db.prepare('SELECT number, lower(hex(hash)) AS hash, status, code, reason FROM invoices WHERE pharmacy_id = ? AND number BETWEEN ? AND ? ORDER BY number'),
+      invoice: db.prepare(
+        'SELECT number, lower(hex(hash)) AS hash, kind, status, total, fund_amount, batch_id FROM invoices WHERE pharmacy_id = ? AND number = ?',
+      ),
+      results: db.prepare(
+        'SELECT number, lower(hex(hash)) AS hash, status, code, reason FROM invoices WHERE pharmacy_id = ? AND number BETWEEN ? AND ? ORDER BY number',
+      ),
       fingerprint: db.prepare("SELECT 1 FROM invoices WHERE fingerprint = ? AND status = 'accepted' LIMIT 1").pluck(),
       credited: db.prepare(
         "SELECT COALESCE(SUM(total), 0) AS total, COALESCE(SUM(fund_amount), 0) AS fund FROM invoices WHERE pharmacy_id = ? AND ref_number = ? AND kind = 'credit-note' AND status = 'accepted'",
       ),
-      correctedBy: db.prepare(
-        "SELECT number FROM invoices WHERE pharmacy_id = ? AND ref_number = ? AND kind = 'corrected-invoice' AND status = 'accepted' LIMIT 1",
-      ).pluck(),
+      correctedBy: db
+        .prepare(
+          "SELECT number FROM invoices WHERE pharmacy_id = ? AND ref_number = ? AND kind = 'corrected-invoice' AND status = 'accepted' LIMIT 1",
+        )
+        .pluck(),
       insertInvoice: db.prepare(
         `INSERT INTO invoices (pharmacy_id, number, hash, prev_hash, batch_id, kind, fund, date, card_serial, total, fund_amount, ref_number, fingerprint, status, code, reason, jws)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -238,18 +244,47 @@ export class FundStore {
     return this.db
       .transaction(() => {
         const tip = this.tip(b.pharmacyId);
-        if (tip.lastNumber !== expectTip.lastNumber || tip.lastHash !== expectTip.lastHash || tip.lastBatch !== expectTip.lastBatch) return false;
+        if (tip.lastNumber !== expectTip.lastNumber || tip.lastHash !== expectTip.lastHash || tip.lastBatch !== expectTip.lastBatch)
+          return false;
         for (const c of b.certificates) this.st.cert.run(c.keyId, c.der, b.pharmacyId);
         let accepted = 0;
         for (const i of b.invoices) {
           if (i.result.status === 'accepted') accepted++;
           this.st.insertInvoice.run(
-            b.pharmacyId, i.number, Buffer.from(i.hash, 'hex'), Buffer.from(i.prev, 'hex'), b.batchId, i.kind, i.fund, i.date, i.cardSerial, i.total, i.fundAmount, i.refNumber,
-            Buffer.from(i.fingerprint, 'hex'), i.result.status, i.result.code ?? null, i.result.reason ?? null, i.jws,
+            b.pharmacyId,
+            i.number,
+            Buffer.from(i.hash, 'hex'),
+            Buffer.from(i.prev, 'hex'),
+            b.batchId,
+            i.kind,
+            i.fund,
+            i.date,
+            i.cardSerial,
+            i.total,
+            i.fundAmount,
+            i.refNumber,
+            Buffer.from(i.fingerprint, 'hex'),
+            i.result.status,
+            i.result.code ?? null,
+            i.result.reason ?? null,
+            i.jws,
           );
         }
         const count = b.invoices.length;
-        this.st.insertBatch.run(b.pharmacyId, b.batchId, b.idempotencyKey, b.manifestHash, b.manifestJws, b.from, b.to, count, b.receivedAt, accepted, count - accepted, b.paid);
+        this.st.insertBatch.run(
+          b.pharmacyId,
+          b.batchId,
+          b.idempotencyKey,
+          b.manifestHash,
+          b.manifestJws,
+          b.from,
+          b.to,
+          count,
+          b.receivedAt,
+          accepted,
+          count - accepted,
+          b.paid,
+        );
         const last = b.invoices[count - 1]!;
         this.st.upsertTip.run(b.pharmacyId, last.number, last.hash, b.batchId);
         return true;
@@ -293,9 +328,21 @@ export class FundStore {
   /** The acknowledgement of a stored batch; settles it first if `settleAfterMs` has passed. */
   ack(row: BatchRowDb, now: Date, settleAfterMs: number | null): BatchAck {
     row = { ...row, settled_at: this.settleIfDue(row, now, settleAfterMs) };
-    const results = (this.st.results.all(row.pharmacy_id, row.from_number, row.to_number) as { number: number; hash: string; status: 'accepted' | 'rejected'; code: string | null; reason: string | null }[]).map(
-      (r): InvoiceResult => ({ number: r.number, hash: r.hash, status: r.status, ...(r.code !== null ? { code: r.code } : {}), ...(r.reason !== null ? { reason: r.reason } : {}) }),
-    );
+    const results = (
+      this.st.results.all(row.pharmacy_id, row.from_number, row.to_number) as {
+        number: number;
+        hash: string;
+        status: 'accepted' | 'rejected';
+        code: string | null;
+        reason: string | null;
+      }[]
+    ).map((r): InvoiceResult => ({
+      number: r.number,
+      hash: r.hash,
+      status: r.status,
+      ...(r.code !== null ? { code: r.code } : {}),
+      ...(r.reason !== null ? { reason: r.reason } : {}),
+    }));
     return {
       pharmacyId: row.pharmacy_id,
       batchId: row.batch_id,

@@ -25,7 +25,8 @@ export class TrustStore {
   constructor(caPems: readonly (string | Buffer)[]) {
     this.cas = caPems.flatMap((pem) => splitPem(pem)).map((p) => new X509Certificate(p));
     if (this.cas.length === 0) throw new CertificateError('no-fund-ca', 'the fund needs at least one CA certificate');
-    for (const ca of this.cas) if (!ca.ca) throw new CertificateError('bad-fund-ca', `${ca.subject.replace(/\n/g, ', ')} is not a CA certificate`);
+    for (const ca of this.cas)
+      if (!ca.ca) throw new CertificateError('bad-fund-ca', `${ca.subject.replace(/\n/g, ', ')} is not a CA certificate`);
   }
 
   static fromFiles(files: readonly string[]): TrustStore {
@@ -44,10 +45,12 @@ export class TrustStore {
         throw new CertificateError('bad-certificate', `not an X.509 certificate: ${(err as Error).message}`);
       }
       const issuer = this.cas.find((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
-      if (!issuer) throw new CertificateError('cert-untrusted', `certificate ${cert.subject.replace(/\n/g, ', ')} is not issued by the fund's CA`);
+      if (!issuer)
+        throw new CertificateError('cert-untrusted', `certificate ${cert.subject.replace(/\n/g, ', ')} is not issued by the fund's CA`);
       if (cert.ca) throw new CertificateError('cert-untrusted', 'a CA certificate cannot sign invoices');
       const details = cert.publicKey.asymmetricKeyDetails;
-      if (cert.publicKey.asymmetricKeyType !== 'ec' || details?.namedCurve !== 'prime256v1') throw new CertificateError('cert-untrusted', 'the certificate key is not ECDSA P-256');
+      if (cert.publicKey.asymmetricKeyType !== 'ec' || details?.namedCurve !== 'prime256v1')
+        throw new CertificateError('cert-untrusted', 'the certificate key is not ECDSA P-256');
       const validFrom = Math.max(Date.parse(cert.validFrom), Date.parse(issuer.validFrom));
       const validTo = Math.min(Date.parse(cert.validTo), Date.parse(issuer.validTo));
       t = { keyId, der: Buffer.from(cert.raw), pharmacyId: pharmacyIdOf(cert), publicKey: cert.publicKey, validFrom, validTo };
@@ -56,7 +59,10 @@ export class TrustStore {
     }
     const ms = at.getTime();
     if (!(ms >= t.validFrom && ms <= t.validTo)) {
-      throw new CertificateError('cert-expired', `the certificate is not valid at ${at.toISOString()} (valid ${new Date(t.validFrom).toISOString()} to ${new Date(t.validTo).toISOString()})`);
+      throw new CertificateError(
+        'cert-expired',
+        `the certificate is not valid at ${at.toISOString()} (valid ${new Date(t.validFrom).toISOString()} to ${new Date(t.validTo).toISOString()})`,
+      );
     }
     return t;
   }

@@ -40,10 +40,18 @@ parentPort!.on('message', (m: Request) => {
         continue;
       }
       const r = checkInvoiceJws(m.jws[i]!, field, key);
-      results[i] = r.kid === m.kids[i] ? { ok: true, hash: r.hash, fingerprint: r.fingerprint } : { ok: false, code: 'malformed-jws', message: `${field}: inconsistent header`, field };
+      results[i] =
+        r.kid === m.kids[i]
+          ? { ok: true, hash: r.hash, fingerprint: r.fingerprint }
+          : { ok: false, code: 'malformed-jws', message: `${field}: inconsistent header`, field };
     } catch (err) {
       const e = err as { code?: unknown; message?: string; field?: unknown };
-      results[i] = { ok: false, code: typeof e.code === 'string' ? e.code : 'invalid-invoice', message: e.message ?? String(err), ...(typeof e.field === 'string' ? { field: e.field } : {}) };
+      results[i] = {
+        ok: false,
+        code: typeof e.code === 'string' ? e.code : 'invalid-invoice',
+        message: e.message ?? String(err),
+        ...(typeof e.field === 'string' ? { field: e.field } : {}),
+      };
     }
   }
   parentPort!.postMessage({ id: m.id, results });

@@ -38,7 +38,10 @@ export function isLoopbackHost(hostname: string): boolean {
   return false;
 }
 
-export function fundEndpoint(url: string, options: { ca?: string | Buffer; timeoutMs?: number; maxResponseBytes?: number } = {}): FundEndpoint {
+export function fundEndpoint(
+  url: string,
+  options: { ca?: string | Buffer; timeoutMs?: number; maxResponseBytes?: number } = {},
+): FundEndpoint {
   let base: URL;
   try {
     base = new URL(url);
@@ -47,7 +50,11 @@ export function fundEndpoint(url: string, options: { ca?: string | Buffer; timeo
   }
   if (base.protocol === 'http:') {
     if (!isLoopbackHost(base.hostname)) {
-      throw new SyncError('insecure-fund-url', `--fund: plain HTTP is only allowed to a loopback address; use https:// for ${base.host}`, 'fund');
+      throw new SyncError(
+        'insecure-fund-url',
+        `--fund: plain HTTP is only allowed to a loopback address; use https:// for ${base.host}`,
+        'fund',
+      );
     }
   } else if (base.protocol !== 'https:') {
     throw new SyncError('bad-fund-url', `--fund: unsupported scheme ${base.protocol}`, 'fund');
@@ -106,7 +113,9 @@ export function request(
       const code = (err as NodeJS.ErrnoException).code;
       // TLS verification failures are configuration errors, not something a retry fixes.
       if (code !== undefined && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
-        reject(new SyncError('tls-untrusted', `the fund's TLS certificate is not trusted (${code}): ${err.message}; configure its CA with --ca`));
+        reject(
+          new SyncError('tls-untrusted', `the fund's TLS certificate is not trusted (${code}): ${err.message}; configure its CA with --ca`),
+        );
         return;
       }
       reject(new NetworkError(`${method} ${url.pathname}: ${err.message}`, { cause: err }));

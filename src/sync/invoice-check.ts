@@ -67,7 +67,22 @@ function date(v: unknown, field: string): void {
 const HEX64 = /^[0-9a-f]{64}$/;
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
 
-const LINE = { code: true, label: false, quantity: true, unitPrice: true, referencePrice: true, reimbursable: true, priorApproval: true, approval: false, durationDays: false, total: true, base: true, fund: true, patient: true, reason: true };
+const LINE = {
+  code: true,
+  label: false,
+  quantity: true,
+  unitPrice: true,
+  referencePrice: true,
+  reimbursable: true,
+  priorApproval: true,
+  approval: false,
+  durationDays: false,
+  total: true,
+  base: true,
+  fund: true,
+  patient: true,
+  reason: true,
+};
 const RIGHTS = { category: true, rightsEnd: false };
 const CONTEXT = { category: true, rightsEnd: false, cardExpiry: false, beneficiary: false };
 const BENEFICIARY = { cardSerial: true, rank: true, insuredId: false };

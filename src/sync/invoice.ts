@@ -196,10 +196,12 @@ function checkArithmetic(d: InvoiceDraft, prefix: string): void {
   d.lines.forEach((l, i) => {
     const lineTotal = l.unitPrice * l.quantity;
     if (!Number.isSafeInteger(lineTotal)) throw new InvalidInvoiceError(at(`lines[${i}].total`), 'amount exceeds the exact integer range');
-    if (l.total !== lineTotal) throw new InvalidInvoiceError(at(`lines[${i}].total`), `expected unitPrice × quantity = ${lineTotal}, got ${l.total}`);
+    if (l.total !== lineTotal)
+      throw new InvalidInvoiceError(at(`lines[${i}].total`), `expected unitPrice × quantity = ${lineTotal}, got ${l.total}`);
     if (l.base > l.total) throw new InvalidInvoiceError(at(`lines[${i}].base`), 'the reimbursable base exceeds the line total');
     if (l.fund > l.base) throw new InvalidInvoiceError(at(`lines[${i}].fund`), "the fund's share exceeds the reimbursable base");
-    if (l.fund + l.patient !== l.total) throw new InvalidInvoiceError(at(`lines[${i}].patient`), `fund + patient must equal total (${l.fund} + ${l.patient} ≠ ${l.total})`);
+    if (l.fund + l.patient !== l.total)
+      throw new InvalidInvoiceError(at(`lines[${i}].patient`), `fund + patient must equal total (${l.fund} + ${l.patient} ≠ ${l.total})`);
     total += l.total;
     base += l.base;
     fund += l.fund;
@@ -210,10 +212,13 @@ function checkArithmetic(d: InvoiceDraft, prefix: string): void {
   if (t.total !== total) throw new InvalidInvoiceError(at('totals.total'), `expected the sum of the lines, ${total}, got ${t.total}`);
   if (t.base !== base) throw new InvalidInvoiceError(at('totals.base'), `expected the sum of the lines, ${base}, got ${t.base}`);
   if (t.fund !== fund) throw new InvalidInvoiceError(at('totals.fund'), `expected the sum of the lines, ${fund}, got ${t.fund}`);
-  if (t.patient !== patient) throw new InvalidInvoiceError(at('totals.patient'), `expected the sum of the lines, ${patient}, got ${t.patient}`);
+  if (t.patient !== patient)
+    throw new InvalidInvoiceError(at('totals.patient'), `expected the sum of the lines, ${patient}, got ${t.patient}`);
   const kind = d.kind ?? 'invoice';
-  if (kind === 'invoice' && d.references !== undefined) throw new InvalidInvoiceError(at('references'), 'an invoice references nothing; use kind corrected-invoice or credit-note');
-  if (kind !== 'invoice' && d.references === undefined) throw new InvalidInvoiceError(at('references'), `a ${kind} must reference the document it corrects`);
+  if (kind === 'invoice' && d.references !== undefined)
+    throw new InvalidInvoiceError(at('references'), 'an invoice references nothing; use kind corrected-invoice or credit-note');
+  if (kind !== 'invoice' && d.references === undefined)
+    throw new InvalidInvoiceError(at('references'), `a ${kind} must reference the document it corrects`);
 }
 
 /** Validates a draft from the counter; returns it typed, or throws InvalidInvoiceError. */
@@ -257,7 +262,8 @@ export function draftFromSplit(input: {
   details?: readonly { label?: string; durationDays?: number }[];
 }): InvoiceDraft {
   const { split, basket, context } = input;
-  if (split.lines.length !== basket.lines.length) throw new InvalidInvoiceError('lines', 'the split and the basket have different line counts');
+  if (split.lines.length !== basket.lines.length)
+    throw new InvalidInvoiceError('lines', 'the split and the basket have different line counts');
   const lines: InvoiceLine[] = split.lines.map((s, i) => {
     const b = basket.lines[i]!;
     const approval = b.approval ?? (b.code !== undefined ? context.approvalRefs?.[b.code] : undefined);
@@ -284,7 +290,12 @@ export function draftFromSplit(input: {
     ...(context.rightsEnd !== undefined ? { rightsEnd: context.rightsEnd } : {}),
     ...(context.cardExpiry !== undefined ? { cardExpiry: context.cardExpiry } : {}),
     ...(context.beneficiary !== undefined
-      ? { beneficiary: { category: context.beneficiary.category, ...(context.beneficiary.rightsEnd !== undefined ? { rightsEnd: context.beneficiary.rightsEnd } : {}) } }
+      ? {
+          beneficiary: {
+            category: context.beneficiary.category,
+            ...(context.beneficiary.rightsEnd !== undefined ? { rightsEnd: context.beneficiary.rightsEnd } : {}),
+          },
+        }
       : {}),
   };
   return checkDraft({
@@ -321,7 +332,7 @@ export function dispensingFingerprint(d: InvoiceDocument): string {
     d.beneficiary.rank,
     d.prescription?.reference ?? null,
     d.prescription?.date ?? null,
-    d.kind === 'credit-note' ? d.references?.number ?? null : null,
+    d.kind === 'credit-note' ? (d.references?.number ?? null) : null,
   ];
   for (const l of d.lines) parts.push(l.code, l.quantity, l.unitPrice);
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');

@@ -58,7 +58,8 @@ export function signingInputFor(payload: unknown, typ: JwsType, keyId: string): 
 
 /** Joins a signing input and a signature into a compact JWS, checking the signature's size. */
 export function assemble(signingInput: string, signature: Buffer): string {
-  if (signature.length !== 64) throw new JwsError('bad-signature-size', `an ES256 signature is 64 bytes (r‖s), the signer returned ${signature.length}`);
+  if (signature.length !== 64)
+    throw new JwsError('bad-signature-size', `an ES256 signature is 64 bytes (r‖s), the signer returned ${signature.length}`);
   return signingInput + '.' + b64uEncode(signature);
 }
 
@@ -89,7 +90,8 @@ export function parseCompact(jws: string, field = 'jws', expectType?: JwsType): 
     throw new JwsError('non-canonical-payload', (err as Error).message, `${field}.payload`);
   }
   const signature = b64uDecode(jws.slice(b + 1), `${field}.signature`);
-  if (signature.length !== 64) throw new JwsError('malformed-jws', `${field}.signature: expected 64 bytes, got ${signature.length}`, `${field}.signature`);
+  if (signature.length !== 64)
+    throw new JwsError('malformed-jws', `${field}.signature: expected 64 bytes, got ${signature.length}`, `${field}.signature`);
   return { header, payloadText, payload, signingInput: jws.slice(0, b), signature };
 }
 
@@ -118,7 +120,8 @@ function parseHeaderText(encoded: string, field: string, expectType: JwsType | u
   if (typeof h !== 'object' || h === null || Array.isArray(h) || Object.keys(h).length !== 3) {
     throw new JwsError('malformed-jws', `${field}.header: expected exactly alg, typ and x5t#S256`, `${field}.header`);
   }
-  if (h.alg !== 'ES256') throw new JwsError('unsupported-alg', `${field}.header.alg: expected ES256, got ${JSON.stringify(h.alg)}`, `${field}.header.alg`);
+  if (h.alg !== 'ES256')
+    throw new JwsError('unsupported-alg', `${field}.header.alg: expected ES256, got ${JSON.stringify(h.alg)}`, `${field}.header.alg`);
   if (typeof h.typ !== 'string' || !(JWS_TYPES as readonly string[]).includes(h.typ)) {
     throw new JwsError('malformed-jws', `${field}.header.typ: unknown type ${JSON.stringify(h.typ)}`, `${field}.header.typ`);
   }
@@ -139,7 +142,8 @@ export function verifySignature(signingInput: string, signature: Buffer, key: Ke
 /** Parses and verifies; throws JwsError('bad-signature') when the signature does not verify. */
 export function verifyCompact(jws: string, key: KeyObject, field = 'jws', expectType?: JwsType): ParsedJws {
   const p = parseCompact(jws, field, expectType);
-  if (!verifySignature(p.signingInput, p.signature, key)) throw new JwsError('bad-signature', `${field}: the signature does not verify`, field);
+  if (!verifySignature(p.signingInput, p.signature, key))
+    throw new JwsError('bad-signature', `${field}: the signature does not verify`, field);
   return p;
 }
 

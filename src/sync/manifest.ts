@@ -55,10 +55,15 @@ const manifestSchema = z.strictObject({
     total: centimes,
     fund: centimes,
     patient: centimes,
-    byFund: z.strictObject(Object.fromEntries(FUNDS.map((f) => [f, fundTotals.optional()])) as Record<Fund, z.ZodOptional<typeof fundTotals>>),
+    byFund: z.strictObject(
+      Object.fromEntries(FUNDS.map((f) => [f, fundTotals.optional()])) as Record<Fund, z.ZodOptional<typeof fundTotals>>,
+    ),
     credits: fundTotals,
   }),
-  invoices: z.array(z.string().regex(/^[0-9a-f]{64}$/)).min(1).max(100_000),
+  invoices: z
+    .array(z.string().regex(/^[0-9a-f]{64}$/))
+    .min(1)
+    .max(100_000),
   closedAt: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/),
   closeReason: z.enum(CLOSE_REASONS),
 });
@@ -77,8 +82,10 @@ export function checkManifest(input: unknown, field = 'manifest'): BatchManifest
     throw new InvalidManifestError(f.field ? `${field}.${f.field}` : field, f.message);
   }
   const m = r.data as BatchManifest;
-  if (m.to - m.from + 1 !== m.count) throw new InvalidManifestError(`${field}.count`, `from ${m.from} to ${m.to} is ${m.to - m.from + 1} invoices, not ${m.count}`);
-  if (m.invoices.length !== m.count) throw new InvalidManifestError(`${field}.invoices`, `expected ${m.count} hashes, got ${m.invoices.length}`);
+  if (m.to - m.from + 1 !== m.count)
+    throw new InvalidManifestError(`${field}.count`, `from ${m.from} to ${m.to} is ${m.to - m.from + 1} invoices, not ${m.count}`);
+  if (m.invoices.length !== m.count)
+    throw new InvalidManifestError(`${field}.invoices`, `expected ${m.count} hashes, got ${m.invoices.length}`);
   let total = 0;
   let fund = 0;
   let patient = 0;
@@ -94,7 +101,8 @@ export function checkManifest(input: unknown, field = 'manifest'): BatchManifest
   if (total !== m.totals.total || fund !== m.totals.fund || patient !== m.totals.patient || count !== m.count) {
     throw new InvalidManifestError(`${field}.totals.byFund`, 'the per-fund totals do not add up to the batch totals');
   }
-  if (m.totals.fund + m.totals.patient !== m.totals.total) throw new InvalidManifestError(`${field}.totals`, 'fund + patient must equal total');
+  if (m.totals.fund + m.totals.patient !== m.totals.total)
+    throw new InvalidManifestError(`${field}.totals`, 'fund + patient must equal total');
   return m;
 }
 
@@ -103,7 +111,12 @@ export function emptyTotals(): BatchManifest['totals'] {
 }
 
 /** Adds one document's amounts into manifest totals (the journal builds them, the fund checks). */
-export function addToTotals(t: BatchManifest['totals'], fund: Fund, credit: boolean, amounts: { total: number; fund: number; patient: number }): void {
+export function addToTotals(
+  t: BatchManifest['totals'],
+  fund: Fund,
+  credit: boolean,
+  amounts: { total: number; fund: number; patient: number },
+): void {
   if (credit) {
     t.credits.count += 1;
     t.credits.total += amounts.total;

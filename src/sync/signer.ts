@@ -63,7 +63,11 @@ export class SoftwareSigner implements Signer {
   private scalar: Buffer | undefined;
 
   constructor(privateKey: KeyObject, certificate: Buffer) {
-    if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    if (
+      privateKey.type !== 'private' ||
+      privateKey.asymmetricKeyType !== 'ec' ||
+      privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1'
+    ) {
       throw new SyncError('bad-signing-key', 'the signing key must be an ECDSA P-256 private key');
     }
     const cert = new X509Certificate(certificate);

@@ -103,7 +103,10 @@ export class Uploader {
   constructor(journal: Journal, options: UploaderOptions) {
     this.journal = journal;
     this.options = options;
-    this.endpoint = typeof options.fund === 'string' ? fundEndpoint(options.fund, { ...(options.ca !== undefined ? { ca: options.ca } : {}) }) : options.fund;
+    this.endpoint =
+      typeof options.fund === 'string'
+        ? fundEndpoint(options.fund, { ...(options.ca !== undefined ? { ca: options.ca } : {}) })
+        : options.fund;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.log = options.logger ?? pino({ level: 'silent' });
   }
@@ -119,7 +122,19 @@ export class Uploader {
   async runOnce(): Promise<SyncSummary> {
     const started = Date.now();
     this.retries = 0;
-    const s: SyncSummary = { batches: 0, invoices: 0, accepted: 0, rejected: 0, replayed: 0, retries: 0, settledBatches: 0, paid: 0, error: null, backlog: this.journal.backlog(), durationMs: 0 };
+    const s: SyncSummary = {
+      batches: 0,
+      invoices: 0,
+      accepted: 0,
+      rejected: 0,
+      replayed: 0,
+      retries: 0,
+      settledBatches: 0,
+      paid: 0,
+      error: null,
+      backlog: this.journal.backlog(),
+      durationMs: 0,
+    };
     const pharmacyId = this.journal.pharmacyId();
     let current: BatchInfo | undefined;
     try {
@@ -140,8 +155,18 @@ export class Uploader {
         done += r.b.count;
         s.batches++;
         s.invoices += r.b.count;
-        this.log.info({ batchId: r.b.id, accepted: r.ack.accepted, rejected: r.ack.rejected, complete: r.ack.complete, replayed: r.replayed }, 'batch answered');
-        this.options.onProgress?.({ doneInvoices: done, totalInvoices: total, doneBatches: s.batches, totalBatches: queue.length, batchId: r.b.id, retries: this.retries });
+        this.log.info(
+          { batchId: r.b.id, accepted: r.ack.accepted, rejected: r.ack.rejected, complete: r.ack.complete, replayed: r.replayed },
+          'batch answered',
+        );
+        this.options.onProgress?.({
+          doneInvoices: done,
+          totalInvoices: total,
+          doneBatches: s.batches,
+          totalBatches: queue.length,
+          batchId: r.b.id,
+          retries: this.retries,
+        });
       };
       // Two batches on the wire: batch i+1 is sent while batch i is being answered, so the fund
       // checks one while it stores the other. The fund extends the chain in order regardless; if
@@ -166,7 +191,11 @@ export class Uploader {
         try {
           answer = await mine;
         } catch (err) {
-          const early = err instanceof Final && err.error instanceof FundError && err.error.status === 409 && ['BATCH_OUT_OF_ORDER', 'CHAIN_GAP'].includes(err.error.code);
+          const early =
+            err instanceof Final &&
+            err.error instanceof FundError &&
+            err.error.status === 409 &&
+            ['BATCH_OUT_OF_ORDER', 'CHAIN_GAP'].includes(err.error.code);
           if (!early || i === 0) throw err;
           answer = await this.fetchAck(b, this.prepare(b), pharmacyId!);
         }
@@ -178,7 +207,8 @@ export class Uploader {
         current = b;
         let info = b;
         for (let attempt = 0; info.state === 'sent'; attempt++) {
-          if (attempt >= this.retry.maxAttempts) throw new Final(new SyncError('incomplete-ack', `batch ${b.id}: the fund's acknowledgement stayed incomplete`));
+          if (attempt >= this.retry.maxAttempts)
+            throw new Final(new SyncError('incomplete-ack', `batch ${b.id}: the fund's acknowledgement stayed incomplete`));
           const ack = this.parseAck(await this.call('GET', `v1/batches/${encodeURIComponent(pharmacyId!)}/${b.id}`, {}, b.id));
           info = this.journal.recordAck(b.id, ack);
         }
@@ -223,12 +253,19 @@ export class Uploader {
   }
 
   /** Sends (or asks again for) batch `b` and returns the fund's acknowledgement, not yet recorded. */
-  private async fetchAck(b: BatchInfo, prepared: { key: string; body: Buffer } | null, pharmacyId: string): Promise<{ ack: BatchAck; replayed: boolean }> {
+  private async fetchAck(
+    b: BatchInfo,
+    prepared: { key: string; body: Buffer } | null,
+    pharmacyId: string,
+  ): Promise<{ ack: BatchAck; replayed: boolean }> {
     if (prepared) {
       const res = await this.call('POST', 'v1/batches', { headers: { 'idempotency-key': prepared.key }, body: prepared.body }, b.id);
       return { ack: this.parseAck(res), replayed: res.headers['idempotent-replayed'] === 'true' };
     }
-    return { ack: this.parseAck(await this.call('GET', `v1/batches/${encodeURIComponent(pharmacyId)}/${b.id}`, {}, b.id)), replayed: false };
+    return {
+      ack: this.parseAck(await this.call('GET', `v1/batches/${encodeURIComponent(pharmacyId)}/${b.id}`, {}, b.id)),
+      replayed: false,
+    };
   }
 
   private parseAck(res: HttpResponse): BatchAck {
@@ -239,7 +276,13 @@ export class Uploader {
       throw new Final(new SyncError('bad-fund-answer', 'the fund answered with something that is not JSON'));
     }
     const r = batchAckSchema.safeParse(json);
-    if (!r.success) throw new Final(new SyncError('bad-fund-answer', `the fund's acknowledgement is malformed: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`));
+    if (!r.success)
+      throw new Final(
+        new SyncError(
+          'bad-fund-answer',
+          `the fund's acknowledgement is malformed: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`,
+        ),
+      );
     return r.data as BatchAck;
   }
 
@@ -262,7 +305,12 @@ export class Uploader {
   }
 
   /** One request with retries. Resolves with a 2xx answer; throws Final otherwise. */
-  private async call(method: 'GET' | 'POST', path: string, options: { headers?: Record<string, string>; body?: Buffer }, batchId?: number): Promise<HttpResponse> {
+  private async call(
+    method: 'GET' | 'POST',
+    path: string,
+    options: { headers?: Record<string, string>; body?: Buffer },
+    batchId?: number,
+  ): Promise<HttpResponse> {
     const sleep = this.options.sleep ?? defaultSleep;
     const random = this.options.random ?? Math.random;
     for (let attempt = 0; ; attempt++) {
@@ -287,7 +335,8 @@ export class Uploader {
         const code = parsed.success ? parsed.data.error.code : `HTTP_${res.status}`;
         const message = parsed.success ? parsed.data.error.message : `HTTP ${res.status}`;
         const retryable = res.status === 408 || res.status === 429 || res.status >= 500 || code === 'CONFLICT';
-        if (!retryable) throw new Final(new FundError(code, `${method} ${path}: the fund refused (${res.status} ${code}): ${message}`, res.status, body));
+        if (!retryable)
+          throw new Final(new FundError(code, `${method} ${path}: the fund refused (${res.status} ${code}): ${message}`, res.status, body));
         why = `${res.status} ${code}`;
       } else {
         why ??= 'network error';
@@ -298,7 +347,8 @@ export class Uploader {
       let delay = Math.floor(random() * Math.min(this.retry.maxMs, this.retry.baseMs * 2 ** attempt));
       const ra = res ? retryAfterMs(res.headers['retry-after']) : undefined;
       if (ra !== undefined) {
-        if (ra > this.retry.maxRetryAfterMs) throw new Final(new SyncError('fund-busy', `the fund asks to retry in ${Math.round(ra / 1000)} s; try again later`));
+        if (ra > this.retry.maxRetryAfterMs)
+          throw new Final(new SyncError('fund-busy', `the fund asks to retry in ${Math.round(ra / 1000)} s; try again later`));
         delay = ra;
       }
       this.retries++;

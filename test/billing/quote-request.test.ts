@@ -1,7 +1,14 @@
 import { InvalidInputError, MalformedJsonError } from '../../src/common/errors';
 import { parseQuoteRequest, parseQuoteRequestJson } from '../../src/billing/quote-request';
 
-const ok = { date: '2024-03-01', category: 'ordinary', lines: [{ code: 'A', quantity: 1 }, { quantity: 2, unitPrice: 100 }] };
+const ok = {
+  date: '2024-03-01',
+  category: 'ordinary',
+  lines: [
+    { code: 'A', quantity: 1 },
+    { quantity: 2, unitPrice: 100 },
+  ],
+};
 
 function issuesOf(value: unknown): { field: string; message: string }[] {
   try {

@@ -7,12 +7,23 @@ import { loadRules } from '../../src/billing/rules/load';
 
 const rules = loadRules();
 const product = (code: string, extra: Partial<Product> = {}): Product => ({
-  code, dci: 'Paracétamol', brand: 'Doliprane', form: 'comprimé, boîte de 16', strength: '500 mg',
-  unitPrice: 5200, referencePrice: 4500, reimbursable: true, priorApproval: false, ...extra,
+  code,
+  dci: 'Paracétamol',
+  brand: 'Doliprane',
+  form: 'comprimé, boîte de 16',
+  strength: '500 mg',
+  unitPrice: 5200,
+  referencePrice: 4500,
+  reimbursable: true,
+  priorApproval: false,
+  ...extra,
 });
 const catalogue = new Map<string, Product>([
   ['P', product('P')],
-  ['BIO', product('BIO', { brand: 'Humira', strength: '40 mg', form: 'stylo', unitPrice: 100000, referencePrice: null, priorApproval: true })],
+  [
+    'BIO',
+    product('BIO', { brand: 'Humira', strength: '40 mg', form: 'stylo', unitPrice: 100000, referencePrice: null, priorApproval: true }),
+  ],
   ['VIT', product('VIT', { brand: 'Vitamine C', reimbursable: false, referencePrice: null })],
 ]);
 const lookup = (c: string) => catalogue.get(c);
@@ -27,7 +38,11 @@ describe('resolveLines: the catalogue gives prices, the request may override the
     ['null removes the reference tariff', { code: 'P', quantity: 1, referencePrice: null }, { referencePrice: null }],
     ['given flags win', { code: 'VIT', quantity: 1, reimbursable: true }, { reimbursable: true }],
     ['prior approval from the catalogue', { code: 'BIO', quantity: 1, approval: 'AP-1' }, { priorApproval: true, approval: 'AP-1' }],
-    ['a line with its own prices', { quantity: 1, unitPrice: 999 }, { unitPrice: 999, referencePrice: null, reimbursable: true, priorApproval: false }],
+    [
+      'a line with its own prices',
+      { quantity: 1, unitPrice: 999 },
+      { unitPrice: 999, referencePrice: null, reimbursable: true, priorApproval: false },
+    ],
   ])('%s', (_label, l, expected) => {
     const { lines } = resolveLines(req([l]), lookup);
     expect(lines[0]).toMatchObject(expected);
@@ -36,7 +51,13 @@ describe('resolveLines: the catalogue gives prices, the request may override the
   test('an unknown code names its line', () => {
     let err: unknown;
     try {
-      resolveLines(req([{ code: 'P', quantity: 1 }, { code: 'NOPE', quantity: 1 }]), lookup);
+      resolveLines(
+        req([
+          { code: 'P', quantity: 1 },
+          { code: 'NOPE', quantity: 1 },
+        ]),
+        lookup,
+      );
     } catch (e) {
       err = e;
     }
@@ -52,7 +73,18 @@ describe('resolveLines: the catalogue gives prices, the request may override the
 });
 
 test('quote: split plus product descriptions; card facts from the request', () => {
-  const q = quote(req([{ code: 'P', quantity: 2 }, { code: 'BIO', quantity: 1 }, { quantity: 1, unitPrice: 100 }], { category: 'chronic' }), rules, lookup);
+  const q = quote(
+    req(
+      [
+        { code: 'P', quantity: 2 },
+        { code: 'BIO', quantity: 1 },
+        { quantity: 1, unitPrice: 100 },
+      ],
+      { category: 'chronic' },
+    ),
+    rules,
+    lookup,
+  );
   expect(q.lines.map((l) => [l.description, l.fund, l.reason])).toEqual([
     ['Doliprane 500 mg, comprimé, boîte de 16', 9000, null],
     ['Humira 40 mg, stylo', 0, 'prior-approval-required'],
@@ -69,7 +101,17 @@ test('quote: split plus product descriptions; card facts from the request', () =
 });
 
 test('the readable table shows amounts as "1 234,56 DA" and explains refusals', () => {
-  const text = formatQuote(quote(req([{ code: 'P', quantity: 2 }, { code: 'VIT', quantity: 1 }, { quantity: 1, unitPrice: 123456 }]), rules, lookup));
+  const text = formatQuote(
+    quote(
+      req([
+        { code: 'P', quantity: 2 },
+        { code: 'VIT', quantity: 1 },
+        { quantity: 1, unitPrice: 123456 },
+      ]),
+      rules,
+      lookup,
+    ),
+  );
   expect(text).toContain('rules tp-2023-12-19, threshold 5 000,00 DA');
   expect(text).toContain('1 234,56 DA');
   expect(text).toMatch(/Doliprane 500 mg, comprimé, boîte de 16\s+2\s+52,00 DA\s+45,00 DA\s+104,00 DA\s+90,00 DA\s+72,00 DA\s+32,00 DA/);

@@ -12,7 +12,9 @@ function check(ok: boolean, what: string, detail?: unknown): void {
 }
 
 const isoDate = (from: string, to: string) =>
-  fc.date({ min: new Date(`${from}T00:00:00Z`), max: new Date(`${to}T00:00:00Z`), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
+  fc
+    .date({ min: new Date(`${from}T00:00:00Z`), max: new Date(`${to}T00:00:00Z`), noInvalidDate: true })
+    .map((d) => d.toISOString().slice(0, 10));
 const date = isoDate('2023-01-01', '2026-12-31');
 const category = fc.constantFrom<Category>('ordinary', 'chronic', 'retiree');
 const price = fc.integer({ min: 0, max: 2_000_000 }); // up to 20,000 DA a unit

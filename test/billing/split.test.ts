@@ -160,8 +160,20 @@ describe('card and rights', () => {
     // label, insured rights, beneficiary's own rights, rate, reason
     ["a beneficiary without own rights is priced with the insured's", { category: 'chronic' }, undefined, 10000, null],
     ['own rights replace the insured category', { category: 'chronic' }, { category: 'ordinary' }, 8000, null],
-    ['own rights replace the insured end date (expired)', { category: 'ordinary', rightsEnd: '2030-01-01' }, { category: 'ordinary', rightsEnd: '2024-01-01' }, 8000, 'rights-expired'],
-    ['own rights replace the insured end date (valid)', { category: 'ordinary', rightsEnd: '2024-01-01' }, { category: 'retiree', rightsEnd: '2030-01-01' }, 10000, null],
+    [
+      'own rights replace the insured end date (expired)',
+      { category: 'ordinary', rightsEnd: '2030-01-01' },
+      { category: 'ordinary', rightsEnd: '2024-01-01' },
+      8000,
+      'rights-expired',
+    ],
+    [
+      'own rights replace the insured end date (valid)',
+      { category: 'ordinary', rightsEnd: '2024-01-01' },
+      { category: 'retiree', rightsEnd: '2030-01-01' },
+      10000,
+      null,
+    ],
   ] as const)('%s', (_label, insured, beneficiary, rate, reason) => {
     const ctx = { ...insured, ...(beneficiary ? { beneficiary } : {}) } as SplitContext;
     const s = split([line(400000)], ctx);
@@ -239,8 +251,30 @@ test('the result names the rule version and carries the line details', () => {
     thirdPartyPayment: true,
     reason: null,
     lines: [
-      { index: 0, code: 'A', quantity: 2, unitPrice: 30000, referencePrice: 25000, total: 60000, base: 50000, fund: 40000, patient: 20000, reason: null },
-      { index: 1, code: null, quantity: 3, unitPrice: 1000, referencePrice: null, total: 3000, base: 3000, fund: 2400, patient: 600, reason: null },
+      {
+        index: 0,
+        code: 'A',
+        quantity: 2,
+        unitPrice: 30000,
+        referencePrice: 25000,
+        total: 60000,
+        base: 50000,
+        fund: 40000,
+        patient: 20000,
+        reason: null,
+      },
+      {
+        index: 1,
+        code: null,
+        quantity: 3,
+        unitPrice: 1000,
+        referencePrice: null,
+        total: 3000,
+        base: 3000,
+        fund: 2400,
+        patient: 600,
+        reason: null,
+      },
     ],
   });
 });

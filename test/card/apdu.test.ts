@@ -1,5 +1,14 @@
 import fc from 'fast-check';
-import { ApduFormatError, encodeCommand, fromHex, parseCommand, parseResponse, ResponseApdu, toHex, type CommandApdu } from '../../src/card/apdu';
+import {
+  ApduFormatError,
+  encodeCommand,
+  fromHex,
+  parseCommand,
+  parseResponse,
+  ResponseApdu,
+  toHex,
+  type CommandApdu,
+} from '../../src/card/apdu';
 import { ChifaError } from '../../src/common/errors';
 
 const hex = (b: Uint8Array) => toHex(b);
@@ -117,7 +126,8 @@ describe('parseResponse', () => {
   });
 
   test(`random and mutated responses give a value or a typed error (${RUNS} inputs)`, () => {
-    const valid = fc.tuple(fc.uint8Array({ maxLength: 260 }), fc.constantFrom(0x90, 0x61, 0x6c, 0x63, 0x6a), fc.integer({ min: 0, max: 255 }))
+    const valid = fc
+      .tuple(fc.uint8Array({ maxLength: 260 }), fc.constantFrom(0x90, 0x61, 0x6c, 0x63, 0x6a), fc.integer({ min: 0, max: 255 }))
       .map(([d, s1, s2]) => Uint8Array.from([...d, s1, s2]));
     const mutated = fc.tuple(valid, fc.nat(), fc.integer({ min: 0, max: 255 })).map(([b, i, v]) => {
       const c = Uint8Array.from(b);

@@ -73,6 +73,8 @@ describe('status words map to typed results', () => {
 
   test('an unexpected status word throws StatusWordError with the command name', () => {
     expect(() => C.readRecord({ record: 1, sfi: 5 }).decode(resp('', 0x6581))).toThrow(StatusWordError);
-    expect(() => C.appendRecord({ sfi: 6, data: Buffer.alloc(1) }).decode(resp('', 0x6f00))).toThrow('APPEND RECORD: card answered 6F00 (no precise diagnosis)');
+    expect(() => C.appendRecord({ sfi: 6, data: Buffer.alloc(1) }).decode(resp('', 0x6f00))).toThrow(
+      'APPEND RECORD: card answered 6F00 (no precise diagnosis)',
+    );
   });
 });

@@ -48,7 +48,9 @@ describe('decode — vectors', () => {
   test('padding only when allowed, and only padding after it', () => {
     expect(decodeTlv(fromHex('800101 0000'), { allowTrailing: true })).toHaveLength(1);
     expect(() => decodeTlv(fromHex('800101 0000'))).toThrow(expect.objectContaining({ code: 'invalid-tag', offset: 3 }));
-    expect(() => decodeTlv(fromHex('800101 00 80'), { allowTrailing: true })).toThrow(expect.objectContaining({ code: 'trailing-bytes', offset: 4 }));
+    expect(() => decodeTlv(fromHex('800101 00 80'), { allowTrailing: true })).toThrow(
+      expect.objectContaining({ code: 'trailing-bytes', offset: 4 }),
+    );
     expect(() => decodeOne(fromHex('800101 800101'))).toThrow(expect.objectContaining({ code: 'trailing-bytes', offset: 3 }));
   });
 });
@@ -113,9 +115,15 @@ describe('encode', () => {
 /** Arbitrary well-formed tags: 1 to 3 bytes, primitive or constructed. */
 const tagArb = (constructed: boolean) =>
   fc.oneof(
-    fc.integer({ min: 0x01, max: 0x1e }).chain((n) => fc.constantFrom(0x00, 0x40, 0x80, 0xc0).map((cls) => cls | (constructed ? 0x20 : 0) | n)),
-    fc.integer({ min: 0x1f, max: 0x7f }).chain((n) => fc.constantFrom(0x1f, 0x5f, 0x9f, 0xdf).map((f) => (((f | (constructed ? 0x20 : 0)) << 8) | n))),
-    fc.tuple(fc.integer({ min: 0x81, max: 0xff }), fc.integer({ min: 0, max: 0x7f })).map(([a, b]) => (((0x9f | (constructed ? 0x20 : 0)) << 16) | (a << 8) | b) >>> 0),
+    fc
+      .integer({ min: 0x01, max: 0x1e })
+      .chain((n) => fc.constantFrom(0x00, 0x40, 0x80, 0xc0).map((cls) => cls | (constructed ? 0x20 : 0) | n)),
+    fc
+      .integer({ min: 0x1f, max: 0x7f })
+      .chain((n) => fc.constantFrom(0x1f, 0x5f, 0x9f, 0xdf).map((f) => ((f | (constructed ? 0x20 : 0)) << 8) | n)),
+    fc
+      .tuple(fc.integer({ min: 0x81, max: 0xff }), fc.integer({ min: 0, max: 0x7f }))
+      .map(([a, b]) => (((0x9f | (constructed ? 0x20 : 0)) << 16) | (a << 8) | b) >>> 0),
   );
 
 const treeArb: fc.Arbitrary<TlvInput> = fc.letrec<{ node: TlvInput }>((tie) => ({
@@ -130,7 +138,9 @@ function plain(n: TlvNode): unknown {
   return n.children ? { tag: n.tag, children: n.children.map(plain) } : { tag: n.tag, value: Buffer.from(n.value).toString('hex') };
 }
 function plainInput(n: TlvInput): unknown {
-  return 'children' in n ? { tag: n.tag, children: n.children.map(plainInput) } : { tag: n.tag, value: Buffer.from(n.value).toString('hex') };
+  return 'children' in n
+    ? { tag: n.tag, children: n.children.map(plainInput) }
+    : { tag: n.tag, value: Buffer.from(n.value).toString('hex') };
 }
 
 describe('properties', () => {
@@ -147,15 +157,15 @@ describe('properties', () => {
   });
 
   test(`random and mutated bytes decode to a tree or a TlvError (${RUNS} inputs)`, () => {
-    const mutated = fc.tuple(fc.array(treeArb, { minLength: 1, maxLength: 2 }), fc.nat(), fc.integer({ min: 0, max: 255 }), fc.boolean()).map(
-      ([trees, i, v, cut]) => {
+    const mutated = fc
+      .tuple(fc.array(treeArb, { minLength: 1, maxLength: 2 }), fc.nat(), fc.integer({ min: 0, max: 255 }), fc.boolean())
+      .map(([trees, i, v, cut]) => {
         const b = Uint8Array.from(encodeTlv(trees));
         if (b.length === 0) return b;
         if (cut) return b.subarray(0, i % b.length);
         b[i % b.length] = v;
         return b;
-      },
-    );
+      });
     fc.assert(
       fc.property(fc.oneof(fc.uint8Array({ maxLength: 40 }), mutated), fc.boolean(), (bytes, allowTrailing) => {
         try {
@@ -184,7 +194,11 @@ describe('properties', () => {
       return out;
     };
     const asTree = (nodes: readonly TlvNode[]): unknown[] =>
-      nodes.map((n) => (n.children ? { tag: n.tag, value: n.value.toString('hex'), children: asTree(n.children) } : { tag: n.tag, value: n.value.toString('hex') }));
+      nodes.map((n) =>
+        n.children
+          ? { tag: n.tag, value: n.value.toString('hex'), children: asTree(n.children) }
+          : { tag: n.tag, value: n.value.toString('hex') },
+      );
     const outcome = (f: () => unknown[], shift = 0): unknown => {
       try {
         return f();
@@ -193,29 +207,34 @@ describe('properties', () => {
         return { code: e.code, offset: e.offset - shift, message: e.message.replace(/at offset \d+$/, '') };
       }
     };
-    const mutated = fc.tuple(fc.array(treeArb, { minLength: 1, maxLength: 3 }), fc.nat(), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 2 })).map(
-      ([trees, i, v, how]) => {
+    const mutated = fc
+      .tuple(fc.array(treeArb, { minLength: 1, maxLength: 3 }), fc.nat(), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 2 }))
+      .map(([trees, i, v, how]) => {
         const b = Uint8Array.from(encodeTlv(trees));
         if (b.length === 0 || how === 0) return b;
         if (how === 1) return b.subarray(0, i % b.length);
         b[i % b.length] = v;
         return b;
-      },
-    );
+      });
     const reused = new FlatTlv();
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 40 }), mutated), fc.boolean(), fc.integer({ min: 1, max: 4 }), (bytes, allowTrailing, maxDepth) => {
-        const tree = outcome(() => asTree(decodeTlv(bytes, { allowTrailing, maxDepth })));
-        const flat = outcome(() => {
-          // Decoded into a reused FlatTlv, between a copy at an offset of a larger buffer:
-          // nothing of the earlier decode may leak into this one, and offsets stay the input's.
-          const framed = Buffer.concat([Buffer.from([0x5a, 0x5a]), bytes, Buffer.from([0x5a])]);
-          const f = decodeFlat(framed, { allowTrailing, maxDepth, start: 2, end: 2 + bytes.length }, reused);
-          expect(f.starts.slice(0, f.count).every((x) => x >= 2 && x <= 2 + bytes.length)).toBe(true);
-          return rebuild(f, 0, f.count);
-        }, 2);
-        expect(flat).toEqual(tree);
-      }),
+      fc.property(
+        fc.oneof(fc.uint8Array({ maxLength: 40 }), mutated),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 4 }),
+        (bytes, allowTrailing, maxDepth) => {
+          const tree = outcome(() => asTree(decodeTlv(bytes, { allowTrailing, maxDepth })));
+          const flat = outcome(() => {
+            // Decoded into a reused FlatTlv, between a copy at an offset of a larger buffer:
+            // nothing of the earlier decode may leak into this one, and offsets stay the input's.
+            const framed = Buffer.concat([Buffer.from([0x5a, 0x5a]), bytes, Buffer.from([0x5a])]);
+            const f = decodeFlat(framed, { allowTrailing, maxDepth, start: 2, end: 2 + bytes.length }, reused);
+            expect(f.starts.slice(0, f.count).every((x) => x >= 2 && x <= 2 + bytes.length)).toBe(true);
+            return rebuild(f, 0, f.count);
+          }, 2);
+          expect(flat).toEqual(tree);
+        },
+      ),
       { numRuns: Math.floor(RUNS / 5) },
     );
   });

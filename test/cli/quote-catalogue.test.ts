@@ -79,7 +79,10 @@ describe('chifa quote --json', () => {
   });
 
   test('the readable table', () => {
-    const r = chifa(['quote', '--data', data], JSON.stringify({ date: '2024-03-01', category: 'chronic', lines: [{ code: 'N02BE01-01', quantity: 2 }] }));
+    const r = chifa(
+      ['quote', '--data', data],
+      JSON.stringify({ date: '2024-03-01', category: 'chronic', lines: [{ code: 'N02BE01-01', quantity: 2 }] }),
+    );
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('category chronic (100 %), rules tp-2023-12-19, no threshold for this category');
     expect(r.stdout).toMatch(/Doliprane 500 mg.*104,00 DA\s+90,00 DA\s+90,00 DA\s+14,00 DA/);
@@ -89,11 +92,35 @@ describe('chifa quote --json', () => {
   test.each([
     ['malformed JSON', '{"date": "2024-03-01",', 'malformed-json'],
     ['empty input', '', 'malformed-json'],
-    ['a fractional quantity', { date: '2024-03-01', category: 'ordinary', lines: [{ code: 'N02BE01-01', quantity: 1 }, { code: 'N02BE01-01', quantity: 1 }, { code: 'N02BE01-01', quantity: 1.5 }] }, 'invalid-input: invalid quote request: lines[2].quantity'],
-    ['a negative amount', { date: '2024-03-01', category: 'ordinary', lines: [{ quantity: 1, unitPrice: -5 }] }, 'invalid-input: invalid quote request: lines[0].unitPrice'],
+    [
+      'a fractional quantity',
+      {
+        date: '2024-03-01',
+        category: 'ordinary',
+        lines: [
+          { code: 'N02BE01-01', quantity: 1 },
+          { code: 'N02BE01-01', quantity: 1 },
+          { code: 'N02BE01-01', quantity: 1.5 },
+        ],
+      },
+      'invalid-input: invalid quote request: lines[2].quantity',
+    ],
+    [
+      'a negative amount',
+      { date: '2024-03-01', category: 'ordinary', lines: [{ quantity: 1, unitPrice: -5 }] },
+      'invalid-input: invalid quote request: lines[0].unitPrice',
+    ],
     ['a non-integer amount', { date: '2024-03-01', category: 'ordinary', lines: [{ quantity: 1, unitPrice: 52.5 }] }, 'lines[0].unitPrice'],
-    ['an unknown code', { date: '2024-03-01', category: 'ordinary', lines: [{ code: 'NOPE-01', quantity: 1 }] }, 'unknown-product: lines[0].code: unknown product code "NOPE-01"'],
-    ['a date with no rules in force', { date: '2020-01-01', category: 'ordinary', lines: [{ quantity: 1, unitPrice: 5 }] }, 'no-rules-in-force: date:'],
+    [
+      'an unknown code',
+      { date: '2024-03-01', category: 'ordinary', lines: [{ code: 'NOPE-01', quantity: 1 }] },
+      'unknown-product: lines[0].code: unknown product code "NOPE-01"',
+    ],
+    [
+      'a date with no rules in force',
+      { date: '2020-01-01', category: 'ordinary', lines: [{ quantity: 1, unitPrice: 5 }] },
+      'no-rules-in-force: date:',
+    ],
   ])('%s → exit 2 and a typed error on stderr', (_label, request, expected) => {
     const r = quoteJson(request);
     expect(r.status).toBe(2);
@@ -153,7 +180,10 @@ describe('chifa catalogue import', () => {
     expect(show.status).toBe(0);
     expect(JSON.parse(show.stdout)).toMatchObject({ code: 'T-1', unitPrice: 6500, referencePrice: 6500, reimbursable: true });
     // The imported catalogue is used by quote, and the sample was not mixed in.
-    const q = chifa(['quote', '--json', '--data', dir], JSON.stringify({ date: '2024-03-01', category: 'ordinary', lines: [{ code: 'T-1', quantity: 1 }] }));
+    const q = chifa(
+      ['quote', '--json', '--data', dir],
+      JSON.stringify({ date: '2024-03-01', category: 'ordinary', lines: [{ code: 'T-1', quantity: 1 }] }),
+    );
     expect(JSON.parse(q.stdout)).toMatchObject({ total: 6500, fund: 5200 });
     expect(chifa(['catalogue', 'show', 'N02BE01-01', '--data', dir]).status).toBe(2);
   });

@@ -10,12 +10,20 @@ import { describePcsc, ROOT, startEmulator, type Emulator } from '../support/pcs
 
 const CHIFA = path.join(ROOT, 'bin/chifa.js');
 
-function chifa(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function chifa(
+  args: string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [CHIFA, ...args], { cwd: ROOT, env: { ...process.env, ...options.env }, timeout: 30000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    const child = execFile(
+      process.execPath,
+      [CHIFA, ...args],
+      { cwd: ROOT, env: { ...process.env, ...options.env }, timeout: 30000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
     child.stdin?.end(options.input ?? '');
   });
 }
@@ -40,7 +48,14 @@ describePcsc('chifa readers / apdu / read against chifa emulate', () => {
   });
 
   it('chifa apdu sends raw APDUs and prints answers with their meaning; VERIFY data is masked', async () => {
-    const r = await chifa(['apdu', '--reader', 'Virtual PCD 00 00', '00A4040C0BD2130000014348494641 01', '00B0810000', '00 20 00 81 08 39393939FFFFFFFF']);
+    const r = await chifa([
+      'apdu',
+      '--reader',
+      'Virtual PCD 00 00',
+      '00A4040C0BD2130000014348494641 01',
+      '00B0810000',
+      '00 20 00 81 08 39393939FFFFFFFF',
+    ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('=> 00 A4 04 0C 0B D2 13 00 00 01 43 48 49 46 41 01\n<= 90 00\n   9000: normal processing');
     expect(r.stdout).toMatch(/<= E0 5A 80 0C 31 38/);

@@ -1,3 +1,5 @@
+import type * as PersonalizeModule from '../../src/emulator/personalize';
+import type * as VirtualCardModule from '../../src/emulator/virtual-card';
 import { generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify, createPublicKey, X509Certificate } from 'node:crypto';
 import { INSURED_AID, PROFESSIONAL_AID } from '../../src/card/layout';
 import { decodeOne, findTag } from '../../src/card/tlv';
@@ -234,8 +236,8 @@ describe('READ RECORD(S)', () => {
 
 describe('UPDATE RECORD and APPEND RECORD on a custom file system', () => {
   // A card OS is generic: build a small card whose files allow updates, to test the commands.
-  const { VirtualCard } = jest.requireActual('../../src/emulator/virtual-card') as typeof import('../../src/emulator/virtual-card');
-  const { PIN_DEF, PUK_DEF } = jest.requireActual('../../src/emulator/personalize') as typeof import('../../src/emulator/personalize');
+  const { VirtualCard } = jest.requireActual<typeof VirtualCardModule>('../../src/emulator/virtual-card');
+  const { PIN_DEF, PUK_DEF } = jest.requireActual<typeof PersonalizeModule>('../../src/emulator/personalize');
   function custom() {
     const def = {
       kind: 'custom' as const,
@@ -250,8 +252,28 @@ describe('UPDATE RECORD and APPEND RECORD on a custom file system', () => {
             fid: 0xdf09,
             aid: 'A000000001',
             efs: [
-              { name: 'LIN', fid: 0x0001, sfi: 1, kind: 'linear-fixed' as const, size: 8, maxRecords: 3, read: 'always' as const, update: 'always' as const, append: 'always' as const },
-              { name: 'CYC', fid: 0x0002, sfi: 2, kind: 'cyclic' as const, size: 4, maxRecords: 3, read: 'always' as const, update: 'always' as const, append: 'always' as const },
+              {
+                name: 'LIN',
+                fid: 0x0001,
+                sfi: 1,
+                kind: 'linear-fixed' as const,
+                size: 8,
+                maxRecords: 3,
+                read: 'always' as const,
+                update: 'always' as const,
+                append: 'always' as const,
+              },
+              {
+                name: 'CYC',
+                fid: 0x0002,
+                sfi: 2,
+                kind: 'cyclic' as const,
+                size: 4,
+                maxRecords: 3,
+                read: 'always' as const,
+                update: 'always' as const,
+                append: 'always' as const,
+              },
               { name: 'BIN', fid: 0x0003, sfi: 3, kind: 'transparent' as const, size: 16, read: 'always' as const, update: 'pin' as const },
             ],
           },
@@ -261,7 +283,12 @@ describe('UPDATE RECORD and APPEND RECORD on a custom file system', () => {
       keys: {},
       dataObjects: {},
     };
-    const blank = new VirtualCard({ definition: def, options: { protocol: 'T=1', extendedLength: true, chaining: true, antiTearing: true }, regions: {}, journal: null });
+    const blank = new VirtualCard({
+      definition: def,
+      options: { protocol: 'T=1', extendedLength: true, chaining: true, antiTearing: true },
+      regions: {},
+      journal: null,
+    });
     blank.os.nvm.writeDirect([
       { region: blank.os.pins.get(0x81)!.region, offset: 0, bytes: PinObject.initial(PIN_DEF, '1234', 3) },
       { region: blank.os.pins.get(0x82)!.region, offset: 0, bytes: PinObject.initial(PUK_DEF, '12345678', 10) },

@@ -15,7 +15,6 @@ import {
   selectInsured,
   selectProfessional,
   sha256,
-  tx,
   verifyPin,
 } from './helpers';
 
@@ -91,7 +90,8 @@ const structured = fc
     form: fc.constantFrom('short', 'extended'),
   })
   .map(({ cla, ins, p1, p2, data, le, form }) => {
-    if (form === 'extended' || data.length > 255 || (le !== undefined && le > 256)) return apduExt(cla, ins, p1, p2, data, le === undefined ? undefined : Math.max(1, le));
+    if (form === 'extended' || data.length > 255 || (le !== undefined && le > 256))
+      return apduExt(cla, ins, p1, p2, data, le === undefined ? undefined : Math.max(1, le));
     return apdu(cla, ins, p1, p2, data, le);
   });
 
@@ -146,50 +146,55 @@ function fuzz(name: string, kind: 'insured' | 'professional', runs: number): voi
   const c = card(name);
   const pro = card('pharmacist-1');
   const snap = c.snapshot();
-  const holder = (): Buffer => c.os.mf.dfs[0]!.efs[0]!.kind === 'transparent' ? Buffer.from((c.os.mf.dfs[0]!.efs[0] as { data: Buffer }).data) : Buffer.alloc(0);
+  const holder = (): Buffer =>
+    c.os.mf.dfs[0]!.efs[0]!.kind === 'transparent' ? Buffer.from((c.os.mf.dfs[0]!.efs[0] as { data: Buffer }).data) : Buffer.alloc(0);
   const holderBefore = holder();
   fc.assert(
-    fc.property(fc.constantFrom<Prep>('selected', 'pin', 'professional'), fc.array(anyApdu, { minLength: SEQ, maxLength: SEQ }), (prep, seq) => {
-      c.restore(snap);
-      // Plain checks, not expect(): this loop runs a hundred thousand times.
-      const must = (cond: boolean, what: string): void => {
-        if (!cond) throw new Error(what);
-      };
-      const sw = (a: Buffer): number => {
-        const r = c.transmitSync(a);
-        return r.readUInt16BE(r.length - 2);
-      };
-      const select = kind === 'insured' ? selectInsured() : selectProfessional();
-      must(sw(select) === 0x9000, 'select');
-      if (prep !== 'selected') must(sw(verifyPin(kind === 'insured' ? '1234' : '0000')) === 0x9000, 'verify');
-      if (prep === 'professional' && kind === 'insured') must(authenticateProfessional(c, pro) === 0x9000, 'authenticate');
-      let hash = nvmHash(c);
-      for (const a of seq) {
-        const hashBefore = hash;
-        const pinsBefore = pinCounters(c);
-        let resp: Buffer;
-        try {
-          resp = c.transmitSync(a);
-        } catch (err) {
-          throw new Error(`APDU ${a.toString('hex')} threw ${(err as Error).message}`);
+    fc.property(
+      fc.constantFrom<Prep>('selected', 'pin', 'professional'),
+      fc.array(anyApdu, { minLength: SEQ, maxLength: SEQ }),
+      (prep, seq) => {
+        c.restore(snap);
+        // Plain checks, not expect(): this loop runs a hundred thousand times.
+        const must = (cond: boolean, what: string): void => {
+          if (!cond) throw new Error(what);
+        };
+        const sw = (a: Buffer): number => {
+          const r = c.transmitSync(a);
+          return r.readUInt16BE(r.length - 2);
+        };
+        const select = kind === 'insured' ? selectInsured() : selectProfessional();
+        must(sw(select) === 0x9000, 'select');
+        if (prep !== 'selected') must(sw(verifyPin(kind === 'insured' ? '1234' : '0000')) === 0x9000, 'verify');
+        if (prep === 'professional' && kind === 'insured') must(authenticateProfessional(c, pro) === 0x9000, 'authenticate');
+        let hash = nvmHash(c);
+        for (const a of seq) {
+          const hashBefore = hash;
+          const pinsBefore = pinCounters(c);
+          let resp: Buffer;
+          try {
+            resp = c.transmitSync(a);
+          } catch (err) {
+            throw new Error(`APDU ${a.toString('hex')} threw ${(err as Error).message}`, { cause: err });
+          }
+          const where = `APDU ${a.toString('hex')}`;
+          must(validSw(resp), `${where} answered ${resp.toString('hex')}`);
+          must(resp.readUInt16BE(resp.length - 2) !== 0x6f00, `${where} hit an internal error (6F00)`);
+          const ins = a.length >= 2 ? a[1]! : -1;
+          must(PIN_INS.has(ins) || pinCounters(c) === pinsBefore, `${where} changed a PIN counter`);
+          hash = nvmHash(c);
+          must(WRITING_INS.has(ins) || hash === hashBefore, `${where} changed NVM`);
+          const problems = fsProblems(c.os.mf);
+          must(problems.length === 0, `${where} broke the file system: ${problems.join('; ')}`);
         }
-        const where = `APDU ${a.toString('hex')}`;
-        must(validSw(resp), `${where} answered ${resp.toString('hex')}`);
-        must(resp.readUInt16BE(resp.length - 2) !== 0x6f00, `${where} hit an internal error (6F00)`);
-        const ins = a.length >= 2 ? a[1]! : -1;
-        must(PIN_INS.has(ins) || pinCounters(c) === pinsBefore, `${where} changed a PIN counter`);
-        hash = nvmHash(c);
-        must(WRITING_INS.has(ins) || hash === hashBefore, `${where} changed NVM`);
-        const problems = fsProblems(c.os.mf);
-        must(problems.length === 0, `${where} broke the file system: ${problems.join('; ')}`);
-      }
-      // The card still works (one unchained command ends a chain the sequence left open; exact Le
-      // because T=0 would answer 6Cxx), and what no command may write is untouched.
-      must(sw(Buffer.from('00CA5F5208', 'hex')) === 0x9000, 'GET DATA after the sequence');
-      must(sw(select) === 0x9000, 'SELECT after the sequence');
-      must(sw(Buffer.from('00B0810000', 'hex')) === 0x9000, 'READ BINARY after the sequence');
-      must(holder().equals(holderBefore), 'EF.HOLDER / EF.PHARMACY changed');
-    }),
+        // The card still works (one unchained command ends a chain the sequence left open; exact Le
+        // because T=0 would answer 6Cxx), and what no command may write is untouched.
+        must(sw(Buffer.from('00CA5F5208', 'hex')) === 0x9000, 'GET DATA after the sequence');
+        must(sw(select) === 0x9000, 'SELECT after the sequence');
+        must(sw(Buffer.from('00B0810000', 'hex')) === 0x9000, 'READ BINARY after the sequence');
+        must(holder().equals(holderBefore), 'EF.HOLDER / EF.PHARMACY changed');
+      },
+    ),
     { numRuns: runs },
   );
 }

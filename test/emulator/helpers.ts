@@ -115,12 +115,15 @@ export function dispensationTemplate(invoice: number): Buffer {
   inv.writeUInt32BE(invoice);
   const body = Buffer.concat([
     h('800420250615'),
-    h('810D'), Buffer.from('DZ16-PH-00001'),
+    h('810D'),
+    Buffer.from('DZ16-PH-00001'),
     h('820101'),
-    h('830A'), Buffer.from('N02BE01-01'),
+    h('830A'),
+    Buffer.from('N02BE01-01'),
     h('840101'),
     h('850107'),
-    h('8604'), inv,
+    h('8604'),
+    inv,
   ]);
   return Buffer.concat([Buffer.from([0xe5, body.length]), body]);
 }

@@ -85,10 +85,12 @@ describe('card images', () => {
 
   test('the blacklisted card is on fixtures/blacklist.json, the others are not', () => {
     const list = JSON.parse(fs.readFileSync(path.join(CARDS, '../blacklist.json'), 'utf8')) as { cards: { cardSerial: string }[] };
-    const serial = (n: string) => (JSON.parse(fs.readFileSync(cardPath(n), 'utf8')) as { holder: { cardSerial: string } }).holder.cardSerial;
+    const serial = (n: string) =>
+      (JSON.parse(fs.readFileSync(cardPath(n), 'utf8')) as { holder: { cardSerial: string } }).holder.cardSerial;
     const serials = list.cards.map((c) => c.cardSerial);
     expect(serials).toContain(serial('blacklisted'));
-    for (const n of ['demo', 'chronic', 'full-rings', 'pin-blocked', 'expired', 'no-extended', 't0']) expect(serials).not.toContain(serial(n));
+    for (const n of ['demo', 'chronic', 'full-rings', 'pin-blocked', 'expired', 'no-extended', 't0'])
+      expect(serials).not.toContain(serial(n));
   });
 
   test('the PIN-blocked image is blocked, the others are not', () => {

@@ -30,7 +30,8 @@ while True: time.sleep(1)
 (hasGcc ? describe : describe.skip)('scripts/pcscd.sh', () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
-  const sh = (cmd: string, extra: NodeJS.ProcessEnv = {}) => spawnSync(SCRIPT, [cmd], { env: { ...env, ...extra }, encoding: 'utf8', timeout: 20000 });
+  const sh = (cmd: string, extra: NodeJS.ProcessEnv = {}) =>
+    spawnSync(SCRIPT, [cmd], { env: { ...env, ...extra }, encoding: 'utf8', timeout: 20000 });
 
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chifa-pcscd-'));
@@ -79,6 +80,19 @@ while True: time.sleep(1)
   });
 
   test('the shim compiles without warnings', () => {
-    expect(() => execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', '-o', path.join(dir, 'n.so'), path.join(ROOT, 'scripts/nodelay.c'), '-ldl'])).not.toThrow();
+    expect(() =>
+      execFileSync('gcc', [
+        '-shared',
+        '-fPIC',
+        '-O2',
+        '-Wall',
+        '-Wextra',
+        '-Werror',
+        '-o',
+        path.join(dir, 'n.so'),
+        path.join(ROOT, 'scripts/nodelay.c'),
+        '-ldl',
+      ]),
+    ).not.toThrow();
   });
 });

@@ -141,7 +141,10 @@ describe('ECDSA over a digest (RFC 6979)', () => {
     // s = F7CB1C94… in the RFC; ours is normalised to the low half: n − s.
     const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
     const s = BigInt('0x' + sig.subarray(32).toString('hex'));
-    expect(s === 0xf7cb1c942d657c41d436c7a1b6e29f65f3e900dbb9aff4064dc4ab2f843acda8n || n - s === 0xf7cb1c942d657c41d436c7a1b6e29f65f3e900dbb9aff4064dc4ab2f843acda8n).toBe(true);
+    expect(
+      s === 0xf7cb1c942d657c41d436c7a1b6e29f65f3e900dbb9aff4064dc4ab2f843acda8n ||
+        n - s === 0xf7cb1c942d657c41d436c7a1b6e29f65f3e900dbb9aff4064dc4ab2f843acda8n,
+    ).toBe(true);
   });
 
   test('signatures verify with node:crypto for random keys and messages', () => {

@@ -1,17 +1,7 @@
 import fc from 'fast-check';
 import { Nvm } from '../../src/emulator/nvm';
 import { buildFileSystem, type RecordEf } from '../../src/emulator/filesystem';
-import {
-  apdu,
-  apduExt,
-  authenticateProfessional,
-  card,
-  dispensationTemplate,
-  h,
-  selectInsured,
-  tx,
-  verifyPin,
-} from './helpers';
+import { apdu, apduExt, authenticateProfessional, card, dispensationTemplate, h, selectInsured, tx, verifyPin } from './helpers';
 import type { VirtualCard } from '../../src/emulator/virtual-card';
 
 /**
@@ -22,7 +12,23 @@ import type { VirtualCard } from '../../src/emulator/virtual-card';
 function ringFile(capacity: number, length: number): { nvm: Nvm; ef: RecordEf } {
   const nvm = new Nvm();
   const mf = buildFileSystem(
-    { name: 'MF', fid: 0x3f00, efs: [{ name: 'RING', fid: 1, sfi: 1, kind: 'cyclic', size: length, maxRecords: capacity, read: 'always', update: 'always', append: 'always' }] },
+    {
+      name: 'MF',
+      fid: 0x3f00,
+      efs: [
+        {
+          name: 'RING',
+          fid: 1,
+          sfi: 1,
+          kind: 'cyclic',
+          size: length,
+          maxRecords: capacity,
+          read: 'always',
+          update: 'always',
+          append: 'always',
+        },
+      ],
+    },
     nvm,
   );
   return { nvm, ef: mf.efs[0] as RecordEf };
@@ -63,7 +69,7 @@ function authenticated(name: string): VirtualCard {
 function readAll(c: VirtualCard, sfi: number, recordLength: number, extended: boolean): { records: Buffer[]; apdus: number } {
   const records: Buffer[] = [];
   let apdus = 0;
-  for (let p1 = 1; p1 <= 254; ) {
+  for (let p1 = 1; p1 <= 254;) {
     let r = tx(c, extended ? apduExt(0, 0xb2, p1, (sfi << 3) | 5, undefined, 65536) : apdu(0, 0xb2, p1, (sfi << 3) | 5, undefined, 0));
     apdus++;
     if (r.sw === 0x6a83) break;
@@ -90,9 +96,10 @@ describe('the dispensations ring on the insured card (400 × 64 bytes)', () => {
         const after = readAll(c, 6, 64, true);
         const expected = [...Array.from({ length: n }, (_, k) => n - 1 - k).map((i) => dispensationTemplate(i)), ...before].slice(0, 400);
         expect(after.records.length).toBe(expected.length);
-        after.records.forEach((r, k) => expect(r.subarray(0, expected[k]![1]! + 2)).toEqual(expected[k]!.subarray(0, expected[k]![1]! + 2)));
+        after.records.forEach((r, k) =>
+          expect(r.subarray(0, expected[k]![1]! + 2)).toEqual(expected[k]!.subarray(0, expected[k]![1]! + 2)),
+        );
         expect(after.apdus).toBeLessThanOrEqual(2); // one extended READ RECORDS (+ a 6A83 probe if not full)
-
       }),
       { numRuns: 12 },
     );

@@ -167,7 +167,13 @@ describe('without anti-tearing, a torn append corrupts a record (the journal is 
 describe('PIN counter under tearing', () => {
   // VERIFY = decrement transaction (4 steps) then, on a match, restore transaction (4 steps).
   test.each([
-    [0, 3], [1, 3], [2, 2], [3, 2], [5, 2], [6, 3], [8, 3],
+    [0, 3],
+    [1, 3],
+    [2, 2],
+    [3, 2],
+    [5, 2],
+    [6, 3],
+    [8, 3],
   ])('right PIN, power lost after step %i → %i tries left', (k, left) => {
     const c = card('demo');
     tx(c, selectInsured());
@@ -178,7 +184,12 @@ describe('PIN counter under tearing', () => {
     expect(c.triesLeft()).toBe(left);
   });
 
-  test.each([[0, 3], [1, 3], [2, 2], [4, 2]])('wrong PIN, power lost after step %i → %i tries left (the guess is never free after the commit)', (k, left) => {
+  test.each([
+    [0, 3],
+    [1, 3],
+    [2, 2],
+    [4, 2],
+  ])('wrong PIN, power lost after step %i → %i tries left (the guess is never free after the commit)', (k, left) => {
     const c = card('demo');
     tx(c, selectInsured());
     c.faults.tearAt({ step: k });

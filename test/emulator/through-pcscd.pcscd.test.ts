@@ -60,7 +60,17 @@ print(json.dumps({'log': log, 'record1': first.hex().upper(), 'certLength': leng
 
 /** A dispensation template (own hand-written bytes): 2025-06-15, DZ16-PH-00001, rank 1, N02BE01-01, qty 1, 7 days, invoice 4242. */
 const NEW_RECORD = (
-  'E5' + '2E' + '800420250615' + '810D' + Buffer.from('DZ16-PH-00001').toString('hex') + '820101' + '830A' + Buffer.from('N02BE01-01').toString('hex') + '840101' + '850107' + '86021092'
+  'E5' +
+  '2E' +
+  '800420250615' +
+  '810D' +
+  Buffer.from('DZ16-PH-00001').toString('hex') +
+  '820101' +
+  '830A' +
+  Buffer.from('N02BE01-01').toString('hex') +
+  '840101' +
+  '850107' +
+  '86021092'
 ).toUpperCase();
 
 describePcsc('emulated cards through pcscd + vpcd (scriptor, pyscard)', () => {

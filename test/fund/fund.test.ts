@@ -18,15 +18,19 @@ const noSleep = { sleep: async () => undefined };
 
 async function setup(options: { maxCount?: number; faults?: string; settleAfterMs?: number | null } = {}) {
   const dir = tmpDir();
-  const fund = onCleanup(new FundServer({
-    dataDir: path.join(dir, 'fund'),
-    verifyThreads: 1,
-    downlinkRecheckMs: 0,
-    ...(options.faults ? { faults: parseFaults(options.faults) } : {}),
-    ...(options.settleAfterMs !== undefined ? { settleAfterMs: options.settleAfterMs } : {}),
-  }));
+  const fund = onCleanup(
+    new FundServer({
+      dataDir: path.join(dir, 'fund'),
+      verifyThreads: 1,
+      downlinkRecheckMs: 0,
+      ...(options.faults ? { faults: parseFaults(options.faults) } : {}),
+      ...(options.settleAfterMs !== undefined ? { settleAfterMs: options.settleAfterMs } : {}),
+    }),
+  );
   const url = await fund.listen();
-  const journal = onCleanup(Journal.open(path.join(dir, 'journal.sqlite'), { signer: signer(1), batch: { maxCount: options.maxCount ?? 10, maxAgeMs: 3600_000 } }));
+  const journal = onCleanup(
+    Journal.open(path.join(dir, 'journal.sqlite'), { signer: signer(1), batch: { maxCount: options.maxCount ?? 10, maxAgeMs: 3600_000 } }),
+  );
   const uploader = new Uploader(journal, { fund: url, ...noSleep });
   return { dir, fund, url, journal, uploader };
 }
@@ -34,20 +38,24 @@ async function setup(options: { maxCount?: number; faults?: string; settleAfterM
 /** POSTs raw bytes to the fund (for bad-input tests). */
 function post(url: string, body: Buffer | string, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(new URL('/v1/batches', url), { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        let json: unknown = null;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = text;
-        }
-        resolve({ status: res.statusCode ?? 0, json });
-      });
-    });
+    const req = http.request(
+      new URL('/v1/batches', url),
+      { method: 'POST', headers: { 'content-type': 'application/json', ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = text;
+          }
+          resolve({ status: res.statusCode ?? 0, json });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -71,7 +79,14 @@ describe('fund server + uploader (in-process, loopback HTTP)', () => {
     expect(again).toMatchObject({ batches: 0, error: null });
     const audit = auditFundStore(path.join(dir, 'fund'));
     expect(audit.ok).toBe(true);
-    expect(audit.pharmacies[0]).toMatchObject({ pharmacyId: 'DZ16-PH-00001', invoices: 30, accepted: 30, batches: 3, lastNumber: 30, chainComplete: true });
+    expect(audit.pharmacies[0]).toMatchObject({
+      pharmacyId: 'DZ16-PH-00001',
+      invoices: 30,
+      accepted: 30,
+      batches: 3,
+      lastNumber: 30,
+      chainComplete: true,
+    });
     expect(audit.pharmacies[0]!.lastHash).toBe(journal.tip().hash);
     await journal.close();
     await fund.close();
@@ -133,7 +148,10 @@ describe('fund server + uploader (in-process, loopback HTTP)', () => {
   test('blacklist: the fund refuses third-party payment; the terminal learns the list by downlink', async () => {
     const { fund, journal, uploader, dir } = await setup({ maxCount: 100 });
     fs.mkdirSync(path.join(dir, 'fund', 'downlink'), { recursive: true });
-    fs.writeFileSync(path.join(dir, 'fund', 'downlink', 'blacklist.json'), JSON.stringify({ cards: [{ cardSerial: 'C999999', since: '2024-01-01', reason: 'fraud' }] }));
+    fs.writeFileSync(
+      path.join(dir, 'fund', 'downlink', 'blacklist.json'),
+      JSON.stringify({ cards: [{ cardSerial: 'C999999', since: '2024-01-01', reason: 'fraud' }] }),
+    );
     const d = sampleDraft(5, { cardSerial: 'C999999' });
     expect(d.totals.fund).toBeGreaterThan(0);
     await journal.append(d);
@@ -154,10 +172,15 @@ describe('fund server + uploader (in-process, loopback HTTP)', () => {
     const send = (body: unknown, k = r1.idempotencyKey) => post(url, JSON.stringify(body), { 'idempotency-key': k });
 
     // Reordered: batch 2 before batch 1.
-    expect(await send(r2.body, r2.idempotencyKey)).toMatchObject({ status: 409, json: { error: { code: 'BATCH_OUT_OF_ORDER', expected: 1 } } });
+    expect(await send(r2.body, r2.idempotencyKey)).toMatchObject({
+      status: 409,
+      json: { error: { code: 'BATCH_OUT_OF_ORDER', expected: 1 } },
+    });
     // Tampered payload (an amount changed, signature kept).
     const [h, p, sg] = r1.body.invoices[2]!.split('.') as [string, string, string];
-    const forgedPayload = Buffer.from(p, 'base64url').toString().replace(/"patient":(\d+)/, (_m, x: string) => `"patient":${Number(x) + 1}`);
+    const forgedPayload = Buffer.from(p, 'base64url')
+      .toString()
+      .replace(/"patient":(\d+)/, (_m, x: string) => `"patient":${Number(x) + 1}`);
     const tampered = { ...r1.body, invoices: r1.body.invoices.map((j, k) => (k === 2 ? `${h}.${b64uEncode(forgedPayload)}.${sg}` : j)) };
     const t = await send(tampered);
     expect(t.status).toBe(422);
@@ -175,20 +198,33 @@ describe('fund server + uploader (in-process, loopback HTTP)', () => {
     const rogue = rogueSigner();
     const m = JSON.parse(Buffer.from(r1.body.manifest.split('.')[1]!, 'base64url').toString()) as BatchManifest;
     const rogueManifest = await signCompact(m, 'chifa-manifest+jws', rogue);
-    expect(await send({ ...r1.body, certificates: [rogue.certificate.toString('base64')], manifest: rogueManifest }, 'rogue-key-0000000001')).toMatchObject({
+    expect(
+      await send({ ...r1.body, certificates: [rogue.certificate.toString('base64')], manifest: rogueManifest }, 'rogue-key-0000000001'),
+    ).toMatchObject({
       status: 422,
       json: { error: { code: 'CERT_UNTRUSTED' } },
     });
     // A manifest signed by another (genuine) pharmacy for these invoices.
     const other2 = await signCompact(m, 'chifa-manifest+jws', signer(2));
-    expect(await send({ ...r1.body, certificates: [...r1.body.certificates, signer(2).certificate.toString('base64')], manifest: other2 }, 'other-pharmacy-000001')).toMatchObject({
+    expect(
+      await send(
+        { ...r1.body, certificates: [...r1.body.certificates, signer(2).certificate.toString('base64')], manifest: other2 },
+        'other-pharmacy-000001',
+      ),
+    ).toMatchObject({
       status: 422,
       json: { error: { code: 'CERT_PHARMACY_MISMATCH' } },
     });
     // Truncated body, huge body, not JSON, no idempotency key.
     const full = JSON.stringify(r1.body);
-    expect(await post(url, full.slice(0, full.length - 100), { 'idempotency-key': r1.idempotencyKey })).toMatchObject({ status: 400, json: { error: { code: 'MALFORMED_BODY' } } });
-    expect(await post(url, Buffer.alloc(17 * 1024 * 1024, 0x20), { 'idempotency-key': r1.idempotencyKey })).toMatchObject({ status: 413, json: { error: { code: 'BODY_TOO_LARGE' } } });
+    expect(await post(url, full.slice(0, full.length - 100), { 'idempotency-key': r1.idempotencyKey })).toMatchObject({
+      status: 400,
+      json: { error: { code: 'MALFORMED_BODY' } },
+    });
+    expect(await post(url, Buffer.alloc(17 * 1024 * 1024, 0x20), { 'idempotency-key': r1.idempotencyKey })).toMatchObject({
+      status: 413,
+      json: { error: { code: 'BODY_TOO_LARGE' } },
+    });
     expect(await post(url, full, {})).toMatchObject({ status: 400, json: { error: { code: 'IDEMPOTENCY_KEY_REQUIRED' } } });
     expect(await post(url, full, { 'idempotency-key': r1.idempotencyKey, 'content-type': 'text/plain' })).toMatchObject({ status: 415 });
     // Manifest says other hashes than the invoices.
@@ -205,14 +241,20 @@ describe('fund server + uploader (in-process, loopback HTTP)', () => {
     expect(await send(r2.body, r1.idempotencyKey)).toMatchObject({ status: 422, json: { error: { code: 'IDEMPOTENCY_KEY_REUSED' } } });
     const m1 = JSON.parse(Buffer.from(r1.body.manifest.split('.')[1]!, 'base64url').toString()) as BatchManifest;
     const replayManifest = await signCompact({ ...m1, batchId: 2, closedAt: '2024-03-16T00:00:00.000Z' }, 'chifa-manifest+jws', signer(1));
-    expect(await send({ ...r1.body, manifest: replayManifest }, 'replay-000000000000001')).toMatchObject({ status: 409, json: { error: { code: 'ALREADY_RECEIVED', expected: 6 } } });
+    expect(await send({ ...r1.body, manifest: replayManifest }, 'replay-000000000000001')).toMatchObject({
+      status: 409,
+      json: { error: { code: 'ALREADY_RECEIVED', expected: 6 } },
+    });
     expect(storedCount(fund)).toBe(5);
     await journal.close();
     await fund.close();
   });
 
   test('faults: drops (before and after storing), 5xx, Retry-After, latency and partial acks — everything arrives once', async () => {
-    const { fund, url, journal, dir } = await setup({ maxCount: 7, faults: 'drop=0.15,drop-after=0.15,5xx=0.15,retry-after=0.1:0,latency=0.3:1-5,partial=0.3,seed=11' });
+    const { fund, url, journal, dir } = await setup({
+      maxCount: 7,
+      faults: 'drop=0.15,drop-after=0.15,5xx=0.15,retry-after=0.1:0,latency=0.3:1-5,partial=0.3,seed=11',
+    });
     await journal.appendMany(Array.from({ length: 70 }, (_, i) => sampleDraft(i)));
     await journal.whenIdle();
     const sleeps: number[] = [];
@@ -237,7 +279,10 @@ describe('fund server + uploader (in-process, loopback HTTP)', () => {
     await j2.appendMany(Array.from({ length: 33 }, (_, i) => sampleDraft(1000 + i)));
     await journal.closeOpenBatch();
     await j2.closeOpenBatch();
-    const [a, b] = await Promise.all([new Uploader(journal, { fund: url, ...noSleep }).runOnce(), new Uploader(j2, { fund: url, ...noSleep }).runOnce()]);
+    const [a, b] = await Promise.all([
+      new Uploader(journal, { fund: url, ...noSleep }).runOnce(),
+      new Uploader(j2, { fund: url, ...noSleep }).runOnce(),
+    ]);
     expect(a).toMatchObject({ invoices: 40, accepted: 40, error: null });
     expect(b).toMatchObject({ invoices: 33, accepted: 33, error: null });
     const audit = auditFundStore(path.join(dir, 'fund'));

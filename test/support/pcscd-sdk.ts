@@ -18,7 +18,7 @@ const ROOT = path.join(__dirname, '../..');
 /** Waits until `reader` shows a card (or no card). vpcd polls about every 400 ms. */
 export async function waitForReader(reader: string, cardPresent: boolean, timeoutMs = 8000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let last = 'unknown';
+  let last: string;
   for (;;) {
     try {
       const r = (await listReaders({ timeoutMs: 2000 })).find((x) => x.name === reader);
@@ -27,7 +27,8 @@ export async function waitForReader(reader: string, cardPresent: boolean, timeou
     } catch (err) {
       last = (err as Error).message;
     }
-    if (Date.now() > deadline) throw new Error(`"${reader}" did not become ${cardPresent ? 'card' : 'empty'} within ${timeoutMs} ms (last: ${last})`);
+    if (Date.now() > deadline)
+      throw new Error(`"${reader}" did not become ${cardPresent ? 'card' : 'empty'} within ${timeoutMs} ms (last: ${last})`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

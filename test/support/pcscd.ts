@@ -50,7 +50,7 @@ export function describePcsc(name: string, fn: () => void): void {
     });
     return;
   }
-  // eslint-disable-next-line no-console
+
   console.warn(`SKIPPED "${name}": ${reason}`);
   describe.skip(name, fn);
 }
@@ -58,7 +58,7 @@ export function describePcsc(name: string, fn: () => void): void {
 function run(cmd: string, args: string[], input?: string, timeoutMs = 20000): Promise<{ stdout: string; stderr: string; code: number }> {
   return new Promise((resolve, reject) => {
     const child = execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err && typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : err ? -1 : 0;
+      const code = err && typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : err ? -1 : 0;
       if (err && (err as { killed?: boolean }).killed) {
         reject(new Error(`${cmd} timed out after ${timeoutMs} ms\n${stderr}`));
         return;

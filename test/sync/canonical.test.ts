@@ -94,10 +94,25 @@ describe('RFC 8785 canonical JSON', () => {
       Array.isArray(v)
         ? '[' + v.map(sortDeep).join(',') + ']'
         : v !== null && typeof v === 'object'
-          ? '{' + Object.keys(v).sort().map((k) => JSON.stringify(k) + ':' + sortDeep((v as Record<string, unknown>)[k])).join(',') + '}'
+          ? '{' +
+            Object.keys(v)
+              .sort()
+              .map((k) => JSON.stringify(k) + ':' + sortDeep((v as Record<string, unknown>)[k]))
+              .join(',') +
+            '}'
           : JSON.stringify(v);
-    const leaf = fc.oneof(fc.string({ unit: 'binary' }).filter((s) => !/[\ud800-\udfff]/.test(s)), fc.integer(), fc.boolean(), fc.constant(null));
-    const tree = fc.letrec((tie) => ({ node: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('node')), fc.dictionary(fc.string(), tie('node'))) })).node;
-    fc.assert(fc.property(tree, (v) => expect(canonicalize(v)).toBe(sortDeep(v))), { numRuns: 300 });
+    const leaf = fc.oneof(
+      fc.string({ unit: 'binary' }).filter((s) => !/[\ud800-\udfff]/.test(s)),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+    );
+    const tree = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('node')), fc.dictionary(fc.string(), tie('node'))),
+    })).node;
+    fc.assert(
+      fc.property(tree, (v) => expect(canonicalize(v)).toBe(sortDeep(v))),
+      { numRuns: 300 },
+    );
   });
 });

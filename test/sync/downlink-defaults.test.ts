@@ -21,5 +21,7 @@ test('the fund serves the shipped blacklist until DATA/downlink/blacklist.json e
   fs.mkdirSync(path.join(dir, 'downlink'));
   fs.writeFileSync(path.join(dir, 'downlink', 'blacklist.json'), JSON.stringify({ version: 'own', cards: [] }));
   expect(files.isBlacklisted(SERIAL, '2025-06-01')).toBe(false);
-  expect(new DownlinkFiles(fs.mkdtempSync(path.join(os.tmpdir(), 'chifa-downlink-')), undefined, 0, false).isBlacklisted(SERIAL, '2025-06-01')).toBe(false);
+  expect(
+    new DownlinkFiles(fs.mkdtempSync(path.join(os.tmpdir(), 'chifa-downlink-')), undefined, 0, false).isBlacklisted(SERIAL, '2025-06-01'),
+  ).toBe(false);
 });

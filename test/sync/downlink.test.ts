@@ -64,7 +64,10 @@ describe('downlink', () => {
 
     // Counter: the blacklist answer goes into the split context; the fund recomputes the same.
     const rules = loadRules();
-    const basket = { date: '2024-03-15', lines: [{ code: 'A', quantity: 1, unitPrice: 10000, referencePrice: 8000, reimbursable: true, priorApproval: false }] };
+    const basket = {
+      date: '2024-03-15',
+      lines: [{ code: 'A', quantity: 1, unitPrice: 10000, referencePrice: 8000, reimbursable: true, priorApproval: false }],
+    };
     const context = { category: 'ordinary' as const, blacklisted: bl.isBlacklisted('C100002', basket.date) };
     const split = computeSplit(basket, rules, context);
     expect(split).toMatchObject({ fund: 0, thirdPartyPayment: false, reason: 'card-blacklisted' });
@@ -82,7 +85,9 @@ describe('downlink', () => {
 
   test('retried through 5xx and dropped connections', async () => {
     const dir = tmpDir();
-    const fund = onCleanup(new FundServer({ dataDir: path.join(dir, 'fund'), verifyThreads: 0, faults: parseFaults('5xx=0.4,drop=0.2,seed=5') }));
+    const fund = onCleanup(
+      new FundServer({ dataDir: path.join(dir, 'fund'), verifyThreads: 0, faults: parseFaults('5xx=0.4,drop=0.2,seed=5') }),
+    );
     const ep = fundEndpoint(await fund.listen());
     const store = onCleanup(DownlinkStore.open(path.join(dir, 'terminal')));
     const r = await refreshDownlink(ep, store, { attempts: 12 });

@@ -19,7 +19,10 @@ const verbose = (m: string): void => {
 const BUILT = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
 function startFund(args: string[]): Promise<{ child: ChildProcess; url: string; log: () => string }> {
-  const child = spawn(process.execPath, [CLI, 'fund', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CHIFA_LOG_LEVEL: 'info' } });
+  const child = spawn(process.execPath, [CLI, 'fund', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CHIFA_LOG_LEVEL: 'info' },
+  });
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   return new Promise((resolve, reject) => {
@@ -82,14 +85,34 @@ describe('end to end through the CLI', () => {
     verbose(`generated ${N} invoices in ${batches} batches`);
 
     const fund = await startFund([
-      '--data', path.join(dir, 'fund'),
-      '--tls-cert', key('tls-server.pem'),
-      '--tls-key', key('tls-server.key.pem'),
-      '--faults', 'drop=0.05,drop-after=0.05,5xx=0.05,retry-after=0.02:0,latency=1:20-60,partial=0.05,seed=20240315',
+      '--data',
+      path.join(dir, 'fund'),
+      '--tls-cert',
+      key('tls-server.pem'),
+      '--tls-key',
+      key('tls-server.key.pem'),
+      '--faults',
+      'drop=0.05,drop-after=0.05,5xx=0.05,retry-after=0.02:0,latency=1:20-60,partial=0.05,seed=20240315',
     ]);
     try {
       expect(fund.url).toMatch(/^https:\/\/127\.0\.0\.1:/);
-      const syncArgs = ['sync', '--once', '--fund', fund.url, '--ca', key('tls-ca.pem'), '--data', data, '--no-downlink', '--retry-base-ms', '10', '--retry-max-ms', '200', '--max-attempts', '200'];
+      const syncArgs = [
+        'sync',
+        '--once',
+        '--fund',
+        fund.url,
+        '--ca',
+        key('tls-ca.pem'),
+        '--data',
+        data,
+        '--no-downlink',
+        '--retry-base-ms',
+        '10',
+        '--retry-max-ms',
+        '200',
+        '--max-attempts',
+        '200',
+      ];
 
       // How long the CLI takes to start here (the machine is shared): kill points are spread
       // from 70 % of that to 300 ms past it, so some land in start-up and most mid-upload. The
@@ -126,7 +149,9 @@ describe('end to end through the CLI', () => {
           break;
         }
       }
-      verbose(`${kills} kills (${killsMidUpload} mid-upload) in ${runs} runs; startup ${startup} ms; ${done(journalFile)}/${batches} batches done`);
+      verbose(
+        `${kills} kills (${killsMidUpload} mid-upload) in ${runs} runs; startup ${startup} ms; ${done(journalFile)}/${batches} batches done`,
+      );
       expect(kills).toBeGreaterThanOrEqual(20);
       expect(killsMidUpload).toBeGreaterThanOrEqual(5);
       expect(done(journalFile)).toBeLessThan(batches); // the kills really interrupted the upload
@@ -140,10 +165,28 @@ describe('end to end through the CLI', () => {
 
       const audit = cli(['fund', 'verify', '--data', path.join(dir, 'fund'), '--json']);
       expect(audit.status).toBe(0);
-      const report = JSON.parse(audit.stdout) as { ok: boolean; pharmacies: { pharmacyId: string; invoices: number; lastNumber: number; lastHash: string; chainComplete: boolean; batches: number; problems: string[] }[] };
+      const report = JSON.parse(audit.stdout) as {
+        ok: boolean;
+        pharmacies: {
+          pharmacyId: string;
+          invoices: number;
+          lastNumber: number;
+          lastHash: string;
+          chainComplete: boolean;
+          batches: number;
+          problems: string[];
+        }[];
+      };
       expect(report.ok).toBe(true);
       expect(report.pharmacies).toHaveLength(1);
-      expect(report.pharmacies[0]).toMatchObject({ pharmacyId: 'DZ16-PH-00001', invoices: N, lastNumber: N, chainComplete: true, batches, problems: [] });
+      expect(report.pharmacies[0]).toMatchObject({
+        pharmacyId: 'DZ16-PH-00001',
+        invoices: N,
+        lastNumber: N,
+        chainComplete: true,
+        batches,
+        problems: [],
+      });
       // The fund's chain ends on the same hash as the pharmacy's: the same 10,000 documents.
       expect(report.pharmacies[0]!.lastHash).toBe(tip.hash);
 
@@ -167,16 +210,37 @@ describe('end to end through the CLI', () => {
     const fund = await startFund(['--data', path.join(dir, 'fund'), '--threads', '1']);
     try {
       expect(fund.url).toMatch(/^http:\/\/127\.0\.0\.1:/);
-      const s = cli(['sync', '--once', '--fund', fund.url, '--data', data, '--key', key('pharmacy-2.key.pem'), '--cert', key('pharmacy-2.cert.pem'), '--close', '--json']);
+      const s = cli([
+        'sync',
+        '--once',
+        '--fund',
+        fund.url,
+        '--data',
+        data,
+        '--key',
+        key('pharmacy-2.key.pem'),
+        '--cert',
+        key('pharmacy-2.cert.pem'),
+        '--close',
+        '--json',
+      ]);
       expect(s.status).toBe(0);
-      const summary = JSON.parse(s.stdout) as { invoices: number; accepted: number; error: unknown; downlink: { name: string; status: string }[] };
+      const summary = JSON.parse(s.stdout) as {
+        invoices: number;
+        accepted: number;
+        error: unknown;
+        downlink: { name: string; status: string }[];
+      };
       expect(summary).toMatchObject({ invoices: 25, accepted: 25, error: null });
       expect(summary.downlink.map((d) => d.status)).toEqual(['updated', 'updated', 'updated']);
       expect(s.stderr).toMatch(/sync: 25\/25 invoices/); // plain progress lines when stderr is not a TTY
     } finally {
       await stop(fund.child);
     }
-    expect(cli(['fund', 'verify', '--data', path.join(dir, 'fund')])).toMatchObject({ status: 0, stdout: expect.stringMatching(/DZ31-PH-00002: 25 invoices .* chain complete 1\.\.25/) });
+    expect(cli(['fund', 'verify', '--data', path.join(dir, 'fund')])).toMatchObject({
+      status: 0,
+      stdout: expect.stringMatching(/DZ31-PH-00002: 25 invoices .* chain complete 1\.\.25/),
+    });
 
     // Break the fund's store behind its back: a missing invoice is found.
     const fdb = new Database(path.join(dir, 'fund', 'fund.sqlite'));

@@ -36,7 +36,14 @@ export function sampleDraft(i: number, options: { date?: string; cardSerial?: st
   for (let k = 0; k < n; k++) {
     const unitPrice = 5000 + Math.floor(r() * 90000);
     const ref = r() < 0.3 ? null : Math.floor(unitPrice * (0.6 + r() * 0.5));
-    lines.push({ code: `P${String(1000 + Math.floor(r() * 9000))}`, quantity: 1 + Math.floor(r() * 3), unitPrice, referencePrice: ref, reimbursable: r() < 0.9, priorApproval: false });
+    lines.push({
+      code: `P${String(1000 + Math.floor(r() * 9000))}`,
+      quantity: 1 + Math.floor(r() * 3),
+      unitPrice,
+      referencePrice: ref,
+      reimbursable: r() < 0.9,
+      priorApproval: false,
+    });
   }
   const category = (['ordinary', 'chronic', 'retiree'] as const)[Math.floor(r() * 3)]!;
   const basket = { date: options.date ?? '2024-03-15', lines };

@@ -1,16 +1,32 @@
 import fc from 'fast-check';
-import { checkDocument, checkDocumentWithZod, checkDraft, dispensingFingerprint, GENESIS_HASH, type InvoiceDocument } from '../../src/sync/invoice';
+import {
+  checkDocument,
+  checkDocumentWithZod,
+  checkDraft,
+  dispensingFingerprint,
+  GENESIS_HASH,
+  type InvoiceDocument,
+} from '../../src/sync/invoice';
 import { sampleDraft } from './helpers';
 
 function doc(i: number): InvoiceDocument {
-  return { ...sampleDraft(i), v: 1, kind: 'invoice', pharmacyId: 'DZ16-PH-00001', number: i + 1, prev: GENESIS_HASH, issuedAt: '2024-03-15T09:30:00.123Z' };
+  return {
+    ...sampleDraft(i),
+    v: 1,
+    kind: 'invoice',
+    pharmacyId: 'DZ16-PH-00001',
+    number: i + 1,
+    prev: GENESIS_HASH,
+    issuedAt: '2024-03-15T09:30:00.123Z',
+  };
 }
 
 /** Every path to a value inside `v` (objects and arrays), as key lists. */
 function paths(v: unknown, prefix: (string | number)[] = []): (string | number)[][] {
   const out: (string | number)[][] = [];
   if (Array.isArray(v)) v.forEach((x, i) => out.push([...prefix, i], ...paths(x, [...prefix, i])));
-  else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) out.push([...prefix, k], ...paths(x, [...prefix, k]));
+  else if (v !== null && typeof v === 'object')
+    for (const [k, x] of Object.entries(v)) out.push([...prefix, k], ...paths(x, [...prefix, k]));
   return out;
 }
 
@@ -50,17 +66,27 @@ describe('invoice document checks', () => {
 
   test('property: the hand-written check and the zod schema reach the same verdict on mutated documents', () => {
     const seen = new Map<string, number>();
-    const value = fc.oneof(fc.jsonValue(), fc.constantFrom(0, -1, 1.5, 2 ** 53, '', 'x'.repeat(300), '2024-02-30', 'CNAS', 'ordinary', GENESIS_HASH, null, true));
+    const value = fc.oneof(
+      fc.jsonValue(),
+      fc.constantFrom(0, -1, 1.5, 2 ** 53, '', 'x'.repeat(300), '2024-02-30', 'CNAS', 'ordinary', GENESIS_HASH, null, true),
+    );
     fc.assert(
-      fc.property(fc.nat(200), fc.nat(10_000), fc.constantFrom('set', 'delete', 'add') as fc.Arbitrary<'set' | 'delete' | 'add'>, value, fc.constantFrom('extra', 'toString', '__proto__', 'code', 'v'), (i, pick, op, v, key) => {
-        const d = doc(i);
-        const ps = paths(d);
-        const m = mutate(d, ps[pick % ps.length]!, op, v, key);
-        const fast = verdict(() => checkDocument(structuredClone(m)));
-        const slow = verdict(() => checkDocumentWithZod(structuredClone(m)));
-        expect(fast).toBe(slow);
-        seen.set(fast, (seen.get(fast) ?? 0) + 1);
-      }),
+      fc.property(
+        fc.nat(200),
+        fc.nat(10_000),
+        fc.constantFrom('set', 'delete', 'add') as fc.Arbitrary<'set' | 'delete' | 'add'>,
+        value,
+        fc.constantFrom('extra', 'toString', '__proto__', 'code', 'v'),
+        (i, pick, op, v, key) => {
+          const d = doc(i);
+          const ps = paths(d);
+          const m = mutate(d, ps[pick % ps.length]!, op, v, key);
+          const fast = verdict(() => checkDocument(structuredClone(m)));
+          const slow = verdict(() => checkDocumentWithZod(structuredClone(m)));
+          expect(fast).toBe(slow);
+          seen.set(fast, (seen.get(fast) ?? 0) + 1);
+        },
+      ),
       { numRuns: 3000 },
     );
     // The mutations exercise both verdicts.
@@ -70,17 +96,27 @@ describe('invoice document checks', () => {
 
   test('a bad draft is refused naming the field', () => {
     const d = sampleDraft(1);
-    expect(() => checkDraft({ ...d, lines: [{ ...d.lines[0]!, quantity: 0 }] })).toThrow(expect.objectContaining({ code: 'invalid-invoice', field: 'lines[0].quantity' }));
+    expect(() => checkDraft({ ...d, lines: [{ ...d.lines[0]!, quantity: 0 }] })).toThrow(
+      expect.objectContaining({ code: 'invalid-invoice', field: 'lines[0].quantity' }),
+    );
     expect(() => checkDraft({ ...d, fund: 'XYZ' })).toThrow(expect.objectContaining({ field: 'fund' }));
     expect(() => checkDraft({ ...d, surprise: 1 })).toThrow(expect.objectContaining({ field: 'surprise' }));
-    expect(() => checkDocument({ ...doc(1), lines: [{ ...d.lines[0]!, patient: d.lines[0]!.patient + 1 }] })).toThrow(expect.objectContaining({ field: 'payload.lines[0].patient' }));
-    expect(() => checkDocument({ ...doc(1), beneficiary: { cardSerial: 'C1', rank: 0 } })).toThrow(expect.objectContaining({ field: 'payload.beneficiary.rank' }));
+    expect(() => checkDocument({ ...doc(1), lines: [{ ...d.lines[0]!, patient: d.lines[0]!.patient + 1 }] })).toThrow(
+      expect.objectContaining({ field: 'payload.lines[0].patient' }),
+    );
+    expect(() => checkDocument({ ...doc(1), beneficiary: { cardSerial: 'C1', rank: 0 } })).toThrow(
+      expect.objectContaining({ field: 'payload.beneficiary.rank' }),
+    );
     expect(() => checkDraft({ ...d, kind: 'credit-note' })).toThrow(expect.objectContaining({ field: 'references' }));
   });
 
   test('the dispensing fingerprint ignores number, time and chain, not the lines', () => {
     const a = doc(3);
-    expect(dispensingFingerprint({ ...a, number: 99, issuedAt: '2025-01-01T00:00:00Z', prev: 'f'.repeat(64) })).toBe(dispensingFingerprint(a));
-    expect(dispensingFingerprint({ ...a, lines: [{ ...a.lines[0]!, quantity: a.lines[0]!.quantity + 1 }, ...a.lines.slice(1)] })).not.toBe(dispensingFingerprint(a));
+    expect(dispensingFingerprint({ ...a, number: 99, issuedAt: '2025-01-01T00:00:00Z', prev: 'f'.repeat(64) })).toBe(
+      dispensingFingerprint(a),
+    );
+    expect(dispensingFingerprint({ ...a, lines: [{ ...a.lines[0]!, quantity: a.lines[0]!.quantity + 1 }, ...a.lines.slice(1)] })).not.toBe(
+      dispensingFingerprint(a),
+    );
   });
 });

@@ -9,7 +9,11 @@ import { checkManifest } from '../../src/sync/manifest';
 import { sampleDraft, signer, tmpDir } from './helpers';
 
 function openJournal(dir: string, maxCount = 5, now?: () => Date): Journal {
-  return Journal.open(path.join(dir, 'journal.sqlite'), { signer: signer(1), batch: { maxCount, maxAgeMs: 60_000 }, ...(now ? { now } : {}) });
+  return Journal.open(path.join(dir, 'journal.sqlite'), {
+    signer: signer(1),
+    batch: { maxCount, maxAgeMs: 60_000 },
+    ...(now ? { now } : {}),
+  });
 }
 
 describe('journal: appending', () => {
@@ -34,7 +38,11 @@ describe('journal: appending', () => {
     const j = openJournal(dir, 1000);
     const good = Array.from({ length: 50 }, (_, i) => sampleDraft(i));
     const bad = { ...sampleDraft(99), totals: { ...sampleDraft(99).totals, fund: 1 } };
-    const results = await Promise.allSettled([...good.slice(0, 10).map((d) => j.append(d)), j.append(bad), ...good.slice(10).map((d) => j.append(d))]);
+    const results = await Promise.allSettled([
+      ...good.slice(0, 10).map((d) => j.append(d)),
+      j.append(bad),
+      ...good.slice(10).map((d) => j.append(d)),
+    ]);
     const ok = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ number: number }>).value.number);
     expect(ok).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     const rej = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
@@ -77,8 +85,23 @@ describe('journal: appending', () => {
     const row = db.prepare('SELECT * FROM invoices WHERE number = 1').get() as Record<string, unknown>;
     expect(() => db.prepare('INSERT OR REPLACE INTO invoices SELECT * FROM invoices WHERE number = 1').run()).toThrow(/next number/);
     expect(() =>
-      db.prepare('INSERT INTO invoices (number, kind, fund, date, issued_at, card_serial, total, fund_amount, patient_amount, ref_number, prev_hash, hash, jws) VALUES (3,?,?,?,?,?,?,?,?,NULL,?,?,?)')
-        .run(row.kind, row.fund, row.date, row.issued_at, row.card_serial, row.total, row.fund_amount, row.patient_amount, GENESIS_HASH, 'x'.repeat(64), row.jws),
+      db
+        .prepare(
+          'INSERT INTO invoices (number, kind, fund, date, issued_at, card_serial, total, fund_amount, patient_amount, ref_number, prev_hash, hash, jws) VALUES (3,?,?,?,?,?,?,?,?,NULL,?,?,?)',
+        )
+        .run(
+          row.kind,
+          row.fund,
+          row.date,
+          row.issued_at,
+          row.card_serial,
+          row.total,
+          row.fund_amount,
+          row.patient_amount,
+          GENESIS_HASH,
+          'x'.repeat(64),
+          row.jws,
+        ),
     ).toThrow(/link to the last invoice/);
     expect(() => db.prepare('DELETE FROM batches').run()).toThrow(/never deleted/);
     await j.close();
@@ -90,7 +113,7 @@ describe('journal: appending', () => {
     const j = openJournal(dir, 4, () => new Date(t));
     await j.appendMany(Array.from({ length: 10 }, (_, i) => sampleDraft(i)));
     await j.whenIdle(); // appends resolve when durable; manifests are signed just after
-    let bs = j.batches();
+    const bs = j.batches();
     expect(bs.map((b) => [b.id, b.state, b.from, b.to, b.closeReason, b.signed])).toEqual([
       [1, 'closed', 1, 4, 'count', true],
       [2, 'closed', 5, 8, 'count', true],
@@ -109,7 +132,6 @@ describe('journal: appending', () => {
     expect(m).toMatchObject({ pharmacyId: 'DZ16-PH-00001', batchId: 1, from: 1, to: 4, count: 4 });
     expect(m.invoices).toEqual(req.body.invoices.map(jwsHash));
     expect(req.body.certificates).toHaveLength(1);
-    bs = j.batches();
     expect(() => j.db.prepare('UPDATE batches SET last_number = 5, count = 5 WHERE id = 1').run()).toThrow(/closed batch cannot change/);
     expect(() => j.db.prepare("UPDATE batches SET state = 'open' WHERE id = 1").run()).toThrow(/only moves forward/);
     expect(() => j.db.prepare("UPDATE batches SET manifest_jws = 'x' WHERE id = 1").run()).toThrow(/signed once/);
@@ -122,7 +144,9 @@ describe('journal: appending', () => {
     const j = openJournal(dir, 100);
     await j.appendMany([sampleDraft(1), sampleDraft(2)]);
     // Simulate: the batch was sealed but the process died before the manifest was signed.
-    j.db.prepare("UPDATE batches SET state = 'closed', closed_at = '2024-03-15T09:00:00.000Z', close_reason = 'on-demand' WHERE id = 1").run();
+    j.db
+      .prepare("UPDATE batches SET state = 'closed', closed_at = '2024-03-15T09:00:00.000Z', close_reason = 'on-demand' WHERE id = 1")
+      .run();
     expect(j.backlog().unsignedBatches).toBe(1);
     expect(j.uploadQueue()).toHaveLength(0);
     await j.close();
@@ -170,7 +194,9 @@ describe('journal verify', () => {
     const jws = db.prepare('SELECT jws FROM invoices WHERE number = 6').pluck().get() as string;
     db.close();
     const [h, p, s] = jws.split('.') as [string, string, string];
-    const payload = Buffer.from(p, 'base64url').toString().replace(/"fund":(\d+)/, (_m, x: string) => `"fund":${Number(x) + 100}`);
+    const payload = Buffer.from(p, 'base64url')
+      .toString()
+      .replace(/"fund":(\d+)/, (_m, x: string) => `"fund":${Number(x) + 100}`);
     const forged = `${h}.${Buffer.from(payload).toString('base64url')}.${s}`;
     tamper(file, 'UPDATE invoices SET jws = ?, hash = ? WHERE number = 6', forged, jwsHash(forged));
     const r = verifyJournal(file);

@@ -26,7 +26,11 @@ async function scripted(answers: { status: number; headers?: Record<string, stri
     req.pipe(up);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, calls: () => calls, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    calls: () => calls,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 async function prepared(n = 6) {
@@ -42,12 +46,19 @@ async function prepared(n = 6) {
 describe('uploader retries', () => {
   test('exponential backoff with full jitter; Retry-After honoured instead', async () => {
     const { fund, realUrl, journal } = await prepared(3); // one batch: one request at a time
-    const fake = onCleanup(await scripted(
-      [{ status: 500 }, { status: 502 }, { status: 503, headers: { 'retry-after': '2' } }, { status: 429 }, { status: 503 }],
-      realUrl,
-    ));
+    const fake = onCleanup(
+      await scripted(
+        [{ status: 500 }, { status: 502 }, { status: 503, headers: { 'retry-after': '2' } }, { status: 429 }, { status: 503 }],
+        realUrl,
+      ),
+    );
     const sleeps: number[] = [];
-    const up = new Uploader(journal, { fund: fake.url, retry: { baseMs: 100, maxMs: 1000 }, random: () => 0.999, sleep: async (ms) => void sleeps.push(ms) });
+    const up = new Uploader(journal, {
+      fund: fake.url,
+      retry: { baseMs: 100, maxMs: 1000 },
+      random: () => 0.999,
+      sleep: async (ms) => void sleeps.push(ms),
+    });
     const s = await up.runOnce();
     expect(s).toMatchObject({ batches: 1, accepted: 3, retries: 5, error: null });
     // attempt 0: <100, 1: <200, then Retry-After 2 s, 3: <800, 4: capped at 1000
@@ -59,7 +70,9 @@ describe('uploader retries', () => {
 
   test('a final 4xx stops the run, names the reason and keeps the batch queued', async () => {
     const { fund, realUrl, journal } = await prepared();
-    const fake = onCleanup(await scripted([{ status: 409, body: { error: { code: 'CHAIN_GAP', message: 'expected invoice 1 next', expected: 1 } } }], realUrl));
+    const fake = onCleanup(
+      await scripted([{ status: 409, body: { error: { code: 'CHAIN_GAP', message: 'expected invoice 1 next', expected: 1 } } }], realUrl),
+    );
     const up = new Uploader(journal, { fund: fake.url, sleep: async () => undefined });
     const s = await up.runOnce();
     expect(s.error).toMatchObject({ code: 'CHAIN_GAP', expected: 1 });
@@ -75,7 +88,9 @@ describe('uploader retries', () => {
 
   test('gives up after maxAttempts, and a long Retry-After stops the run', async () => {
     const { fund, realUrl, journal } = await prepared(3);
-    const fake = onCleanup(await scripted([{ status: 503 }, { status: 503 }, { status: 503, headers: { 'retry-after': '3600' } }], realUrl));
+    const fake = onCleanup(
+      await scripted([{ status: 503 }, { status: 503 }, { status: 503, headers: { 'retry-after': '3600' } }], realUrl),
+    );
     const up = new Uploader(journal, { fund: fake.url, retry: { maxAttempts: 2 }, sleep: async () => undefined });
     expect((await up.runOnce()).error).toMatchObject({ code: 'retries-exhausted' });
     expect((await up.runOnce()).error).toMatchObject({ code: 'fund-busy' });
@@ -97,16 +112,25 @@ describe('HTTPS against the configured CA', () => {
   test('syncs over TLS with the test CA; refuses an untrusted server certificate', async () => {
     const dir = tmpDir();
     const fund = onCleanup(new FundServer({ dataDir: path.join(dir, 'fund'), verifyThreads: 0 }));
-    const url = await fund.listen({ tls: { cert: fs.readFileSync(key('tls-server.pem')), key: fs.readFileSync(key('tls-server.key.pem')) } });
+    const url = await fund.listen({
+      tls: { cert: fs.readFileSync(key('tls-server.pem')), key: fs.readFileSync(key('tls-server.key.pem')) },
+    });
     expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const journal = onCleanup(Journal.open(path.join(dir, 'journal.sqlite'), { signer: signer(2), batch: { maxCount: 2 } }));
     await journal.appendMany([sampleDraft(1), sampleDraft(2)]);
     await journal.whenIdle();
     const untrusted = await new Uploader(journal, { fund: url, sleep: async () => undefined }).runOnce();
     expect(untrusted.error).toMatchObject({ code: 'tls-untrusted' });
-    const wrongCa = await new Uploader(journal, { fund: url, ca: fs.readFileSync(key('fund-ca.pem')), sleep: async () => undefined }).runOnce();
+    const wrongCa = await new Uploader(journal, {
+      fund: url,
+      ca: fs.readFileSync(key('fund-ca.pem')),
+      sleep: async () => undefined,
+    }).runOnce();
     expect(wrongCa.error).toMatchObject({ code: 'tls-untrusted' });
-    const ok = await new Uploader(journal, { fund: url.replace('127.0.0.1', 'localhost'), ca: fs.readFileSync(key('tls-ca.pem')) }).runOnce();
+    const ok = await new Uploader(journal, {
+      fund: url.replace('127.0.0.1', 'localhost'),
+      ca: fs.readFileSync(key('tls-ca.pem')),
+    }).runOnce();
     expect(ok).toMatchObject({ batches: 1, accepted: 2, error: null });
     await journal.close();
     await fund.close();

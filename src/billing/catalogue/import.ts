@@ -39,7 +39,11 @@ export function parseCatalogueCsv(text: string): ParsedCatalogue {
   header.fields.forEach((raw, i) => {
     const name = raw.trim();
     if (!(CATALOGUE_COLUMNS as readonly string[]).includes(name)) {
-      headerProblems.push({ line: header.line, column: i + 1, message: `unknown column ${JSON.stringify(raw)}; expected ${CATALOGUE_COLUMNS.join(',')}` });
+      headerProblems.push({
+        line: header.line,
+        column: i + 1,
+        message: `unknown column ${JSON.stringify(raw)}; expected ${CATALOGUE_COLUMNS.join(',')}`,
+      });
     } else if (index.has(name as CatalogueColumn)) {
       headerProblems.push({ line: header.line, column: i + 1, columnName: name, message: 'column named twice' });
     } else {
@@ -47,10 +51,15 @@ export function parseCatalogueCsv(text: string): ParsedCatalogue {
     }
   });
   for (const c of CATALOGUE_COLUMNS) {
-    if (!index.has(c)) headerProblems.push({ line: header.line, column: header.fields.length + 1, columnName: c, message: `missing column ${c}` });
+    if (!index.has(c))
+      headerProblems.push({ line: header.line, column: header.fields.length + 1, columnName: c, message: `missing column ${c}` });
   }
   if (headerProblems.length > 0) {
-    return { products: [], problems: [...problems.filter((p) => p.line < header.line), ...headerProblems, ...problems.filter((p) => p.line > header.line)], fatal: true };
+    return {
+      products: [],
+      problems: [...problems.filter((p) => p.line < header.line), ...headerProblems, ...problems.filter((p) => p.line > header.line)],
+      fatal: true,
+    };
   }
 
   const width = header.fields.length;
@@ -80,6 +89,7 @@ export function parseCatalogueCsv(text: string): ParsedCatalogue {
       const v = get(c).trim();
       if (required && v === '') bad(c, 'must not be empty');
       else if (v.length > TEXT_MAX) bad(c, `longer than ${TEXT_MAX} characters`);
+      // eslint-disable-next-line no-control-regex -- control characters are what this check looks for
       else if (/[\u0000-\u001f\u007f]/.test(v)) bad(c, 'contains a control character or line break');
       return v;
     };

@@ -75,7 +75,10 @@ export function parseRuleFile(text: string, source: string): RuleVersion {
 export function loadRules(dir: string = defaultRulesDir()): RuleBook {
   let names: string[];
   try {
-    names = fs.readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
+    names = fs
+      .readdirSync(dir)
+      .filter((n) => n.endsWith('.json'))
+      .sort();
   } catch (err) {
     throw new InvalidRulesError(dir, '', `cannot read the rules directory: ${(err as Error).message}`);
   }

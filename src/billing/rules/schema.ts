@@ -15,34 +15,34 @@ const rateBp = z
  * from `effectiveFrom` (inclusive) until the next version starts, or until `effectiveUntil`
  * (inclusive) when given. Amounts are centimes; rates are basis points (8000 = 80 %).
  */
-export const ruleFileSchema = z.strictObject({
-  /** Free text for people reading the file; ignored by the engine. */
-  $comment: z.string().optional(),
-  /** The name a split reports in `ruleVersion`; unique across all files. */
-  version: z.string().min(1, { message: 'must not be empty' }).max(64),
-  effectiveFrom: isoDate,
-  effectiveUntil: isoDate.optional(),
-  description: z.string().optional(),
-  /** The fund's share of the reimbursable base, per coverage category. */
-  rates: z.strictObject(
-    Object.fromEntries(CATEGORIES.map((c) => [c, rateBp])) as Record<Category, typeof rateBp>,
-  ),
-  /**
-   * Third-party payment applies when the prescription's total sale amount is at or below this
-   * many centimes; above it the patient pays in full at the counter and claims later.
-   */
-  thresholdCentimes: z
-    .number({ message: 'expected an amount in centimes' })
-    .int({ message: 'expected an integer number of centimes' })
-    .min(0, { message: 'cannot be negative' }),
-  /** Categories with no threshold (chronic patients). */
-  thresholdExemptCategories: z.array(z.enum(CATEGORIES)).refine((a) => new Set(a).size === a.length, {
-    message: 'lists a category twice',
-  }),
-}).refine((r) => r.effectiveUntil === undefined || r.effectiveUntil >= r.effectiveFrom, {
-  message: 'effectiveUntil is before effectiveFrom',
-  path: ['effectiveUntil'],
-});
+export const ruleFileSchema = z
+  .strictObject({
+    /** Free text for people reading the file; ignored by the engine. */
+    $comment: z.string().optional(),
+    /** The name a split reports in `ruleVersion`; unique across all files. */
+    version: z.string().min(1, { message: 'must not be empty' }).max(64),
+    effectiveFrom: isoDate,
+    effectiveUntil: isoDate.optional(),
+    description: z.string().optional(),
+    /** The fund's share of the reimbursable base, per coverage category. */
+    rates: z.strictObject(Object.fromEntries(CATEGORIES.map((c) => [c, rateBp])) as Record<Category, typeof rateBp>),
+    /**
+     * Third-party payment applies when the prescription's total sale amount is at or below this
+     * many centimes; above it the patient pays in full at the counter and claims later.
+     */
+    thresholdCentimes: z
+      .number({ message: 'expected an amount in centimes' })
+      .int({ message: 'expected an integer number of centimes' })
+      .min(0, { message: 'cannot be negative' }),
+    /** Categories with no threshold (chronic patients). */
+    thresholdExemptCategories: z.array(z.enum(CATEGORIES)).refine((a) => new Set(a).size === a.length, {
+      message: 'lists a category twice',
+    }),
+  })
+  .refine((r) => r.effectiveUntil === undefined || r.effectiveUntil >= r.effectiveFrom, {
+    message: 'effectiveUntil is before effectiveFrom',
+    path: ['effectiveUntil'],
+  });
 
 export type RuleFile = z.infer<typeof ruleFileSchema>;
 

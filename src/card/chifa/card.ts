@@ -110,7 +110,9 @@ export class ChifaCard {
     const oldBlock = pinBlock(oldPin);
     const newBlock = pinBlock(newPin, 'new PIN');
     try {
-      return await this.link.atomic(async (s) => pinResult(await s.run(changeReferenceData(PIN_REF, oldBlock, newBlock)), 'CHANGE REFERENCE DATA'));
+      return await this.link.atomic(async (s) =>
+        pinResult(await s.run(changeReferenceData(PIN_REF, oldBlock, newBlock)), 'CHANGE REFERENCE DATA'),
+      );
     } finally {
       wipe(oldBlock);
       wipe(newBlock);

@@ -38,7 +38,8 @@ function code(field: string, s: string, max: number): Buffer {
 
 function text(field: string, s: string, maxBytes: number): Buffer {
   // eslint-disable-next-line no-control-regex
-  if (typeof s !== 'string' || s.length === 0 || /[\u0000-\u001f\u007f]/.test(s)) throw new RecordInputError(field, 'expected non-empty text');
+  if (typeof s !== 'string' || s.length === 0 || /[\u0000-\u001f\u007f]/.test(s))
+    throw new RecordInputError(field, 'expected non-empty text');
   const b = Buffer.from(s, 'utf8');
   if (b.length > maxBytes) throw new RecordInputError(field, `at most ${maxBytes} bytes of UTF-8`);
   return b;

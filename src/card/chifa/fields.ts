@@ -206,7 +206,18 @@ function readDate(t: Template, node: number, field: string, repeats = false): Is
   if (repeats && dateKeys[slot] === digits) return dateValues[slot]!;
   // The BCD nibbles are the digits of YYYY-MM-DD: one string from ten char codes.
   const digit = (i: number, shift: number): number => 0x30 + ((v[at + i]! >> shift) & 0x0f);
-  const iso = String.fromCharCode(digit(0, 4), digit(0, 0), digit(1, 4), digit(1, 0), 0x2d, digit(2, 4), digit(2, 0), 0x2d, digit(3, 4), digit(3, 0));
+  const iso = String.fromCharCode(
+    digit(0, 4),
+    digit(0, 0),
+    digit(1, 4),
+    digit(1, 0),
+    0x2d,
+    digit(2, 4),
+    digit(2, 0),
+    0x2d,
+    digit(3, 4),
+    digit(3, 0),
+  );
   if (repeats) {
     dateKeys[slot] = digits;
     dateValues[slot] = iso;
@@ -300,7 +311,14 @@ const scratch = new FlatTlv();
  * Afterwards the shared tree and tag index let go of the bytes: card data (names, medical
  * notes) must not stay reachable from a module-level scratch once its decoding is over.
  */
-export function decodeTemplate<T>(bytes: Buffer, templateTag: number, at: DataLocation, read: (t: Template) => T, start = 0, end = bytes.length): T {
+export function decodeTemplate<T>(
+  bytes: Buffer,
+  templateTag: number,
+  at: DataLocation,
+  read: (t: Template) => T,
+  start = 0,
+  end = bytes.length,
+): T {
   try {
     return read(readTemplate(bytes, templateTag, at, start, end));
   } finally {

@@ -166,7 +166,10 @@ export async function readRecords(s: CardSession, file: FileSpec, opts: ReadOpti
     if (r.kind !== 'ok') throw new CardProtocolError(`READ RECORD(S) ${file.name} from #${next}: ${r.kind}`);
     const n = r.data.length / len;
     if (r.data.length === 0 || !Number.isInteger(n)) {
-      throw new CardDataError({ file: file.name, record: next }, `READ RECORD(S) returned ${r.data.length} bytes, not a whole number of ${len}-byte records`);
+      throw new CardDataError(
+        { file: file.name, record: next },
+        `READ RECORD(S) returned ${r.data.length} bytes, not a whole number of ${len}-byte records`,
+      );
     }
     out.push(r.data);
     next += n;

@@ -9,7 +9,15 @@ export * from './types';
 export * from './results';
 export * from './errors';
 export { type NewDispensation, encodeDispensation, encodePrescription } from './encode';
-export { decodeHolder, decodeBeneficiary, decodeRights, decodeEmergency, decodePrescription, decodeDispensation, decodePharmacy } from './decode';
+export {
+  decodeHolder,
+  decodeBeneficiary,
+  decodeRights,
+  decodeEmergency,
+  decodePrescription,
+  decodeDispensation,
+  decodePharmacy,
+} from './decode';
 export { type ReadStrategy } from './files';
 export { type LinkOptions } from './link';
 export { pinBlock, pukBlock } from './pin';

@@ -50,7 +50,9 @@ export class Link {
 
   atomic<T>(fn: (s: CardSession) => Promise<T>): Promise<T> {
     const tx = this.transport.transaction;
-    return this.channel.session((s) => (tx ? tx.call<TransportExtras, [() => Promise<T>], Promise<T>>(this.transport, () => fn(s)) : fn(s)));
+    return this.channel.session((s) =>
+      tx ? tx.call<TransportExtras, [() => Promise<T>], Promise<T>>(this.transport, () => fn(s)) : fn(s),
+    );
   }
 
   close(): Promise<void> {

@@ -80,7 +80,8 @@ export class ProfessionalCard implements ProfessionalAuthenticator {
     if (digest.length !== DIGEST_LENGTH) throw new RangeError(`a SHA-256 digest is ${DIGEST_LENGTH} bytes, got ${digest.length}`);
     return this.link.atomic(async (s) => {
       const r = await s.run(computeDigitalSignature(digest));
-      if (r.kind === 'securityNotSatisfied') throw new AccessDeniedError('pin-required', 'the professional card signs only after its PIN is verified');
+      if (r.kind === 'securityNotSatisfied')
+        throw new AccessDeniedError('pin-required', 'the professional card signs only after its PIN is verified');
       if (r.kind !== 'ok') throw new CardProtocolError(`PSO: COMPUTE DIGITAL SIGNATURE: ${r.kind}`);
       return checkSignature(r.signature, 'PSO: COMPUTE DIGITAL SIGNATURE');
     });
@@ -102,14 +103,16 @@ export class ProfessionalCard implements ProfessionalAuthenticator {
 
   private async answer(s: CardSession, challenge: Buffer): Promise<Buffer> {
     const r = await s.run(internalAuthenticate(challenge, PRO_SIGN_KEY_REF));
-    if (r.kind === 'securityNotSatisfied') throw new AccessDeniedError('pin-required', 'the professional card authenticates only after its PIN is verified');
+    if (r.kind === 'securityNotSatisfied')
+      throw new AccessDeniedError('pin-required', 'the professional card authenticates only after its PIN is verified');
     if (r.kind !== 'ok') throw new CardProtocolError(`INTERNAL AUTHENTICATE: ${r.kind}`);
     return checkSignature(r.response, 'INTERNAL AUTHENTICATE');
   }
 }
 
 function checkSignature(sig: Buffer, command: string): Buffer {
-  if (sig.length !== SIGNATURE_LENGTH) throw new CardProtocolError(`${command} returned ${sig.length} bytes, expected a ${SIGNATURE_LENGTH}-byte r‖s`);
+  if (sig.length !== SIGNATURE_LENGTH)
+    throw new CardProtocolError(`${command} returned ${sig.length} bytes, expected a ${SIGNATURE_LENGTH}-byte r‖s`);
   return sig;
 }
 
@@ -118,6 +121,7 @@ function certificateOf(file: Buffer): Buffer {
   const at = { file: ProfessionalFiles.certificate.name, field: 'certificate' };
   if (file[0] !== 0x30) throw new CardDataError({ ...at, offset: 0 }, 'not a DER certificate (expected a SEQUENCE, tag 30)');
   const extent = objectExtent(file);
-  if (!extent || extent > file.length) throw new CardDataError({ ...at, offset: 1 }, `certificate length ${extent ?? '?'} runs past the ${file.length} bytes of the file`);
+  if (!extent || extent > file.length)
+    throw new CardDataError({ ...at, offset: 1 }, `certificate length ${extent ?? '?'} runs past the ${file.length} bytes of the file`);
   return Buffer.from(file.subarray(0, extent));
 }

@@ -1,16 +1,16 @@
 import type { CardData } from './types';
 
 /** Outcome of presenting a PIN. A wrong PIN is an answer, not an exception. */
-export type PinResult = { readonly kind: 'ok' } | { readonly kind: 'wrongPin'; readonly retriesLeft: number } | { readonly kind: 'blocked' };
+export type PinResult =
+  { readonly kind: 'ok' } | { readonly kind: 'wrongPin'; readonly retriesLeft: number } | { readonly kind: 'blocked' };
 
 /** PIN state read without spending a try (empty VERIFY). */
 export type PinStatus =
-  | { readonly kind: 'verified' }
-  | { readonly kind: 'notVerified'; readonly retriesLeft: number }
-  | { readonly kind: 'blocked' };
+  { readonly kind: 'verified' } | { readonly kind: 'notVerified'; readonly retriesLeft: number } | { readonly kind: 'blocked' };
 
 /** Outcome of RESET RETRY COUNTER with the PUK. */
-export type UnblockResult = { readonly kind: 'ok' } | { readonly kind: 'wrongPuk'; readonly retriesLeft: number } | { readonly kind: 'blocked' };
+export type UnblockResult =
+  { readonly kind: 'ok' } | { readonly kind: 'wrongPuk'; readonly retriesLeft: number } | { readonly kind: 'blocked' };
 
 /** Outcome of the professional authentication on the insured card. */
 export type ProfessionalAuthResult =

@@ -28,11 +28,7 @@ export function internalAuthenticate(data: Uint8Array, keyRef: number): Command<
 }
 
 export type ExternalAuthResult =
-  | { kind: 'ok' }
-  | { kind: 'failed'; retriesLeft?: number }
-  | { kind: 'noChallenge' }
-  | { kind: 'blocked' }
-  | { kind: 'keyNotFound' };
+  { kind: 'ok' } | { kind: 'failed'; retriesLeft?: number } | { kind: 'noChallenge' } | { kind: 'blocked' } | { kind: 'keyNotFound' };
 
 /** EXTERNAL AUTHENTICATE: presents `data` (e.g. a signature over the card's challenge). */
 export function externalAuthenticate(data: Uint8Array, keyRef = 0): Command<ExternalAuthResult> {

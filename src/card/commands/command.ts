@@ -14,11 +14,7 @@ export interface Command<R> {
 }
 
 /** Builds a Command from an APDU and a status map; unmapped status words throw StatusWordError. */
-export function command<R>(
-  name: string,
-  apdu: CommandApdu,
-  map: (response: ResponseApdu) => R | undefined,
-): Command<R> {
+export function command<R>(name: string, apdu: CommandApdu, map: (response: ResponseApdu) => R | undefined): Command<R> {
   return {
     name,
     apdu,

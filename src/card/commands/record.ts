@@ -69,7 +69,11 @@ function writeMap(r: { ok: boolean; sw: number }): WriteRecordResult | undefined
 
 export function updateRecord(opts: { record: number; sfi?: number; data: Uint8Array }): Command<WriteRecordResult> {
   checkRecord(opts.record);
-  return command('UPDATE RECORD', { cla: CLA, ins: 0xdc, p1: opts.record, p2: p2For(opts.sfi, RecordMode.single), data: opts.data }, writeMap);
+  return command(
+    'UPDATE RECORD',
+    { cla: CLA, ins: 0xdc, p1: opts.record, p2: p2For(opts.sfi, RecordMode.single), data: opts.data },
+    writeMap,
+  );
 }
 
 /** APPEND RECORD: P1 '00', P2 = SFI b8-b4 and b3-b1 = 000 (§7.3.7). In a cyclic EF the new record becomes number 1. */

@@ -6,18 +6,11 @@ import { command, CLA, type Command } from './command';
  * COUNTER '2C'. P2 is the reference (b8 = 1: DF-specific). Results are values, never exceptions:
  * a wrong PIN is an expected answer, and the number of tries left comes with it.
  */
-export type VerifyResult =
-  | { kind: 'ok' }
-  | { kind: 'wrongPin'; retriesLeft: number }
-  | { kind: 'blocked' }
-  | { kind: 'referenceNotFound' };
+export type VerifyResult = { kind: 'ok' } | { kind: 'wrongPin'; retriesLeft: number } | { kind: 'blocked' } | { kind: 'referenceNotFound' };
 
 /** The empty VERIFY (no data field) asks for the state without spending a try (§7.5.6). */
 export type RetriesResult =
-  | { kind: 'verified' }
-  | { kind: 'retries'; retriesLeft: number }
-  | { kind: 'blocked' }
-  | { kind: 'referenceNotFound' };
+  { kind: 'verified' } | { kind: 'retries'; retriesLeft: number } | { kind: 'blocked' } | { kind: 'referenceNotFound' };
 
 function secretMap(r: { ok: boolean; sw: number }): VerifyResult | undefined {
   if (r.ok) return { kind: 'ok' };

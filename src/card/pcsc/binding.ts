@@ -15,15 +15,7 @@ import {
   readerGone,
   ReaderState,
 } from './backend';
-import {
-  CardUnresponsiveError,
-  NoCardError,
-  PcscError,
-  PcscUnavailableError,
-  ReaderUnavailableError,
-  SCARD,
-  toPcscError,
-} from './errors';
+import { CardUnresponsiveError, NoCardError, PcscError, PcscUnavailableError, ReaderUnavailableError, SCARD, toPcscError } from './errors';
 
 /**
  * The adapter over the `pcsclite` native module — the only file that touches it. It drives the

@@ -71,7 +71,9 @@ export class PcscNoServiceError extends PcscError {
   constructor(scardCode: number = SCARD.E_NO_SERVICE, cause?: unknown) {
     super(
       'no-service',
-      scardCode === SCARD.E_NO_SERVICE ? 'the PC/SC service (pcscd) is not running' : 'the PC/SC service (pcscd) stopped or cannot be reached',
+      scardCode === SCARD.E_NO_SERVICE
+        ? 'the PC/SC service (pcscd) is not running'
+        : 'the PC/SC service (pcscd) stopped or cannot be reached',
       { scardCode, cause },
     );
   }
@@ -108,10 +110,14 @@ export class SharingViolationError extends PcscError {
  */
 export class CardResetError extends PcscError {
   constructor(reader: string) {
-    super('card-reset', `the card in "${reader}" was reset by another application; its PIN and authentication state are lost — open it again`, {
-      scardCode: SCARD.W_RESET_CARD,
-      reader,
-    });
+    super(
+      'card-reset',
+      `the card in "${reader}" was reset by another application; its PIN and authentication state are lost — open it again`,
+      {
+        scardCode: SCARD.W_RESET_CARD,
+        reader,
+      },
+    );
   }
 }
 

@@ -126,7 +126,8 @@ export class ReaderMonitor extends EventEmitter<MonitorEvents> {
   /** Resolves with the next card present in `reader` (or in any reader); rejects on timeout. */
   waitForCard(reader?: string, options: { timeoutMs?: number } = {}): Promise<CardEvent> {
     for (const e of this.entries.values()) {
-      if ((reader === undefined || e.name === reader) && e.present) return Promise.resolve({ reader: e.name, atr: e.atr ?? Buffer.alloc(0) });
+      if ((reader === undefined || e.name === reader) && e.present)
+        return Promise.resolve({ reader: e.name, atr: e.atr ?? Buffer.alloc(0) });
     }
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -231,7 +232,16 @@ export class ReaderMonitor extends EventEmitter<MonitorEvents> {
     for (const name of names) {
       let e = this.entries.get(name);
       if (!e) {
-        e = { name, watch: undefined, present: false, atr: undefined, state: 0, seen: false, rewatchTimer: undefined, rewatchDelay: this.initialMs };
+        e = {
+          name,
+          watch: undefined,
+          present: false,
+          atr: undefined,
+          state: 0,
+          seen: false,
+          rewatchTimer: undefined,
+          rewatchDelay: this.initialMs,
+        };
         this.entries.set(name, e);
         this.emit('reader-attached', name);
       }
@@ -246,7 +256,10 @@ export class ReaderMonitor extends EventEmitter<MonitorEvents> {
     const ctx = this.context;
     if (!ctx || this.closed) return;
     const gen = this.generation;
+    // The end callback may run before watchReader returns: a `let` reads as undefined then, where a
+    // `const` would throw (temporal dead zone).
     let watch: ReaderWatch | undefined;
+    // eslint-disable-next-line prefer-const -- see above: a const would throw if onEnd runs first
     watch = ctx.watchReader(
       e.name,
       (status) => {

@@ -57,7 +57,11 @@ export class PcscTransport implements CardTransport {
   private readonly txMutex = new Mutex();
   private readonly txContext = new AsyncLocalStorage<true>();
 
-  private constructor(reader: string, handle: CardHandle, options: Required<Omit<PcscTransportOptions, 'backend'>> & { backend: PcscBackend }) {
+  private constructor(
+    reader: string,
+    handle: CardHandle,
+    options: Required<Omit<PcscTransportOptions, 'backend'>> & { backend: PcscBackend },
+  ) {
     this.reader = reader;
     this.handle = handle;
     this.share = options.share;
@@ -141,7 +145,10 @@ export class PcscTransport implements CardTransport {
   private withTimeout<T>(p: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TransportTimeoutError(`the card in "${this.reader}" did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      timer = setTimeout(
+        () => reject(new TransportTimeoutError(`the card in "${this.reader}" did not answer within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
     });
     return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
   }

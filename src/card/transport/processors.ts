@@ -71,7 +71,10 @@ export function lengthProcessor(caps: CardCapabilities): ApduProcessor {
     const data = command.data ?? new Uint8Array(0);
     if (data.length <= MAX_SHORT_NC) return next({ ...command, ne, extended: false });
     if (!caps.chaining) {
-      throw new TransportError('data-too-long', `${data.length} bytes of command data need extended length or command chaining, and the card offers neither`);
+      throw new TransportError(
+        'data-too-long',
+        `${data.length} bytes of command data need extended length or command chaining, and the card offers neither`,
+      );
     }
     let offset = 0;
     for (;;) {

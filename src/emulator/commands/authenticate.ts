@@ -35,7 +35,7 @@ export function externalAuthenticate(ctx: CommandContext, cmd: Command): Reply {
   const cert = ctx.security.certificate;
   if (!challenge || !cert) return sw(SW.CONDITIONS_OF_USE_NOT_SATISFIED);
   if (cmd.data.length !== SIGNATURE_LENGTH) return sw(SW.WRONG_LENGTH);
-  let good = false;
+  let good: boolean;
   try {
     good = cryptoVerify('sha256', challenge, { key: cert.publicKey, dsaEncoding: 'ieee-p1363' }, cmd.data);
   } catch {

@@ -40,7 +40,7 @@ function verifyCertificate(ctx: CommandContext, cmd: Command): Reply {
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1' || cert.ca) {
     return sw(SW.WRONG_DATA);
   }
-  let trusted = false;
+  let trusted: boolean;
   try {
     trusted = cert.verify(fundCa);
   } catch {

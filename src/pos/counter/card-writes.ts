@@ -94,16 +94,30 @@ export class CardWriteStore {
    * transaction (Journal InCommitHook); it must be a connection to this same file.
    */
   insert(
-    w: { invoiceNumber: number; cardSerial: string; records: readonly DispensationRecord[]; requestId?: string | null; state?: CardWriteState; creditNote?: number | null },
+    w: {
+      invoiceNumber: number;
+      cardSerial: string;
+      records: readonly DispensationRecord[];
+      requestId?: string | null;
+      state?: CardWriteState;
+      creditNote?: number | null;
+    },
     db: Database.Database = this.db,
   ): CardWrite | undefined {
     const at = this.now().toISOString();
-    db
-      .prepare(
-        `INSERT INTO card_writes (invoice_number, card_serial, records_json, state, request_id, created_at, updated_at, credit_note)
+    db.prepare(
+      `INSERT INTO card_writes (invoice_number, card_serial, records_json, state, request_id, created_at, updated_at, credit_note)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (invoice_number) DO NOTHING`,
-      )
-      .run(w.invoiceNumber, w.cardSerial, JSON.stringify(w.records), w.state ?? 'pending', w.requestId ?? null, at, at, w.creditNote ?? null);
+    ).run(
+      w.invoiceNumber,
+      w.cardSerial,
+      JSON.stringify(w.records),
+      w.state ?? 'pending',
+      w.requestId ?? null,
+      at,
+      at,
+      w.creditNote ?? null,
+    );
     // Inside another connection's open transaction this connection cannot see the row yet.
     return db === this.db ? this.get(w.invoiceNumber)! : undefined;
   }
@@ -131,20 +145,24 @@ export class CardWriteStore {
   /** Records the outcome of an attempt that did not finish. */
   attemptFailed(invoiceNumber: number, written: number, error: string): void {
     this.db
-      .prepare("UPDATE card_writes SET attempts = attempts + 1, written = ?, last_error = ?, updated_at = ? WHERE invoice_number = ? AND state = 'pending'")
+      .prepare(
+        "UPDATE card_writes SET attempts = attempts + 1, written = ?, last_error = ?, updated_at = ? WHERE invoice_number = ? AND state = 'pending'",
+      )
       .run(written, error.slice(0, 500), this.now().toISOString(), invoiceNumber);
   }
 
   markDone(invoiceNumber: number): void {
     this.db
-      .prepare("UPDATE card_writes SET state = 'done', attempts = attempts + 1, written = json_array_length(records_json), last_error = NULL, updated_at = ? WHERE invoice_number = ? AND state = 'pending'")
+      .prepare(
+        "UPDATE card_writes SET state = 'done', attempts = attempts + 1, written = json_array_length(records_json), last_error = NULL, updated_at = ? WHERE invoice_number = ? AND state = 'pending'",
+      )
       .run(this.now().toISOString(), invoiceNumber);
   }
 
   markCancelled(invoiceNumber: number, creditNote: number, db: Database.Database = this.db): void {
-    db
-      .prepare("UPDATE card_writes SET state = 'cancelled', credit_note = ?, updated_at = ? WHERE invoice_number = ? AND state = 'pending'")
-      .run(creditNote, this.now().toISOString(), invoiceNumber);
+    db.prepare(
+      "UPDATE card_writes SET state = 'cancelled', credit_note = ?, updated_at = ? WHERE invoice_number = ? AND state = 'pending'",
+    ).run(creditNote, this.now().toISOString(), invoiceNumber);
   }
 
   /** Every row (tests, diagnostics). */

@@ -70,7 +70,10 @@ export class EmulatedStation implements CardStation {
    * The demo cards of `DATA/demo-cards/`: resumed from their state files, or personalized from
    * the fixture images the first time.
    */
-  static openDemo(dataDir: string, options: { insuredImage?: string; professionalImage?: string; clock?: () => Date } = {}): EmulatedStation {
+  static openDemo(
+    dataDir: string,
+    options: { insuredImage?: string; professionalImage?: string; clock?: () => Date } = {},
+  ): EmulatedStation {
     const cards = path.join(packageRoot(), 'fixtures', 'cards');
     const insuredImage = options.insuredImage ?? path.join(cards, DEMO_INSURED_IMAGE);
     const proImage = options.professionalImage ?? path.join(cards, DEMO_PROFESSIONAL_IMAGE);
@@ -89,7 +92,11 @@ export class EmulatedStation implements CardStation {
     };
     const insuredPin = pinOf(insuredImage);
     const professionalPin = pinOf(proImage);
-    return new EmulatedStation(insured, professional, insuredPin ? { hints: { insuredPin, ...(professionalPin ? { professionalPin } : {}) } } : {});
+    return new EmulatedStation(
+      insured,
+      professional,
+      insuredPin ? { hints: { insuredPin, ...(professionalPin ? { professionalPin } : {}) } } : {},
+    );
   }
 
   /** The emulated cards themselves (tests and the demo controls remove, insert and inject faults). */

@@ -17,7 +17,10 @@ export class CardStateError extends CounterError {}
 /** No insured card in the reader (or no reader). */
 export class NoCardError extends CardStateError {
   constructor(what: 'insured' | 'professional' = 'insured') {
-    super(what === 'insured' ? 'no-card' : 'no-professional-card', what === 'insured' ? 'no insured card in the reader' : "the pharmacist's professional card is not in the reader");
+    super(
+      what === 'insured' ? 'no-card' : 'no-professional-card',
+      what === 'insured' ? 'no insured card in the reader' : "the pharmacist's professional card is not in the reader",
+    );
   }
 }
 
@@ -31,7 +34,10 @@ export class CardRemovedError extends CardStateError {
 /** The card's PIN is blocked (no tries left): it must be unblocked with the PUK at the fund. */
 export class PinBlockedError extends CardStateError {
   constructor(which: 'insured' | 'professional' = 'insured') {
-    super(which === 'insured' ? 'pin-blocked' : 'professional-pin-blocked', which === 'insured' ? "the card's PIN is blocked (unblock it with the PUK)" : "the professional card's PIN is blocked");
+    super(
+      which === 'insured' ? 'pin-blocked' : 'professional-pin-blocked',
+      which === 'insured' ? "the card's PIN is blocked (unblock it with the PUK)" : "the professional card's PIN is blocked",
+    );
   }
 }
 

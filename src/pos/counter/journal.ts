@@ -1,7 +1,14 @@
 import * as path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { InvoiceDocument, InvoiceDraft } from '../../sync/invoice';
-import { Journal, type AppendedInvoice, type Backlog, type BatchPolicy, type InCommitHook, type RejectedInvoice } from '../../sync/journal/journal';
+import {
+  Journal,
+  type AppendedInvoice,
+  type Backlog,
+  type BatchPolicy,
+  type InCommitHook,
+  type RejectedInvoice,
+} from '../../sync/journal/journal';
 import type { Signer } from '../../sync/signer';
 
 /**
@@ -72,7 +79,11 @@ export class CounterJournal implements InvoiceJournalPort {
     if (this.writer && this.writer.keyId === signer.keyId) return this.writer.journal;
     if (this.writer) await this.writer.journal.close();
     this.writer = undefined;
-    const journal = Journal.open(this.file, { signer, ...(this.now ? { now: this.now } : {}), ...(this.batch ? { batch: this.batch } : {}) });
+    const journal = Journal.open(this.file, {
+      signer,
+      ...(this.now ? { now: this.now } : {}),
+      ...(this.batch ? { batch: this.batch } : {}),
+    });
     this.writer = { journal, keyId: signer.keyId };
     return journal;
   }
@@ -91,14 +102,21 @@ export class CounterJournal implements InvoiceJournalPort {
   }
 
   creditNoteOf(number: number): number | null {
-    const n = this.db.prepare("SELECT number FROM invoices WHERE ref_number = ? AND kind = 'credit-note' ORDER BY number LIMIT 1").pluck().get(number) as number | undefined;
+    const n = this.db
+      .prepare("SELECT number FROM invoices WHERE ref_number = ? AND kind = 'credit-note' ORDER BY number LIMIT 1")
+      .pluck()
+      .get(number) as number | undefined;
     return n ?? null;
   }
 
   invoicesWithoutCardWrite(options: { recentOnly?: boolean } = {}): number[] {
-    const from = options.recentOnly ? ((this.db.prepare('SELECT COALESCE(MAX(invoice_number), 0) FROM card_writes').pluck().get() as number) ?? 0) : 0;
+    const from = options.recentOnly
+      ? ((this.db.prepare('SELECT COALESCE(MAX(invoice_number), 0) FROM card_writes').pluck().get() as number) ?? 0)
+      : 0;
     return this.db
-      .prepare("SELECT i.number FROM invoices i WHERE i.number > ? AND i.kind = 'invoice' AND NOT EXISTS (SELECT 1 FROM card_writes w WHERE w.invoice_number = i.number) ORDER BY i.number")
+      .prepare(
+        "SELECT i.number FROM invoices i WHERE i.number > ? AND i.kind = 'invoice' AND NOT EXISTS (SELECT 1 FROM card_writes w WHERE w.invoice_number = i.number) ORDER BY i.number",
+      )
       .pluck()
       .all(from) as number[];
   }

@@ -85,7 +85,10 @@ export class PcscStation implements CardStation {
 
   /** Starts a monitor (throws PcscUnavailableError without the native module) and waits for its first picture. */
   static async start(options: PcscStationOptions & { readyTimeoutMs?: number } = {}): Promise<PcscStation> {
-    const monitor = new ReaderMonitor({ ...(options.backend ? { backend: options.backend } : {}), ...(options.logger ? { logger: options.logger } : {}) });
+    const monitor = new ReaderMonitor({
+      ...(options.backend ? { backend: options.backend } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
     const station = new PcscStation(monitor, options);
     monitor.start();
     await Promise.race([monitor.ready(), new Promise((r) => setTimeout(r, options.readyTimeoutMs ?? 3000).unref())]);
@@ -95,7 +98,11 @@ export class PcscStation implements CardStation {
   private entry(name: string): Entry {
     let e = this.entries.get(name);
     if (!e) {
-      const role: Role | null = nameMatches(this.options.insuredReader, name) ? 'insured' : nameMatches(this.options.professionalReader, name) ? 'professional' : null;
+      const role: Role | null = nameMatches(this.options.insuredReader, name)
+        ? 'insured'
+        : nameMatches(this.options.professionalReader, name)
+          ? 'professional'
+          : null;
       e = { name, present: false, insertion: 0, role, detecting: false, transport: undefined };
       this.entries.set(name, e);
     }
@@ -103,7 +110,11 @@ export class PcscStation implements CardStation {
   }
 
   private configuredRole(name: string): Role | null {
-    return nameMatches(this.options.insuredReader, name) ? 'insured' : nameMatches(this.options.professionalReader, name) ? 'professional' : null;
+    return nameMatches(this.options.insuredReader, name)
+      ? 'insured'
+      : nameMatches(this.options.professionalReader, name)
+        ? 'professional'
+        : null;
   }
 
   private cardGone(e: Entry): void {
@@ -196,7 +207,8 @@ export class PcscStation implements CardStation {
     if (!this.monitor.serviceAvailable) throw new CardServiceUnavailableError();
     const e = this.find('professional');
     if (!e) throw new NoCardError('professional');
-    if (!e.professional || e.professional.insertion !== e.insertion) e.professional = new SdkProfessionalPort(e.insertion, this.slot(e, e.insertion));
+    if (!e.professional || e.professional.insertion !== e.insertion)
+      e.professional = new SdkProfessionalPort(e.insertion, this.slot(e, e.insertion));
     return e.professional;
   }
 

@@ -39,7 +39,15 @@ export function beneficiaryOf(card: CardRead, rank: number): Beneficiary {
   if (b) return b;
   if (rank === 1) {
     const h = card.holder;
-    return { rank: 1, relationship: 'insured', lastName: h.lastName, firstName: h.firstName, lastNameAr: h.lastNameAr, firstNameAr: h.firstNameAr, birthDate: h.birthDate };
+    return {
+      rank: 1,
+      relationship: 'insured',
+      lastName: h.lastName,
+      firstName: h.firstName,
+      lastNameAr: h.lastNameAr,
+      firstNameAr: h.firstNameAr,
+      birthDate: h.birthDate,
+    };
   }
   throw new InvalidInputError([{ field: 'beneficiary', message: `the card has no beneficiary with rank ${rank}` }], 'basket');
 }

@@ -69,10 +69,22 @@ export function buildReceipt(input: {
     date: d.date,
     issuedAt: d.issuedAt,
     hashPrefix: input.hash.slice(0, 16),
-    pharmacy: { pharmacyId: d.pharmacyId, name: ph?.name ?? null, pharmacist: ph?.pharmacist ?? null, wilaya: ph?.wilaya ?? null, agreement: ph?.agreement ?? null },
+    pharmacy: {
+      pharmacyId: d.pharmacyId,
+      name: ph?.name ?? null,
+      pharmacist: ph?.pharmacist ?? null,
+      wilaya: ph?.wilaya ?? null,
+      agreement: ph?.agreement ?? null,
+    },
     fund: d.fund,
-    beneficiary: { cardSerial: maskId(d.beneficiary.cardSerial), insuredId: d.beneficiary.insuredId !== undefined ? maskId(d.beneficiary.insuredId) : null, rank: d.beneficiary.rank },
-    prescription: d.prescription ? { reference: d.prescription.reference, date: d.prescription.date ?? null, prescriber: d.prescription.prescriber ?? null } : null,
+    beneficiary: {
+      cardSerial: maskId(d.beneficiary.cardSerial),
+      insuredId: d.beneficiary.insuredId !== undefined ? maskId(d.beneficiary.insuredId) : null,
+      rank: d.beneficiary.rank,
+    },
+    prescription: d.prescription
+      ? { reference: d.prescription.reference, date: d.prescription.date ?? null, prescriber: d.prescription.prescriber ?? null }
+      : null,
     category: d.category,
     rateBp: d.rateBp,
     ruleVersion: d.ruleVersion,
@@ -93,7 +105,13 @@ export function buildReceipt(input: {
     thirdPartyPayment: d.thirdPartyPayment,
     reason: d.reason,
     reasonText: reasonText(d.reason),
-    cardWrite: input.cardWrite ? { state: input.cardWrite.state, records: input.cardWrite.records.length, written: input.cardWrite.state === 'done' ? input.cardWrite.records.length : input.cardWrite.written } : null,
+    cardWrite: input.cardWrite
+      ? {
+          state: input.cardWrite.state,
+          records: input.cardWrite.records.length,
+          written: input.cardWrite.state === 'done' ? input.cardWrite.records.length : input.cardWrite.written,
+        }
+      : null,
     creditNote: input.creditNote,
     references: d.references ? { number: d.references.number } : null,
     ack: input.ack,

@@ -26,7 +26,8 @@ export function recordsOfInvoice(doc: InvoiceDocument): DispensationRecord[] {
   }));
 }
 
-const keyOf = (pharmacyId: string, invoiceNumber: number | null, productCode: string) => `${pharmacyId}\u0000${invoiceNumber}\u0000${productCode}`;
+const keyOf = (pharmacyId: string, invoiceNumber: number | null, productCode: string) =>
+  `${pharmacyId}\u0000${invoiceNumber}\u0000${productCode}`;
 
 /**
  * The records of `wanted` that are not on the card yet. A record is identified by pharmacy,

@@ -13,7 +13,10 @@ const printable = (max: number, what: string) =>
     .string({ message: `expected ${what}` })
     .regex(/^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/, { message: 'expected printable ASCII without spaces at the ends' })
     .max(max, { message: `at most ${max} characters` });
-const centimes = z.number({ message: 'expected an amount in integer centimes' }).int({ message: 'expected integer centimes' }).min(0, { message: 'an amount cannot be negative' });
+const centimes = z
+  .number({ message: 'expected an amount in integer centimes' })
+  .int({ message: 'expected integer centimes' })
+  .min(0, { message: 'an amount cannot be negative' });
 
 export const MAX_COUNTER_LINES = 20;
 
@@ -37,7 +40,11 @@ export const counterLineSchema = z.strictObject({
 
 const basketShape = {
   /** Beneficiary rank on the card: 1 is the insured person. */
-  beneficiary: z.number({ message: 'expected a beneficiary rank' }).int({ message: 'expected a whole rank' }).min(1, { message: 'ranks start at 1' }).max(15, { message: 'at most rank 15' }),
+  beneficiary: z
+    .number({ message: 'expected a beneficiary rank' })
+    .int({ message: 'expected a whole rank' })
+    .min(1, { message: 'ranks start at 1' })
+    .max(15, { message: 'at most rank 15' }),
   /** The prescription's reference (one of the card's e-prescriptions, or a paper one). */
   prescription: printable(12, 'a prescription reference').optional(),
   lines: z
@@ -54,11 +61,19 @@ export const checkoutSchema = z
     /** The totals the pharmacist saw: the checkout is refused if the split now differs. */
     expect: z.strictObject({ total: centimes, fund: centimes, patient: centimes }).optional(),
     /** A client-chosen key: the same checkout sent twice (a double click, a retry) is done once. */
-    requestId: z.string({ message: 'expected a request identifier' }).regex(/^[A-Za-z0-9_-]{8,64}$/, { message: 'expected 8 to 64 characters A-Z a-z 0-9 _ -' }).optional(),
+    requestId: z
+      .string({ message: 'expected a request identifier' })
+      .regex(/^[A-Za-z0-9_-]{8,64}$/, { message: 'expected 8 to 64 characters A-Z a-z 0-9 _ -' })
+      .optional(),
   })
   .superRefine((v, ctx) => {
     v.lines.forEach((l, i) => {
-      if (l.durationDays === undefined) ctx.addIssue({ code: 'custom', path: ['lines', i, 'durationDays'], message: 'the treatment duration is required at checkout (it is written on the card)' });
+      if (l.durationDays === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['lines', i, 'durationDays'],
+          message: 'the treatment duration is required at checkout (it is written on the card)',
+        });
     });
   });
 

@@ -1,5 +1,13 @@
 import { ChifaError } from '../../common/errors';
-import { ChifaCard, ProfessionalCard, professionalCardSigner, type CardData, type Dispensation, type Holder, type NewDispensation } from '../../card/chifa';
+import {
+  ChifaCard,
+  ProfessionalCard,
+  professionalCardSigner,
+  type CardData,
+  type Dispensation,
+  type Holder,
+  type NewDispensation,
+} from '../../card/chifa';
 import type { CardTransport } from '../../card/transport/transport';
 import type { Signer } from '../../sync/signer';
 import type { CardHolder, CardRead, DispensationRecord, PharmacyIdentity } from './card-data';
@@ -22,12 +30,24 @@ const SERVICE = new Set(['no-service', 'pcsc-unavailable']);
 
 export function translateCardError(err: unknown, which: 'insured' | 'professional' = 'insured'): unknown {
   if (!(err instanceof ChifaError)) return err;
-  if (err instanceof CardOperationError || err instanceof CardRemovedError || err instanceof NoCardError || err instanceof PinRequiredError || err instanceof CardServiceUnavailableError) return err;
+  if (
+    err instanceof CardOperationError ||
+    err instanceof CardRemovedError ||
+    err instanceof NoCardError ||
+    err instanceof PinRequiredError ||
+    err instanceof CardServiceUnavailableError
+  )
+    return err;
   let code = err.code;
   // A write interrupted because the card left is, for the counter, a removed card (the records
   // already written are found again by reading the card at the next PIN).
   if (code === 'append-interrupted' && err.cause instanceof ChifaError && REMOVED.has(err.cause.code)) code = err.cause.code;
-  if (REMOVED.has(code)) return new CardRemovedError(which === 'insured' ? 'the card was removed from the reader (or lost power); insert it again' : 'the professional card was removed from the reader (or lost power); insert it again');
+  if (REMOVED.has(code))
+    return new CardRemovedError(
+      which === 'insured'
+        ? 'the card was removed from the reader (or lost power); insert it again'
+        : 'the professional card was removed from the reader (or lost power); insert it again',
+    );
   if (code === 'no-card') return new NoCardError(which);
   if (SERVICE.has(code)) return new CardServiceUnavailableError(err.message);
   if (code === 'pin-required') return new PinRequiredError(which);
@@ -35,7 +55,18 @@ export function translateCardError(err: unknown, which: 'insured' | 'professiona
 }
 
 export function toHolder(h: Holder): CardHolder {
-  return { ssn: h.ssn, cardSerial: h.cardSerial, lastName: h.lastName, firstName: h.firstName, lastNameAr: h.lastNameAr, firstNameAr: h.firstNameAr, birthDate: h.birthDate, issueDate: h.issueDate, expiryDate: h.expiryDate, cardType: h.cardType };
+  return {
+    ssn: h.ssn,
+    cardSerial: h.cardSerial,
+    lastName: h.lastName,
+    firstName: h.firstName,
+    lastNameAr: h.lastNameAr,
+    firstNameAr: h.firstNameAr,
+    birthDate: h.birthDate,
+    issueDate: h.issueDate,
+    expiryDate: h.expiryDate,
+    cardType: h.cardType,
+  };
 }
 
 export function toDispensation(d: Dispensation): DispensationRecord {
@@ -63,7 +94,11 @@ export function toCardRead(d: CardData): CardRead {
       chronic: d.rights.chronic.map((c) => ({ ...c })),
       beneficiaryRights: d.rights.beneficiaryRights.map((b) => ({ ...b })),
     },
-    emergency: { bloodGroup: d.emergency.bloodGroup ?? null, allergies: [...d.emergency.allergies], conditions: [...d.emergency.conditions] },
+    emergency: {
+      bloodGroup: d.emergency.bloodGroup ?? null,
+      allergies: [...d.emergency.allergies],
+      conditions: [...d.emergency.conditions],
+    },
     prescriptions: d.prescriptions.map((p) => ({ ...p, lines: p.lines.map((l) => ({ ...l })) })),
     dispensations: d.dispensations.map(toDispensation),
   };
@@ -153,13 +188,22 @@ export class SdkInsuredPort extends Guarded implements InsuredCardPort {
     return this.guard(async () => (await (await this.chifa()).readDispensations()).map(toDispensation));
   }
 
-  appendDispensations(records: readonly DispensationRecord[], professional: ProfessionalCardPort, onWritten?: (index: number) => void): Promise<void> {
+  appendDispensations(
+    records: readonly DispensationRecord[],
+    professional: ProfessionalCardPort,
+    onWritten?: (index: number) => void,
+  ): Promise<void> {
     return this.guard(async () => {
       const card = await this.chifa();
       const auth = await professional.authenticator();
       const r = await card.authenticateProfessional(auth);
       if (r.kind !== 'ok') {
-        const why = r.kind === 'certificateRejected' ? "the insured card refused the professional card's certificate" : r.kind === 'signatureRejected' ? "the insured card refused the professional card's answer" : 'professional authentication is blocked on this card';
+        const why =
+          r.kind === 'certificateRejected'
+            ? "the insured card refused the professional card's certificate"
+            : r.kind === 'signatureRejected'
+              ? "the insured card refused the professional card's answer"
+              : 'professional authentication is blocked on this card';
         throw new CardOperationError('professional-auth-failed', why);
       }
       // One APPEND RECORD per call, so progress is known record by record.
@@ -213,7 +257,10 @@ export class SdkProfessionalPort extends Guarded implements ProfessionalCardPort
     return this.guard(async () => {
       if (!this.verified) throw new PinRequiredError('professional');
       const card = await this.pro();
-      return { certificate: card.certificate, internalAuthenticate: (challenge: Buffer) => this.guard(() => card.internalAuthenticate(challenge)) };
+      return {
+        certificate: card.certificate,
+        internalAuthenticate: (challenge: Buffer) => this.guard(() => card.internalAuthenticate(challenge)),
+      };
     });
   }
 }

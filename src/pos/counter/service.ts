@@ -100,9 +100,7 @@ export interface WriteOutcome {
   error: { code: string; message: string } | null;
 }
 
-export type VerifyOutcome =
-  | { result: 'ok'; card: CardRead; recovery: WriteOutcome[] }
-  | { result: 'wrong-pin'; retriesLeft: number };
+export type VerifyOutcome = { result: 'ok'; card: CardRead; recovery: WriteOutcome[] } | { result: 'wrong-pin'; retriesLeft: number };
 
 export interface CheckoutOutcome {
   invoice: { number: number; hash: string; date: IsoDate; issuedAt: string; totals: InvoiceDocument['totals']; thirdPartyPayment: boolean };
@@ -192,7 +190,11 @@ export class CounterService {
     if (st.professional !== null) {
       try {
         const p = this.station.professional();
-        pro = { present: true, unlocked: p.unlocked, pharmacy: this.pharmacy && this.pharmacy.insertion === p.insertion ? this.pharmacy.identity : null };
+        pro = {
+          present: true,
+          unlocked: p.unlocked,
+          pharmacy: this.pharmacy && this.pharmacy.insertion === p.insertion ? this.pharmacy.identity : null,
+        };
       } catch {
         pro = { present: false, unlocked: false, pharmacy: null };
       }
@@ -388,7 +390,12 @@ export class CounterService {
   quote(request: CounterQuoteRequest): QuoteOutcome {
     const s = this.requireVerified();
     const q = this.price(request, s);
-    return { quote: q.quote, warnings: q.warnings, beneficiary: q.beneficiary, reasonText: q.quote.reason ? REASONS[q.quote.reason] : null };
+    return {
+      quote: q.quote,
+      warnings: q.warnings,
+      beneficiary: q.beneficiary,
+      reasonText: q.quote.reason ? REASONS[q.quote.reason] : null,
+    };
   }
 
   // ------------------------------------------------------------------ checkout
@@ -409,7 +416,9 @@ export class CounterService {
       if (request.expect) {
         const e = request.expect;
         if (e.total !== q.total || e.fund !== q.fund || e.patient !== q.patient) {
-          throw new QuoteChangedError(`expected total ${e.total}, fund ${e.fund}, patient ${e.patient}; now ${q.total}, ${q.fund}, ${q.patient}`);
+          throw new QuoteChangedError(
+            `expected total ${e.total}, fund ${e.fund}, patient ${e.patient}; now ${q.total}, ${q.fund}, ${q.patient}`,
+          );
         }
       }
       const read = s.read!;
@@ -427,14 +436,26 @@ export class CounterService {
       // The pending card write commits in the same SQLite transaction as the invoice.
       const appended = await this.journal.append(draft, signer, (inv, db) => {
         this.writes.insert(
-          { invoiceNumber: inv.number, cardSerial: inv.document.beneficiary.cardSerial, records: recordsOfInvoice(inv.document), requestId: request.requestId ?? null },
+          {
+            invoiceNumber: inv.number,
+            cardSerial: inv.document.beneficiary.cardSerial,
+            records: recordsOfInvoice(inv.document),
+            requestId: request.requestId ?? null,
+          },
           db,
         );
       });
       const doc = appended.document;
       const write = this.writes.get(doc.number)!;
       this.log.info(
-        { invoice: doc.number, card: maskId(doc.beneficiary.cardSerial), total: doc.totals.total, fund: doc.totals.fund, patient: doc.totals.patient, lines: doc.lines.length },
+        {
+          invoice: doc.number,
+          card: maskId(doc.beneficiary.cardSerial),
+          total: doc.totals.total,
+          fund: doc.totals.fund,
+          patient: doc.totals.patient,
+          lines: doc.lines.length,
+        },
         'invoice signed and journalled',
       );
       // (c) and (d). A fresh invoice number cannot be on the card yet: no need to read it first.
@@ -462,7 +483,13 @@ export class CounterService {
    * dispensations and appends only what is missing (recovery); the caller holds the mutex.
    * Never throws for a card failure: the write stays pending and the outcome says why.
    */
-  private async writeRecords(card: InsuredCardPort, pro: ProfessionalCardPort, s: Session, write: CardWrite, readFirst: boolean): Promise<WriteOutcome> {
+  private async writeRecords(
+    card: InsuredCardPort,
+    pro: ProfessionalCardPort,
+    s: Session,
+    write: CardWrite,
+    readFirst: boolean,
+  ): Promise<WriteOutcome> {
     let written = 0;
     let todo = write.records;
     try {
@@ -480,12 +507,24 @@ export class CounterService {
       }
       this.writes.markDone(write.invoiceNumber);
       if (s.read) s.read = { ...s.read, dispensations: [...[...todo].reverse(), ...s.read.dispensations].slice(0, 400) };
-      this.log.info({ invoice: write.invoiceNumber, card: maskId(write.cardSerial), appended: todo.length, alreadyOnCard: already }, 'card write done');
-      return { invoiceNumber: write.invoiceNumber, state: 'done', records: write.records.length, written: write.records.length, error: null };
+      this.log.info(
+        { invoice: write.invoiceNumber, card: maskId(write.cardSerial), appended: todo.length, alreadyOnCard: already },
+        'card write done',
+      );
+      return {
+        invoiceNumber: write.invoiceNumber,
+        state: 'done',
+        records: write.records.length,
+        written: write.records.length,
+        error: null,
+      };
     } catch (err) {
       const e = describeError(err);
       this.writes.attemptFailed(write.invoiceNumber, written, `${e.code}: ${e.message}`);
-      this.log.warn({ invoice: write.invoiceNumber, card: maskId(write.cardSerial), written, of: write.records.length, error: e.code }, 'card write incomplete; it stays pending');
+      this.log.warn(
+        { invoice: write.invoiceNumber, card: maskId(write.cardSerial), written, of: write.records.length, error: e.code },
+        'card write incomplete; it stays pending',
+      );
       // A pulled card's session is over (its PIN state went with it); any other failure keeps the
       // session, and the next attempt reads the card first anyway.
       if ((e.code === 'card-removed' || e.code === 'no-card') && this.session === s) this.session = null;
@@ -543,7 +582,8 @@ export class CounterService {
     return this.mutex.run(async () => {
       const w = this.writes.get(invoiceNumber);
       if (!w) throw new UnknownInvoiceError(invoiceNumber);
-      if (w.state !== 'pending') throw new CardWriteStateError(`invoice ${invoiceNumber} is ${w.state}; only a pending card write can be cancelled`);
+      if (w.state !== 'pending')
+        throw new CardWriteStateError(`invoice ${invoiceNumber} is ${w.state}; only a pending card write can be cancelled`);
       const existing = this.journal.creditNoteOf(invoiceNumber);
       let creditNote: number;
       if (existing !== null) {
@@ -551,8 +591,11 @@ export class CounterService {
       } else {
         const { signer } = await this.readyProfessional();
         // The credit note and the cancelled state commit together.
-        const cn = await this.journal.creditNote(invoiceNumber, reason ?? 'dispensing abandoned: the card could not be written', signer, (inv, db) =>
-          this.writes.markCancelled(invoiceNumber, inv.number, db),
+        const cn = await this.journal.creditNote(
+          invoiceNumber,
+          reason ?? 'dispensing abandoned: the card could not be written',
+          signer,
+          (inv, db) => this.writes.markCancelled(invoiceNumber, inv.number, db),
         );
         creditNote = cn.number;
       }
@@ -564,7 +607,13 @@ export class CounterService {
 
   // ------------------------------------------------------------------ journal views
 
-  invoiceDocument(number: number): { document: InvoiceDocument; hash: string; ack: { status: string; code: string | null; reason: string | null } | null; cardWrite: CardWrite | null; creditNote: number | null } {
+  invoiceDocument(number: number): {
+    document: InvoiceDocument;
+    hash: string;
+    ack: { status: string; code: string | null; reason: string | null } | null;
+    cardWrite: CardWrite | null;
+    creditNote: number | null;
+  } {
     const inv = this.journal.invoice(number);
     if (!inv) throw new UnknownInvoiceError(number);
     return { ...inv, cardWrite: this.writes.get(number) ?? null, creditNote: this.journal.creditNoteOf(number) };
@@ -602,11 +651,21 @@ function invoiceSummary(doc: InvoiceDocument, hash: string): CheckoutOutcome['in
 }
 
 function summary(w: CardWrite): PendingWriteSummary {
-  return { invoiceNumber: w.invoiceNumber, cardSerial: w.cardSerial, records: w.records.length, written: w.written, attempts: w.attempts, createdAt: w.createdAt, lastError: w.lastError };
+  return {
+    invoiceNumber: w.invoiceNumber,
+    cardSerial: w.cardSerial,
+    records: w.records.length,
+    written: w.written,
+    attempts: w.attempts,
+    createdAt: w.createdAt,
+    lastError: w.lastError,
+  };
 }
 
 function outcomeOf(w: CardWrite, error: { code: string; message: string } | null): WriteOutcome {
-  const lastError = w.lastError ? { code: w.lastError.split(':')[0]!, message: w.lastError.slice(w.lastError.indexOf(':') + 1).trim() } : null;
+  const lastError = w.lastError
+    ? { code: w.lastError.split(':')[0]!, message: w.lastError.slice(w.lastError.indexOf(':') + 1).trim() }
+    : null;
   return {
     invoiceNumber: w.invoiceNumber,
     state: w.state,

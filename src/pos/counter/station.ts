@@ -51,7 +51,11 @@ export interface InsuredCardPort {
    * the first failure (records before it are on the card; the one that failed may be too, if the
    * card tore after writing it).
    */
-  appendDispensations(records: readonly DispensationRecord[], professional: ProfessionalCardPort, onWritten?: (index: number) => void): Promise<void>;
+  appendDispensations(
+    records: readonly DispensationRecord[],
+    professional: ProfessionalCardPort,
+    onWritten?: (index: number) => void,
+  ): Promise<void>;
 }
 
 /** The pharmacist's professional card, one insertion of it. */

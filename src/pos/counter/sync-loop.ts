@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { DownlinkStore, refreshDownlink } from '../../sync/downlink/client';
+import { type DownlinkStore, refreshDownlink } from '../../sync/downlink/client';
 import { fundEndpoint, type FundEndpoint } from '../../sync/http';
 import { Uploader } from '../../sync/uploader';
 import { importCatalogue } from '../../billing/catalogue/import';
@@ -60,7 +60,11 @@ export class SyncLoop {
       await service.withProfessionalSigner((signer) => journal.closeDueBatches(signer));
       const summary = await new Uploader(journal.syncJournal, { fund: this.endpoint, logger, signal: this.abort.signal }).runOnce();
       if (summary.error) error = `${summary.error.code}: ${summary.error.message}`;
-      if (summary.batches > 0 || summary.error) logger.info({ batches: summary.batches, invoices: summary.invoices, rejected: summary.rejected, error: summary.error?.code ?? null }, 'sync run');
+      if (summary.batches > 0 || summary.error)
+        logger.info(
+          { batches: summary.batches, invoices: summary.invoices, rejected: summary.rejected, error: summary.error?.code ?? null },
+          'sync run',
+        );
       const results = await refreshDownlink(this.endpoint, this.o.downlink, {
         applyCatalogue: (csv) => {
           importCatalogue(service.catalogue, csv, { file: 'downlink catalogue' });

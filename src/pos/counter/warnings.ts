@@ -40,7 +40,10 @@ function wordsContain(a: string, b: string): boolean {
  * are not known to the catalogue and are not matched.
  */
 export function allergyMatch(dci: string, allergies: readonly string[]): string | undefined {
-  const components = dci.split('+').map(normalizeName).filter((c) => c !== '');
+  const components = dci
+    .split('+')
+    .map(normalizeName)
+    .filter((c) => c !== '');
   for (const allergy of allergies) {
     const a = normalizeName(allergy);
     if (a === '') continue;

@@ -33,7 +33,8 @@ export function webDirectory(): string {
 }
 
 function numberParam(value: unknown, field = 'number'): number {
-  if (typeof value !== 'string' || !/^[1-9]\d{0,14}$/.test(value)) throw new HttpError(400, 'invalid-input', `${field}: expected an invoice number (a whole number ≥ 1)`, field);
+  if (typeof value !== 'string' || !/^[1-9]\d{0,14}$/.test(value))
+    throw new HttpError(400, 'invalid-input', `${field}: expected an invoice number (a whole number ≥ 1)`, field);
   return Number(value);
 }
 
@@ -184,7 +185,6 @@ export function createApp(options: AppOptions): express.Express {
     }),
   );
 
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const { status, body, internal } = toHttpError(err);
     // Only name, code, message and stack: an error object may carry the request body (body-parser
@@ -201,7 +201,12 @@ export function createApp(options: AppOptions): express.Express {
 function safeError(err: unknown): { name: string; code?: string; message: string; stack?: string } {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
-    return { name: err.name, ...(typeof code === 'string' ? { code } : {}), message: err.message, ...(err.stack ? { stack: err.stack } : {}) };
+    return {
+      name: err.name,
+      ...(typeof code === 'string' ? { code } : {}),
+      message: err.message,
+      ...(err.stack ? { stack: err.stack } : {}),
+    };
   }
   return { name: typeof err, message: String(err) };
 }

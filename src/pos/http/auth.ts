@@ -28,9 +28,13 @@ export function isAcceptableToken(token: string): boolean {
  * The token to use: the one given (option or CHIFA_TOKEN), else the one stored in
  * `DATA/api-token`, else a new random one written there with mode 0600.
  */
-export function resolveToken(dataDir: string, given: string | undefined): { token: string; source: 'given' | 'file' | 'generated'; file?: string } {
+export function resolveToken(
+  dataDir: string,
+  given: string | undefined,
+): { token: string; source: 'given' | 'file' | 'generated'; file?: string } {
   if (given !== undefined && given !== '') {
-    if (!isAcceptableToken(given)) throw new HttpError(400, 'invalid-token', 'the API token must be 16 to 256 URL-safe characters', 'token');
+    if (!isAcceptableToken(given))
+      throw new HttpError(400, 'invalid-token', 'the API token must be 16 to 256 URL-safe characters', 'token');
     return { token: given, source: 'given' };
   }
   const file = path.join(dataDir, TOKEN_FILE);
@@ -70,7 +74,13 @@ export function requireToken(token: string) {
     const m = typeof h === 'string' ? /^Bearer[ ]+(\S+)\s*$/i.exec(h) : null;
     if (!m || !timingSafeEqual(want, digest(m[1]!))) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="chifa-counter"');
-      next(new HttpError(401, 'unauthorized', m ? 'the API token is wrong' : 'the API needs `Authorization: Bearer <token>` (open the address printed by `chifa serve`)'));
+      next(
+        new HttpError(
+          401,
+          'unauthorized',
+          m ? 'the API token is wrong' : 'the API needs `Authorization: Bearer <token>` (open the address printed by `chifa serve`)',
+        ),
+      );
       return;
     }
     next();

@@ -27,26 +27,40 @@ const BAD_INPUT = new Set(['invalid-input', 'malformed-json', 'amount-overflow']
 const SYNC_CONFLICT = new Set(['wrong-pharmacy', 'no-signer', 'bad-reference', 'already-corrected', 'not-rejected']);
 
 export function toHttpError(err: unknown): { status: number; body: ApiErrorBody; internal: boolean } {
-  const body = (code: string, message: string, field?: string): ApiErrorBody => ({ error: field !== undefined && field !== '' ? { code, message, field } : { code, message } });
+  const body = (code: string, message: string, field?: string): ApiErrorBody => ({
+    error: field !== undefined && field !== '' ? { code, message, field } : { code, message },
+  });
   if (err instanceof HttpError) return { status: err.status, body: body(err.code, err.message, err.field), internal: false };
-  if (err instanceof UnknownProductError || err instanceof UnknownInvoiceError) return { status: 404, body: body(err.code, err.message, err.field), internal: false };
-  if (err instanceof CardServiceUnavailableError || err instanceof JournalUnavailableError) return { status: 503, body: body(err.code, err.message), internal: false };
+  if (err instanceof UnknownProductError || err instanceof UnknownInvoiceError)
+    return { status: 404, body: body(err.code, err.message, err.field), internal: false };
+  if (err instanceof CardServiceUnavailableError || err instanceof JournalUnavailableError)
+    return { status: 503, body: body(err.code, err.message), internal: false };
   if (err instanceof CardStateError) return { status: 409, body: body(err.code, err.message, err.field), internal: false };
   if (err instanceof ChifaError) {
     if (BAD_INPUT.has(err.code)) return { status: 400, body: body(err.code, err.message, err.field), internal: false };
-    if (err.code === 'no-rules-in-force') return { status: 503, body: body(err.code, `the counter has no third-party-payment rules for today: ${err.message}`), internal: false };
+    if (err.code === 'no-rules-in-force')
+      return {
+        status: 503,
+        body: body(err.code, `the counter has no third-party-payment rules for today: ${err.message}`),
+        internal: false,
+      };
   }
   if (err instanceof ChifaError) {
     if (SYNC_CONFLICT.has(err.code)) return { status: 409, body: body(err.code, err.message), internal: false };
-    if (err.code === 'pcsc-unavailable' || err.code === 'journal-closed') return { status: 503, body: body(err.code, err.message), internal: false };
+    if (err.code === 'pcsc-unavailable' || err.code === 'journal-closed')
+      return { status: 503, body: body(err.code, err.message), internal: false };
   }
   // body-parser (express.json) errors carry `type` and `status`.
   const e = err as { type?: unknown; status?: unknown };
   if (e && typeof e === 'object' && typeof e.type === 'string') {
-    if (e.type === 'entity.too.large') return { status: 413, body: body('body-too-large', 'the request body is larger than the counter accepts'), internal: false };
-    if (e.type === 'entity.parse.failed') return { status: 400, body: body('malformed-json', 'the request body is not valid JSON'), internal: false };
-    if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return { status: 415, body: body('unsupported-encoding', 'the request body must be UTF-8 JSON'), internal: false };
-    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) return { status: e.status, body: body('bad-request', 'the request could not be read'), internal: false };
+    if (e.type === 'entity.too.large')
+      return { status: 413, body: body('body-too-large', 'the request body is larger than the counter accepts'), internal: false };
+    if (e.type === 'entity.parse.failed')
+      return { status: 400, body: body('malformed-json', 'the request body is not valid JSON'), internal: false };
+    if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported')
+      return { status: 415, body: body('unsupported-encoding', 'the request body must be UTF-8 JSON'), internal: false };
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500)
+      return { status: e.status, body: body('bad-request', 'the request could not be read'), internal: false };
   }
   return { status: 500, body: body('internal', 'internal error; see the counter log'), internal: true };
 }

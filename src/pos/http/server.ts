@@ -62,7 +62,10 @@ export interface RunningCounter {
 
 export class RemoteBindRefusedError extends ChifaError {
   constructor(host: string) {
-    super('remote-refused', `refusing to listen on ${host}: the counter binds to loopback only; pass --allow-remote to expose it on the network (the API token is then the only protection)`);
+    super(
+      'remote-refused',
+      `refusing to listen on ${host}: the counter binds to loopback only; pass --allow-remote to expose it on the network (the API token is then the only protection)`,
+    );
   }
 }
 
@@ -71,7 +74,11 @@ export async function startCounter(o: CounterServerOptions): Promise<RunningCoun
   const host = o.host ?? '127.0.0.1';
   const loopback = isLoopbackHost(host);
   if (!loopback && !o.allowRemote) throw new RemoteBindRefusedError(host);
-  if (!loopback) log.warn({ host }, 'WARNING: the counter listens on a non-loopback address (--allow-remote); anyone on the network who has the token can use it. Put TLS in front of it.');
+  if (!loopback)
+    log.warn(
+      { host },
+      'WARNING: the counter listens on a non-loopback address (--allow-remote); anyone on the network who has the token can use it. Put TLS in front of it.',
+    );
   fs.mkdirSync(o.dataDir, { recursive: true });
   const tok = resolveToken(o.dataDir, o.token);
 
@@ -89,7 +96,10 @@ export async function startCounter(o: CounterServerOptions): Promise<RunningCoun
   try {
     const catalogue = CatalogueStore.open(o.dataDir);
     closers.push(() => catalogue.close());
-    const journal = CounterJournal.open(journalPath(o.dataDir), { ...(o.now ? { now: o.now } : {}), ...(o.batch ? { batch: o.batch } : {}) });
+    const journal = CounterJournal.open(journalPath(o.dataDir), {
+      ...(o.now ? { now: o.now } : {}),
+      ...(o.batch ? { batch: o.batch } : {}),
+    });
     closers.push(() => journal.close());
     const downlink = DownlinkStore.open(o.dataDir);
     closers.push(() => downlink.close());
@@ -123,7 +133,10 @@ export async function startCounter(o: CounterServerOptions): Promise<RunningCoun
     service.reconcile();
     const pending = service.pendingWrites();
     if (pending.length > 0) {
-      log.warn({ pending: pending.map((w) => ({ invoice: w.invoiceNumber, card: maskId(w.cardSerial) })) }, 'card writes pending: insert those cards and verify their PIN to complete them');
+      log.warn(
+        { pending: pending.map((w) => ({ invoice: w.invoiceNumber, card: maskId(w.cardSerial) })) },
+        'card writes pending: insert those cards and verify their PIN to complete them',
+      );
     }
     if (st.mode === 'demo' && st.demoHints?.professionalPin) {
       // The demo pharmacist card is TEST ONLY data: unlock it so the demo works out of the box.

@@ -88,7 +88,7 @@
     if (m) {
       try {
         sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
-      } catch (e) {
+      } catch {
         /* private mode: keep it in memory below */
       }
       memoryToken = decodeURIComponent(m[1]);
@@ -100,7 +100,7 @@
   const token = () => {
     try {
       return sessionStorage.getItem(TOKEN_KEY) || memoryToken;
-    } catch (e) {
+    } catch {
       return memoryToken;
     }
   };
@@ -125,13 +125,13 @@
     let res;
     try {
       res = await fetch('/api' + path, init);
-    } catch (e) {
+    } catch {
       throw new ApiError(0, { error: { code: 'offline', message: 'le service du comptoir ne répond pas' } });
     }
-    let data = null;
+    let data;
     try {
       data = await res.json();
-    } catch (e) {
+    } catch {
       data = null;
     }
     if (!res.ok) {
@@ -167,10 +167,24 @@
     const area = clear($('banner-area'));
     const st = state.status;
     if (state.notice) {
-      area.append(h('div', { class: 'banner ' + state.notice.kind }, h('span', null, state.notice.text), h('button', { type: 'button', class: 'link', onclick: () => ((state.notice = null), renderBanners()) }, 'OK')));
+      area.append(
+        h(
+          'div',
+          { class: 'banner ' + state.notice.kind },
+          h('span', null, state.notice.text),
+          h('button', { type: 'button', class: 'link', onclick: () => ((state.notice = null), renderBanners()) }, 'OK'),
+        ),
+      );
     }
     if (!st) return;
-    if (!st.serviceAvailable) area.append(h('div', { class: 'banner error' }, 'Le service PC/SC (pcscd) est arrêté : les lecteurs sont indisponibles. Nouvel essai automatique…'));
+    if (!st.serviceAvailable)
+      area.append(
+        h(
+          'div',
+          { class: 'banner error' },
+          'Le service PC/SC (pcscd) est arrêté : les lecteurs sont indisponibles. Nouvel essai automatique…',
+        ),
+      );
     for (const w of st.pendingWrites || []) {
       const mine = st.insured && st.insured.holder && st.insured.holder.cardSerial === w.cardSerial;
       area.append(
@@ -181,13 +195,23 @@
             'span',
             null,
             h('strong', null, 'Facture n° ' + w.invoiceNumber + ' : '),
-            'la carte ' + mask(w.cardSerial) + " n'a pas été entièrement mise à jour (" + w.written + '/' + w.records + ' enregistrements). ',
-            mine ? 'Saisissez le PIN du porteur pour terminer.' : 'Réinsérez cette carte et saisissez le PIN : la mise à jour se terminera automatiquement.',
+            'la carte ' +
+              mask(w.cardSerial) +
+              " n'a pas été entièrement mise à jour (" +
+              w.written +
+              '/' +
+              w.records +
+              ' enregistrements). ',
+            mine
+              ? 'Saisissez le PIN du porteur pour terminer.'
+              : 'Réinsérez cette carte et saisissez le PIN : la mise à jour se terminera automatiquement.',
           ),
           h(
             'span',
             { class: 'banner-actions' },
-            mine && st.insured.verified ? h('button', { type: 'button', class: 'small', onclick: () => completeWrite(w.invoiceNumber) }, 'Réessayer') : null,
+            mine && st.insured.verified
+              ? h('button', { type: 'button', class: 'small', onclick: () => completeWrite(w.invoiceNumber) }, 'Réessayer')
+              : null,
             h('button', { type: 'button', class: 'small ghost', onclick: () => cancelWrite(w.invoiceNumber) }, 'Abandonner (avoir)'),
             h('button', { type: 'button', class: 'small ghost', onclick: () => showReceipt(w.invoiceNumber) }, 'Reçu'),
           ),
@@ -213,15 +237,42 @@
     if (!st) return;
     if (st.mode === 'demo') chips.append(chip('DÉMO — cartes émulées', 'demo', 'Cartes de test (données fictives)'));
     const readers = st.readers || [];
-    chips.append(chip(readers.length + ' lecteur' + (readers.length > 1 ? 's' : ''), st.serviceAvailable ? 'ok' : 'bad', readers.map((r) => r.name + (r.cardPresent ? ' (carte)' : '')).join('\n')));
+    chips.append(
+      chip(
+        readers.length + ' lecteur' + (readers.length > 1 ? 's' : ''),
+        st.serviceAvailable ? 'ok' : 'bad',
+        readers.map((r) => r.name + (r.cardPresent ? ' (carte)' : '')).join('\n'),
+      ),
+    );
     chips.append(chip(st.insured.present ? 'Carte Chifa présente' : 'Pas de carte Chifa', st.insured.present ? 'ok' : 'idle'));
-    chips.append(chip(st.professional.present ? (st.professional.unlocked ? 'Carte pro. déverrouillée' : 'Carte pro. verrouillée') : 'Pas de carte pro.', st.professional.present && st.professional.unlocked ? 'ok' : 'bad'));
-    if (st.sync) chips.append(chip('À transmettre : ' + (st.sync.openInvoices + st.sync.unsentInvoices), st.sync.unsentInvoices > 0 ? 'warn' : 'idle', 'Factures non encore acceptées par la caisse'));
+    chips.append(
+      chip(
+        st.professional.present ? (st.professional.unlocked ? 'Carte pro. déverrouillée' : 'Carte pro. verrouillée') : 'Pas de carte pro.',
+        st.professional.present && st.professional.unlocked ? 'ok' : 'bad',
+      ),
+    );
+    if (st.sync)
+      chips.append(
+        chip(
+          'À transmettre : ' + (st.sync.openInvoices + st.sync.unsentInvoices),
+          st.sync.unsentInvoices > 0 ? 'warn' : 'idle',
+          'Factures non encore acceptées par la caisse',
+        ),
+      );
     const ph = st.professional.pharmacy;
-    $('pharmacy-name').textContent = ph ? ph.name + ' — ' + ph.pharmacist + ' (' + ph.pharmacyId + ')' : st.professional.present ? 'Carte professionnelle insérée' : 'Carte professionnelle : absente';
+    $('pharmacy-name').textContent = ph
+      ? ph.name + ' — ' + ph.pharmacist + ' (' + ph.pharmacyId + ')'
+      : st.professional.present
+        ? 'Carte professionnelle insérée'
+        : 'Carte professionnelle : absente';
     $('pro-panel').hidden = !(st.professional.present && !st.professional.unlocked);
     $('demo-panel').hidden = st.mode !== 'demo';
-    if (st.mode === 'demo' && st.demo) $('demo-hint').textContent = 'Cartes de test : PIN patient ' + st.demo.insuredPin + (st.demo.professionalPin ? ', PIN pharmacien ' + st.demo.professionalPin : '') + '.';
+    if (st.mode === 'demo' && st.demo)
+      $('demo-hint').textContent =
+        'Cartes de test : PIN patient ' +
+        st.demo.insuredPin +
+        (st.demo.professionalPin ? ', PIN pharmacien ' + st.demo.professionalPin : '') +
+        '.';
     const sf = clear($('sync-facts'));
     if (st.sync) {
       fact(sf, 'Dernière facture', st.sync.lastNumber ? 'n° ' + st.sync.lastNumber : '—');
@@ -246,7 +297,18 @@
         h(
           'table',
           { class: 'grid' },
-          h('thead', null, h('tr', null, h('th', null, 'Facture'), h('th', null, 'Date'), h('th', null, 'Motif'), h('th', { class: 'num' }, 'Montant caisse'))),
+          h(
+            'thead',
+            null,
+            h(
+              'tr',
+              null,
+              h('th', null, 'Facture'),
+              h('th', null, 'Date'),
+              h('th', null, 'Motif'),
+              h('th', { class: 'num' }, 'Montant caisse'),
+            ),
+          ),
           h(
             'tbody',
             null,
@@ -263,7 +325,7 @@
           ),
         ),
       );
-    } catch (e) {
+    } catch {
       state.rejectedShown = null;
     }
   }
@@ -292,7 +354,9 @@
     const ins = st.insured;
     if (!ins.present) {
       if (state.cardSerial || state.card) resetPatient('La carte a été retirée.');
-      showCardEmpty(st.serviceAvailable ? 'Insérez la carte Chifa du patient dans le lecteur.' : 'Lecteurs indisponibles (service PC/SC arrêté).');
+      showCardEmpty(
+        st.serviceAvailable ? 'Insérez la carte Chifa du patient dans le lecteur.' : 'Lecteurs indisponibles (service PC/SC arrêté).',
+      );
       return;
     }
     if (!ins.opened) {
@@ -380,7 +444,8 @@
       reportRecovery(r.recovery || []);
       refreshStatus();
     } catch (e) {
-      $('pin-message').textContent = e.code === 'pin-blocked' ? 'PIN bloqué : le porteur doit le débloquer auprès de la caisse (code PUK).' : e.message;
+      $('pin-message').textContent =
+        e.code === 'pin-blocked' ? 'PIN bloqué : le porteur doit le débloquer auprès de la caisse (code PUK).' : e.message;
     } finally {
       $('pin-submit').disabled = false;
     }
@@ -389,15 +454,17 @@
   function reportRecovery(list) {
     const done = list.filter((o) => o.state === 'done').map((o) => o.invoiceNumber);
     const still = list.filter((o) => o.state === 'pending');
-    if (done.length) notify('ok', 'Carte mise à jour pour la facture ' + done.map((n) => 'n° ' + n).join(', ') + ' (délivrance précédente terminée).');
-    else if (still.length) notify('warn', 'La mise à jour de la carte reste en attente : ' + (still[0].error ? still[0].error.message : 'réessayez.'));
+    if (done.length)
+      notify('ok', 'Carte mise à jour pour la facture ' + done.map((n) => 'n° ' + n).join(', ') + ' (délivrance précédente terminée).');
+    else if (still.length)
+      notify('warn', 'La mise à jour de la carte reste en attente : ' + (still[0].error ? still[0].error.message : 'réessayez.'));
   }
 
   async function loadCard() {
     try {
       state.card = await api('GET', '/card');
       renderCard();
-    } catch (e) {
+    } catch {
       /* the status poll will say why */
     }
   }
@@ -455,7 +522,12 @@
     fact(rf, 'Taux', formatRate(r.rateBp));
     fact(rf, 'Droits jusqu’au', frDate(r.rightsEnd), r.rightsEnd < today ? 'bad' : null);
     for (const ch of r.chronic) fact(rf, 'ALD ' + ch.code, 'jusqu’au ' + frDate(ch.validUntil));
-    for (const br of r.beneficiaryRights) fact(rf, 'Droits rang ' + br.rank, (CATEGORY[br.category] || br.category) + ', ' + formatRate(br.rateBp) + ', jusqu’au ' + frDate(br.rightsEnd));
+    for (const br of r.beneficiaryRights)
+      fact(
+        rf,
+        'Droits rang ' + br.rank,
+        (CATEGORY[br.category] || br.category) + ', ' + formatRate(br.rateBp) + ', jusqu’au ' + frDate(br.rightsEnd),
+      );
 
     const em = clear($('emergency'));
     em.append(h('div', { class: 'blood' }, h('span', null, 'Groupe sanguin'), h('strong', null, c.emergency.bloodGroup || '—')));
@@ -464,18 +536,44 @@
         'div',
         { class: 'allergies' + (c.emergency.allergies.length ? ' has' : '') },
         h('span', null, 'Allergies'),
-        c.emergency.allergies.length ? h('ul', null, c.emergency.allergies.map((a) => h('li', null, '⚠ ' + a))) : h('em', null, 'aucune enregistrée'),
+        c.emergency.allergies.length
+          ? h(
+              'ul',
+              null,
+              c.emergency.allergies.map((a) => h('li', null, '⚠ ' + a)),
+            )
+          : h('em', null, 'aucune enregistrée'),
       ),
     );
-    if (c.emergency.conditions.length) em.append(h('div', { class: 'conditions' }, h('span', null, 'Affections'), h('ul', null, c.emergency.conditions.map((a) => h('li', null, a)))));
+    if (c.emergency.conditions.length)
+      em.append(
+        h(
+          'div',
+          { class: 'conditions' },
+          h('span', null, 'Affections'),
+          h(
+            'ul',
+            null,
+            c.emergency.conditions.map((a) => h('li', null, a)),
+          ),
+        ),
+      );
 
     const bl = clear($('beneficiaries'));
-    const bens = c.beneficiaries.length ? c.beneficiaries : [{ rank: 1, relationship: 'insured', firstName: c.holder.firstName, lastName: c.holder.lastName, birthDate: c.holder.birthDate }];
+    const bens = c.beneficiaries.length
+      ? c.beneficiaries
+      : [{ rank: 1, relationship: 'insured', firstName: c.holder.firstName, lastName: c.holder.lastName, birthDate: c.holder.birthDate }];
     for (const b of bens) {
       bl.append(
         h(
           'button',
-          { type: 'button', role: 'radio', class: 'beneficiary' + (b.rank === state.beneficiary ? ' selected' : ''), 'aria-checked': b.rank === state.beneficiary ? 'true' : 'false', onclick: () => selectBeneficiary(b.rank) },
+          {
+            type: 'button',
+            role: 'radio',
+            class: 'beneficiary' + (b.rank === state.beneficiary ? ' selected' : ''),
+            'aria-checked': b.rank === state.beneficiary ? 'true' : 'false',
+            onclick: () => selectBeneficiary(b.rank),
+          },
           h('span', { class: 'rank' }, String(b.rank)),
           h('span', { class: 'bname' }, b.firstName + ' ' + b.lastName),
           h('span', { class: 'brel' }, (RELATION[b.relationship] || b.relationship) + ' · ' + frDate(b.birthDate)),
@@ -504,7 +602,11 @@
           h('td', { class: 'nowrap' }, p.reference),
           h('td', null, beneficiaryName(p.rank)),
           h('td', null, p.speciality, h('div', { class: 'sub' }, p.prescriberId)),
-          h('td', null, p.lines.map((l) => h('div', null, productName(l.productCode) + ' × ' + l.quantity + ' — ' + l.durationDays + ' j'))),
+          h(
+            'td',
+            null,
+            p.lines.map((l) => h('div', null, productName(l.productCode) + ' × ' + l.quantity + ' — ' + l.durationDays + ' j')),
+          ),
           h('td', null, h('button', { type: 'button', class: 'small ghost', onclick: () => loadPrescription(p) }, 'Délivrer')),
         ),
       );
@@ -541,13 +643,26 @@
     const c = state.card;
     if (c) {
       const bens = c.beneficiaries.length ? c.beneficiaries : [{ rank: 1, relationship: 'insured', firstName: c.holder.firstName }];
-      for (const b of bens) sel.append(h('option', { value: b.rank, selected: b.rank === state.beneficiary }, b.rank + ' — ' + b.firstName + ' (' + (RELATION[b.relationship] || b.relationship) + ')'));
+      for (const b of bens)
+        sel.append(
+          h(
+            'option',
+            { value: b.rank, selected: b.rank === state.beneficiary },
+            b.rank + ' — ' + b.firstName + ' (' + (RELATION[b.relationship] || b.relationship) + ')',
+          ),
+        );
     }
     const ps = clear($('prescription-select'));
     ps.append(h('option', { value: '' }, '— sans référence —'));
     if (c) {
       for (const p of c.prescriptions.filter((x) => x.rank === state.beneficiary)) {
-        ps.append(h('option', { value: p.reference, selected: p.reference === state.prescription }, p.reference + ' du ' + frDate(p.date) + ' (' + p.speciality + ')'));
+        ps.append(
+          h(
+            'option',
+            { value: p.reference, selected: p.reference === state.prescription },
+            p.reference + ' du ' + frDate(p.date) + ' (' + p.speciality + ')',
+          ),
+        );
       }
     }
     $('basket-for').textContent = c ? 'pour ' + beneficiaryName(state.beneficiary) : '';
@@ -590,7 +705,7 @@
       }
       if (!r.products.length) list.append(h('li', { class: 'none' }, 'Aucun produit pour « ' + q + ' ».'));
       list.hidden = false;
-    } catch (e) {
+    } catch {
       list.hidden = true;
     }
   }
@@ -598,7 +713,14 @@
   function addProduct(p, quantity, durationDays) {
     const existing = state.lines.find((l) => l.code === p.code);
     if (existing) existing.quantity += quantity || 1;
-    else state.lines.push({ code: p.code, quantity: quantity || 1, durationDays: durationDays || defaultDuration(p.code), approval: '', product: p });
+    else
+      state.lines.push({
+        code: p.code,
+        quantity: quantity || 1,
+        durationDays: durationDays || defaultDuration(p.code),
+        approval: '',
+        product: p,
+      });
     $('search-input').value = '';
     $('search-results').hidden = true;
     renderBasket();
@@ -646,13 +768,26 @@
         qty.value = String(l.quantity);
         scheduleQuote();
       });
-      const days = h('input', { type: 'number', min: 1, max: 365, step: 1, value: l.durationDays, class: 'qty', 'aria-label': 'Durée du traitement (jours)' });
+      const days = h('input', {
+        type: 'number',
+        min: 1,
+        max: 365,
+        step: 1,
+        value: l.durationDays,
+        class: 'qty',
+        'aria-label': 'Durée du traitement (jours)',
+      });
       days.addEventListener('change', () => {
         const n = Math.trunc(Number(days.value));
         l.durationDays = n >= 1 && n <= 365 ? n : 30;
         days.value = String(l.durationDays);
       });
-      const nameCell = h('td', null, h('div', { class: 'pname' }, p.brand + (p.strength ? ' ' + p.strength : '')), h('div', { class: 'sub' }, p.dci + ' · ' + p.code));
+      const nameCell = h(
+        'td',
+        null,
+        h('div', { class: 'pname' }, p.brand + (p.strength ? ' ' + p.strength : '')),
+        h('div', { class: 'sub' }, p.dci + ' · ' + p.code),
+      );
       if (p.priorApproval) {
         const ap = h('input', { type: 'text', value: l.approval, placeholder: 'N° d’accord préalable', class: 'approval', maxlength: 64 });
         ap.addEventListener('change', () => {
@@ -673,7 +808,15 @@
           h('td', { class: 'num money' }, ql ? formatDa(ql.total) : '…'),
           h('td', { class: 'num money fund' }, ql ? formatDa(ql.fund) : '…'),
           h('td', { class: 'num money' }, ql ? formatDa(ql.patient) : '…'),
-          h('td', null, h('button', { type: 'button', class: 'icon', title: 'Retirer', 'aria-label': 'Retirer la ligne', onclick: () => removeLine(i) }, '✕')),
+          h(
+            'td',
+            null,
+            h(
+              'button',
+              { type: 'button', class: 'icon', title: 'Retirer', 'aria-label': 'Retirer la ligne', onclick: () => removeLine(i) },
+              '✕',
+            ),
+          ),
         ),
       );
     });
@@ -695,15 +838,36 @@
     const tp = clear($('tp-line'));
     if (q) {
       tp.append(
-        h('span', { class: 'tag ' + (q.thirdPartyPayment ? 'ok' : 'warn') }, q.thirdPartyPayment ? 'Tiers payant : oui' : 'Tiers payant : non'),
+        h(
+          'span',
+          { class: 'tag ' + (q.thirdPartyPayment ? 'ok' : 'warn') },
+          q.thirdPartyPayment ? 'Tiers payant : oui' : 'Tiers payant : non',
+        ),
         ' ',
         q.thirdPartyPayment
-          ? 'La caisse (' + (state.card ? state.card.rights.fund : '') + ') paie ' + formatDa(q.fund) + ' — taux ' + formatRate(q.rateBp) + ', règles ' + q.ruleVersion + '.'
+          ? 'La caisse (' +
+              (state.card ? state.card.rights.fund : '') +
+              ') paie ' +
+              formatDa(q.fund) +
+              ' — taux ' +
+              formatRate(q.rateBp) +
+              ', règles ' +
+              q.ruleVersion +
+              '.'
           : 'Motif : ' + reasonText(q.reason) + '. Le patient paie tout et se fait rembourser ensuite.',
       );
     } else if (state.quoteError) tp.append(h('span', { class: 'tag bad' }, 'Erreur'), ' ' + state.quoteError);
     const w = clear($('warnings'));
-    for (const x of state.warnings) w.append(h('div', { class: 'warning ' + x.code }, h('strong', null, x.code === 'allergy' ? 'Allergie' : 'Doublon possible'), ' — ', x.message));
+    for (const x of state.warnings)
+      w.append(
+        h(
+          'div',
+          { class: 'warning ' + x.code },
+          h('strong', null, x.code === 'allergy' ? 'Allergie' : 'Doublon possible'),
+          ' — ',
+          x.message,
+        ),
+      );
     $('checkout-btn').disabled = !(q && state.card && !state.busy && state.lines.length);
   }
 
@@ -759,15 +923,32 @@
   async function checkout() {
     if (!state.quote || state.busy) return;
     const allergies = state.warnings.filter((w) => w.code === 'allergy');
-    if (allergies.length && !window.confirm('Allergie enregistrée sur la carte :\n' + allergies.map((w) => w.message).join('\n') + '\n\nDélivrer quand même ?')) return;
+    if (
+      allergies.length &&
+      !window.confirm('Allergie enregistrée sur la carte :\n' + allergies.map((w) => w.message).join('\n') + '\n\nDélivrer quand même ?')
+    )
+      return;
     state.busy = true;
     renderTotals();
     $('checkout-btn').textContent = 'Signature et écriture sur la carte…';
     const q = state.quote.quote;
     try {
-      const r = await api('POST', '/checkout', Object.assign(basketBody(), { expect: { total: q.total, fund: q.fund, patient: q.patient }, requestId: newRequestId() }));
-      if (r.cardWrite.state === 'done') notify('ok', 'Facture n° ' + r.invoice.number + ' signée ; carte mise à jour (' + r.cardWrite.records + ' enregistrement(s)).');
-      else notify('warn', 'Facture n° ' + r.invoice.number + ' signée, mais la carte n’a pas pu être mise à jour (' + (r.cardWrite.error ? r.cardWrite.error.message : 'erreur') + '). Réinsérez la carte et saisissez le PIN pour terminer.');
+      const r = await api(
+        'POST',
+        '/checkout',
+        Object.assign(basketBody(), { expect: { total: q.total, fund: q.fund, patient: q.patient }, requestId: newRequestId() }),
+      );
+      if (r.cardWrite.state === 'done')
+        notify('ok', 'Facture n° ' + r.invoice.number + ' signée ; carte mise à jour (' + r.cardWrite.records + ' enregistrement(s)).');
+      else
+        notify(
+          'warn',
+          'Facture n° ' +
+            r.invoice.number +
+            ' signée, mais la carte n’a pas pu être mise à jour (' +
+            (r.cardWrite.error ? r.cardWrite.error.message : 'erreur') +
+            '). Réinsérez la carte et saisissez le PIN pour terminer.',
+        );
       state.lines = [];
       state.quote = null;
       state.warnings = [];
@@ -790,7 +971,12 @@
   async function completeWrite(n) {
     try {
       const r = await api('POST', '/card-writes/' + n + '/complete');
-      notify(r.state === 'done' ? 'ok' : 'warn', r.state === 'done' ? 'Carte mise à jour pour la facture n° ' + n + '.' : 'Toujours en attente : ' + (r.error ? r.error.message : ''));
+      notify(
+        r.state === 'done' ? 'ok' : 'warn',
+        r.state === 'done'
+          ? 'Carte mise à jour pour la facture n° ' + n + '.'
+          : 'Toujours en attente : ' + (r.error ? r.error.message : ''),
+      );
       loadCard();
     } catch (e) {
       notify('error', e.message);
@@ -813,7 +999,7 @@
     try {
       state.status = await api('GET', '/status');
       renderStatus();
-    } catch (e) {
+    } catch {
       /* next poll */
     }
   }
@@ -834,8 +1020,27 @@
       h(
         'header',
         { class: 'r-head' },
-        h('div', null, h('div', { class: 'r-pharmacy' }, r.pharmacy.name || r.pharmacy.pharmacyId), r.pharmacy.pharmacist ? h('div', null, r.pharmacy.pharmacist) : null, h('div', { class: 'sub' }, 'Pharmacie ' + r.pharmacy.pharmacyId + (r.pharmacy.agreement ? ' · Convention ' + r.pharmacy.agreement : '') + (r.pharmacy.wilaya ? ' · Wilaya ' + r.pharmacy.wilaya : ''))),
-        h('div', { class: 'r-title' }, h('h2', { id: 'receipt-title' }, kind + ' N° ' + r.number), h('div', null, 'du ' + frDate(r.date)), h('div', { class: 'sub' }, 'émise le ' + r.issuedAt.replace('T', ' ').slice(0, 16) + ' UTC')),
+        h(
+          'div',
+          null,
+          h('div', { class: 'r-pharmacy' }, r.pharmacy.name || r.pharmacy.pharmacyId),
+          r.pharmacy.pharmacist ? h('div', null, r.pharmacy.pharmacist) : null,
+          h(
+            'div',
+            { class: 'sub' },
+            'Pharmacie ' +
+              r.pharmacy.pharmacyId +
+              (r.pharmacy.agreement ? ' · Convention ' + r.pharmacy.agreement : '') +
+              (r.pharmacy.wilaya ? ' · Wilaya ' + r.pharmacy.wilaya : ''),
+          ),
+        ),
+        h(
+          'div',
+          { class: 'r-title' },
+          h('h2', { id: 'receipt-title' }, kind + ' N° ' + r.number),
+          h('div', null, 'du ' + frDate(r.date)),
+          h('div', { class: 'sub' }, 'émise le ' + r.issuedAt.replace('T', ' ').slice(0, 16) + ' UTC'),
+        ),
       ),
     );
     body.append(
@@ -850,14 +1055,39 @@
         h('dd', null, r.beneficiary.insuredId || '—'),
         h('dt', null, 'Catégorie'),
         h('dd', null, (CATEGORY[r.category] || r.category) + ' · taux ' + formatRate(r.rateBp)),
-        r.prescription ? [h('dt', null, 'Ordonnance'), h('dd', null, r.prescription.reference + (r.prescription.date ? ' du ' + frDate(r.prescription.date) : '') + (r.prescription.prescriber ? ' · ' + r.prescription.prescriber : ''))] : null,
+        r.prescription
+          ? [
+              h('dt', null, 'Ordonnance'),
+              h(
+                'dd',
+                null,
+                r.prescription.reference +
+                  (r.prescription.date ? ' du ' + frDate(r.prescription.date) : '') +
+                  (r.prescription.prescriber ? ' · ' + r.prescription.prescriber : ''),
+              ),
+            ]
+          : null,
       ),
     );
     body.append(
       h(
         'table',
         { class: 'grid r-lines' },
-        h('thead', null, h('tr', null, h('th', null, 'Produit'), h('th', { class: 'num' }, 'Qté'), h('th', { class: 'num' }, 'P.U.'), h('th', { class: 'num' }, 'Tarif réf.'), h('th', { class: 'num' }, 'Total'), h('th', { class: 'num' }, 'Caisse'), h('th', { class: 'num' }, 'Patient'))),
+        h(
+          'thead',
+          null,
+          h(
+            'tr',
+            null,
+            h('th', null, 'Produit'),
+            h('th', { class: 'num' }, 'Qté'),
+            h('th', { class: 'num' }, 'P.U.'),
+            h('th', { class: 'num' }, 'Tarif réf.'),
+            h('th', { class: 'num' }, 'Total'),
+            h('th', { class: 'num' }, 'Caisse'),
+            h('th', { class: 'num' }, 'Patient'),
+          ),
+        ),
         h(
           'tbody',
           null,
@@ -865,7 +1095,16 @@
             h(
               'tr',
               null,
-              h('td', null, l.label, h('div', { class: 'sub' }, l.code + (l.durationDays ? ' · ' + l.durationDays + ' j' : '') + (l.reason ? ' · ' + reasonText(l.reason) : ''))),
+              h(
+                'td',
+                null,
+                l.label,
+                h(
+                  'div',
+                  { class: 'sub' },
+                  l.code + (l.durationDays ? ' · ' + l.durationDays + ' j' : '') + (l.reason ? ' · ' + reasonText(l.reason) : ''),
+                ),
+              ),
               h('td', { class: 'num' }, String(l.quantity)),
               h('td', { class: 'num money' }, formatDa(l.unitPrice)),
               h('td', { class: 'num money' }, l.referencePrice === null ? '—' : formatDa(l.referencePrice)),
@@ -875,23 +1114,52 @@
             ),
           ),
         ),
-        h('tfoot', null, h('tr', null, h('th', { colspan: 4 }, 'Totaux'), h('th', { class: 'num money' }, formatDa(r.totals.total)), h('th', { class: 'num money' }, formatDa(r.totals.fund)), h('th', { class: 'num money' }, formatDa(r.totals.patient)))),
+        h(
+          'tfoot',
+          null,
+          h(
+            'tr',
+            null,
+            h('th', { colspan: 4 }, 'Totaux'),
+            h('th', { class: 'num money' }, formatDa(r.totals.total)),
+            h('th', { class: 'num money' }, formatDa(r.totals.fund)),
+            h('th', { class: 'num money' }, formatDa(r.totals.patient)),
+          ),
+        ),
       ),
     );
     body.append(
       h(
         'div',
         { class: 'r-pay' },
-        h('div', null, 'Tiers payant : ', h('strong', null, r.thirdPartyPayment ? 'oui' : 'non'), r.thirdPartyPayment ? '' : ' — ' + reasonText(r.reason)),
+        h(
+          'div',
+          null,
+          'Tiers payant : ',
+          h('strong', null, r.thirdPartyPayment ? 'oui' : 'non'),
+          r.thirdPartyPayment ? '' : ' — ' + reasonText(r.reason),
+        ),
         h('div', { class: 'r-due' }, 'Net à payer par le patient : ', h('strong', { id: 'receipt-due' }, formatDa(r.totals.patient))),
       ),
     );
     const notes = [];
     if (r.creditNote) notes.push('Facture annulée par l’avoir n° ' + r.creditNote + '.');
     if (r.references) notes.push('Se rapporte à la facture n° ' + r.references.number + '.');
-    if (r.cardWrite && r.cardWrite.state === 'pending') notes.push('Carte Chifa : mise à jour en attente (' + r.cardWrite.written + '/' + r.cardWrite.records + ').');
+    if (r.cardWrite && r.cardWrite.state === 'pending')
+      notes.push('Carte Chifa : mise à jour en attente (' + r.cardWrite.written + '/' + r.cardWrite.records + ').');
     if (r.cardWrite && r.cardWrite.state === 'done') notes.push('Carte Chifa mise à jour.');
-    body.append(h('footer', { class: 'r-foot' }, notes.map((t) => h('div', null, t)), h('div', { class: 'sub' }, 'Règles ' + r.ruleVersion + ' · empreinte ' + r.hashPrefix + ' · document signé par la carte professionnelle')));
+    body.append(
+      h(
+        'footer',
+        { class: 'r-foot' },
+        notes.map((t) => h('div', null, t)),
+        h(
+          'div',
+          { class: 'sub' },
+          'Règles ' + r.ruleVersion + ' · empreinte ' + r.hashPrefix + ' · document signé par la carte professionnelle',
+        ),
+      ),
+    );
     $('receipt').hidden = false;
     $('print-btn').focus();
   }
@@ -912,7 +1180,7 @@
       if (!t) return;
       try {
         sessionStorage.setItem(TOKEN_KEY, t);
-      } catch (err) {
+      } catch {
         /* memory only */
       }
       memoryToken = t;

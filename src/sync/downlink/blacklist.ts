@@ -96,7 +96,9 @@ export class BlacklistStore {
         this.db.prepare('DELETE FROM blacklist').run();
         for (const c of doc.cards) insert.run(c.cardSerial, c.since ?? null, c.reason ?? null);
         this.db
-          .prepare("INSERT INTO downlink_documents (name, etag, body, applied_at) VALUES ('blacklist', ?, ?, ?) ON CONFLICT(name) DO UPDATE SET etag = excluded.etag, body = excluded.body, applied_at = excluded.applied_at")
+          .prepare(
+            "INSERT INTO downlink_documents (name, etag, body, applied_at) VALUES ('blacklist', ?, ?, ?) ON CONFLICT(name) DO UPDATE SET etag = excluded.etag, body = excluded.body, applied_at = excluded.applied_at",
+          )
           .run(etag, Buffer.from(body), new Date().toISOString());
       })
       .immediate();

@@ -51,7 +51,9 @@ export class DownlinkStore {
 
   private record(name: DownlinkName, etag: string, body: Buffer): void {
     this.db
-      .prepare('INSERT INTO downlink_documents (name, etag, body, applied_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET etag = excluded.etag, body = excluded.body, applied_at = excluded.applied_at')
+      .prepare(
+        'INSERT INTO downlink_documents (name, etag, body, applied_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET etag = excluded.etag, body = excluded.body, applied_at = excluded.applied_at',
+      )
       .run(name, etag, body, new Date().toISOString());
   }
 

@@ -216,11 +216,15 @@ export class Journal {
         }).immediate();
       } else {
         const v = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() as string | undefined;
-        if (v !== String(SCHEMA_VERSION)) throw new JournalError('journal-version', `${file}: journal schema ${v ?? '(none)'}, this program knows ${SCHEMA_VERSION}`);
+        if (v !== String(SCHEMA_VERSION))
+          throw new JournalError('journal-version', `${file}: journal schema ${v ?? '(none)'}, this program knows ${SCHEMA_VERSION}`);
         // Never re-create a missing trigger: that would hide the evidence. Refuse instead.
         const missing = missingTriggers(db);
         if (missing.length > 0) {
-          throw new JournalError('journal-tampered', `${file}: immutability trigger(s) missing: ${missing.join(', ')}; run \`chifa journal verify\``);
+          throw new JournalError(
+            'journal-tampered',
+            `${file}: immutability trigger(s) missing: ${missing.join(', ')}; run \`chifa journal verify\``,
+          );
         }
       }
       const j = new Journal(file, db, options);
@@ -248,14 +252,18 @@ export class Journal {
       batch: db.prepare('SELECT * FROM batches WHERE id = ?'),
       unsigned: db.prepare("SELECT * FROM batches WHERE state = 'closed' AND manifest_jws IS NULL ORDER BY id"),
       setManifest: db.prepare('UPDATE batches SET manifest_jws = ?, idempotency_key = ? WHERE id = ? AND manifest_jws IS NULL'),
-      rangeRows: db.prepare('SELECT number, kind, fund, total, fund_amount, patient_amount, hash, jws FROM invoices WHERE number BETWEEN ? AND ? ORDER BY number'),
+      rangeRows: db.prepare(
+        'SELECT number, kind, fund, total, fund_amount, patient_amount, hash, jws FROM invoices WHERE number BETWEEN ? AND ? ORDER BY number',
+      ),
       certInsert: db.prepare('INSERT OR IGNORE INTO certificates (key_id, der, pharmacy_id, added_at) VALUES (?, ?, ?, ?)'),
       cert: db.prepare('SELECT der FROM certificates WHERE key_id = ?').pluck(),
       invoice: db.prepare('SELECT * FROM invoices WHERE number = ?'),
       ack: db.prepare('SELECT * FROM acks WHERE invoice_number = ?'),
-      insertAck: db.prepare('INSERT OR IGNORE INTO acks (invoice_number, batch_id, status, code, reason, received_at) VALUES (?, ?, ?, ?, ?, ?)'),
-      ackCount: db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(status = \'accepted\'), 0) AS accepted FROM acks WHERE batch_id = ?'),
-      correction: db.prepare("SELECT number FROM invoices WHERE ref_number = ? AND kind = ? ORDER BY number LIMIT 1").pluck(),
+      insertAck: db.prepare(
+        'INSERT OR IGNORE INTO acks (invoice_number, batch_id, status, code, reason, received_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      ackCount: db.prepare("SELECT COUNT(*) AS n, COALESCE(SUM(status = 'accepted'), 0) AS accepted FROM acks WHERE batch_id = ?"),
+      correction: db.prepare('SELECT number FROM invoices WHERE ref_number = ? AND kind = ? ORDER BY number LIMIT 1').pluck(),
       meta: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
     };
@@ -308,11 +316,23 @@ export class Journal {
     if (!orig) return Promise.reject(new JournalError('unknown-invoice', `no invoice number ${rejectedNumber}`, 'references.number'));
     const ack = this.st.ack.get(rejectedNumber) as { status: string } | undefined;
     if (ack?.status !== 'rejected') {
-      return Promise.reject(new JournalError('not-rejected', `invoice ${rejectedNumber} was not rejected by the fund; issue a credit note to cancel it`, 'references.number'));
+      return Promise.reject(
+        new JournalError(
+          'not-rejected',
+          `invoice ${rejectedNumber} was not rejected by the fund; issue a credit note to cancel it`,
+          'references.number',
+        ),
+      );
     }
     const by = this.st.correction.get(rejectedNumber, 'corrected-invoice') as number | undefined;
-    if (by !== undefined) return Promise.reject(new JournalError('already-corrected', `invoice ${rejectedNumber} was already corrected by invoice ${by}`, 'references.number'));
-    return this.enqueue({ ...draft, kind: 'corrected-invoice', references: { number: rejectedNumber, hash: orig.hash, ...(reason ? { reason } : {}) } }, 'corrected-invoice');
+    if (by !== undefined)
+      return Promise.reject(
+        new JournalError('already-corrected', `invoice ${rejectedNumber} was already corrected by invoice ${by}`, 'references.number'),
+      );
+    return this.enqueue(
+      { ...draft, kind: 'corrected-invoice', references: { number: rejectedNumber, hash: orig.hash, ...(reason ? { reason } : {}) } },
+      'corrected-invoice',
+    );
   }
 
   /**
@@ -322,14 +342,19 @@ export class Journal {
   creditNote(number: number, draft?: InvoiceDraft, reason?: string, options: AppendOptions = {}): Promise<AppendedInvoice> {
     const orig = this.st.invoice.get(number) as { hash: string; jws: string; kind: string } | undefined;
     if (!orig) return Promise.reject(new JournalError('unknown-invoice', `no invoice number ${number}`, 'references.number'));
-    if (orig.kind === 'credit-note') return Promise.reject(new JournalError('bad-reference', `invoice ${number} is itself a credit note`, 'references.number'));
+    if (orig.kind === 'credit-note')
+      return Promise.reject(new JournalError('bad-reference', `invoice ${number} is itself a credit note`, 'references.number'));
     let base: InvoiceDraft = draft as InvoiceDraft;
     if (!base) {
       const d = parseCompact(orig.jws).payload as InvoiceDocument;
       const { v: _v, pharmacyId: _p, number: _n, prev: _pr, issuedAt: _i, references: _r, ...rest } = d;
       base = rest;
     }
-    return this.enqueue({ ...base, kind: 'credit-note', references: { number, hash: orig.hash, ...(reason ? { reason } : {}) } }, 'credit-note', options.inCommit);
+    return this.enqueue(
+      { ...base, kind: 'credit-note', references: { number, hash: orig.hash, ...(reason ? { reason } : {}) } },
+      'credit-note',
+      options.inCommit,
+    );
   }
 
   private enqueue(draft: unknown, kind: InvoiceKind, inCommit?: InCommitHook): Promise<AppendedInvoice> {
@@ -386,32 +411,39 @@ export class Journal {
     if (ready.length === 0) return;
     const sealed: number[] = [];
     try {
-      this.db.transaction(() => {
-        if (this.pharmacyId() === null) this.st.setMeta.run('pharmacy_id', pharmacyId);
-        this.st.certInsert.run(signer.keyId, signer.certificate, pharmacyId, issuedAt);
-        for (const r of ready) {
-          const d = r.out.document;
-          this.st.insert.run({
-            number: d.number,
-            kind: d.kind,
-            fund: d.fund,
-            date: d.date,
-            issuedAt: d.issuedAt,
-            cardSerial: d.beneficiary.cardSerial,
-            total: d.totals.total,
-            fundAmount: d.totals.fund,
-            patientAmount: d.totals.patient,
-            refNumber: d.references?.number ?? null,
-            prev: d.prev,
-            hash: r.out.hash,
-            jws: r.out.jws,
-          });
-          r.out.batchId = this.joinOpenBatch(d.number, issuedAt, sealed);
-          r.p.inCommit?.(r.out, this.db);
-        }
-      }).immediate();
+      this.db
+        .transaction(() => {
+          if (this.pharmacyId() === null) this.st.setMeta.run('pharmacy_id', pharmacyId);
+          this.st.certInsert.run(signer.keyId, signer.certificate, pharmacyId, issuedAt);
+          for (const r of ready) {
+            const d = r.out.document;
+            this.st.insert.run({
+              number: d.number,
+              kind: d.kind,
+              fund: d.fund,
+              date: d.date,
+              issuedAt: d.issuedAt,
+              cardSerial: d.beneficiary.cardSerial,
+              total: d.totals.total,
+              fundAmount: d.totals.fund,
+              patientAmount: d.totals.patient,
+              refNumber: d.references?.number ?? null,
+              prev: d.prev,
+              hash: r.out.hash,
+              jws: r.out.jws,
+            });
+            r.out.batchId = this.joinOpenBatch(d.number, issuedAt, sealed);
+            r.p.inCommit?.(r.out, this.db);
+          }
+        })
+        .immediate();
     } catch (err) {
-      const e = err instanceof JournalError ? err : new JournalError('journal-write-failed', `the journal refused the invoices: ${(err as Error).message}`, undefined, { cause: err });
+      const e =
+        err instanceof JournalError
+          ? err
+          : new JournalError('journal-write-failed', `the journal refused the invoices: ${(err as Error).message}`, undefined, {
+              cause: err,
+            });
       for (const r of ready) r.p.reject(e);
       return;
     }
@@ -422,8 +454,10 @@ export class Journal {
   private checkReference(ref: { number: number; hash: string }, ready: { out: AppendedInvoice }[]): void {
     const row = this.st.invoice.get(ref.number) as { hash: string } | undefined;
     const hash = row?.hash ?? ready.find((r) => r.out.number === ref.number)?.out.hash;
-    if (hash === undefined) throw new JournalError('unknown-invoice', `references.number: no invoice number ${ref.number}`, 'references.number');
-    if (hash !== ref.hash) throw new JournalError('bad-reference', `references.hash: invoice ${ref.number} has another hash`, 'references.hash');
+    if (hash === undefined)
+      throw new JournalError('unknown-invoice', `references.number: no invoice number ${ref.number}`, 'references.number');
+    if (hash !== ref.hash)
+      throw new JournalError('bad-reference', `references.hash: invoice ${ref.number} has another hash`, 'references.hash');
   }
 
   /** Inside a write transaction: puts invoice `number` in the open batch (opening one if needed). */
@@ -454,12 +488,14 @@ export class Journal {
     this.requireSigner();
     await this.whenIdle();
     const at = this.now().toISOString();
-    const id = this.db.transaction(() => {
-      const open = this.st.openBatch.get() as BatchRow | undefined;
-      if (!open) return null;
-      this.st.seal.run(at, reason, open.id);
-      return open.id;
-    }).immediate();
+    const id = this.db
+      .transaction(() => {
+        const open = this.st.openBatch.get() as BatchRow | undefined;
+        if (!open) return null;
+        this.st.seal.run(at, reason, open.id);
+        return open.id;
+      })
+      .immediate();
     await this.signPendingManifests();
     return id === null ? null : this.batch(id);
   }
@@ -480,20 +516,31 @@ export class Journal {
     for (const b of this.st.unsigned.all() as BatchRow[]) {
       const manifest = this.buildManifest(b, pharmacyId);
       const jws = await signCompact(manifest, 'chifa-manifest+jws', signer);
-      this.db.transaction(() => {
-        this.st.certInsert.run(signer.keyId, signer.certificate, pharmacyId, this.now().toISOString());
-        this.st.setManifest.run(jws, idempotencyKeyFor(jws), b.id);
-      }).immediate();
+      this.db
+        .transaction(() => {
+          this.st.certInsert.run(signer.keyId, signer.certificate, pharmacyId, this.now().toISOString());
+          this.st.setManifest.run(jws, idempotencyKeyFor(jws), b.id);
+        })
+        .immediate();
       n++;
     }
     return n;
   }
 
   private buildManifest(b: BatchRow, pharmacyId: string): BatchManifest {
-    const rows = this.st.rangeRows.all(b.first_number, b.last_number) as { kind: string; fund: Fund; total: number; fund_amount: number; patient_amount: number; hash: string }[];
-    if (rows.length !== b.count) throw new JournalError('journal-corrupt', `batch ${b.id}: expected ${b.count} invoices, found ${rows.length}`);
+    const rows = this.st.rangeRows.all(b.first_number, b.last_number) as {
+      kind: string;
+      fund: Fund;
+      total: number;
+      fund_amount: number;
+      patient_amount: number;
+      hash: string;
+    }[];
+    if (rows.length !== b.count)
+      throw new JournalError('journal-corrupt', `batch ${b.id}: expected ${b.count} invoices, found ${rows.length}`);
     const totals = emptyTotals();
-    for (const r of rows) addToTotals(totals, r.fund, r.kind === 'credit-note', { total: r.total, fund: r.fund_amount, patient: r.patient_amount });
+    for (const r of rows)
+      addToTotals(totals, r.fund, r.kind === 'credit-note', { total: r.total, fund: r.fund_amount, patient: r.patient_amount });
     return {
       v: 1,
       kind: 'batch-manifest',
@@ -532,7 +579,11 @@ export class Journal {
 
   /** Signed batches the fund has not fully acknowledged, in order: the upload queue. */
   uploadQueue(): BatchInfo[] {
-    return (this.db.prepare("SELECT * FROM batches WHERE state IN ('closed', 'sent') AND manifest_jws IS NOT NULL ORDER BY id").all() as BatchRow[]).map(toInfo);
+    return (
+      this.db
+        .prepare("SELECT * FROM batches WHERE state IN ('closed', 'sent') AND manifest_jws IS NOT NULL ORDER BY id")
+        .all() as BatchRow[]
+    ).map(toInfo);
   }
 
   /** Acknowledged batches whose settlement is still to be learnt. */
@@ -543,7 +594,8 @@ export class Journal {
   /** The request body and idempotency key for uploading batch `id`. */
   uploadRequest(id: number): { idempotencyKey: string; body: UploadBody } {
     const b = this.st.batch.get(id) as BatchRow | undefined;
-    if (!b || b.manifest_jws === null || b.idempotency_key === null) throw new JournalError('batch-not-ready', `batch ${id} is not closed and signed`);
+    if (!b || b.manifest_jws === null || b.idempotency_key === null)
+      throw new JournalError('batch-not-ready', `batch ${id} is not closed and signed`);
     const rows = this.st.rangeRows.all(b.first_number, b.last_number) as { jws: string }[];
     const invoices = rows.map((r) => r.jws);
     // Key ids from the protected headers; invoices signed by one card share one header text.
@@ -571,45 +623,64 @@ export class Journal {
    */
   recordAck(id: number, ack: BatchAck): BatchInfo {
     const at = this.now().toISOString();
-    this.db.transaction(() => {
-      const b = this.st.batch.get(id) as BatchRow | undefined;
-      if (!b) throw new JournalError('unknown-batch', `no batch ${id}`);
-      if (ack.batchId !== id) throw new JournalError('ack-mismatch', `the fund acknowledged batch ${ack.batchId}, not ${id}`);
-      const byNumber = new Map<number, { hash: string }>();
-      for (const r of this.st.rangeRows.all(b.first_number, b.last_number) as { number: number; hash: string }[]) byNumber.set(r.number, r);
-      for (const r of ack.results as InvoiceResult[]) {
-        const inv = byNumber.get(r.number);
-        if (!inv || inv.hash !== r.hash) throw new JournalError('ack-mismatch', `the fund acknowledged invoice ${r.number} with a hash that is not ours`);
-        this.st.insertAck.run(r.number, id, r.status, r.code ?? null, r.reason ?? null, at);
-      }
-      if (b.state === 'closed') this.db.prepare("UPDATE batches SET state = 'sent', sent_at = ?, last_error = NULL WHERE id = ?").run(at, id);
-      const c = this.st.ackCount.get(id) as { n: number; accepted: number };
-      if (c.n === b.count && (b.state === 'closed' || b.state === 'sent')) {
-        this.db
-          .prepare("UPDATE batches SET state = 'acknowledged', acknowledged_at = ?, accepted = ?, rejected = ?, paid = ? WHERE id = ?")
-          .run(at, c.accepted, c.n - c.accepted, ack.paid, id);
-      }
-      if (ack.state === 'settled' && c.n === b.count) {
-        this.db.prepare("UPDATE batches SET state = 'settled', settled_at = ?, paid = ? WHERE id = ? AND state <> 'settled'").run(ack.settledAt ?? at, ack.paid, id);
-      }
-    }).immediate();
+    this.db
+      .transaction(() => {
+        const b = this.st.batch.get(id) as BatchRow | undefined;
+        if (!b) throw new JournalError('unknown-batch', `no batch ${id}`);
+        if (ack.batchId !== id) throw new JournalError('ack-mismatch', `the fund acknowledged batch ${ack.batchId}, not ${id}`);
+        const byNumber = new Map<number, { hash: string }>();
+        for (const r of this.st.rangeRows.all(b.first_number, b.last_number) as { number: number; hash: string }[])
+          byNumber.set(r.number, r);
+        for (const r of ack.results as InvoiceResult[]) {
+          const inv = byNumber.get(r.number);
+          if (!inv || inv.hash !== r.hash)
+            throw new JournalError('ack-mismatch', `the fund acknowledged invoice ${r.number} with a hash that is not ours`);
+          this.st.insertAck.run(r.number, id, r.status, r.code ?? null, r.reason ?? null, at);
+        }
+        if (b.state === 'closed')
+          this.db.prepare("UPDATE batches SET state = 'sent', sent_at = ?, last_error = NULL WHERE id = ?").run(at, id);
+        const c = this.st.ackCount.get(id) as { n: number; accepted: number };
+        if (c.n === b.count && (b.state === 'closed' || b.state === 'sent')) {
+          this.db
+            .prepare("UPDATE batches SET state = 'acknowledged', acknowledged_at = ?, accepted = ?, rejected = ?, paid = ? WHERE id = ?")
+            .run(at, c.accepted, c.n - c.accepted, ack.paid, id);
+        }
+        if (ack.state === 'settled' && c.n === b.count) {
+          this.db
+            .prepare("UPDATE batches SET state = 'settled', settled_at = ?, paid = ? WHERE id = ? AND state <> 'settled'")
+            .run(ack.settledAt ?? at, ack.paid, id);
+        }
+      })
+      .immediate();
     return this.batch(id)!;
   }
 
   /** Records that the fund settled (paid) acknowledged batch `id`. */
   recordSettlement(id: number, paid: number, settledAt: string): BatchInfo | null {
-    this.db.prepare("UPDATE batches SET state = 'settled', settled_at = ?, paid = ? WHERE id = ? AND state = 'acknowledged'").run(settledAt, paid, id);
+    this.db
+      .prepare("UPDATE batches SET state = 'settled', settled_at = ?, paid = ? WHERE id = ? AND state = 'acknowledged'")
+      .run(settledAt, paid, id);
     return this.batch(id);
   }
 
   // ---------------------------------------------------------------- reading
 
   /** The decoded invoice `number`, with its JWS, hash and the fund's answer if any. */
-  invoice(number: number): { document: InvoiceDocument; jws: string; hash: string; ack: { status: string; code: string | null; reason: string | null } | null } | null {
+  invoice(number: number): {
+    document: InvoiceDocument;
+    jws: string;
+    hash: string;
+    ack: { status: string; code: string | null; reason: string | null } | null;
+  } | null {
     const r = this.st.invoice.get(number) as { jws: string; hash: string } | undefined;
     if (!r) return null;
     const a = this.st.ack.get(number) as { status: string; code: string | null; reason: string | null } | undefined;
-    return { document: parseCompact(r.jws).payload as InvoiceDocument, jws: r.jws, hash: r.hash, ack: a ? { status: a.status, code: a.code, reason: a.reason } : null };
+    return {
+      document: parseCompact(r.jws).payload as InvoiceDocument,
+      jws: r.jws,
+      hash: r.hash,
+      ack: a ? { status: a.status, code: a.code, reason: a.reason } : null,
+    };
   }
 
   /** Invoices the fund rejected, for the pharmacist, with the correction that recycles each. */

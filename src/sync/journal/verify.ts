@@ -42,7 +42,17 @@ export interface JournalReport {
 const MAX_PROBLEMS = 50;
 
 export function verifyJournal(file: string): JournalReport {
-  const report: JournalReport = { ok: false, file, pharmacyId: null, invoices: 0, batches: 0, lastNumber: 0, lastHash: GENESIS_HASH, problems: [], firstBreak: null };
+  const report: JournalReport = {
+    ok: false,
+    file,
+    pharmacyId: null,
+    invoices: 0,
+    batches: 0,
+    lastNumber: 0,
+    lastHash: GENESIS_HASH,
+    problems: [],
+    firstBreak: null,
+  };
   const problem = (p: JournalProblem): void => {
     if (report.problems.length < MAX_PROBLEMS) report.problems.push(p);
   };
@@ -73,7 +83,12 @@ function run(db: Database.Database, report: JournalReport, problem: (p: JournalP
   const check = db.pragma('quick_check', { simple: true }) as string;
   if (check !== 'ok') problem({ code: 'sqlite-corrupt', message: `SQLite quick_check: ${check}` });
 
-  const triggers = new Map((db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").all() as { name: string; sql: string }[]).map((t) => [t.name, t.sql]));
+  const triggers = new Map(
+    (db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").all() as { name: string; sql: string }[]).map((t) => [
+      t.name,
+      t.sql,
+    ]),
+  );
   for (const t of TRIGGERS) {
     const sql = triggers.get(t);
     if (sql === undefined) problem({ code: 'trigger-missing', message: `immutability trigger ${t} is missing` });
@@ -85,11 +100,17 @@ function run(db: Database.Database, report: JournalReport, problem: (p: JournalP
 
   // Certificates, by thumbprint: the key id must be the thumbprint of the stored DER.
   const keys = new Map<string, KeyObject>();
-  for (const c of db.prepare('SELECT key_id, der, pharmacy_id FROM certificates').all() as { key_id: string; der: Buffer; pharmacy_id: string }[]) {
+  for (const c of db.prepare('SELECT key_id, der, pharmacy_id FROM certificates').all() as {
+    key_id: string;
+    der: Buffer;
+    pharmacy_id: string;
+  }[]) {
     try {
       const x = new X509Certificate(c.der);
-      if (certificateThumbprint(x.raw) !== c.key_id) throw new SyncError('bad-certificate', 'thumbprint does not match the stored certificate');
-      if (pharmacyIdOf(x) !== c.pharmacy_id || (pharmacyId !== null && c.pharmacy_id !== pharmacyId)) throw new SyncError('bad-certificate', `certificate is for ${pharmacyIdOf(x)}`);
+      if (certificateThumbprint(x.raw) !== c.key_id)
+        throw new SyncError('bad-certificate', 'thumbprint does not match the stored certificate');
+      if (pharmacyIdOf(x) !== c.pharmacy_id || (pharmacyId !== null && c.pharmacy_id !== pharmacyId))
+        throw new SyncError('bad-certificate', `certificate is for ${pharmacyIdOf(x)}`);
       keys.set(c.key_id, x.publicKey);
     } catch (err) {
       problem({ code: 'bad-certificate', message: `certificate ${c.key_id}: ${(err as Error).message}` });
@@ -105,7 +126,21 @@ function run(db: Database.Database, report: JournalReport, problem: (p: JournalP
   };
 
   // The chain.
-  type Row = { number: number; kind: string; fund: string; date: string; issued_at: string; card_serial: string; total: number; fund_amount: number; patient_amount: number; ref_number: number | null; prev_hash: string; hash: string; jws: string };
+  type Row = {
+    number: number;
+    kind: string;
+    fund: string;
+    date: string;
+    issued_at: string;
+    card_serial: string;
+    total: number;
+    fund_amount: number;
+    patient_amount: number;
+    ref_number: number | null;
+    prev_hash: string;
+    hash: string;
+    jws: string;
+  };
   const hashes = new Map<number, string>();
   const docs = new Map<number, { kind: string; fund: string; total: number; fund_amount: number; patient_amount: number }>();
   let expected = 1;
@@ -116,13 +151,16 @@ function run(db: Database.Database, report: JournalReport, problem: (p: JournalP
     const brk = (code: string, message: string): void => {
       problem({ code, number: r.number, message: `${where}: ${message}` });
     };
-    if (r.number !== expected) brk('chain-gap', `expected invoice ${expected} next, found ${r.number} (missing ${expected}–${r.number - 1})`);
+    if (r.number !== expected)
+      brk('chain-gap', `expected invoice ${expected} next, found ${r.number} (missing ${expected}–${r.number - 1})`);
     expected = r.number + 1;
     hashes.set(r.number, r.hash);
     docs.set(r.number, r);
     const actual = jwsHash(r.jws);
-    if (actual !== r.hash) brk('hash-mismatch', `stored hash ${r.hash.slice(0, 12)}… is not the SHA-256 of the stored JWS (${actual.slice(0, 12)}…)`);
-    if (r.prev_hash !== prev) brk('chain-broken', `links to ${r.prev_hash.slice(0, 12)}… but the previous invoice hashes to ${prev.slice(0, 12)}…`);
+    if (actual !== r.hash)
+      brk('hash-mismatch', `stored hash ${r.hash.slice(0, 12)}… is not the SHA-256 of the stored JWS (${actual.slice(0, 12)}…)`);
+    if (r.prev_hash !== prev)
+      brk('chain-broken', `links to ${r.prev_hash.slice(0, 12)}… but the previous invoice hashes to ${prev.slice(0, 12)}…`);
     prev = actual;
     let doc: InvoiceDocument;
     try {
@@ -135,7 +173,8 @@ function run(db: Database.Database, report: JournalReport, problem: (p: JournalP
     }
     if (doc.number !== r.number) brk('number-mismatch', `the signed document says number ${doc.number}`);
     if (doc.prev !== r.prev_hash) brk('chain-broken', 'the signed prev hash differs from the stored one');
-    if (pharmacyId !== null && doc.pharmacyId !== pharmacyId) brk('wrong-pharmacy', `signed for pharmacy ${doc.pharmacyId}, the journal is ${pharmacyId}`);
+    if (pharmacyId !== null && doc.pharmacyId !== pharmacyId)
+      brk('wrong-pharmacy', `signed for pharmacy ${doc.pharmacyId}, the journal is ${pharmacyId}`);
     const cols: [string, unknown, unknown][] = [
       ['kind', r.kind, doc.kind],
       ['fund', r.fund, doc.fund],
@@ -148,7 +187,8 @@ function run(db: Database.Database, report: JournalReport, problem: (p: JournalP
       ['ref_number', r.ref_number, doc.references?.number ?? null],
     ];
     for (const [col, stored, signed] of cols) {
-      if (stored !== signed) brk('column-mismatch', `column ${col} holds ${JSON.stringify(stored)} but the signed document says ${JSON.stringify(signed)}`);
+      if (stored !== signed)
+        brk('column-mismatch', `column ${col} holds ${JSON.stringify(stored)} but the signed document says ${JSON.stringify(signed)}`);
     }
     if (doc.references !== undefined && hashes.get(doc.references.number) !== doc.references.hash) {
       brk('bad-reference', `references invoice ${doc.references.number} with a hash that is not its own`);
@@ -158,7 +198,17 @@ function run(db: Database.Database, report: JournalReport, problem: (p: JournalP
   report.lastHash = prev;
 
   // Batches: contiguous ids and ranges covering every invoice, manifests that match.
-  type B = { id: number; state: string; first_number: number; last_number: number; count: number; closed_at: string | null; close_reason: string | null; manifest_jws: string | null; idempotency_key: string | null };
+  type B = {
+    id: number;
+    state: string;
+    first_number: number;
+    last_number: number;
+    count: number;
+    closed_at: string | null;
+    close_reason: string | null;
+    manifest_jws: string | null;
+    idempotency_key: string | null;
+  };
   let nextId = 1;
   let nextFirst = 1;
   for (const b of db.prepare('SELECT * FROM batches ORDER BY id').iterate() as IterableIterator<B>) {
@@ -169,7 +219,8 @@ function run(db: Database.Database, report: JournalReport, problem: (p: JournalP
     nextId = b.id + 1;
     if (b.first_number !== nextFirst) bad('batch-range', `starts at invoice ${b.first_number}, expected ${nextFirst}`);
     nextFirst = b.last_number + 1;
-    if (b.last_number > report.lastNumber) bad('batch-range', `ends at invoice ${b.last_number}, beyond the last invoice ${report.lastNumber}`);
+    if (b.last_number > report.lastNumber)
+      bad('batch-range', `ends at invoice ${b.last_number}, beyond the last invoice ${report.lastNumber}`);
     if (b.manifest_jws === null) {
       if (b.state !== 'open' && b.state !== 'closed') bad('unsigned-batch', `state ${b.state} without a signed manifest`);
       continue;
@@ -186,13 +237,15 @@ function run(db: Database.Database, report: JournalReport, problem: (p: JournalP
         list.push(h);
         addToTotals(totals, d.fund as 'CNAS', d.kind === 'credit-note', { total: d.total, fund: d.fund_amount, patient: d.patient_amount });
       }
-      if (m.batchId !== b.id || m.from !== b.first_number || m.to !== b.last_number || m.count !== b.count) bad('manifest-mismatch', 'the signed manifest describes another range');
+      if (m.batchId !== b.id || m.from !== b.first_number || m.to !== b.last_number || m.count !== b.count)
+        bad('manifest-mismatch', 'the signed manifest describes another range');
       else if (m.pharmacyId !== pharmacyId) bad('manifest-mismatch', `the manifest is for pharmacy ${m.pharmacyId}`);
       else if (canonicalize(m.invoices) !== canonicalize(list)) {
         const i = m.invoices.findIndex((h, k) => h !== list[k]);
         bad('manifest-mismatch', `the manifest's hash of invoice ${b.first_number + i} differs from the journal's`);
       } else if (canonicalize(m.totals) !== canonicalize(totals)) bad('manifest-mismatch', 'the manifest totals differ from the invoices');
-      if (b.idempotency_key !== idempotencyKeyFor(b.manifest_jws)) bad('manifest-mismatch', 'the idempotency key is not derived from the manifest');
+      if (b.idempotency_key !== idempotencyKeyFor(b.manifest_jws))
+        bad('manifest-mismatch', 'the idempotency key is not derived from the manifest');
     } catch (err) {
       const e = err as { code?: string; message: string };
       bad(e.code ?? 'bad-manifest', e.message);
@@ -204,9 +257,17 @@ function run(db: Database.Database, report: JournalReport, problem: (p: JournalP
 
   // Acknowledgements point at invoices of their batch.
   const orphan = db
-    .prepare('SELECT a.invoice_number AS n, a.batch_id AS b FROM acks a LEFT JOIN batches b ON b.id = a.batch_id WHERE b.id IS NULL OR a.invoice_number NOT BETWEEN b.first_number AND b.last_number LIMIT 1')
+    .prepare(
+      'SELECT a.invoice_number AS n, a.batch_id AS b FROM acks a LEFT JOIN batches b ON b.id = a.batch_id WHERE b.id IS NULL OR a.invoice_number NOT BETWEEN b.first_number AND b.last_number LIMIT 1',
+    )
     .get() as { n: number; b: number } | undefined;
-  if (orphan) problem({ code: 'ack-mismatch', number: orphan.n, batchId: orphan.b, message: `the acknowledgement of invoice ${orphan.n} names batch ${orphan.b}, which does not hold it` });
+  if (orphan)
+    problem({
+      code: 'ack-mismatch',
+      number: orphan.n,
+      batchId: orphan.b,
+      message: `the acknowledgement of invoice ${orphan.n} names batch ${orphan.b}, which does not hold it`,
+    });
 
   // Whole-file problems first, then by invoice number, then batch problems (stable sort).
   const rank = (p: JournalProblem): number => (p.number !== undefined ? p.number : p.batchId !== undefined ? Number.MAX_SAFE_INTEGER : -1);

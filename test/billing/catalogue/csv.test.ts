@@ -3,13 +3,48 @@ import { csvField, parseCsv } from '../../../src/billing/catalogue/csv';
 
 describe('parseCsv', () => {
   test.each([
-    ['LF records', 'a,b\nc,d\n', [[1, ['a', 'b']], [2, ['c', 'd']]]],
-    ['CRLF records, no final line end', 'a,b\r\nc,d', [[1, ['a', 'b']], [2, ['c', 'd']]]],
-    ['empty fields', ',\na,,\n', [[1, ['', '']], [2, ['a', '', '']]]],
+    [
+      'LF records',
+      'a,b\nc,d\n',
+      [
+        [1, ['a', 'b']],
+        [2, ['c', 'd']],
+      ],
+    ],
+    [
+      'CRLF records, no final line end',
+      'a,b\r\nc,d',
+      [
+        [1, ['a', 'b']],
+        [2, ['c', 'd']],
+      ],
+    ],
+    [
+      'empty fields',
+      ',\na,,\n',
+      [
+        [1, ['', '']],
+        [2, ['a', '', '']],
+      ],
+    ],
     ['quoted comma and doubled quote', '"a,b","say ""hi"""\n', [[1, ['a,b', 'say "hi"']]]],
-    ['quoted line break keeps the next record on the right line', '"x\ny",z\nnext,1\n', [[1, ['x\ny', 'z']], [3, ['next', '1']]]],
+    [
+      'quoted line break keeps the next record on the right line',
+      '"x\ny",z\nnext,1\n',
+      [
+        [1, ['x\ny', 'z']],
+        [3, ['next', '1']],
+      ],
+    ],
     ['empty quoted field', '"",x\n', [[1, ['', 'x']]]],
-    ['byte-order mark and blank lines', '\ufeffa\n\n\r\nb\n', [[1, ['a']], [4, ['b']]]],
+    [
+      'byte-order mark and blank lines',
+      '\ufeffa\n\n\r\nb\n',
+      [
+        [1, ['a']],
+        [4, ['b']],
+      ],
+    ],
     ['spaces are data', ' a , b \n', [[1, [' a ', ' b ']]]],
   ])('%s', (_label, text, expected) => {
     const { records, errors } = parseCsv(text);

@@ -44,15 +44,29 @@ describe('row validation', () => {
       {
         line: 2,
         product: {
-          code: 'P-1', dci: 'Paracétamol', brand: 'Doliprane', form: 'comprimé, boîte de 16', strength: '500 mg',
-          unitPrice: 5200, referencePrice: 4500, reimbursable: true, priorApproval: false,
+          code: 'P-1',
+          dci: 'Paracétamol',
+          brand: 'Doliprane',
+          form: 'comprimé, boîte de 16',
+          strength: '500 mg',
+          unitPrice: 5200,
+          referencePrice: 4500,
+          reimbursable: true,
+          priorApproval: false,
         },
       },
       {
         line: 3,
         product: {
-          code: 'P-2', dci: 'Paracétamol', brand: 'Paralgan', form: 'comprimé, boîte de 16', strength: '500 mg',
-          unitPrice: 4500, referencePrice: null, reimbursable: true, priorApproval: false,
+          code: 'P-2',
+          dci: 'Paracétamol',
+          brand: 'Paralgan',
+          form: 'comprimé, boîte de 16',
+          strength: '500 mg',
+          unitPrice: 4500,
+          referencePrice: null,
+          reimbursable: true,
+          priorApproval: false,
         },
       },
     ]);
@@ -129,8 +143,15 @@ describe('import', () => {
     expect(r.skipped.map((p) => [p.line, p.columnName])).toEqual([[3, 'unitPrice']]);
     expect(store.get('P-3')).toBeUndefined();
     expect(store.get('P-2')).toEqual({
-      code: 'P-2', dci: 'Paracétamol', brand: 'Paralgan', form: 'comprimé, boîte de 16', strength: '500 mg',
-      unitPrice: 4500, referencePrice: null, reimbursable: true, priorApproval: false,
+      code: 'P-2',
+      dci: 'Paracétamol',
+      brand: 'Paralgan',
+      form: 'comprimé, boîte de 16',
+      strength: '500 mg',
+      unitPrice: 4500,
+      referencePrice: null,
+      reimbursable: true,
+      priorApproval: false,
     });
   });
 
@@ -152,7 +173,19 @@ describe('import', () => {
   test('the table refuses what the CSV validation would (defence in depth)', () => {
     const store = memStore();
     expect(() =>
-      store.upsertMany([{ code: 'Z', dci: 'd', brand: 'b', form: 'f', strength: '', unitPrice: 1.5, referencePrice: null, reimbursable: true, priorApproval: false }]),
+      store.upsertMany([
+        {
+          code: 'Z',
+          dci: 'd',
+          brand: 'b',
+          form: 'f',
+          strength: '',
+          unitPrice: 1.5,
+          referencePrice: null,
+          reimbursable: true,
+          priorApproval: false,
+        },
+      ]),
     ).toThrow();
     expect(store.count()).toBe(0);
   });

@@ -199,7 +199,7 @@ describe('ChifaCard over the in-process emulator', () => {
     const card = await ChifaCard.open(t);
     // Corrupt record 17 of EF.DISPENSATIONS in the READ RECORD(S) answer: its date's first byte.
     t.rewrite = (cmd, resp) => {
-      if (cmd[1] !== 0xb2 || cmd[3] >> 3 !== InsuredFiles.dispensations.sfi) return resp;
+      if (cmd[1] !== 0xb2 || cmd[3]! >> 3 !== InsuredFiles.dispensations.sfi) return resp;
       const out = Buffer.from(resp);
       out[16 * 64 + 4] = 0xaa;
       return out;

@@ -18,7 +18,8 @@ import {
 /** Decoders against golden vectors: the emulator's (fixtures/golden) and hand-built ones here. */
 
 const GOLDEN = path.join(__dirname, '../../../fixtures/golden');
-const golden = (name: string) => JSON.parse(fs.readFileSync(path.join(GOLDEN, `${name}.json`), 'utf8')) as { fields: unknown; padded: string; file: { record?: number } };
+const golden = (name: string) =>
+  JSON.parse(fs.readFileSync(path.join(GOLDEN, `${name}.json`), 'utf8')) as { fields: unknown; padded: string; file: { record?: number } };
 /** Hex with spaces, newlines and `#` comments. */
 const hex = (s: string) =>
   Buffer.from(
@@ -78,14 +79,24 @@ describe('Chifa decoders: golden vectors', () => {
     );
     answer[64 + 10] = 0x48;
     answer[64 + 1] = 0x50; // template longer than the record: the bytes after it do not count
-    expect(() => decodeDispensation(answer, 2, 64, 128)).toThrow(/record 2 \(byte 1\): malformed TLV: length 80 exceeds the 62 bytes left at offset 1$/);
+    expect(() => decodeDispensation(answer, 2, 64, 128)).toThrow(
+      /record 2 \(byte 1\): malformed TLV: length 80 exceeds the 62 bytes left at offset 1$/,
+    );
   });
 
   it('our append encoder writes the same bytes as the golden templates', () => {
     const d = golden('dispensation');
-    expect(encodeDispensation(d.fields as Dispensation).toString('hex').toUpperCase()).toBe((d as unknown as { template: string }).template);
+    expect(
+      encodeDispensation(d.fields as Dispensation)
+        .toString('hex')
+        .toUpperCase(),
+    ).toBe((d as unknown as { template: string }).template);
     const p = golden('prescription');
-    expect(encodePrescription(p.fields as never).toString('hex').toUpperCase()).toBe((p as unknown as { template: string }).template);
+    expect(
+      encodePrescription(p.fields as never)
+        .toString('hex')
+        .toUpperCase(),
+    ).toBe((p as unknown as { template: string }).template);
     expect(encodeDispensation(decodeDispensation(pad(DISPENSATION, 64), 1))).toEqual(DISPENSATION);
   });
 });
@@ -235,7 +246,9 @@ describe('Chifa decoders: bad card data names file, record, field and offset', (
 
 describe('Append encoder', () => {
   const arb = fc.record({
-    date: fc.date({ min: new Date('2000-01-01'), max: new Date('2099-12-31'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10)),
+    date: fc
+      .date({ min: new Date('2000-01-01'), max: new Date('2099-12-31'), noInvalidDate: true })
+      .map((d) => d.toISOString().slice(0, 10)),
     pharmacyId: fc.stringMatching(/^[A-Z0-9-]{1,16}$/),
     rank: fc.integer({ min: 1, max: 15 }),
     productCode: fc.stringMatching(/^[A-Z0-9-]{1,16}$/),
@@ -265,7 +278,12 @@ describe('Append encoder', () => {
 
   it('fits every dispensation with codes of the sizes the system uses', () => {
     // Pharmacy ids like DZ16-PH-00001 (13), product codes like N02BE01-08 (10), references like RX000124 (8).
-    const realistic = arb.map((d) => ({ ...d, pharmacyId: d.pharmacyId.slice(0, 13), productCode: d.productCode.slice(0, 10), prescriptionRef: d.prescriptionRef?.slice(0, 8) }));
+    const realistic = arb.map((d) => ({
+      ...d,
+      pharmacyId: d.pharmacyId.slice(0, 13),
+      productCode: d.productCode.slice(0, 10),
+      prescriptionRef: d.prescriptionRef?.slice(0, 8),
+    }));
     fc.assert(
       fc.property(realistic, (d) => {
         expect(decodeDispensation(pad(encodeDispensation(d), 64), 1)).toEqual(d);

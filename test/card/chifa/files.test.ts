@@ -2,7 +2,8 @@ import { RecordList } from '../../../src/card/chifa/files';
 
 /** RecordList: the records of READ RECORD(S) answers, decoded in place, all at once or in shares. */
 
-const records = (size: number, first: number, n: number): Buffer => Buffer.concat(Array.from({ length: n }, (_, i) => Buffer.alloc(size, first + i)));
+const records = (size: number, first: number, n: number): Buffer =>
+  Buffer.concat(Array.from({ length: n }, (_, i) => Buffer.alloc(size, first + i)));
 const view = (bytes: Buffer, record: number, start: number, end: number) => ({ record, first: bytes[start], length: end - start });
 
 describe('RecordList', () => {

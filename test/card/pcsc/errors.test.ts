@@ -2,7 +2,7 @@ import {
   CardResetError,
   isServiceLoss,
   NoCardError,
-  PcscError,
+  type PcscError,
   PcscNoServiceError,
   ReaderUnavailableError,
   scardCodeOf,

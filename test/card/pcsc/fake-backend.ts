@@ -9,7 +9,14 @@ import {
   ReaderState,
   type ShareMode,
 } from '../../../src/card/pcsc/backend';
-import { CardResetError, NoCardError, PcscNoServiceError, ReaderUnavailableError, SCARD, SharingViolationError } from '../../../src/card/pcsc/errors';
+import {
+  CardResetError,
+  NoCardError,
+  PcscNoServiceError,
+  ReaderUnavailableError,
+  SCARD,
+  SharingViolationError,
+} from '../../../src/card/pcsc/errors';
 import { CardRemovedError } from '../../../src/card/transport/transport';
 
 /**

@@ -10,7 +10,14 @@ type Logged = string;
 
 function record(m: ReaderMonitor): Logged[] {
   const log: Logged[] = [];
-  const events: (keyof MonitorEvents)[] = ['reader-attached', 'reader-detached', 'card-inserted', 'card-removed', 'service-lost', 'service-restored'];
+  const events: (keyof MonitorEvents)[] = [
+    'reader-attached',
+    'reader-detached',
+    'card-inserted',
+    'card-removed',
+    'service-lost',
+    'service-restored',
+  ];
   for (const ev of events) {
     m.on(ev, ((x?: unknown) => {
       if (typeof x === 'string') log.push(`${ev} ${x}`);
@@ -150,7 +157,12 @@ describe('ReaderMonitor', () => {
       fake.insertCard('R0', ATR_A);
       await jest.advanceTimersByTimeAsync(5000);
       await settle();
-      expect(log).toEqual(['service-lost no-service', 'service-restored', 'reader-attached R0', `card-inserted R0 ${ATR_A.toString('hex')}`]);
+      expect(log).toEqual([
+        'service-lost no-service',
+        'service-restored',
+        'reader-attached R0',
+        `card-inserted R0 ${ATR_A.toString('hex')}`,
+      ]);
     } finally {
       jest.useRealTimers();
     }
@@ -177,7 +189,12 @@ describe('ReaderMonitor', () => {
       await jest.advanceTimersByTimeAsync(2000);
       await settle();
       expect(log).toEqual(['service-restored', 'reader-attached R0', 'reader-attached R1', `card-inserted R0 ${ATR_A.toString('hex')}`]);
-      expect(monitor.readers().filter((r) => r.cardPresent).map((r) => r.name)).toEqual(['R0']);
+      expect(
+        monitor
+          .readers()
+          .filter((r) => r.cardPresent)
+          .map((r) => r.name),
+      ).toEqual(['R0']);
     } finally {
       jest.useRealTimers();
     }
@@ -232,6 +249,8 @@ describe('ReaderMonitor', () => {
     }
     expect(caught).toBeInstanceOf(PcscUnavailableError);
     expect((caught as PcscUnavailableError).code).toBe('pcsc-unavailable');
-    expect((caught as Error).message).toMatch(/^PC\/SC support needs the optional native module pcsclite: apt-get install libpcsclite-dev pcscd && npm install \(Cannot find module 'pcsclite-not-installed'/);
+    expect((caught as Error).message).toMatch(
+      /^PC\/SC support needs the optional native module pcsclite: apt-get install libpcsclite-dev pcscd && npm install \(Cannot find module 'pcsclite-not-installed'/,
+    );
   });
 });

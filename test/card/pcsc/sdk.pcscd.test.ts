@@ -2,7 +2,15 @@ import * as path from 'node:path';
 import { AppendInterruptedError, ChifaCard, ProfessionalCard, type NewDispensation } from '../../../src/card/chifa';
 import { InProcessTransport } from '../../../src/emulator/in-process-transport';
 import { VirtualCard } from '../../../src/emulator/virtual-card';
-import { CardResetError, listReaders, NoCardError, PcscTransport, ReaderMonitor, SharingViolationError, type MonitorEvents } from '../../../src/card/pcsc';
+import {
+  CardResetError,
+  listReaders,
+  NoCardError,
+  PcscTransport,
+  ReaderMonitor,
+  SharingViolationError,
+  type MonitorEvents,
+} from '../../../src/card/pcsc';
 import { VpcdBridge } from '../../../src/emulator/vpcd';
 import { TransportError } from '../../../src/card/transport/transport';
 import { describePcsc } from '../../support/pcscd';

@@ -109,7 +109,9 @@ describe('lengths: chaining and extended', () => {
 
   test('neither chaining nor extended length: a typed error before anything is sent', async () => {
     const card = new ScriptedCard(() => '9000');
-    await expect(new CardChannel(card, { capabilities: { extendedLength: false, chaining: false } }).transmit(cmd)).rejects.toMatchObject({ code: 'data-too-long' });
+    await expect(new CardChannel(card, { capabilities: { extendedLength: false, chaining: false } }).transmit(cmd)).rejects.toMatchObject({
+      code: 'data-too-long',
+    });
     expect(card.sent).toEqual([]);
   });
 });
@@ -176,7 +178,9 @@ describe('trace', () => {
     const card = new ScriptedCard(() => {
       throw new TransportError('card-removed', 'gone');
     });
-    await expect(new CardChannel(card, { trace: (e) => events.push(e) }).transmit({ cla: 0, ins: 0x84, p1: 0, p2: 0, ne: 8 })).rejects.toThrow('gone');
+    await expect(
+      new CardChannel(card, { trace: (e) => events.push(e) }).transmit({ cla: 0, ins: 0x84, p1: 0, p2: 0, ne: 8 }),
+    ).rejects.toThrow('gone');
     expect(events[0]!.error!.message).toBe('gone');
   });
 });

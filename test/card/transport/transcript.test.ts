@@ -1,7 +1,13 @@
 import { fromHex, toHex } from '../../../src/card/apdu';
 import { readRecord, verify } from '../../../src/card/commands';
 import { CardChannel } from '../../../src/card/transport/channel';
-import { parseTranscript, RecordingTransport, ReplayMismatchError, ReplayTransport, TranscriptFormatError } from '../../../src/card/transport/transcript';
+import {
+  parseTranscript,
+  RecordingTransport,
+  ReplayMismatchError,
+  ReplayTransport,
+  TranscriptFormatError,
+} from '../../../src/card/transport/transcript';
 import { CardRemovedError, type CardTransport } from '../../../src/card/transport/transport';
 
 /** A tiny scripted card: answers by command hex, and can be "removed". */
@@ -28,7 +34,15 @@ test('a recorded session replays exactly, with the PIN redacted in the transcrip
   await expect(ch.run(readRecord({ record: 2, sfi: 1 }))).rejects.toBeInstanceOf(CardRemovedError);
   const text = rec.transcript();
   expect(text).toBe(
-    ['=> 00B2010C00', '<= AABB9000', '=> 0020008108****************', '<= 9000', '=> 00B2020C00', '!! card-removed the card was removed', ''].join('\n'),
+    [
+      '=> 00B2010C00',
+      '<= AABB9000',
+      '=> 0020008108****************',
+      '<= 9000',
+      '=> 00B2020C00',
+      '!! card-removed the card was removed',
+      '',
+    ].join('\n'),
   );
   expect(text).not.toContain('31323334');
 

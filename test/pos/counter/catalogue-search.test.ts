@@ -25,6 +25,18 @@ test('limits, empty query, no match', () => {
 
 test('sees products imported after it was built', () => {
   expect(search.search('Nouveauproduit')).toEqual([]);
-  store.upsertMany([{ code: 'X99-01', dci: 'Testine', brand: 'Nouveauproduit', form: 'sirop', strength: '', unitPrice: 100, referencePrice: null, reimbursable: false, priorApproval: false }]);
+  store.upsertMany([
+    {
+      code: 'X99-01',
+      dci: 'Testine',
+      brand: 'Nouveauproduit',
+      form: 'sirop',
+      strength: '',
+      unitPrice: 100,
+      referencePrice: null,
+      reimbursable: false,
+      priorApproval: false,
+    },
+  ]);
   expect(search.search('nouveaup').map((p) => p.code)).toEqual(['X99-01']);
 });

@@ -21,11 +21,6 @@ afterEach(async () => {
   await h?.close();
 });
 
-async function pullAndReinsert(h: Harness): Promise<void> {
-  h.insured.remove();
-  h.insured.insert();
-}
-
 test('happy path: invoice signed, three records on the card, write done', async () => {
   h = await openHarness();
   await ready(h);
@@ -175,18 +170,40 @@ test('counter stopped between the journal commit and the card_writes row: repair
   const read = h.service.card();
   const lines = [{ code: 'N02BE01-01', quantity: 1, unitPrice: 5200, referencePrice: 4500, reimbursable: true, priorApproval: false }];
   const basket = { date: '2025-06-15', lines };
-  const context = { category: 'ordinary' as const, rightsEnd: read.rights.rightsEnd, cardExpiry: read.holder.expiryDate, blacklisted: false };
+  const context = {
+    category: 'ordinary' as const,
+    rightsEnd: read.rights.rightsEnd,
+    cardExpiry: read.holder.expiryDate,
+    blacklisted: false,
+  };
   const split = computeSplit(basket, loadRules(), context);
-  const draft = draftFromSplit({ split, basket, context, fund: 'CNAS', beneficiary: { cardSerial: read.holder.cardSerial, rank: 1 }, details: [{ label: 'Doliprane', durationDays: 4 }] });
+  const draft = draftFromSplit({
+    split,
+    basket,
+    context,
+    fund: 'CNAS',
+    beneficiary: { cardSerial: read.holder.cardSerial, rank: 1 },
+    details: [{ label: 'Doliprane', durationDays: 4 }],
+  });
   const signer = await h.station.professional().signer();
   const appended = await h.journal.append(draft, signer);
   expect(h.service.writes.get(appended.number)).toBeUndefined();
 
   // Restart on the same files.
   const { logger } = captureLogger();
-  const restarted = new CounterService({ station: h.station, catalogue: h.catalogue, rules: loadRules(), journal: h.journal, logger, now: () => NOW });
+  const restarted = new CounterService({
+    station: h.station,
+    catalogue: h.catalogue,
+    rules: loadRules(),
+    journal: h.journal,
+    logger,
+    now: () => NOW,
+  });
   expect(restarted.reconcile()).toEqual({ created: [appended.number], cancelled: [] });
-  expect(restarted.writes.get(appended.number)).toMatchObject({ state: 'pending', records: [expect.objectContaining({ productCode: 'N02BE01-01', durationDays: 4, invoiceNumber: 1 })] });
+  expect(restarted.writes.get(appended.number)).toMatchObject({
+    state: 'pending',
+    records: [expect.objectContaining({ productCode: 'N02BE01-01', durationDays: 4, invoiceNumber: 1 })],
+  });
   h.service = restarted;
   h.insured.remove();
   h.insured.insert();
@@ -225,7 +242,9 @@ test('recovery waits for the professional card, then completes on demand', async
   h.insured.insert();
   await h.service.openCard();
   const v = await h.service.verifyPin('1234');
-  expect(v.result === 'ok' && v.recovery).toEqual([expect.objectContaining({ state: 'pending', error: expect.objectContaining({ code: 'no-professional-card' }) })]);
+  expect(v.result === 'ok' && v.recovery).toEqual([
+    expect.objectContaining({ state: 'pending', error: expect.objectContaining({ code: 'no-professional-card' }) }),
+  ]);
   h.professional.insert();
   await h.service.verifyProfessionalPin('0000');
   expect(await h.service.completeWrite(out.invoice.number)).toMatchObject({ state: 'done' });
@@ -245,6 +264,8 @@ test('the same requestId twice signs once', async () => {
 test('expected totals that no longer match refuse the checkout before anything is signed', async () => {
   h = await openHarness();
   await ready(h);
-  await expect(h.service.checkout({ ...THREE_LINES, expect: { total: 1, fund: 0, patient: 1 } })).rejects.toMatchObject({ code: 'quote-changed' });
+  await expect(h.service.checkout({ ...THREE_LINES, expect: { total: 1, fund: 0, patient: 1 } })).rejects.toMatchObject({
+    code: 'quote-changed',
+  });
   expect(h.journal.backlog().invoices).toBe(0);
 });

@@ -35,7 +35,11 @@ export function captureLogger(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk, _enc, cb) {
-      lines.push(...String(chunk).split('\n').filter((l) => l !== ''));
+      lines.push(
+        ...String(chunk)
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
       cb();
     },
   });
@@ -131,7 +135,8 @@ export const THREE_LINES = basket([
 
 /** Multiset difference keyed on every field of a record. */
 function without(all: readonly DispensationRecord[], initial: readonly DispensationRecord[]): DispensationRecord[] {
-  const key = (r: DispensationRecord) => JSON.stringify([r.date, r.pharmacyId, r.rank, r.productCode, r.quantity, r.durationDays, r.invoiceNumber, r.prescriptionRef]);
+  const key = (r: DispensationRecord) =>
+    JSON.stringify([r.date, r.pharmacyId, r.rank, r.productCode, r.quantity, r.durationDays, r.invoiceNumber, r.prescriptionRef]);
   const left = new Map<string, number>();
   for (const r of initial) left.set(key(r), (left.get(key(r)) ?? 0) + 1);
   return all.filter((r) => {
@@ -155,7 +160,11 @@ function without(all: readonly DispensationRecord[], initial: readonly Dispensat
 export async function expectInvariant(h: Harness): Promise<DispensationRecord[]> {
   const { serial, records: onCard } = await readCard(h.insured);
   const added = without(onCard, h.initialRecords);
-  const rows = h.journal.db.prepare('SELECT number, kind, ref_number FROM invoices ORDER BY number').all() as { number: number; kind: string; ref_number: number | null }[];
+  const rows = h.journal.db.prepare('SELECT number, kind, ref_number FROM invoices ORDER BY number').all() as {
+    number: number;
+    kind: string;
+    ref_number: number | null;
+  }[];
   const credited = new Set(rows.filter((r) => r.kind === 'credit-note').map((r) => r.ref_number));
   const docs = new Map<number, InvoiceDocument>();
   for (const r of rows) {

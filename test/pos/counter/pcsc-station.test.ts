@@ -63,7 +63,12 @@ test('roles detected from the cards; checkout through PC/SC; removal and pcscd l
     expect((await service.verifyPin('1234')).result).toBe('ok');
     const out = await service.checkout(THREE_LINES);
     expect(out.cardWrite).toMatchObject({ state: 'done', records: 3 });
-    expect(service.status()).toMatchObject({ mode: 'pcsc', serviceAvailable: true, insured: { verified: true }, professional: { unlocked: true, pharmacy: { pharmacyId: 'DZ16-PH-00001' } } });
+    expect(service.status()).toMatchObject({
+      mode: 'pcsc',
+      serviceAvailable: true,
+      insured: { verified: true },
+      professional: { unlocked: true, pharmacy: { pharmacyId: 'DZ16-PH-00001' } },
+    });
 
     // Pulling the card ends the session; putting it back asks for the PIN again.
     backend.removeCard(READER_B);
@@ -92,7 +97,13 @@ test('named readers take their roles without probing the cards', async () => {
   backend.addReader(READER_A);
   backend.addReader(READER_B);
   const { logger } = captureLogger();
-  const station = await PcscStation.start({ backend, logger, insuredReader: 'reader 00', professionalReader: 'READER 01', readyTimeoutMs: 1000 });
+  const station = await PcscStation.start({
+    backend,
+    logger,
+    insuredReader: 'reader 00',
+    professionalReader: 'READER 01',
+    readyTimeoutMs: 1000,
+  });
   try {
     await until(() => station.status().readers.length === 2, 'readers listed');
     expect(station.status().readers.map((r) => [r.name, r.role])).toEqual([

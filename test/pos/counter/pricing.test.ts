@@ -13,13 +13,29 @@ const deps = { rules, lookup: (c: string) => store.get(c), today: '2025-06-15' }
 
 test('prices from the catalogue with the rights on the card', () => {
   const q = priceBasket(cardRead(), { beneficiary: 1, lines: [{ code: 'N02BE01-01', quantity: 2 }] }, deps);
-  expect(q.quote).toMatchObject({ total: 10400, base: 9000, fund: 7200, patient: 3200, ruleVersion: 'tp-2023-12-19', thirdPartyPayment: true });
+  expect(q.quote).toMatchObject({
+    total: 10400,
+    base: 9000,
+    fund: 7200,
+    patient: 3200,
+    ruleVersion: 'tp-2023-12-19',
+    thirdPartyPayment: true,
+  });
   expect(q.quote.lines[0]!.description).toBe('Doliprane 500 mg, comprimé, boîte de 16');
   expect(q.context).toEqual({ category: 'ordinary', rightsEnd: '2026-12-31', cardExpiry: '2034-01-14', blacklisted: false });
 });
 
 test("a beneficiary's own rights replace the insured's", () => {
-  const card = cardRead({ rights: { fund: 'CNAS', category: 'ordinary', rateBp: 8000, rightsEnd: '2026-12-31', chronic: [], beneficiaryRights: [{ rank: 3, category: 'chronic', rateBp: 10000, rightsEnd: '2027-01-01' }] } });
+  const card = cardRead({
+    rights: {
+      fund: 'CNAS',
+      category: 'ordinary',
+      rateBp: 8000,
+      rightsEnd: '2026-12-31',
+      chronic: [],
+      beneficiaryRights: [{ rank: 3, category: 'chronic', rateBp: 10000, rightsEnd: '2027-01-01' }],
+    },
+  });
   expect(contextFromCard(card, 3, false).beneficiary).toEqual({ category: 'chronic', rightsEnd: '2027-01-01' });
   const q = priceBasket(card, { beneficiary: 3, lines: [{ code: 'N02BE01-01', quantity: 2 }] }, deps);
   expect(q.quote.fund).toBe(9000);
@@ -30,7 +46,11 @@ test('expired rights, an expired card and the blacklist refuse third-party payme
   expect(priceBasket(expired, { beneficiary: 1, lines: [{ code: 'N02BE01-01', quantity: 1 }] }, deps).quote.reason).toBe('rights-expired');
   const old = cardRead({ holder: { ...cardRead().holder, expiryDate: '2025-01-01' } });
   expect(priceBasket(old, { beneficiary: 1, lines: [{ code: 'N02BE01-01', quantity: 1 }] }, deps).quote.reason).toBe('card-expired');
-  const listed = priceBasket(cardRead(), { beneficiary: 1, lines: [{ code: 'N02BE01-01', quantity: 1 }] }, { ...deps, isBlacklisted: (s) => s === 'CH2-TEST-000001' });
+  const listed = priceBasket(
+    cardRead(),
+    { beneficiary: 1, lines: [{ code: 'N02BE01-01', quantity: 1 }] },
+    { ...deps, isBlacklisted: (s) => s === 'CH2-TEST-000001' },
+  );
   expect(listed.quote).toMatchObject({ reason: 'card-blacklisted', fund: 0, thirdPartyPayment: false });
 });
 
@@ -42,7 +62,17 @@ test('bad beneficiary and unknown product name their field', () => {
     expect((e as InvalidInputError).field).toBe('beneficiary');
   }
   try {
-    priceBasket(cardRead(), { beneficiary: 1, lines: [{ code: 'N02BE01-01', quantity: 1 }, { code: 'NOPE', quantity: 1 }] }, deps);
+    priceBasket(
+      cardRead(),
+      {
+        beneficiary: 1,
+        lines: [
+          { code: 'N02BE01-01', quantity: 1 },
+          { code: 'NOPE', quantity: 1 },
+        ],
+      },
+      deps,
+    );
     throw new Error('expected a throw');
   } catch (e) {
     expect(e).toBeInstanceOf(UnknownProductError);

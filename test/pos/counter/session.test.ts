@@ -29,10 +29,14 @@ test('a product dispensed today for 5 days is a possible duplicate for the same 
   await ready(h);
   await h.service.checkout(basket([['N02BE01-01', 1, 5]], 2));
   const again = h.service.quote(basket([['N02BE01-01', 1, 5]], 2));
-  expect(again.warnings).toEqual([expect.objectContaining({ code: 'possible-duplicate', line: 0, details: expect.objectContaining({ daysLeft: 5, sameProduct: true }) })]);
+  expect(again.warnings).toEqual([
+    expect.objectContaining({ code: 'possible-duplicate', line: 0, details: expect.objectContaining({ daysLeft: 5, sameProduct: true }) }),
+  ]);
   // Another brand of paracetamol: same DCI.
   const brand = h.service.quote(basket([['N02BE01-02', 1, 5]], 2));
-  expect(brand.warnings).toEqual([expect.objectContaining({ code: 'possible-duplicate', details: expect.objectContaining({ sameProduct: false }) })]);
+  expect(brand.warnings).toEqual([
+    expect.objectContaining({ code: 'possible-duplicate', details: expect.objectContaining({ sameProduct: false }) }),
+  ]);
   expect(h.service.quote(basket([['N02BE01-01', 1, 5]], 3)).warnings).toEqual([]);
 });
 

@@ -2,14 +2,34 @@ import type { Product } from '../../../src/billing/catalogue/product';
 import type { DispensationRecord } from '../../../src/pos/counter/card-data';
 import { addDays, allergyMatch, computeWarnings, daysBetween, normalizeName } from '../../../src/pos/counter/warnings';
 
-const product = (code: string, dci: string, brand = 'Brand'): Product => ({ code, dci, brand, form: 'comprimé', strength: '1 mg', unitPrice: 1000, referencePrice: 1000, reimbursable: true, priorApproval: false });
+const product = (code: string, dci: string, brand = 'Brand'): Product => ({
+  code,
+  dci,
+  brand,
+  form: 'comprimé',
+  strength: '1 mg',
+  unitPrice: 1000,
+  referencePrice: 1000,
+  reimbursable: true,
+  priorApproval: false,
+});
 const catalogue = new Map<string, Product>([
   ['J01CA04-01', product('J01CA04-01', 'Amoxicilline', 'Clamoxyl')],
   ['J01CA04-02', product('J01CA04-02', 'Amoxicilline', 'Amoxypen')],
   ['N02BE01-01', product('N02BE01-01', 'Paracétamol', 'Doliprane')],
   ['N02AJ06-01', product('N02AJ06-01', 'Codéine + paracétamol', 'Codoliprane')],
 ]);
-const disp = (over: Partial<DispensationRecord>): DispensationRecord => ({ date: '2025-06-01', pharmacyId: 'DZ16-PH-00001', rank: 1, productCode: 'N02BE01-01', quantity: 1, durationDays: 10, invoiceNumber: 5, prescriptionRef: null, ...over });
+const disp = (over: Partial<DispensationRecord>): DispensationRecord => ({
+  date: '2025-06-01',
+  pharmacyId: 'DZ16-PH-00001',
+  rank: 1,
+  productCode: 'N02BE01-01',
+  quantity: 1,
+  durationDays: 10,
+  invoiceNumber: 5,
+  prescriptionRef: null,
+  ...over,
+});
 
 function warn(codes: string[], opts: { allergies?: string[]; dispensations?: DispensationRecord[]; rank?: number; today?: string } = {}) {
   return computeWarnings({

@@ -31,7 +31,12 @@ afterAll(async () => {
   await counter?.close();
 });
 
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any; headers: Headers }> {
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: any; headers: Headers }> {
   const init: RequestInit = { method, headers: { Authorization: `Bearer ${counter.token}`, ...headers } };
   if (body !== undefined) {
     (init.headers as Record<string, string>)['Content-Type'] = 'application/json';
@@ -77,19 +82,33 @@ describe('access', () => {
 
   test('a non-loopback address is refused without --allow-remote', async () => {
     const { logger } = captureLogger();
-    await expect(startCounter({ dataDir: tmpDir(), host: '0.0.0.0', port: 0, logger, station })).rejects.toBeInstanceOf(RemoteBindRefusedError);
-    await expect(startCounter({ dataDir: tmpDir(), host: '192.0.2.1', port: 0, logger, station })).rejects.toMatchObject({ code: 'remote-refused' });
+    await expect(startCounter({ dataDir: tmpDir(), host: '0.0.0.0', port: 0, logger, station })).rejects.toBeInstanceOf(
+      RemoteBindRefusedError,
+    );
+    await expect(startCounter({ dataDir: tmpDir(), host: '192.0.2.1', port: 0, logger, station })).rejects.toMatchObject({
+      code: 'remote-refused',
+    });
   });
 
   test('--allow-remote binds a non-loopback address, with a warning', async () => {
     const cap = captureLogger();
-    const remote = await startCounter({ dataDir: tmpDir(), host: '0.0.0.0', port: 0, allowRemote: true, logger: cap.logger, station, token: 'remote-token-0123456789' });
+    const remote = await startCounter({
+      dataDir: tmpDir(),
+      host: '0.0.0.0',
+      port: 0,
+      allowRemote: true,
+      logger: cap.logger,
+      station,
+      token: 'remote-token-0123456789',
+    });
     try {
       expect(remote.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
       expect(cap.lines.join('\n')).toContain('WARNING: the counter listens on a non-loopback address');
       const port = new URL(remote.url).port;
       expect((await fetch(`http://127.0.0.1:${port}/api/status`)).status).toBe(401);
-      expect((await fetch(`http://127.0.0.1:${port}/api/status`, { headers: { Authorization: 'Bearer remote-token-0123456789' } })).status).toBe(200);
+      expect(
+        (await fetch(`http://127.0.0.1:${port}/api/status`, { headers: { Authorization: 'Bearer remote-token-0123456789' } })).status,
+      ).toBe(200);
     } finally {
       await remote.close();
     }
@@ -132,7 +151,13 @@ describe('errors', () => {
   });
 
   test('unknown product, invoice and endpoint (404)', async () => {
-    const q = await call('POST', '/api/quote', { beneficiary: 1, lines: [{ code: 'N02BE01-01', quantity: 1 }, { code: 'NOPE-01', quantity: 1 }] });
+    const q = await call('POST', '/api/quote', {
+      beneficiary: 1,
+      lines: [
+        { code: 'N02BE01-01', quantity: 1 },
+        { code: 'NOPE-01', quantity: 1 },
+      ],
+    });
     expect(q.status).toBe(404);
     expect(q.json.error).toMatchObject({ code: 'unknown-product', field: 'lines[1].code' });
     expect((await call('GET', '/api/catalogue/NOPE-01')).status).toBe(404);
@@ -145,7 +170,9 @@ describe('errors', () => {
     const open = await call('POST', '/api/card/open');
     expect(open.status).toBe(409);
     expect(open.json.error.code).toBe('no-card');
-    expect((await call('POST', '/api/quote', { beneficiary: 1, lines: [{ code: 'N02BE01-01', quantity: 1 }] })).json.error.code).toBe('no-card');
+    expect((await call('POST', '/api/quote', { beneficiary: 1, lines: [{ code: 'N02BE01-01', quantity: 1 }] })).json.error.code).toBe(
+      'no-card',
+    );
     station.cards.insured.insert();
     expect((await call('POST', '/api/card/open')).status).toBe(200);
     const q = await call('POST', '/api/quote', { beneficiary: 1, lines: [{ code: 'N02BE01-01', quantity: 1 }] });
@@ -166,7 +193,11 @@ describe('card, quote, checkout, receipt', () => {
     expect(ok.json.card.emergency.allergies).toEqual(['Amoxicilline']);
     expect(ok.json.card.beneficiaries).toHaveLength(4);
     const status = await call('GET', '/api/status');
-    expect(status.json).toMatchObject({ mode: 'demo', insured: { present: true, verified: true }, professional: { present: true, unlocked: true } });
+    expect(status.json).toMatchObject({
+      mode: 'demo',
+      insured: { present: true, verified: true },
+      professional: { present: true, unlocked: true },
+    });
   });
 
   test('catalogue search', async () => {
@@ -176,7 +207,13 @@ describe('card, quote, checkout, receipt', () => {
   });
 
   test('quote with the allergy warning, then checkout, receipt and backlog', async () => {
-    const q = await call('POST', '/api/quote', { beneficiary: 1, lines: [{ code: 'J01CA04-01', quantity: 1 }, { code: 'N02BE01-01', quantity: 2 }] });
+    const q = await call('POST', '/api/quote', {
+      beneficiary: 1,
+      lines: [
+        { code: 'J01CA04-01', quantity: 1 },
+        { code: 'N02BE01-01', quantity: 2 },
+      ],
+    });
     expect(q.status).toBe(200);
     expect(q.json.quote).toMatchObject({ total: 23600 + 10400, thirdPartyPayment: true });
     expect(q.json.warnings).toEqual([expect.objectContaining({ code: 'allergy', line: 0 })]);
@@ -192,7 +229,14 @@ describe('card, quote, checkout, receipt', () => {
     });
     expect(co.status).toBe(201);
     expect(co.json.cardWrite).toMatchObject({ state: 'done', records: 2 });
-    const again = await call('POST', '/api/checkout', { beneficiary: 1, lines: [{ code: 'J01CA04-01', quantity: 1, durationDays: 7 }, { code: 'N02BE01-01', quantity: 2, durationDays: 5 }], requestId: 'http-test-0001' });
+    const again = await call('POST', '/api/checkout', {
+      beneficiary: 1,
+      lines: [
+        { code: 'J01CA04-01', quantity: 1, durationDays: 7 },
+        { code: 'N02BE01-01', quantity: 2, durationDays: 5 },
+      ],
+      requestId: 'http-test-0001',
+    });
     expect(again.status).toBe(200);
     expect(again.json).toMatchObject({ replayed: true, invoice: { number: co.json.invoice.number } });
     const receipt = await call('GET', `/api/invoices/${co.json.invoice.number}/receipt`);
@@ -215,7 +259,9 @@ describe('card, quote, checkout, receipt', () => {
     const co = await call('POST', '/api/checkout', { beneficiary: 2, lines: [{ code: 'N02BE01-01', quantity: 1, durationDays: 3 }] });
     expect(co.status).toBe(201);
     expect(co.json.cardWrite).toMatchObject({ state: 'pending', error: { code: 'card-removed' } });
-    expect((await call('GET', '/api/card-writes')).json.pending).toEqual([expect.objectContaining({ invoiceNumber: co.json.invoice.number, records: 1, written: 0 })]);
+    expect((await call('GET', '/api/card-writes')).json.pending).toEqual([
+      expect.objectContaining({ invoiceNumber: co.json.invoice.number, records: 1, written: 0 }),
+    ]);
     const cancel = await call('POST', `/api/card-writes/${co.json.invoice.number}/cancel`, { reason: 'abandon' });
     expect(cancel.json).toMatchObject({ state: 'cancelled', creditNote: co.json.invoice.number + 1 });
     const receipt = await call('GET', `/api/invoices/${co.json.invoice.number}/receipt`);
@@ -249,16 +295,38 @@ describe('journal views', () => {
       const results = [];
       for (let n = batch.from; n <= batch.to; n++) {
         const inv = journal.invoice(n)!;
-        results.push(n === 1 ? { number: n, hash: inv.hash, status: 'rejected' as const, code: 'R-RIGHTS', reason: 'droits non ouverts à cette date' } : { number: n, hash: inv.hash, status: 'accepted' as const });
+        results.push(
+          n === 1
+            ? { number: n, hash: inv.hash, status: 'rejected' as const, code: 'R-RIGHTS', reason: 'droits non ouverts à cette date' }
+            : { number: n, hash: inv.hash, status: 'accepted' as const },
+        );
       }
-      journal.recordAck(batch.id, { pharmacyId: 'DZ16-PH-00001', batchId: batch.id, idempotencyKey: batch.idempotencyKey!, receivedAt: NOW.toISOString(), complete: true, state: 'acknowledged', count: batch.count, accepted: batch.count - 1, rejected: 1, paid: 0, results });
+      journal.recordAck(batch.id, {
+        pharmacyId: 'DZ16-PH-00001',
+        batchId: batch.id,
+        idempotencyKey: batch.idempotencyKey!,
+        receivedAt: NOW.toISOString(),
+        complete: true,
+        state: 'acknowledged',
+        count: batch.count,
+        accepted: batch.count - 1,
+        rejected: 1,
+        paid: 0,
+        results,
+      });
     } finally {
       await journal.close();
     }
     const r = await call('GET', '/api/invoices/rejected');
-    expect(r.json.rejected).toEqual([expect.objectContaining({ number: 1, code: 'R-RIGHTS', reason: 'droits non ouverts à cette date', correctedBy: null })]);
+    expect(r.json.rejected).toEqual([
+      expect.objectContaining({ number: 1, code: 'R-RIGHTS', reason: 'droits non ouverts à cette date', correctedBy: null }),
+    ]);
     expect(r.json.backlog).toMatchObject({ rejectedPending: 1, acknowledgedBatches: 1 });
-    expect((await call('GET', '/api/invoices/1/receipt')).json.ack).toEqual({ status: 'rejected', code: 'R-RIGHTS', reason: 'droits non ouverts à cette date' });
+    expect((await call('GET', '/api/invoices/1/receipt')).json.ack).toEqual({
+      status: 'rejected',
+      code: 'R-RIGHTS',
+      reason: 'droits non ouverts à cette date',
+    });
     expect((await call('GET', '/api/status')).json.sync).toMatchObject({ rejectedPending: 1 });
   });
 });

@@ -37,18 +37,28 @@ describe('API token', () => {
 
 test('loopback host names', () => {
   for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', 'LOCALHOST']) expect(isLoopbackHost(h)).toBe(true);
-  for (const h of ['0.0.0.0', '192.168.1.10', 'example.com', '::', 'localhost.evil.com', '1127.0.0.1']) expect(isLoopbackHost(h)).toBe(false);
+  for (const h of ['0.0.0.0', '192.168.1.10', 'example.com', '::', 'localhost.evil.com', '1127.0.0.1'])
+    expect(isLoopbackHost(h)).toBe(false);
 });
 
 test('error mapping: status per kind, field kept, internals hidden', () => {
-  expect(toHttpError(new InvalidInputError([{ field: 'lines[0].quantity', message: 'bad' }]))).toMatchObject({ status: 400, body: { error: { code: 'invalid-input', field: 'lines[0].quantity' } } });
-  expect(toHttpError(new UnknownProductError('X', 'lines[1].code'))).toMatchObject({ status: 404, body: { error: { code: 'unknown-product', field: 'lines[1].code' } } });
+  expect(toHttpError(new InvalidInputError([{ field: 'lines[0].quantity', message: 'bad' }]))).toMatchObject({
+    status: 400,
+    body: { error: { code: 'invalid-input', field: 'lines[0].quantity' } },
+  });
+  expect(toHttpError(new UnknownProductError('X', 'lines[1].code'))).toMatchObject({
+    status: 404,
+    body: { error: { code: 'unknown-product', field: 'lines[1].code' } },
+  });
   expect(toHttpError(new NoCardError()).status).toBe(409);
   expect(toHttpError(new CardRemovedError()).body.error.code).toBe('card-removed');
   expect(toHttpError(new PinBlockedError()).status).toBe(409);
   expect(toHttpError(new CardServiceUnavailableError()).status).toBe(503);
   expect(toHttpError(new HttpError(401, 'unauthorized', 'no'))).toMatchObject({ status: 401 });
-  expect(toHttpError(Object.assign(new Error('too big'), { type: 'entity.too.large', status: 413 }))).toMatchObject({ status: 413, body: { error: { code: 'body-too-large' } } });
+  expect(toHttpError(Object.assign(new Error('too big'), { type: 'entity.too.large', status: 413 }))).toMatchObject({
+    status: 413,
+    body: { error: { code: 'body-too-large' } },
+  });
   const internal = toHttpError(new Error('secret detail at /home/x'));
   expect(internal).toMatchObject({ status: 500, internal: true });
   expect(JSON.stringify(internal.body)).not.toContain('secret');

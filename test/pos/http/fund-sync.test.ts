@@ -19,7 +19,10 @@ test('blacklist from the fund, then batches uploaded and acknowledged', async ()
   const dir = tmpDir('chifa-fund-');
   const fundDir = path.join(dir, 'fund');
   fs.mkdirSync(path.join(fundDir, 'downlink'), { recursive: true });
-  fs.writeFileSync(path.join(fundDir, 'downlink', 'blacklist.json'), JSON.stringify({ version: 't1', cards: [{ cardSerial: SERIAL, since: '2025-06-01', reason: 'test' }] }));
+  fs.writeFileSync(
+    path.join(fundDir, 'downlink', 'blacklist.json'),
+    JSON.stringify({ version: 't1', cards: [{ cardSerial: SERIAL, since: '2025-06-01', reason: 'test' }] }),
+  );
   const fund = new FundServer({ dataDir: fundDir, verifyThreads: 0, now: () => NOW });
   const url = await fund.listen();
   const { logger } = captureLogger();
@@ -27,7 +30,16 @@ test('blacklist from the fund, then batches uploaded and acknowledged', async ()
   const station = EmulatedStation.openDemo(dataDir);
   let counter: RunningCounter | undefined;
   try {
-    counter = await startCounter({ dataDir, port: 0, logger, station, now: () => NOW, fund: url, syncIntervalMs: 3_600_000, batch: { maxCount: 1 } });
+    counter = await startCounter({
+      dataDir,
+      port: 0,
+      logger,
+      station,
+      now: () => NOW,
+      fund: url,
+      syncIntervalMs: 3_600_000,
+      batch: { maxCount: 1 },
+    });
     await counter.sync!.runNow();
     expect(counter.sync!.lastRun).toMatchObject({ error: null });
     const service = counter.service;

@@ -13,11 +13,15 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 const BIN = path.join(ROOT, 'bin', 'chifa.js');
 
 beforeAll(() => {
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'src', 'cli', 'serve.js'))) throw new Error('the CLI is not built: run `npm run build` (npm test does it first)');
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'src', 'cli', 'serve.js')))
+    throw new Error('the CLI is not built: run `npm run build` (npm test does it first)');
 });
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CHIFA_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, CHIFA_TOKEN: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   let stdout = '';
   child.stderr.on('data', (d) => (stderr += String(d)));

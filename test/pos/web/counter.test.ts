@@ -18,7 +18,6 @@ const CHROMIUM = process.env.CHIFA_CHROMIUM ?? '/usr/bin/chromium';
 const haveChromium = fs.existsSync(CHROMIUM);
 const underCi = process.env.CI === 'true';
 if (!haveChromium && !underCi) {
-  // eslint-disable-next-line no-console
   console.warn(`\n*** SKIPPING the browser test: ${CHROMIUM} not found (apt-get install chromium). Under CI=true it fails instead. ***\n`);
 }
 const shots = process.env.CHIFA_SCREENSHOTS;
