@@ -5,8 +5,8 @@ import { ChifaError } from '../common/errors';
  * ISO/IEC 8825-1 / X.690 §8.1 restricted to definite lengths).
  *
  * Strict means: every byte string yields either a tree or a TlvError naming the offset; there is
- * no silent truncation and no "repair". Values are views (subarray) of the input, so decoding
- * allocates only the node objects. Tags are numbers holding their encoded bytes (0x9F27, 0x7F4E,
+ * no silent truncation and no "repair", so what decodes re-encodes to the same bytes. Values are
+ * views (subarray) of the input, so an offset into a record is a difference of byte offsets. Tags are numbers holding their encoded bytes (0x9F27, 0x7F4E,
  * 0xE1...), the way card specifications write them.
  */
 
@@ -43,12 +43,9 @@ export type TlvErrorCode =
 
 export class TlvError extends ChifaError {
   readonly offset: number;
-  /** What is wrong, without the offset (for callers that count offsets from elsewhere). */
-  readonly reason: string;
   constructor(code: TlvErrorCode, reason: string, offset: number) {
     super(code, `${reason} at offset ${offset}`);
     this.offset = offset;
-    this.reason = reason;
   }
 }
 
@@ -79,19 +76,17 @@ function firstTagByte(tag: number): number {
 }
 
 /**
- * Decodes a sequence of BER-TLV objects from `input[start, end)`. Throws TlvError on the first
- * malformed byte. With allowTrailing, decoding stops at the first byte that is '00' or 'FF' where a
- * tag would start (ISO 7816-4 §6.3 padding) — everything after must then be padding too.
+ * Decodes a sequence of BER-TLV objects from `input`. Throws TlvError on the first malformed
+ * byte. With allowTrailing, decoding stops at the first byte that is '00' or 'FF' where a tag
+ * would start (ISO 7816-4 §6.3 padding) — everything after must then be padding too.
  */
 export function decodeTlv(input: Uint8Array, options: DecodeOptions = {}): TlvNode[] {
   const buf = asBuffer(input);
-  const deep = options.deep !== false;
-  const maxDepth = options.maxDepth ?? 16;
+  const allowTrailing = options.allowTrailing === true;
   const out: TlvNode[] = [];
-  const end = buf.length;
-  const stop = parseSequence(buf, 0, end, deep, maxDepth, 0, out, options.allowTrailing === true);
-  if (stop < end && options.allowTrailing !== true) {
-    throw new TlvError('trailing-bytes', `${end - stop} unexpected bytes after the last object`, stop);
+  const stop = parseSequence(buf, 0, buf.length, options.deep !== false, options.maxDepth ?? 16, 0, out, allowTrailing);
+  if (stop < buf.length && !allowTrailing) {
+    throw new TlvError('trailing-bytes', `${buf.length - stop} unexpected bytes after the last object`, stop);
   }
   return out;
 }
@@ -106,30 +101,34 @@ export function decodeOne(input: Uint8Array, options: DecodeOptions = {}): TlvNo
   return nodes[0]!;
 }
 
-/** Where readHeader leaves what it read; one per call site, reused, so no object per data object. */
-interface Header {
-  tag: number;
-  constructed: boolean;
-  valueStart: number;
-  valueEnd: number;
+/** The tag and length fields of one data object, as readTlvHeader found them. */
+export interface TlvHeader {
+  readonly tag: number;
+  readonly constructed: boolean;
+  /** Offset of the length field: where an error about the length points. */
+  readonly lengthAt: number;
+  readonly valueStart: number;
+  /** The length as encoded; the value may run past the bytes given (decodeTlv checks that it does not). */
+  readonly length: number;
 }
 
 /**
- * Reads, strictly, the tag and length fields of the data object at `pos` (a tag byte, not
- * padding) into `h`. `depth` only picks the error code: at the top an overlong length runs past
- * the buffer, below it past the parent.
+ * Reads, strictly, the tag and length fields of the data object at `pos` (X.690 §8.1.2, §8.1.3:
+ * minimal tag and length encodings, definite lengths only), looking no further than `end`.
+ * A header cut short by `end` is a 'truncated-tag' or 'truncated-length' TlvError.
  */
-function readHeader(buf: Buffer, pos: number, end: number, depth: number, h: Header): void {
+export function readTlvHeader(input: Uint8Array, pos = 0, end = input.length): TlvHeader {
   const start = pos;
-  let b = buf[pos]!;
+  if (pos >= end) throw new TlvError('truncated-tag', 'expected a data object', pos);
+  let b = input[pos]!;
   if (b === 0x00) throw new TlvError('invalid-tag', "tag '00' is not a data object", pos);
   let tag = b;
-  h.constructed = (b & 0x20) !== 0;
+  const constructed = (b & 0x20) !== 0;
   pos++;
   if ((b & 0x1f) === 0x1f) {
     // Subsequent tag bytes: b8 set means another byte follows (X.690 8.1.2.4).
     if (pos >= end) throw new TlvError('truncated-tag', 'tag ends before its subsequent bytes', pos);
-    b = buf[pos]!;
+    b = input[pos]!;
     if (b === 0x80) throw new TlvError('non-minimal-tag', 'first subsequent tag byte is 80', pos);
     let n = 1;
     tag = (tag << 8) | b;
@@ -137,34 +136,30 @@ function readHeader(buf: Buffer, pos: number, end: number, depth: number, h: Hea
     while (b & 0x80) {
       if (++n >= MAX_TAG_BYTES) throw new TlvError('tag-too-long', `tag longer than ${MAX_TAG_BYTES} bytes`, start);
       if (pos >= end) throw new TlvError('truncated-tag', 'tag ends before its last byte', pos);
-      b = buf[pos++]!;
+      b = input[pos++]!;
       tag = (tag << 8) | b;
     }
     tag >>>= 0;
     if (n === 1 && b < 0x1f) throw new TlvError('non-minimal-tag', 'tag number below 31 in the long form', start);
   }
   if (pos >= end) throw new TlvError('truncated-length', 'missing length', pos);
-  let len = buf[pos]!;
-  const lenPos = pos;
+  const lengthAt = pos;
+  let length = input[pos]!;
   pos++;
-  if (len & 0x80) {
-    const k = len & 0x7f;
-    if (k === 0) throw new TlvError('indefinite-length', 'indefinite length is not allowed', lenPos);
-    if (k > MAX_LENGTH_BYTES) throw new TlvError('length-too-long', `length field of ${k} bytes`, lenPos);
+  if (length & 0x80) {
+    const k = length & 0x7f;
+    if (k === 0) throw new TlvError('indefinite-length', 'indefinite length is not allowed', lengthAt);
+    if (k > MAX_LENGTH_BYTES) throw new TlvError('length-too-long', `length field of ${k} bytes`, lengthAt);
     if (pos + k > end) throw new TlvError('truncated-length', 'length field ends early', pos);
-    len = 0;
-    for (let i = 0; i < k; i++) len = len * 256 + buf[pos + i]!;
+    length = 0;
+    for (let i = 0; i < k; i++) length = length * 256 + input[pos + i]!;
     // Minimal encoding: the long form only from 128, and no leading zero byte.
-    if (len < 0x80 || buf[pos] === 0) throw new TlvError('non-minimal-length', `length ${len} not in its shortest form`, lenPos);
+    if (length < 0x80 || input[pos] === 0) {
+      throw new TlvError('non-minimal-length', `length ${length} not in its shortest form`, lengthAt);
+    }
     pos += k;
   }
-  if (len > end - pos) {
-    if (depth === 0) throw new TlvError('length-beyond-buffer', `length ${len} exceeds the ${end - pos} bytes left`, lenPos);
-    throw new TlvError('value-truncated', `length ${len} exceeds its parent's ${end - pos} bytes left`, lenPos);
-  }
-  h.tag = tag;
-  h.valueStart = pos;
-  h.valueEnd = pos + len;
+  return { tag, constructed, lengthAt, valueStart: pos, length };
 }
 
 /**
@@ -180,6 +175,7 @@ function atPadding(buf: Buffer, pos: number, end: number): boolean {
   return true;
 }
 
+/** Decodes the objects in `buf[pos, end)` into `out`; returns where it stopped (before padding). */
 function parseSequence(
   buf: Buffer,
   pos: number,
@@ -190,102 +186,24 @@ function parseSequence(
   out: TlvNode[],
   allowPadding: boolean,
 ): number {
-  const h: Header = { tag: 0, constructed: false, valueStart: 0, valueEnd: 0 };
   while (pos < end) {
     if (allowPadding && depth === 0 && atPadding(buf, pos, end)) return pos;
-    readHeader(buf, pos, end, depth, h);
-    const { tag, valueStart, valueEnd } = h;
-    const value = buf.subarray(valueStart, valueEnd);
+    const h = readTlvHeader(buf, pos, end);
+    const left = end - h.valueStart;
+    if (h.length > left) {
+      // At the top an overlong length runs past the input, below it past the parent.
+      if (depth === 0) throw new TlvError('length-beyond-buffer', `length ${h.length} exceeds the ${left} bytes left`, h.lengthAt);
+      throw new TlvError('value-truncated', `length ${h.length} exceeds its parent's ${left} bytes left`, h.lengthAt);
+    }
+    const valueEnd = h.valueStart + h.length;
+    const value = buf.subarray(h.valueStart, valueEnd);
     if (h.constructed && deep) {
       if (depth + 1 > maxDepth) throw new TlvError('too-deep', `nesting deeper than ${maxDepth}`, pos);
       const children: TlvNode[] = [];
-      parseSequence(buf, valueStart, valueEnd, deep, maxDepth, depth + 1, children, false);
-      out.push({ tag, children, value });
+      parseSequence(buf, h.valueStart, valueEnd, deep, maxDepth, depth + 1, children, false);
+      out.push({ tag: h.tag, children, value });
     } else {
-      out.push({ tag, value, children: undefined });
-    }
-    pos = valueEnd;
-  }
-  return pos;
-}
-
-/**
- * A decoded tree kept flat, in pre-order: node i has tag `tags[i]`, its value is
- * `buf[starts[i], ends[i])`, and its subtree ends where node `after[i]` begins (i + 1 for a
- * primitive). Same strictness as decodeTlv, but no node object and no Buffer view per data
- * object, and one FlatTlv can be decoded into again and again: for hot paths such as the 400
- * records of a full card read.
- */
-export class FlatTlv {
-  buf: Buffer = Buffer.alloc(0);
-  count = 0;
-  readonly tags: number[] = [];
-  readonly starts: number[] = [];
-  readonly ends: number[] = [];
-  readonly after: number[] = [];
-  readonly constructed: boolean[] = [];
-}
-
-export interface FlatDecodeOptions extends Omit<DecodeOptions, 'deep'> {
-  /** Decode only `input[start, end)` (default: all of it). Offsets, in nodes and errors, stay those of `input`. */
-  start?: number;
-  end?: number;
-}
-
-/**
- * Decodes `input` like decodeTlv (deep) into `into` — a new FlatTlv by default; one given is
- * overwritten, so what an earlier call left in it is gone.
- */
-export function decodeFlat(input: Uint8Array, options: FlatDecodeOptions = {}, into: FlatTlv = new FlatTlv()): FlatTlv {
-  const buf = asBuffer(input);
-  const from = options.start ?? 0;
-  const to = options.end ?? buf.length;
-  if (from < 0 || to > buf.length || from > to)
-    throw new TlvError('invalid-input', `range ${from}..${to} is outside the ${buf.length} bytes`, 0);
-  into.buf = buf;
-  into.count = 0;
-  const allowTrailing = options.allowTrailing === true;
-  const stop = flatSequence(into, from, to, options.maxDepth ?? 16, 0, allowTrailing, {
-    tag: 0,
-    constructed: false,
-    valueStart: 0,
-    valueEnd: 0,
-  });
-  if (stop < to && !allowTrailing) {
-    throw new TlvError('trailing-bytes', `${to - stop} unexpected bytes after the last object`, stop);
-  }
-  return into;
-}
-
-function flatSequence(flat: FlatTlv, pos: number, end: number, maxDepth: number, depth: number, allowPadding: boolean, h: Header): number {
-  const buf = flat.buf;
-  while (pos < end) {
-    if (allowPadding && depth === 0 && atPadding(buf, pos, end)) return pos;
-    let tag: number;
-    let valueStart: number;
-    let valueEnd: number;
-    const first = buf[pos]!;
-    if (first !== 0x00 && (first & 0x1f) !== 0x1f && pos + 1 < end && buf[pos + 1]! <= Math.min(0x7f, end - pos - 2)) {
-      // The common case, a one-byte tag and a short length that fits: nothing readHeader
-      // would object to.
-      tag = first;
-      valueStart = pos + 2;
-      valueEnd = valueStart + buf[pos + 1]!;
-    } else {
-      readHeader(buf, pos, end, depth, h);
-      ({ tag, valueStart, valueEnd } = h);
-    }
-    const constructed = (first & 0x20) !== 0;
-    const i = flat.count++;
-    flat.tags[i] = tag;
-    flat.starts[i] = valueStart;
-    flat.ends[i] = valueEnd;
-    flat.constructed[i] = constructed;
-    flat.after[i] = i + 1;
-    if (constructed) {
-      if (depth + 1 > maxDepth) throw new TlvError('too-deep', `nesting deeper than ${maxDepth}`, pos);
-      flatSequence(flat, valueStart, valueEnd, maxDepth, depth + 1, false, h);
-      flat.after[i] = flat.count;
+      out.push({ tag: h.tag, value, children: undefined });
     }
     pos = valueEnd;
   }

@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { fromHex, toHex } from '../../src/card/apdu';
 import {
-  decodeFlat,
   decodeOne,
   decodeTlv,
   encodeTlv,
@@ -9,8 +8,9 @@ import {
   findPath,
   findTag,
   hexTag,
+  readTlvHeader,
+  tagLength,
   TlvError,
-  FlatTlv,
   type TlvInput,
   type TlvNode,
   toInput,
@@ -183,59 +183,77 @@ describe('properties', () => {
     );
   });
 
-  test(`the flat decoder gives the same tree, or the same error, as the tree decoder (${Math.floor(RUNS / 5)} inputs)`, () => {
-    /** The tree decodeFlat describes, rebuilt as nodes, to compare with decodeTlv's. */
-    const rebuild = (f: FlatTlv, from: number, to: number): unknown[] => {
-      const out: unknown[] = [];
-      for (let i = from; i < to; i = f.after[i]!) {
-        const value = f.buf.subarray(f.starts[i], f.ends[i]).toString('hex');
-        out.push(f.constructed[i] ? { tag: f.tags[i], value, children: rebuild(f, i + 1, f.after[i]!) } : { tag: f.tags[i], value });
-      }
-      return out;
-    };
-    const asTree = (nodes: readonly TlvNode[]): unknown[] =>
-      nodes.map((n) =>
-        n.children
-          ? { tag: n.tag, value: n.value.toString('hex'), children: asTree(n.children) }
-          : { tag: n.tag, value: n.value.toString('hex') },
-      );
-    const outcome = (f: () => unknown[], shift = 0): unknown => {
-      try {
-        return f();
-      } catch (e) {
-        if (!(e instanceof TlvError)) throw e;
-        return { code: e.code, offset: e.offset - shift, message: e.message.replace(/at offset \d+$/, '') };
-      }
-    };
-    const mutated = fc
-      .tuple(fc.array(treeArb, { minLength: 1, maxLength: 3 }), fc.nat(), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 2 }))
-      .map(([trees, i, v, how]) => {
-        const b = Uint8Array.from(encodeTlv(trees));
-        if (b.length === 0 || how === 0) return b;
-        if (how === 1) return b.subarray(0, i % b.length);
-        b[i % b.length] = v;
-        return b;
-      });
-    const reused = new FlatTlv();
+  /** Valid encodings, cut short or with one byte changed: inputs near the edge of the spec. */
+  const nearValid = fc
+    .tuple(fc.array(treeArb, { minLength: 1, maxLength: 3 }), fc.nat(), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 2 }))
+    .map(([trees, i, v, how]) => {
+      const b = Uint8Array.from(encodeTlv(trees));
+      if (b.length === 0 || how === 0) return b;
+      if (how === 1) return b.subarray(0, i % b.length);
+      b[i % b.length] = v;
+      return b;
+    });
+
+  test(`whatever decodes is the canonical encoding of its tree, up to the padding (${Math.floor(RUNS / 5)} inputs)`, () => {
     fc.assert(
-      fc.property(
-        fc.oneof(fc.uint8Array({ maxLength: 40 }), mutated),
-        fc.boolean(),
-        fc.integer({ min: 1, max: 4 }),
-        (bytes, allowTrailing, maxDepth) => {
-          const tree = outcome(() => asTree(decodeTlv(bytes, { allowTrailing, maxDepth })));
-          const flat = outcome(() => {
-            // Decoded into a reused FlatTlv, between a copy at an offset of a larger buffer:
-            // nothing of the earlier decode may leak into this one, and offsets stay the input's.
-            const framed = Buffer.concat([Buffer.from([0x5a, 0x5a]), bytes, Buffer.from([0x5a])]);
-            const f = decodeFlat(framed, { allowTrailing, maxDepth, start: 2, end: 2 + bytes.length }, reused);
-            expect(f.starts.slice(0, f.count).every((x) => x >= 2 && x <= 2 + bytes.length)).toBe(true);
-            return rebuild(f, 0, f.count);
-          }, 2);
-          expect(flat).toEqual(tree);
-        },
-      ),
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 40 }), nearValid), fc.boolean(), (bytes, allowTrailing) => {
+        let nodes: TlvNode[];
+        try {
+          nodes = decodeTlv(bytes, { allowTrailing });
+        } catch (e) {
+          if (!(e instanceof TlvError)) throw e;
+          return;
+        }
+        // Strict: no byte is skipped, repaired or read two ways, so the minimal encoder gives the
+        // input back; with allowTrailing, what follows is '00'/'FF' padding only.
+        const again = encodeTlv(nodes.map(toInput));
+        expect(Buffer.from(bytes.subarray(0, again.length)).equals(again)).toBe(true);
+        if (!allowTrailing) expect(again.length).toBe(bytes.length);
+        expect(bytes.subarray(again.length).every((b) => b === 0x00 || b === 0xff)).toBe(true);
+      }),
       { numRuns: Math.floor(RUNS / 5) },
+    );
+  });
+
+  test('every proper prefix of one object is an error, at an offset inside the prefix', () => {
+    fc.assert(
+      fc.property(treeArb, (tree) => {
+        const bytes = encodeTlv(tree);
+        for (let cut = 1; cut < bytes.length; cut++) {
+          let err: unknown;
+          try {
+            decodeTlv(bytes.subarray(0, cut));
+          } catch (e) {
+            err = e;
+          }
+          expect(err).toBeInstanceOf(TlvError);
+          expect((err as TlvError).offset).toBeLessThanOrEqual(cut);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('readTlvHeader reads what the encoder wrote, and wants more bytes for a header cut short', () => {
+    fc.assert(
+      fc.property(treeArb, (tree) => {
+        const bytes = encodeTlv(tree);
+        const h = readTlvHeader(bytes);
+        const len = 'children' in tree ? encodeTlv(tree.children).length : tree.value.length;
+        expect(h).toEqual({
+          tag: tree.tag,
+          constructed: 'children' in tree,
+          lengthAt: tagLength(tree.tag),
+          valueStart: bytes.length - len,
+          length: len,
+        });
+        for (let cut = 0; cut < h.valueStart; cut++) {
+          expect(() => readTlvHeader(bytes.subarray(0, cut))).toThrow(
+            expect.objectContaining({ code: expect.stringMatching(/^truncated-(tag|length)$/) }) as unknown as Error,
+          );
+        }
+      }),
+      { numRuns: 1_000 },
     );
   });
 });

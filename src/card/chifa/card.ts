@@ -16,8 +16,7 @@ import { type CardCapabilities, type CardTransport, TransportError } from '../tr
 import { decodeBeneficiary, decodeDispensation, decodeEmergency, decodeHolder, decodePrescription, decodeRights } from './decode';
 import { encodeDispensation, encodePrescription, type NewDispensation } from './encode';
 import { AccessDeniedError, AppendInterruptedError, CardProtocolError, NotAChifaCardError } from './errors';
-import { DecodeBacklog } from './decode-backlog';
-import { readRecords, readTransparent, type ReadStrategy, type RecordList } from './files';
+import { readRecords, readTransparent, type ReadStrategy } from './files';
 import { Link, type LinkOptions } from './link';
 import { pinBlock, pukBlock, wipe } from './pin';
 import type { FullReadResult, PinResult, PinStatus, ProfessionalAuthResult, UnblockResult } from './results';
@@ -159,12 +158,9 @@ export class ChifaCard {
   /**
    * Everything on the card in one transaction and as few APDUs as the card allows (8 with
    * extended length). With `pin`, the VERIFY is part of it and a wrong PIN returns its result
-   * instead of data; without, the PIN must have been verified already.
-   *
-   * The decoding is done while the following reads are on their way: the reader and the card
-   * work at the same time, so decoding 450 records costs no time on a real card (several ms per
-   * APDU). The big rings go first and their records are decoded a share per following APDU, so
-   * no share outlasts a round trip and little is left after the last answer.
+   * in place of data; without, the PIN must have been verified already. The files are read
+   * first and decoded after the last answer: decoding takes a fraction of a millisecond
+   * (bench/card-read.ts), the reads take the card's time.
    */
   async readAll(options: { pin?: string } = {}): Promise<FullReadResult> {
     const block = options.pin !== undefined ? pinBlock(options.pin) : undefined;
@@ -174,18 +170,19 @@ export class ChifaCard {
           const pin = pinResult(await s.run(verify(PIN_REF, block)), 'VERIFY');
           if (pin.kind !== 'ok') return pin;
         }
-        const { dispensations: D, prescriptions: P, beneficiaries: B, rights: R, emergency: E } = InsuredFiles;
-        // Four reads follow the dispensations; their decoding is shared out over those four.
-        const work = new DecodeBacklog();
-        const dispensations = work.records(await this.records(s, D), decodeDispensation);
-        const prescriptions = work.records(await work.during(this.records(s, P), 4), decodePrescription);
-        const beneficiaries = work.records(await work.during(this.records(s, B), 3), decodeBeneficiary);
-        const rawR = await work.during(this.transparent(s, R), 2);
-        const rawE = await work.during(this.transparent(s, E), 1);
-        work.finish();
-        const rights = decodeRights(rawR);
-        const emergency = decodeEmergency(rawE);
-        const data: CardData = { holder: this.holder, beneficiaries, rights, emergency, prescriptions, dispensations };
+        const dispensations = await this.records(s, InsuredFiles.dispensations);
+        const prescriptions = await this.records(s, InsuredFiles.prescriptions);
+        const beneficiaries = await this.records(s, InsuredFiles.beneficiaries);
+        const rights = await this.transparent(s, InsuredFiles.rights);
+        const emergency = await this.transparent(s, InsuredFiles.emergency);
+        const data: CardData = {
+          holder: this.holder,
+          beneficiaries: decodeRecords(beneficiaries, decodeBeneficiary),
+          rights: decodeRights(rights),
+          emergency: decodeEmergency(emergency),
+          prescriptions: decodeRecords(prescriptions, decodePrescription),
+          dispensations: decodeRecords(dispensations, decodeDispensation),
+        };
         return { kind: 'ok', data };
       });
     } finally {
@@ -272,21 +269,26 @@ export class ChifaCard {
     return readTransparent(s, file, { capabilities: this.link.capabilities });
   }
 
-  private async records(s: CardSession, file: FileSpec): Promise<RecordList> {
+  private records(s: CardSession, file: FileSpec): Promise<Buffer[]> {
     return readRecords(s, file, { capabilities: this.link.capabilities, strategy: this.strategy });
   }
 
   private async beneficiaries(s: CardSession): Promise<Beneficiary[]> {
-    return (await this.records(s, InsuredFiles.beneficiaries)).map(decodeBeneficiary);
+    return decodeRecords(await this.records(s, InsuredFiles.beneficiaries), decodeBeneficiary);
   }
 
   private async prescriptions(s: CardSession): Promise<Prescription[]> {
-    return (await this.records(s, InsuredFiles.prescriptions)).map(decodePrescription);
+    return decodeRecords(await this.records(s, InsuredFiles.prescriptions), decodePrescription);
   }
 
   private async dispensations(s: CardSession): Promise<Dispensation[]> {
-    return (await this.records(s, InsuredFiles.dispensations)).map(decodeDispensation);
+    return decodeRecords(await this.records(s, InsuredFiles.dispensations), decodeDispensation);
   }
+}
+
+/** Decodes records read in order, numbering them as the card does (record 1 first). */
+function decodeRecords<T>(records: readonly Buffer[], decode: (bytes: Buffer, record: number) => T): T[] {
+  return records.map((bytes, i) => decode(bytes, i + 1));
 }
 
 async function selectInsured(s: CardSession): Promise<void> {

@@ -2,6 +2,7 @@ import type { CardCapabilities } from '../transport/transport';
 import type { CardSession } from '../transport/channel';
 import { readBinary, readRecord } from '../commands';
 import type { FileSpec } from '../layout';
+import { readTlvHeader, TlvError } from '../tlv';
 import { AccessDeniedError, CardDataError, CardProtocolError } from './errors';
 
 /**
@@ -33,23 +34,21 @@ function denied(file: FileSpec): never {
   throw new AccessDeniedError('pin-required', `${file.name} can only be read after the PIN is verified`);
 }
 
-/** Total encoded length of the data object at the start of `b`, or undefined if the header is incomplete. */
+/**
+ * Total encoded length of the data object at the start of `b`, from its header alone (the value
+ * may not have been read yet); undefined if `b` ends inside the header, 0 if `b` is empty, starts
+ * with padding or with a malformed header (then there is nothing more to read, and the decoder
+ * reports the bad byte).
+ */
 export function objectExtent(b: Buffer): number | undefined {
   if (b.length === 0 || b[0] === 0x00 || b[0] === 0xff) return 0;
-  let pos = 1;
-  if ((b[0]! & 0x1f) === 0x1f) {
-    while (pos < b.length && b[pos]! & 0x80) pos++;
-    pos++;
+  try {
+    const h = readTlvHeader(b);
+    return h.valueStart + h.length;
+  } catch (err) {
+    if (!(err instanceof TlvError)) throw err;
+    return err.code === 'truncated-tag' || err.code === 'truncated-length' ? undefined : 0;
   }
-  if (pos >= b.length) return undefined;
-  const first = b[pos]!;
-  pos++;
-  if (first < 0x80) return pos + first;
-  const k = first & 0x7f;
-  if (k === 0 || k > 3 || pos + k > b.length) return k === 0 || k > 3 ? 0 : undefined;
-  let len = 0;
-  for (let i = 0; i < k; i++) len = len * 256 + b[pos + i]!;
-  return pos + k + len;
 }
 
 /** Reads a transparent EF up to the end of its template (see the module comment). */
@@ -77,59 +76,18 @@ export async function readTransparent(s: CardSession, file: FileSpec, opts: Read
   return Buffer.concat(parts, have);
 }
 
-/** Decodes one record of a READ RECORD(S) answer in place, `bytes[start, end)` (see decode.ts). */
-export type RecordDecoder<T> = (bytes: Buffer, record: number, start: number, end: number) => T;
-
-/**
- * A record EF's records as the card sent them: whole answers, each a whole number of records,
- * cut into records only when decoded (a 400-record ring is then one Buffer, not 400 views).
- */
-export class RecordList {
-  private readonly chunks: Buffer[] = [];
-  count = 0;
-
-  constructor(readonly recordSize: number) {}
-
-  /** Adds an answer of whole records. */
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.count += chunk.length / this.recordSize;
-  }
-
-  /** `fn` over each record in order: record 1 first, as `bytes[start, end)`. */
-  map<T>(fn: RecordDecoder<T>): T[] {
-    const out: T[] = [];
-    this.mapNext(out, this.count, fn);
-    return out;
-  }
-
-  /** Goes on with map where `out` stops: `fn` over at most `n` more records, appended to `out`. */
-  mapNext<T>(out: T[], n: number, fn: RecordDecoder<T>): void {
-    const size = this.recordSize;
-    const stop = Math.min(this.count, out.length + n);
-    let skip = out.length * size;
-    for (const chunk of this.chunks) {
-      if (out.length >= stop) return;
-      if (skip >= chunk.length) {
-        skip -= chunk.length;
-        continue;
-      }
-      for (let at = skip; at < chunk.length && out.length < stop; at += size) out.push(fn(chunk, out.length + 1, at, at + size));
-      skip = 0;
-    }
-  }
-
-  /** Drops records past `max` (a naive read's tail can overlap what it already has). */
-  truncate(max: number): void {
-    this.count = Math.min(this.count, max);
-  }
+/** An answer of whole records cut into records (views, no copies), record 1 first. */
+function splitRecords(answer: Buffer, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0; at < answer.length; at += size) out.push(answer.subarray(at, at + size));
+  return out;
 }
 
 /** Reads all records of a record EF, record 1 first (the newest in a cyclic file). */
-export async function readRecords(s: CardSession, file: FileSpec, opts: ReadOptions): Promise<RecordList> {
+export async function readRecords(s: CardSession, file: FileSpec, opts: ReadOptions): Promise<Buffer[]> {
   const len = file.size;
   const max = file.maxRecords ?? 254;
-  const out = new RecordList(len);
+  const out: Buffer[] = [];
   if (opts.strategy === 'naive') {
     for (let n = 1; n <= Math.min(max, MAX_P1); n++) {
       const r = await s.run(readRecord({ record: n, sfi: file.sfi, mode: 'single', ne: len }));
@@ -138,19 +96,18 @@ export async function readRecords(s: CardSession, file: FileSpec, opts: ReadOpti
       if (r.kind !== 'ok') throw new CardProtocolError(`READ RECORD ${file.name} #${n}: ${r.kind}`);
       out.push(checkLength(r.data, len, file, n));
     }
-    if (out.count < MAX_P1 || max <= MAX_P1) return out;
+    if (out.length < MAX_P1 || max <= MAX_P1) return out;
     // Records past 254 have no P1: even the naive way must ask for them from record 254 on, and
     // the card chains them (61xx); record 254 comes again first.
     const r = await s.run(readRecord({ record: MAX_P1, sfi: file.sfi, mode: 'fromP1ToLast', ne: len }));
     if (r.kind !== 'ok' || r.data.length % len !== 0) throw new CardProtocolError(`READ RECORD(S) ${file.name} from #${MAX_P1}: ${r.kind}`);
-    if (r.data.length > len) out.push(r.data.subarray(len));
-    out.truncate(max);
-    return out;
+    // The file holds `max` records: anything after them in the answer is not one of its records.
+    return out.concat(splitRecords(r.data.subarray(len), len)).slice(0, max);
   }
   const ne = opts.capabilities.extendedLength ? 65536 : 256;
   const perApdu = Math.max(1, Math.floor(ne / len));
   let next = 1;
-  while (out.count < max) {
+  while (out.length < max) {
     if (next > MAX_P1) {
       // P1 is one byte and 'FF' is reserved: record 255 and beyond cannot be named. A card that
       // holds more must return them in one READ RECORD(S) — extended length, or a short answer
@@ -171,11 +128,11 @@ export async function readRecords(s: CardSession, file: FileSpec, opts: ReadOpti
         `READ RECORD(S) returned ${r.data.length} bytes, not a whole number of ${len}-byte records`,
       );
     }
-    out.push(r.data);
+    out.push(...splitRecords(r.data, len));
     next += n;
     if (n < perApdu || r.endOfRecords) break;
   }
-  if (out.count > max) throw new CardDataError({ file: file.name, record: max + 1 }, `more than the ${max} records the file can hold`);
+  if (out.length > max) throw new CardDataError({ file: file.name, record: max + 1 }, `more than the ${max} records the file can hold`);
   return out;
 }
 

@@ -70,16 +70,17 @@ describe('Chifa decoders: golden vectors', () => {
     });
   });
 
-  it('decodes a record in place inside a READ RECORD(S) answer, offsets counted from the record', () => {
+  it('decodes a record cut out of a READ RECORD(S) answer, offsets counted from the record', () => {
     const answer = Buffer.concat([Buffer.alloc(64, 0x5a), pad(DISPENSATION, 64), Buffer.alloc(64, 0x5a)]);
-    expect(decodeDispensation(answer, 2, 64, 128)).toEqual(decodeDispensation(pad(DISPENSATION, 64), 2));
+    const record = answer.subarray(64, 128);
+    expect(decodeDispensation(record, 2)).toEqual(decodeDispensation(pad(DISPENSATION, 64), 2));
     answer[64 + 10] = 0xc3; // pharmacyId's second byte
-    expect(() => decodeDispensation(answer, 2, 64, 128)).toThrow(
+    expect(() => decodeDispensation(record, 2)).toThrow(
       expect.objectContaining({ record: 2, field: 'pharmacyId', offset: 10 }) as unknown as Error,
     );
     answer[64 + 10] = 0x48;
     answer[64 + 1] = 0x50; // template longer than the record: the bytes after it do not count
-    expect(() => decodeDispensation(answer, 2, 64, 128)).toThrow(
+    expect(() => decodeDispensation(record, 2)).toThrow(
       /record 2 \(byte 1\): malformed TLV: length 80 exceeds the 62 bytes left at offset 1$/,
     );
   });

@@ -1,46 +1,35 @@
-import { RecordList } from '../../../src/card/chifa/files';
+import { objectExtent } from '../../../src/card/chifa/files';
 
-/** RecordList: the records of READ RECORD(S) answers, decoded in place, all at once or in shares. */
+/** objectExtent: how far a transparent file's template reaches, from the first bytes read. */
 
-const records = (size: number, first: number, n: number): Buffer =>
-  Buffer.concat(Array.from({ length: n }, (_, i) => Buffer.alloc(size, first + i)));
-const view = (bytes: Buffer, record: number, start: number, end: number) => ({ record, first: bytes[start], length: end - start });
+const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
-describe('RecordList', () => {
-  // Answers of 4, 1 and 3 records of 8 bytes: record n is filled with byte n.
-  const list = (): RecordList => {
-    const l = new RecordList(8);
-    l.push(records(8, 1, 4));
-    l.push(records(8, 5, 1));
-    l.push(records(8, 6, 3));
-    return l;
-  };
-  const all = Array.from({ length: 8 }, (_, i) => ({ record: i + 1, first: i + 1, length: 8 }));
-
-  it('map gives every record once, in order, numbered from 1, across answers', () => {
-    expect(list().count).toBe(8);
-    expect(list().map(view)).toEqual(all);
+describe('objectExtent', () => {
+  it.each([
+    ['short length', 'E1 03 800100', 5],
+    ['short length, value not read yet', 'E1 7F 80', 0x7f + 2],
+    ['long length, value not read yet', 'E1 82 0200', 0x200 + 4],
+    ['two-byte tag', '7F21 81 80', 0x80 + 4],
+    ['a DER certificate header', '30 82 01 F4 30', 0x1f4 + 4],
+  ])('a complete header: %s', (_name, h, extent) => {
+    expect(objectExtent(hex(h))).toBe(extent);
   });
 
-  it.each([[1], [2], [3], [5], [8], [20]])('mapNext in shares of %i gives the same as map', (share) => {
-    const l = list();
-    const out: ReturnType<typeof view>[] = [];
-    let rounds = 0;
-    while (out.length < l.count) {
-      const before = out.length;
-      l.mapNext(out, share, view);
-      expect(out.length - before).toBe(Math.min(share, l.count - before));
-      rounds++;
-    }
-    expect(out).toEqual(all);
-    expect(rounds).toBe(Math.ceil(8 / share));
-    l.mapNext(out, share, view);
-    expect(out).toHaveLength(8);
+  it.each([
+    ['tag only', 'E1'],
+    ['a two-byte tag cut after its first byte', '7F'],
+    ['a long length cut short', 'E1 82 02'],
+  ])('a header cut short asks for more bytes: %s', (_name, h) => {
+    expect(objectExtent(hex(h))).toBeUndefined();
   });
 
-  it('truncate drops records past the limit', () => {
-    const l = list();
-    l.truncate(6);
-    expect(l.map(view)).toEqual(all.slice(0, 6));
+  it.each([
+    ['nothing', ''],
+    ['padding 00', '00 00'],
+    ['padding FF', 'FF FF'],
+    ['an indefinite length', 'E1 80 0000'],
+    ['a non-minimal length', 'E1 81 05'],
+  ])('nothing more to read: %s', (_name, h) => {
+    expect(objectExtent(hex(h))).toBe(0);
   });
 });
