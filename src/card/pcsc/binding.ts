@@ -19,8 +19,8 @@ import { CardUnresponsiveError, NoCardError, PcscError, PcscUnavailableError, Re
 
 /**
  * The adapter over the `pcsclite` native module — the only file that touches it. It drives the
- * native classes directly (see types/pcsclite.d.ts for what they do and their traps) instead of
- * the library's wrapper, because the wrapper is where the known failures live: it emits 'error'
+ * native classes directly (see types/pcsclite.d.ts for what they do and their traps), not the
+ * library's wrapper, because the wrapper is where the known failures live: it emits 'error'
  * and stops for good when pcscd goes away (a monitor that dies silently, or kills the process if
  * nobody listens for 'error'), it can close before its own thread starts (a process that never
  * exits), and it loses a reader that is replugged before its old watch ended. Policy (backoff,
@@ -37,11 +37,11 @@ type Native = pcsclite.Native;
 /** Response buffer for SCardTransmit: the largest extended response (65536) + SW1 SW2. */
 const MAX_RESPONSE = 65536 + 2;
 
-let cached: Native | undefined;
-
-/** Loads pcsclite lazily; throws PcscUnavailableError (code 'pcsc-unavailable') with what to install. */
+/**
+ * Loads pcsclite (Node's module cache makes a second load the same native module); throws
+ * PcscUnavailableError (code 'pcsc-unavailable') with what to install.
+ */
 export function loadPcsclite(moduleName = 'pcsclite'): Native {
-  if (cached && moduleName === 'pcsclite') return cached;
   try {
     const req = createRequire(__filename);
     const entry = req.resolve(moduleName);
@@ -57,7 +57,6 @@ export function loadPcsclite(moduleName = 'pcsclite'): Native {
     if (typeof native.CardReader.prototype.emit !== 'function' || typeof native.CardReader.prototype._transmit !== 'function') {
       throw new Error('the pcsclite native module has an unexpected shape (expected pcsclite 1.0.x)');
     }
-    if (moduleName === 'pcsclite') cached = native as Native;
     return native as Native;
   } catch (err) {
     throw new PcscUnavailableError(err);
@@ -319,10 +318,7 @@ export class PcscliteBackend implements PcscBackend {
   }
 }
 
-let defaultBackend: PcscliteBackend | undefined;
-
-/** The process-wide pcsclite backend (the native module is loaded on first use, not at import). */
+/** A pcsclite backend (the native module is loaded on first use, not at import). */
 export function pcscliteBackend(): PcscBackend {
-  if (!defaultBackend) defaultBackend = new PcscliteBackend();
-  return defaultBackend;
+  return new PcscliteBackend();
 }
