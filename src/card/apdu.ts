@@ -1,4 +1,5 @@
 import { ChifaError } from '../common/errors';
+import { SW } from './status';
 
 /**
  * Command and response APDUs (ISO/IEC 7816-4 §5.1, ISO/IEC 7816-3 §12.1).
@@ -171,7 +172,7 @@ export class ResponseApdu {
 
   /** Normal processing: '9000' (warnings '62xx'/'63xx' are not ok). */
   get ok(): boolean {
-    return this.sw1 === 0x90 && this.sw2 === 0x00;
+    return this.sw === SW.OK;
   }
 
   toBytes(): Buffer {

@@ -1,4 +1,4 @@
-import { retriesLeft } from '../status';
+import { SW, SW1, retriesLeft } from '../status';
 import { command, CLA, type Command } from './command';
 
 /**
@@ -10,7 +10,7 @@ export type ChallengeResult = { kind: 'ok'; challenge: Buffer } | { kind: 'wrong
 export function getChallenge(length: number): Command<ChallengeResult> {
   return command('GET CHALLENGE', { cla: CLA, ins: 0x84, p1: 0, p2: 0, ne: length }, (r) => {
     if (r.ok) return { kind: 'ok', challenge: r.data };
-    if (r.sw === 0x6700 || (r.sw & 0xff00) === 0x6c00) return { kind: 'wrongLength' };
+    if (r.sw === SW.WRONG_LENGTH || r.sw1 === SW1.WRONG_LE) return { kind: 'wrongLength' };
     return undefined;
   });
 }
@@ -21,8 +21,8 @@ export type InternalAuthResult = { kind: 'ok'; response: Buffer } | { kind: 'sec
 export function internalAuthenticate(data: Uint8Array, keyRef: number): Command<InternalAuthResult> {
   return command('INTERNAL AUTHENTICATE', { cla: CLA, ins: 0x88, p1: 0, p2: keyRef, data, ne: 256 }, (r) => {
     if (r.ok) return { kind: 'ok', response: r.data };
-    if (r.sw === 0x6982) return { kind: 'securityNotSatisfied' };
-    if (r.sw === 0x6a88) return { kind: 'keyNotFound' };
+    if (r.sw === SW.SECURITY_STATUS_NOT_SATISFIED) return { kind: 'securityNotSatisfied' };
+    if (r.sw === SW.REFERENCE_DATA_NOT_FOUND) return { kind: 'keyNotFound' };
     return undefined;
   });
 }
@@ -34,13 +34,13 @@ export type ExternalAuthResult =
 export function externalAuthenticate(data: Uint8Array, keyRef = 0): Command<ExternalAuthResult> {
   return command('EXTERNAL AUTHENTICATE', { cla: CLA, ins: 0x82, p1: 0, p2: keyRef, data }, (r) => {
     if (r.ok) return { kind: 'ok' };
-    if (r.sw === 0x6300) return { kind: 'failed' };
+    if (r.sw === SW.VERIFICATION_FAILED) return { kind: 'failed' };
     const left = retriesLeft(r.sw);
     if (left !== undefined) return { kind: 'failed', retriesLeft: left };
-    // '6985' conditions of use not satisfied: no challenge was issued before.
-    if (r.sw === 0x6985) return { kind: 'noChallenge' };
-    if (r.sw === 0x6983) return { kind: 'blocked' };
-    if (r.sw === 0x6a88) return { kind: 'keyNotFound' };
+    // Conditions of use not satisfied: there is no challenge (GET CHALLENGE) to check the data against.
+    if (r.sw === SW.CONDITIONS_OF_USE_NOT_SATISFIED) return { kind: 'noChallenge' };
+    if (r.sw === SW.AUTH_METHOD_BLOCKED) return { kind: 'blocked' };
+    if (r.sw === SW.REFERENCE_DATA_NOT_FOUND) return { kind: 'keyNotFound' };
     return undefined;
   });
 }

@@ -1,3 +1,4 @@
+import { SW } from '../status';
 import { command, CLA, type Command } from './command';
 
 /**
@@ -28,11 +29,11 @@ export function readBinary(opts: { offset?: number; sfi?: number; ne?: number })
   const { p1, p2 } = offsetParams(opts.offset ?? 0, opts.sfi);
   return command('READ BINARY', { cla: CLA, ins: 0xb0, p1, p2, ne: opts.ne ?? 256 }, (r) => {
     if (r.ok) return { kind: 'ok', data: r.data, endOfFile: false };
-    if (r.sw === 0x6282) return { kind: 'ok', data: r.data, endOfFile: true };
-    if (r.sw === 0x6982) return { kind: 'securityNotSatisfied' };
-    if (r.sw === 0x6a82) return { kind: 'notFound' };
-    if (r.sw === 0x6b00) return { kind: 'offsetOutOfRange' };
-    if (r.sw === 0x6700) return { kind: 'wrongLength' };
+    if (r.sw === SW.END_OF_FILE) return { kind: 'ok', data: r.data, endOfFile: true };
+    if (r.sw === SW.SECURITY_STATUS_NOT_SATISFIED) return { kind: 'securityNotSatisfied' };
+    if (r.sw === SW.FILE_NOT_FOUND) return { kind: 'notFound' };
+    if (r.sw === SW.WRONG_P1P2) return { kind: 'offsetOutOfRange' };
+    if (r.sw === SW.WRONG_LENGTH) return { kind: 'wrongLength' };
     return undefined;
   });
 }
@@ -41,9 +42,9 @@ export function updateBinary(opts: { offset?: number; sfi?: number; data: Uint8A
   const { p1, p2 } = offsetParams(opts.offset ?? 0, opts.sfi);
   return command('UPDATE BINARY', { cla: CLA, ins: 0xd6, p1, p2, data: opts.data }, (r) => {
     if (r.ok) return { kind: 'ok' };
-    if (r.sw === 0x6982) return { kind: 'securityNotSatisfied' };
-    if (r.sw === 0x6a82) return { kind: 'notFound' };
-    if (r.sw === 0x6b00 || r.sw === 0x6a84) return { kind: 'outOfRange' };
+    if (r.sw === SW.SECURITY_STATUS_NOT_SATISFIED) return { kind: 'securityNotSatisfied' };
+    if (r.sw === SW.FILE_NOT_FOUND) return { kind: 'notFound' };
+    if (r.sw === SW.WRONG_P1P2 || r.sw === SW.NOT_ENOUGH_MEMORY) return { kind: 'outOfRange' };
     return undefined;
   });
 }

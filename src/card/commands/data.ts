@@ -1,3 +1,4 @@
+import { SW, SW1 } from '../status';
 import { command, CLA, type Command } from './command';
 
 /**
@@ -10,13 +11,13 @@ export function getData(tag: number, ne = 256): Command<GetDataResult> {
   if (!Number.isInteger(tag) || tag < 0 || tag > 0xffff) throw new RangeError(`GET DATA tag must be 0000..FFFF, got ${tag}`);
   return command('GET DATA', { cla: CLA, ins: 0xca, p1: tag >> 8, p2: tag & 0xff, ne }, (r) => {
     if (r.ok) return { kind: 'ok', data: r.data };
-    if (r.sw === 0x6a88 || r.sw === 0x6a82) return { kind: 'notFound' };
-    if (r.sw === 0x6982) return { kind: 'securityNotSatisfied' };
+    if (r.sw === SW.REFERENCE_DATA_NOT_FOUND || r.sw === SW.FILE_NOT_FOUND) return { kind: 'notFound' };
+    if (r.sw === SW.SECURITY_STATUS_NOT_SATISFIED) return { kind: 'securityNotSatisfied' };
     return undefined;
   });
 }
 
 /** GET RESPONSE (INS 'C0', §7.6.1): fetches the rest of a T=0 answer; the channel does this for you. */
 export function getResponse(ne: number, cla = CLA): Command<Buffer> {
-  return command('GET RESPONSE', { cla, ins: 0xc0, p1: 0, p2: 0, ne }, (r) => (r.ok || r.sw1 === 0x61 ? r.data : undefined));
+  return command('GET RESPONSE', { cla, ins: 0xc0, p1: 0, p2: 0, ne }, (r) => (r.ok || r.sw1 === SW1.BYTES_AVAILABLE ? r.data : undefined));
 }

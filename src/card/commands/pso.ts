@@ -1,3 +1,4 @@
+import { SW } from '../status';
 import { command, CLA, type Command } from './command';
 
 /**
@@ -10,19 +11,28 @@ export type SignResult = { kind: 'ok'; signature: Buffer } | { kind: 'securityNo
 export function computeDigitalSignature(digest: Uint8Array): Command<SignResult> {
   return command('PSO: COMPUTE DIGITAL SIGNATURE', { cla: CLA, ins: 0x2a, p1: 0x9e, p2: 0x9a, data: digest, ne: 256 }, (r) => {
     if (r.ok) return { kind: 'ok', signature: r.data };
-    if (r.sw === 0x6982) return { kind: 'securityNotSatisfied' };
-    if (r.sw === 0x6a80 || r.sw === 0x6700) return { kind: 'wrongData' };
+    if (r.sw === SW.SECURITY_STATUS_NOT_SATISFIED) return { kind: 'securityNotSatisfied' };
+    if (r.sw === SW.WRONG_DATA || r.sw === SW.WRONG_LENGTH) return { kind: 'wrongData' };
     return undefined;
   });
 }
+
+const REJECTED: ReadonlySet<number> = new Set([
+  SW.WRONG_DATA,
+  SW.SECURITY_STATUS_NOT_SATISFIED,
+  SW.CONDITIONS_OF_USE_NOT_SATISFIED,
+  SW.VERIFICATION_FAILED,
+]);
 
 export type VerifyCertificateResult = { kind: 'ok' } | { kind: 'rejected'; sw: number };
 
 export function verifyCertificate(certificate: Uint8Array): Command<VerifyCertificateResult> {
   return command('PSO: VERIFY CERTIFICATE', { cla: CLA, ins: 0x2a, p1: 0x00, p2: 0xbe, data: certificate }, (r) => {
     if (r.ok) return { kind: 'ok' };
-    // '6A80' bad certificate, '6982' not issued by a trusted CA, '6985' expired or unusable.
-    if (r.sw === 0x6a80 || r.sw === 0x6982 || r.sw === 0x6985 || r.sw === 0x6300) return { kind: 'rejected', sw: r.sw };
+    // A refusal, whichever reason the card gives (the status word goes to the caller): a malformed
+    // certificate, one not issued by a CA the card trusts, one expired or otherwise unusable, or a
+    // signature that does not verify.
+    if (REJECTED.has(r.sw)) return { kind: 'rejected', sw: r.sw };
     return undefined;
   });
 }

@@ -1,3 +1,4 @@
+import { SW } from '../status';
 import { command, CLA, type Command } from './command';
 
 /**
@@ -48,22 +49,22 @@ export function readRecord(opts: { record: number; sfi?: number; mode?: RecordMo
   const p2 = p2For(opts.sfi, RecordMode[opts.mode ?? 'single']);
   return command('READ RECORD', { cla: CLA, ins: 0xb2, p1: opts.record, p2, ne: opts.ne ?? 256 }, (r) => {
     if (r.ok) return { kind: 'ok', data: r.data, endOfRecords: false };
-    if (r.sw === 0x6282) return { kind: 'ok', data: r.data, endOfRecords: true };
-    if (r.sw === 0x6a83) return { kind: 'recordNotFound' };
-    if (r.sw === 0x6982) return { kind: 'securityNotSatisfied' };
-    if (r.sw === 0x6a82) return { kind: 'notFound' };
-    if (r.sw === 0x6700) return { kind: 'wrongLength' };
+    if (r.sw === SW.END_OF_FILE) return { kind: 'ok', data: r.data, endOfRecords: true };
+    if (r.sw === SW.RECORD_NOT_FOUND) return { kind: 'recordNotFound' };
+    if (r.sw === SW.SECURITY_STATUS_NOT_SATISFIED) return { kind: 'securityNotSatisfied' };
+    if (r.sw === SW.FILE_NOT_FOUND) return { kind: 'notFound' };
+    if (r.sw === SW.WRONG_LENGTH) return { kind: 'wrongLength' };
     return undefined;
   });
 }
 
 function writeMap(r: { ok: boolean; sw: number }): WriteRecordResult | undefined {
   if (r.ok) return { kind: 'ok' };
-  if (r.sw === 0x6982) return { kind: 'securityNotSatisfied' };
-  if (r.sw === 0x6a82) return { kind: 'notFound' };
-  if (r.sw === 0x6a83) return { kind: 'recordNotFound' };
-  if (r.sw === 0x6a84) return { kind: 'fileFull' };
-  if (r.sw === 0x6700) return { kind: 'wrongLength' };
+  if (r.sw === SW.SECURITY_STATUS_NOT_SATISFIED) return { kind: 'securityNotSatisfied' };
+  if (r.sw === SW.FILE_NOT_FOUND) return { kind: 'notFound' };
+  if (r.sw === SW.RECORD_NOT_FOUND) return { kind: 'recordNotFound' };
+  if (r.sw === SW.NOT_ENOUGH_MEMORY) return { kind: 'fileFull' };
+  if (r.sw === SW.WRONG_LENGTH) return { kind: 'wrongLength' };
   return undefined;
 }
 

@@ -1,4 +1,4 @@
-import { retriesLeft } from '../status';
+import { SW, retriesLeft } from '../status';
 import { command, CLA, type Command } from './command';
 
 /**
@@ -16,9 +16,9 @@ function secretMap(r: { ok: boolean; sw: number }): VerifyResult | undefined {
   if (r.ok) return { kind: 'ok' };
   const left = retriesLeft(r.sw);
   if (left !== undefined) return left === 0 ? { kind: 'blocked' } : { kind: 'wrongPin', retriesLeft: left };
-  // '6983' authentication method blocked; '6984' reference data not usable (also blocked).
-  if (r.sw === 0x6983 || r.sw === 0x6984) return { kind: 'blocked' };
-  if (r.sw === 0x6a88) return { kind: 'referenceNotFound' };
+  // Cards report a blocked PIN either way: the method blocked, or the reference data not usable.
+  if (r.sw === SW.AUTH_METHOD_BLOCKED || r.sw === SW.REFERENCE_DATA_NOT_USABLE) return { kind: 'blocked' };
+  if (r.sw === SW.REFERENCE_DATA_NOT_FOUND) return { kind: 'referenceNotFound' };
   return undefined;
 }
 
@@ -32,8 +32,8 @@ export function verifyStatus(ref: number): Command<RetriesResult> {
     if (r.ok) return { kind: 'verified' };
     const left = retriesLeft(r.sw);
     if (left !== undefined) return left === 0 ? { kind: 'blocked' } : { kind: 'retries', retriesLeft: left };
-    if (r.sw === 0x6983) return { kind: 'blocked' };
-    if (r.sw === 0x6a88) return { kind: 'referenceNotFound' };
+    if (r.sw === SW.AUTH_METHOD_BLOCKED) return { kind: 'blocked' };
+    if (r.sw === SW.REFERENCE_DATA_NOT_FOUND) return { kind: 'referenceNotFound' };
     return undefined;
   });
 }

@@ -1,3 +1,4 @@
+import { SW } from '../status';
 import { command, CLA, type Command } from './command';
 
 /**
@@ -12,8 +13,7 @@ const P2: Record<SelectReturn, number> = { fci: 0x00, fcp: 0x04, none: 0x0c };
 function select(p1: number, data: Uint8Array, ret: SelectReturn, p2Extra = 0): Command<SelectResult> {
   return command('SELECT', { cla: CLA, ins: 0xa4, p1, p2: P2[ret] | p2Extra, data, ...(ret === 'none' ? {} : { ne: 256 }) }, (r) => {
     if (r.ok) return { kind: 'selected', fci: r.data };
-    // '6A82' file or application not found; '6A86' a card that rejects the P1 naming mode.
-    if (r.sw === 0x6a82) return { kind: 'notFound' };
+    if (r.sw === SW.FILE_NOT_FOUND) return { kind: 'notFound' };
     return undefined;
   });
 }

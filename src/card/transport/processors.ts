@@ -2,6 +2,7 @@ import { type CommandApdu, ResponseApdu, encodeCommand, parseResponse, MAX_SHORT
 import type { CardCapabilities, CardTransport } from './transport';
 import { TransportError } from './transport';
 import { SECRET_INS } from './trace';
+import { SW1 } from '../status';
 
 /**
  * One APDU exchange at the command/response level. Processors wrap an Exchange and return
@@ -28,11 +29,11 @@ export const MAX_GET_RESPONSE_ROUNDS = 300;
  */
 export const getResponseProcessor: ApduProcessor = (next) => async (command) => {
   let resp = await next(command);
-  if (resp.sw1 !== 0x61) return resp;
+  if (resp.sw1 !== SW1.BYTES_AVAILABLE) return resp;
   const parts: Buffer[] = [resp.data];
   let total = resp.data.length;
   const cla = command.cla & ~CLA_CHAINING;
-  for (let round = 0; resp.sw1 === 0x61; round++) {
+  for (let round = 0; resp.sw1 === SW1.BYTES_AVAILABLE; round++) {
     if (round >= MAX_GET_RESPONSE_ROUNDS || total > 65536) {
       throw new TransportError('get-response-loop', `card kept answering 61xx after ${round} GET RESPONSE rounds (${total} bytes)`);
     }
@@ -50,7 +51,7 @@ export const getResponseProcessor: ApduProcessor = (next) => async (command) => 
  */
 export const wrongLengthProcessor: ApduProcessor = (next) => async (command) => {
   const resp = await next(command);
-  if (resp.sw1 !== 0x6c) return resp;
+  if (resp.sw1 !== SW1.WRONG_LE) return resp;
   // Only a command that expects data (cases 2 and 4) can have a wrong Le. Never re-send a
   // PIN-bearing command: a second VERIFY would spend a second try.
   if (command.ne === undefined || SECRET_INS.has(command.ins)) return resp;
