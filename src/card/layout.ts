@@ -1,6 +1,6 @@
 /**
  * The Chifa-style card layout: the one module that both the reader side (src/card/chifa) and the
- * emulator (src/card/emulator) import. It holds only constants — application identifiers, file
+ * emulator (src/emulator) import. It holds only constants — application identifiers, file
  * identifiers, short file identifiers, record sizes, capacities, data-object tags, key and PIN
  * references and access rules. It holds no codec: the emulator encodes records with its own code
  * and the reader decodes them with its own, and golden hex vectors in fixtures/golden pin the

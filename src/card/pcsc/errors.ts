@@ -2,7 +2,7 @@ import { CardRemovedError, TransportError, TransportTimeoutError } from '../tran
 
 /**
  * Typed PC/SC errors. Every failure a PC/SC call can report is turned into one of these classes,
- * so callers switch on `code` (or `instanceof`) instead of parsing "SCardTransmit error: ...
+ * so callers switch on `code` (or `instanceof`) and never parse "SCardTransmit error: ...
  * (0x80100069)" strings. The card-removed and timeout cases reuse the transport's own classes:
  * the Chifa layer handles a removed card the same way whatever the link.
  */
