@@ -31,7 +31,7 @@ import { printTable } from './table';
  * through pcscd + vpcd on 127.0.0.1:35963, with the card in its own process (`chifa emulate`,
  * like a real card) and bridged from this one. APDU counts do not depend on
  * latency; times do (stock vpcd costs ~44 ms per APDU from Nagle + delayed ACK, see
- * PCSC-TESTING.md; with TCP_NODELAY on pcscd's sockets it is ~0.1-0.3 ms).
+ * docs/pcsc.md; with TCP_NODELAY on pcscd's sockets it is ~0.1-0.3 ms).
  * Targets (issue): ≤ 10 APDUs with extended length; with short APDUs ≤ the layout's floor + 5;
  * time through pcscd within 1.2x of the floor for the same APDU count.
  */

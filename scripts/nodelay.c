@@ -2,7 +2,7 @@
  * LD_PRELOAD shim for pcscd: sets TCP_NODELAY on every TCP socket the process accepts or
  * connects, so vpcd's two send() calls per message (length, then payload) are not held back by
  * Nagle's algorithm against the peer's delayed ACK (~44 ms per APDU otherwise; see
- * ../PCSC-TESTING.md). Test machines only. Built by scripts/pcscd.sh:
+ * docs/pcsc.md). Test machines only. Built by scripts/pcscd.sh:
  *   gcc -shared -fPIC -O2 -o nodelay.so nodelay.c -ldl
  * Non-TCP sockets (pcscd's own unix socket) make setsockopt fail harmlessly; errno is preserved.
  */

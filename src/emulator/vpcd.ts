@@ -18,7 +18,7 @@ import type { VirtualCard } from './virtual-card';
  * removal and re-insertion: the connection is dropped and re-established, and pcscd powers the
  * card on again, which runs its recovery. If pcscd is not there (yet), the bridge retries with
  * backoff. TCP_NODELAY is set on our side (vpcd's own side needs scripts/nodelay.so, see
- * docs/emulator.md), and tests connect to 127.0.0.1 only.
+ * docs/pcsc.md), and tests connect to 127.0.0.1 only.
  */
 
 export const VPCD_PORT = 35963;
