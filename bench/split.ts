@@ -16,7 +16,7 @@ import { mulberry32 as prng } from '../src/common/prng';
  * Third-party-payment split throughput on 5-line baskets drawn from the sample catalogue, against
  * two baselines measured in the same run:
  * - a naive float split (`Math.round(base * 0.8)`, the obvious first implementation; shown for
- *   scale only — floats are not allowed near money (DESIGN.md §4), whatever it measures);
+ *   scale only — floats are not allowed near money (docs/split.md), whatever it measures);
  * - `JSON.stringify` of the same basket (the least any request path must do to a basket).
  * Then the cost of the whole `chifa quote` path (zod validation + catalogue look-up + split),
  * with the catalogue in a Map and in SQLite. Target (issue): 200,000 splits/s in one process.

@@ -1,5 +1,5 @@
 /**
- * Coverage categories (DESIGN.md §4). The rate each one gets, and which ones are exempt from the
+ * Coverage categories (docs/split.md). The rate each one gets, and which ones are exempt from the
  * per-prescription threshold, are rules data (`fixtures/rules/`), not code.
  * - `ordinary`: an ordinary insured person or beneficiary;
  * - `chronic`: a patient with a recognised chronic disease;

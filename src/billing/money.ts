@@ -1,5 +1,5 @@
 /**
- * Money is integer centimes of dinar (DESIGN.md §4). Nothing here touches a float: rates are
+ * Money is integer centimes of dinar (docs/split.md). Nothing here touches a float: rates are
  * integers in basis points (10 000 bp = 100 %), products go through exact integer arithmetic, and
  * anything that could leave the range where a JS number is an exact integer is refused or done in
  * BigInt.

@@ -6,7 +6,7 @@ import { isCentimes, mulRateHalfUp, type Centimes, type RateBp } from './money';
 import type { RuleBook } from './rules/load';
 
 /**
- * The third-party-payment split (DESIGN.md §4, docs/split.md): who pays what for one
+ * The third-party-payment split (docs/split.md): who pays what for one
  * prescription, to the centime. Pure and deterministic: no I/O, no clock, no floats — the same
  * basket, rules and context always give the same split.
  */

@@ -6,8 +6,8 @@ export type Db = Database.Database;
 
 /**
  * Opens (creating if needed) the embedded SQLite database. WAL so readers (the counter page)
- * never wait on a writer; synchronous=FULL because invoices will live here too and DESIGN.md §7
- * says never to weaken durability for them — batch writes in transactions instead.
+ * never wait on a writer; synchronous=FULL because invoices will live here too and a signed
+ * invoice lost to a crash cannot be made again — batch writes in transactions instead.
  * `:memory:` opens a private in-memory database (tests).
  */
 export function openDatabase(file: string): Db {

@@ -7,8 +7,8 @@ import { verifySignature } from '../sync/jws';
 import type { WorkerResult } from './validate';
 
 /**
- * Spreads the fund's per-invoice work over worker threads (DESIGN §7: the signature check is the
- * hot path; use both cores). Each worker caches one KeyObject per certificate.
+ * Spreads the fund's per-invoice work over worker threads (the signature check is the fund's hot
+ * path, `npm run bench -- sync`; use every core). Each worker caches one KeyObject per certificate.
  *
  * Two modes, chosen by what is on disk:
  * - `full` (the compiled `dist/`): workers run `verify-worker.js`, i.e. every self-contained check

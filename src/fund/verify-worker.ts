@@ -3,7 +3,7 @@ import { parentPort } from 'node:worker_threads';
 import { checkInvoiceJws, type WorkerResult } from './validate';
 
 /**
- * Worker thread of the fund's VerifyPool (compiled form only: `dist/src/sync/fund/verify-worker.js`).
+ * Worker thread of the fund's VerifyPool (compiled form only: `dist/src/fund/verify-worker.js`).
  * Runs every self-contained check of an invoice JWS, signature included; one KeyObject is
  * cached per certificate.
  */

@@ -10,7 +10,7 @@ import { checkDocumentShape, InvalidInvoiceError } from './invoice-check';
 export { InvalidInvoiceError };
 
 /**
- * The invoice document (DESIGN §5): what the pharmacy signs and the fund pays on. It carries the
+ * The invoice document (docs/sync.md): what the pharmacy signs and the fund pays on. It carries the
  * split engine's inputs (lines with quantity, unitPrice, referencePrice, reimbursable,
  * priorApproval/approval; the dispensing date; the rights read from the card) and its outputs
  * (per-line and total amounts, rule version, category, rate), so the fund can recompute the split

@@ -4,7 +4,7 @@ import { card, hex, selectInsured, verifyPin } from './helpers';
 
 /**
  * The vpcd bridge against a fake vpcd (a TCP server speaking the same framing on 127.0.0.1): the
- * real pcscd + vpcd run in test/pcsc/emulator.test.ts.
+ * real pcscd + vpcd run in test/emulator/through-pcscd.pcscd.test.ts.
  */
 
 interface FakeVpcd {

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { listReaders } from '../../src/card/pcsc';
 
 /**
- * What the SDK's pcscd tests add to test/pcsc/harness.ts (describePcsc, the emulator): waiting on
+ * What the SDK's pcscd tests add to test/support/pcscd.ts (describePcsc, the emulator): waiting on
  * a reader through the SDK's own listReaders, and a pcscd restart that always leaves pcscd
  * running.
  */

@@ -2,8 +2,8 @@ import type { Category } from '../../billing/category';
 import type { IsoDate } from '../../billing/dates';
 
 /**
- * What the counter knows about the cards, in the point-of-sale's own terms (no APDU bytes: DESIGN
- * §2). The card station adapts the SDK's decoded records to these shapes, so the counter's logic,
+ * What the counter knows about the cards, in the point-of-sale's own terms (no APDU bytes: the
+ * counter reaches a card only through the Chifa card application, docs/contributing.md). The card station adapts the SDK's decoded records to these shapes, so the counter's logic,
  * the HTTP API and the page do not change when the SDK's internals do.
  */
 

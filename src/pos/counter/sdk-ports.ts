@@ -16,7 +16,7 @@ import type { InsuredCardPort, PinResult, ProfessionalAuthenticatorPort, Profess
 
 /**
  * The card ports over the SDK's Chifa card application (src/card/chifa): the only path from the
- * counter to a card (DESIGN §2). Whatever the transport — PC/SC or the in-process emulator — a
+ * counter to a card (docs/contributing.md). Whatever the transport — PC/SC or the in-process emulator — a
  * port is one insertion of one card; once the station says the card left (or lost power), every
  * call throws CardRemovedError, because the PIN and authentication state went with it.
  *

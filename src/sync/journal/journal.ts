@@ -11,7 +11,7 @@ import { certificateThumbprint, pharmacyIdOf, type Signer } from '../signer';
 import { applyPragmas, missingTriggers, SCHEMA_SQL, SCHEMA_VERSION } from './schema';
 
 /**
- * The signed invoice journal (DESIGN §5): one SQLite file per pharmacy (WAL, synchronous=FULL).
+ * The signed invoice journal (docs/sync.md): one SQLite file per pharmacy (WAL, synchronous=FULL).
  *
  * Appends are group-committed: drafts that arrive while a commit is in progress are signed and
  * written together in the next transaction, and no append resolves before its transaction is

@@ -130,7 +130,7 @@ CREATE TRIGGER IF NOT EXISTS acks_no_delete BEFORE DELETE ON acks
 BEGIN SELECT RAISE(ABORT, 'journal: acknowledgements are never deleted'); END;
 `;
 
-/** Opens pragmas for durability: WAL, synchronous=FULL (DESIGN §7: never weaken it for invoices). */
+/** Opens pragmas for durability: WAL, synchronous=FULL (never weaken it: a lost invoice cannot be re-signed). */
 export function applyPragmas(db: Database.Database): void {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
