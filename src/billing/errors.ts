@@ -1,3 +1,4 @@
+import { quoteClipped } from '../common/display';
 import { ChifaError, InvalidInputError } from '../common/errors';
 
 /**
@@ -22,7 +23,7 @@ export class AmountOverflowError extends BillingError {
 export class UnknownProductError extends BillingError {
   readonly productCode: string;
   constructor(productCode: string, field: string) {
-    super('unknown-product', `${field}: unknown product code ${JSON.stringify(productCode)}`, field);
+    super('unknown-product', `${field}: unknown product code ${quoteClipped(productCode)}`, field);
     this.productCode = productCode;
   }
 }

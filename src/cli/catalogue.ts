@@ -6,7 +6,8 @@ import { formatRowProblem, BillingError } from '../billing/errors';
 import { ChifaError } from '../common/errors';
 import { formatDa } from '../billing/money';
 import { databasePath, resolveDataDir } from '../common/paths';
-import { reportError } from './quote';
+import { quoteClipped } from '../common/display';
+import { reportError, writeProblems } from './report';
 
 /**
  * `chifa catalogue import FILE.csv [--skip-bad]` and `chifa catalogue show CODE [--json]`.
@@ -42,7 +43,7 @@ export function register(program: Command): void {
         if (r.skipped.length > 0) {
           const lines = new Set(r.skipped.map((p) => p.line)).size;
           process.stderr.write(`skipped ${lines} bad row${lines === 1 ? '' : 's'}:\n`);
-          for (const p of r.skipped) process.stderr.write(`  ${formatRowProblem(p)}\n`);
+          writeProblems(r.skipped.map(formatRowProblem));
         }
       } catch (err) {
         if (!(err instanceof ChifaError)) throw err;
@@ -62,7 +63,7 @@ export function register(program: Command): void {
       try {
         const p = store.get(code);
         if (!p) {
-          reportError('catalogue show', new BillingError('unknown-product', `unknown product code ${JSON.stringify(code)}`, 'code'));
+          reportError('catalogue show', new BillingError('unknown-product', `unknown product code ${quoteClipped(code)}`, 'code'));
           return;
         }
         if (opts.json) {

@@ -3,10 +3,12 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { ChifaError } from '../common/errors';
+import { capLines, clip } from '../common/display';
 import { auditFundStore } from '../fund/audit';
 import { parseFaults } from '../fund/faults';
 import { defaultFundCa, FundServer } from '../fund/server';
 import { isLoopbackHost } from '../sync/http';
+import { MAX_DETAILS, MAX_LINE } from './report';
 
 /**
  * `chifa fund [--port] [--data DIR] [--faults SPEC]`: the reference fund server for integrators.
@@ -92,7 +94,7 @@ export function register(program: Command): void {
       } catch (err) {
         if (!(err instanceof ChifaError) && !(err as NodeJS.ErrnoException).code) throw err;
         const e = err as { code?: string; message: string };
-        process.stderr.write(`chifa fund: ${e.code ?? 'error'}: ${e.message}\n`);
+        process.stderr.write(`chifa fund: ${e.code ?? 'error'}: ${clip(e.message, MAX_LINE)}\n`);
         process.exitCode = 2;
         return;
       }
@@ -119,13 +121,13 @@ export function register(program: Command): void {
       if (opts.json) process.stdout.write(JSON.stringify(a, null, 2) + '\n');
       else {
         process.stdout.write(`fund store ${a.ok ? 'OK' : 'BROKEN'}: ${a.file}\n`);
-        for (const p of a.problems) process.stdout.write(`  - ${p}\n`);
+        for (const line of capLines(a.problems, MAX_DETAILS)) process.stdout.write(`  - ${clip(line, MAX_LINE)}\n`);
         for (const p of a.pharmacies) {
           process.stdout.write(
             `  ${p.pharmacyId}: ${p.invoices} invoices (${p.accepted} accepted, ${p.rejected} rejected), each exactly once: ${p.problems.length === 0 ? 'yes' : 'NO'}; ` +
               `${p.batches} batches; chain ${p.chainComplete ? 'complete' : 'BROKEN'} 1..${p.lastNumber}, last hash ${p.lastHash}\n`,
           );
-          for (const m of p.problems.slice(0, 20)) process.stdout.write(`    - ${m}\n`);
+          for (const m of capLines(p.problems, MAX_DETAILS)) process.stdout.write(`    - ${clip(m, MAX_LINE)}\n`);
         }
       }
       process.exitCode = a.ok ? 0 : 1;

@@ -2,11 +2,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { ChifaError } from '../common/errors';
+import { capLines, clip, quoteClipped } from '../common/display';
 import { maskId } from '../common/log';
 import { formatDa } from '../billing/money';
 import { resolveDataDir } from '../common/paths';
 import { Journal } from '../sync/journal/journal';
 import { verifyJournal } from '../sync/journal/verify';
+import { MAX_DETAILS, MAX_LINE, reportError } from './report';
 
 /**
  * `chifa journal verify | status | rejected | show N` — the signed invoice journal
@@ -21,8 +23,7 @@ export function journalFile(dataOption?: string): string {
 
 function fail(cmd: string, err: unknown): void {
   if (!(err instanceof ChifaError)) throw err;
-  process.stderr.write(`chifa journal ${cmd}: ${err.code}: ${err.message}\n`);
-  process.exitCode = 2;
+  reportError(`journal ${cmd}`, err);
 }
 
 function openExisting(dataOption?: string): Journal {
@@ -54,8 +55,11 @@ export function register(program: Command): void {
         process.stdout.write(`journal BROKEN: ${r.file}\n`);
         if (r.firstBreak)
           process.stdout.write(`  first break: invoice ${r.firstBreak.number}: ${r.firstBreak.code}: ${r.firstBreak.message}\n`);
-        for (const p of r.problems.slice(0, 20)) process.stdout.write(`  - ${p.code}: ${p.message}\n`);
-        if (r.problems.length > 20) process.stdout.write(`  … and ${r.problems.length - 20} more\n`);
+        for (const line of capLines(
+          r.problems.map((p) => `- ${p.code}: ${clip(p.message, MAX_LINE)}`),
+          MAX_DETAILS,
+        ))
+          process.stdout.write(`  ${line}\n`);
         process.stdout.write('  Nothing was changed. Keep this file and a copy; do not try to repair it.\n');
       }
       process.exitCode = r.ok ? 0 : 1;
@@ -127,7 +131,7 @@ export function register(program: Command): void {
         }
         for (const r of list) {
           process.stdout.write(
-            `invoice ${r.number} (${r.date}, ${r.fund}, card ${maskId(r.cardSerial)}, fund share ${formatDa(r.fundAmount)}): ${r.code}\n    ${r.reason}\n` +
+            `invoice ${r.number} (${r.date}, ${r.fund}, card ${maskId(r.cardSerial)}, fund share ${formatDa(r.fundAmount)}): ${clip(r.code, MAX_LINE)}\n    ${clip(r.reason, MAX_LINE)}\n` +
               (r.correctedBy !== null ? `    corrected by invoice ${r.correctedBy}\n` : ''),
           );
         }
@@ -143,7 +147,7 @@ export function register(program: Command): void {
     .option('--jws', 'print the compact JWS as stored')
     .action((n: string, opts: { data?: string; jws?: boolean }) => {
       if (!/^\d+$/.test(n)) {
-        process.stderr.write(`chifa journal show: invalid-input: number: expected an invoice number, got ${JSON.stringify(n)}\n`);
+        process.stderr.write(`chifa journal show: invalid-input: number: expected an invoice number, got ${quoteClipped(n)}\n`);
         process.exitCode = 2;
         return;
       }

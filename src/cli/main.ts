@@ -1,5 +1,7 @@
 import { Command } from 'commander';
+import { clip } from '../common/display';
 import { registerCommands } from './commands';
+import { MAX_LINE } from './report';
 
 /** Builds the `chifa` command line. Each sub-command lives in its own module under src/cli. */
 export function buildProgram(): Command {
@@ -24,6 +26,8 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = e.exitCode ?? 1;
       return;
     }
+    // Not one of ours: the launcher prints its message, which may quote any input; bound it.
+    if (err instanceof Error) err.message = clip(err.message, MAX_LINE);
     throw err;
   }
 }

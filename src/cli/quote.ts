@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { CatalogueStore } from '../billing/catalogue/store';
-import { errorDetails, BillingError } from '../billing/errors';
+import { BillingError } from '../billing/errors';
 import { ChifaError } from '../common/errors';
 import { resolveDataDir } from '../common/paths';
 import { quote } from '../billing/quote';
 import { formatQuote } from '../billing/quote-format';
 import { parseQuoteRequestJson } from '../billing/quote-request';
 import { loadRules } from '../billing/rules/load';
+import { reportError } from './report';
 
 /**
  * `chifa quote [--json]`: reads a quote request (JSON) on stdin and prints the third-party-payment
@@ -40,13 +41,6 @@ export function register(program: Command): void {
         store?.close();
       }
     });
-}
-
-/** Prints a deliberate error the house way and sets exit status 2 (bad input). */
-export function reportError(command: string, err: ChifaError): void {
-  process.stderr.write(`chifa ${command}: ${err.code}: ${err.message}\n`);
-  for (const d of errorDetails(err)) process.stderr.write(`  ${d}\n`);
-  process.exitCode = 2;
 }
 
 async function readStdin(): Promise<string> {

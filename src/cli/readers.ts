@@ -3,6 +3,8 @@ import { parseAtr } from '../card/atr';
 import { toHex } from '../card/apdu';
 import { listReaders, ReaderMonitor, type ReaderInfo } from '../card/pcsc';
 import { ChifaError } from '../common/errors';
+import { clip } from '../common/display';
+import { MAX_LINE } from './report';
 
 /**
  * `chifa readers [--watch] [--json]`: the PC/SC readers and their cards; with --watch, follows
@@ -100,7 +102,7 @@ async function watch(json: boolean): Promise<void> {
  */
 export function cardCommandFailed(command: string, err: unknown): void {
   if (!(err instanceof ChifaError)) throw err;
-  process.stderr.write(`chifa ${command}: ${err.message}\n`);
+  process.stderr.write(`chifa ${command}: ${clip(err.message, MAX_LINE)}\n`);
   process.exitCode = BAD_INPUT.has(err.code) ? 2 : 1;
 }
 

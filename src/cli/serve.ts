@@ -3,6 +3,8 @@ import { ChifaError } from '../common/errors';
 import { createLogger } from '../common/log';
 import { startCounter } from '../pos/http/server';
 import { resolveDataDir } from '../common/paths';
+import { quoteClipped } from '../common/display';
+import { reportError } from './report';
 
 /**
  * `chifa serve`: the counter service (what `npm start` runs). HTTP on loopback, a token for the
@@ -39,7 +41,7 @@ export function register(program: Command): void {
     .action(async (opts: ServeOptions) => {
       const port = Number(opts.port);
       if (!/^\d{1,5}$/.test(opts.port) || port > 65535) {
-        process.stderr.write(`chifa serve: invalid-input: --port: expected a TCP port number 0..65535, got ${JSON.stringify(opts.port)}\n`);
+        process.stderr.write(`chifa serve: invalid-input: --port: expected a TCP port number 0..65535, got ${quoteClipped(opts.port)}\n`);
         process.exitCode = 2;
         return;
       }
@@ -63,8 +65,7 @@ export function register(program: Command): void {
         });
       } catch (err) {
         if (!(err instanceof ChifaError)) throw err;
-        process.stderr.write(`chifa serve: ${err.code}: ${err.message}\n`);
-        process.exitCode = 2;
+        reportError('serve', err);
         return;
       }
       const mode = counter.station.mode === 'demo' ? 'DEMO (emulated TEST ONLY cards)' : 'PC/SC readers';

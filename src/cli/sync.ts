@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { ChifaError } from '../common/errors';
+import { clip } from '../common/display';
 import { importCatalogue } from '../billing/catalogue/import';
 import { CatalogueStore } from '../billing/catalogue/store';
 import { formatDa } from '../billing/money';
@@ -12,6 +13,7 @@ import { Journal } from '../sync/journal/journal';
 import { SoftwareSigner } from '../sync/signer';
 import { Uploader, type SyncProgress, type SyncSummary } from '../sync/uploader';
 import { journalFile } from './journal';
+import { MAX_LINE, reportError } from './report';
 
 /**
  * `chifa sync [--once] [--fund URL]`: uploads the journal's closed batches to the fund (in
@@ -95,7 +97,7 @@ function printSummary(s: SyncSummary, downlink: DownlinkResult[], json: boolean)
     if (d.status !== 'unchanged') process.stdout.write(`downlink ${d.name}: ${d.status}${d.detail ? ` (${d.detail})` : ''}\n`);
   if (s.error) {
     process.stdout.write(
-      `stopped: ${s.error.code}: ${s.error.message}${s.error.expected !== undefined ? ` (the fund expects ${s.error.expected} next)` : ''}\n`,
+      `stopped: ${clip(s.error.code, MAX_LINE)}: ${clip(s.error.message, MAX_LINE)}${s.error.expected !== undefined ? ` (the fund expects ${s.error.expected} next)` : ''}\n`,
     );
   }
 }
@@ -202,8 +204,7 @@ export function register(program: Command): void {
         process.off('SIGTERM', onSignal);
       } catch (err) {
         if (!(err instanceof ChifaError)) throw err;
-        process.stderr.write(`chifa sync: ${err.code}: ${err.message}\n`);
-        process.exitCode = 2;
+        reportError('sync', err);
       } finally {
         await journal?.close();
         downlink?.close();

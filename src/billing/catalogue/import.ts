@@ -1,3 +1,4 @@
+import { quoteClipped } from '../../common/display';
 import { CatalogueImportError, type RowProblem } from '../errors';
 import { parseCsv } from './csv';
 import { CATALOGUE_COLUMNS, type CatalogueColumn, type Product } from './product';
@@ -42,7 +43,7 @@ export function parseCatalogueCsv(text: string): ParsedCatalogue {
       headerProblems.push({
         line: header.line,
         column: i + 1,
-        message: `unknown column ${JSON.stringify(raw)}; expected ${CATALOGUE_COLUMNS.join(',')}`,
+        message: `unknown column ${quoteClipped(raw)}; expected ${CATALOGUE_COLUMNS.join(',')}`,
       });
     } else if (index.has(name as CatalogueColumn)) {
       headerProblems.push({ line: header.line, column: i + 1, columnName: name, message: 'column named twice' });
@@ -133,14 +134,14 @@ function centimes(raw: string, optional: boolean, bad: (m: string) => void): num
     return undefined;
   }
   if (!CENTIMES.test(s)) {
-    if (/^-/.test(s)) bad(`${JSON.stringify(raw)}: cannot be negative`);
-    else if (/^[0-9]+[.,][0-9]*$/.test(s)) bad(`${JSON.stringify(raw)}: amounts are whole centimes (250.00 DA is written 25000)`);
-    else bad(`${JSON.stringify(raw)}: expected an integer number of centimes`);
+    if (/^-/.test(s)) bad(`${quoteClipped(raw)}: cannot be negative`);
+    else if (/^[0-9]+[.,][0-9]*$/.test(s)) bad(`${quoteClipped(raw)}: amounts are whole centimes (250.00 DA is written 25000)`);
+    else bad(`${quoteClipped(raw)}: expected an integer number of centimes`);
     return undefined;
   }
   const n = Number(s);
   if (!Number.isSafeInteger(n)) {
-    bad(`${JSON.stringify(raw)}: too large`);
+    bad(`${quoteClipped(raw)}: too large`);
     return undefined;
   }
   return n;
@@ -155,7 +156,7 @@ function flag(raw: string, bad: (m: string) => void): boolean | undefined {
     case 'false':
       return false;
     default:
-      bad(`${JSON.stringify(raw)}: expected 1 or 0 (or true / false)`);
+      bad(`${quoteClipped(raw)}: expected 1 or 0 (or true / false)`);
       return undefined;
   }
 }
