@@ -1,18 +1,20 @@
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
+import { parseCatalogueEncoding, type CatalogueEncoding } from '../billing/catalogue/encoding';
 import { importCatalogue } from '../billing/catalogue/import';
 import { CatalogueStore } from '../billing/catalogue/store';
 import { formatRowProblem, BillingError } from '../billing/errors';
 import { ChifaError } from '../common/errors';
+import { quoteClipped } from '../common/display';
 import { formatDa } from '../billing/money';
 import { databasePath, resolveDataDir } from '../common/paths';
-import { quoteClipped } from '../common/display';
 import { reportError, writeProblems } from './report';
 
 /**
- * `chifa catalogue import FILE.csv [--skip-bad]` and `chifa catalogue show CODE [--json]`.
+ * `chifa catalogue import FILE.csv [--skip-bad] [--encoding E]` and `chifa catalogue show CODE [--json]`.
  * Import is all or nothing: any bad row is listed (line, column) and nothing is written, unless
- * `--skip-bad` imports the good rows and lists the rest.
+ * `--skip-bad` imports the good rows and lists the rest. The file is UTF-8 (a byte that is not
+ * stops the import) unless `--encoding windows-1252` says it was saved in the Windows code page.
  */
 export function register(program: Command): void {
   const cat = program.command('catalogue').description('the drug catalogue (nomenclature and reference tariffs)');
@@ -23,20 +25,24 @@ export function register(program: Command): void {
       'import or update products from a CSV file (code,dci,brand,form,strength,unitPrice,referencePrice,reimbursable,priorApproval)',
     )
     .option('--skip-bad', 'import the good rows and list the bad ones instead of importing nothing')
+    .option('--encoding <name>', "the file's character encoding: utf-8 (default), windows-1252 or latin1 (the same)", 'utf-8')
     .option('--data <dir>', 'data directory holding chifa.sqlite (default: $CHIFA_DATA or ./var)')
-    .action((file: string, opts: { skipBad?: boolean; data?: string }) => {
-      let text: string;
+    .action((file: string, opts: { skipBad?: boolean; encoding: string; data?: string }) => {
+      let bytes: Buffer;
+      let encoding: CatalogueEncoding;
       try {
-        text = fs.readFileSync(file, 'utf8');
+        encoding = parseCatalogueEncoding(opts.encoding);
+        bytes = readFile(file);
       } catch (err) {
-        reportError('catalogue import', new BillingError('unreadable-file', `${file}: ${(err as Error).message}`, 'file'));
+        if (!(err instanceof ChifaError)) throw err;
+        reportError('catalogue import', err);
         return;
       }
       const dataDir = resolveDataDir(opts.data);
       // No sample seeding here: an empty database that imports its own catalogue keeps only that.
       const store = CatalogueStore.open(dataDir, { seed: false });
       try {
-        const r = importCatalogue(store, text, { file, skipBad: opts.skipBad === true });
+        const r = importCatalogue(store, bytes, { file, skipBad: opts.skipBad === true, encoding });
         process.stdout.write(
           `imported ${r.imported} product${r.imported === 1 ? '' : 's'} (${r.inserted} new, ${r.updated} updated) into ${databasePath(dataDir)}\n`,
         );
@@ -85,4 +91,12 @@ export function register(program: Command): void {
         store.close();
       }
     });
+}
+
+function readFile(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new BillingError('unreadable-file', `${file}: ${(err as Error).message}`, 'file');
+  }
 }

@@ -4,8 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 /**
- * `chifa catalogue import` on hostile files, as a user runs it (the built CLI): what the command
- * prints about a bad file stays small however large the file.
+ * `chifa catalogue import` on hostile files, as a user runs it (the built CLI): the encoding is
+ * never guessed (a Windows-1252 file is refused, naming where, and read right with --encoding),
+ * and what the command prints about a bad file stays small however large the file.
  */
 const root = path.resolve(__dirname, '..', '..');
 const HEADER = 'code,dci,brand,form,strength,unitPrice,referencePrice,reimbursable,priorApproval';
@@ -35,6 +36,52 @@ const file = (name: string, content: string | Buffer) => {
   fs.writeFileSync(f, content);
   return f;
 };
+
+describe('encoding', () => {
+  const win1252 = Buffer.concat([
+    Buffer.from(`${HEADER}\nP-1,Parac`),
+    Buffer.from([0xe9]),
+    Buffer.from('tamol,Caf'),
+    Buffer.from([0xe9]),
+    Buffer.from(',comprim'),
+    Buffer.from([0xe9]),
+    Buffer.from(',500 mg,5400,4600,1,0\n'),
+  ]);
+
+  test('a Windows-1252 file is refused by default, naming line and column; nothing is imported', () => {
+    const r = chifa(['catalogue', 'import', file('w.csv', win1252), '--data', dir]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^chifa catalogue import: invalid-encoding: \S*w\.csv: line 2, column 10: byte 0xE9 is not valid UTF-8/);
+    expect(r.stderr).toContain('--encoding windows-1252');
+    expect(chifa(['catalogue', 'show', 'P-1', '--data', dir]).status).toBe(2);
+  });
+
+  test('with --encoding windows-1252 it imports "Café"', () => {
+    const r = chifa(['catalogue', 'import', file('w.csv', win1252), '--encoding', 'windows-1252', '--data', dir]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const show = chifa(['catalogue', 'show', 'P-1', '--json', '--data', dir]);
+    expect(JSON.parse(show.stdout)).toMatchObject({ brand: 'Café', dci: 'Paracétamol', form: 'comprimé' });
+  });
+
+  test('an unknown encoding is a usage error naming the option', () => {
+    const r = chifa(['catalogue', 'import', file('w.csv', win1252), '--encoding', 'ebcdic', '--data', dir]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('chifa catalogue import: invalid-input: encoding: expected one of utf-8, windows-1252, latin1');
+  });
+
+  test('a UTF-8 file with a byte-order mark imports', () => {
+    const r = chifa([
+      'catalogue',
+      'import',
+      file('bom.csv', `\uFEFF${HEADER}\nP-1,Paracétamol,Café,comprimé,500 mg,5400,4600,1,0\n`),
+      '--data',
+      dir,
+    ]);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(chifa(['catalogue', 'show', 'P-1', '--json', '--data', dir]).stdout)).toMatchObject({ brand: 'Café' });
+  });
+});
 
 describe('bounded error output', () => {
   test('a 30 MB header cell: a few KB on stderr, the cell cut', () => {

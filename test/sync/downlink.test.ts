@@ -28,7 +28,7 @@ describe('downlink', () => {
     const terminal = path.join(dir, 'terminal');
     const store = onCleanup(DownlinkStore.open(terminal));
     const catalogue = new CatalogueStore(new Database(':memory:'));
-    const applyCatalogue = (csv: string): void => void importCatalogue(catalogue, csv);
+    const applyCatalogue = (csv: Uint8Array): void => void importCatalogue(catalogue, csv);
 
     let r = await refreshDownlink(ep, store, { applyCatalogue });
     expect(r.map((x) => [x.name, x.status])).toEqual([

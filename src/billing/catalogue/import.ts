@@ -1,6 +1,7 @@
 import { quoteClipped } from '../../common/display';
 import { CatalogueImportError, type RowProblem } from '../errors';
 import { parseCsv } from './csv';
+import { decodeCatalogue, type CatalogueEncoding } from './encoding';
 import { CATALOGUE_COLUMNS, type CatalogueColumn, type Product } from './product';
 import type { CatalogueStore } from './store';
 
@@ -170,14 +171,25 @@ export interface ImportResult {
   skipped: RowProblem[];
 }
 
+export interface ImportOptions {
+  /** Name used in error messages (default `catalogue`). */
+  file?: string;
+  skipBad?: boolean;
+  /** How to read bytes (default UTF-8, strictly); ignored for text already decoded. */
+  encoding?: CatalogueEncoding;
+}
+
 /**
  * Imports a catalogue CSV into the store in one transaction: either every row is written or none.
+ * `input` is the file's bytes (decoded strictly, see decodeCatalogue: a byte that is not in the
+ * encoding throws CatalogueEncodingError and nothing is written) or text already decoded.
  * With `skipBad`, the good rows are written and the problems returned; without it, any problem
  * throws CatalogueImportError (listing them all) and nothing is written. A bad header is always
  * fatal. Existing codes are updated (a tariff update), new codes inserted.
  */
-export function importCatalogue(store: CatalogueStore, text: string, options: { file?: string; skipBad?: boolean } = {}): ImportResult {
+export function importCatalogue(store: CatalogueStore, input: string | Uint8Array, options: ImportOptions = {}): ImportResult {
   const file = options.file ?? 'catalogue';
+  const text = typeof input === 'string' ? input : decodeCatalogue(input, options.encoding, file);
   const parsed = parseCatalogueCsv(text);
   if (parsed.fatal || (parsed.problems.length > 0 && !options.skipBad)) {
     throw new CatalogueImportError(file, parsed.problems);

@@ -115,7 +115,7 @@ export class CatalogueStore {
    */
   seedIfEmpty(csvFile: string = defaultCatalogueCsv()): number {
     if (this.count() > 0) return 0;
-    const result = importCatalogue(this, fs.readFileSync(csvFile, 'utf8'), { file: csvFile });
+    const result = importCatalogue(this, fs.readFileSync(csvFile), { file: csvFile });
     return result.imported;
   }
 

@@ -23,8 +23,11 @@ export interface DownlinkResult {
 export interface DownlinkOptions {
   /** Attempts per document on network errors and 5xx (default 3; short jittered backoff). */
   attempts?: number;
-  /** Applies a catalogue CSV (e.g. pos `importCatalogue`); without it the catalogue is only stored. */
-  applyCatalogue?: (csv: string) => void;
+  /**
+   * Applies a catalogue CSV, given as the bytes received (UTF-8 by the protocol; e.g. pos
+   * `importCatalogue`, which decodes them strictly); without it the catalogue is only stored.
+   */
+  applyCatalogue?: (csv: Uint8Array) => void;
   names?: readonly DownlinkName[];
 }
 
@@ -73,8 +76,7 @@ export class DownlinkStore {
         this.db.transaction(() => this.record('rules', etag, body)).immediate();
         return;
       case 'catalogue': {
-        const text = body.toString('utf8');
-        options.applyCatalogue?.(text);
+        options.applyCatalogue?.(body);
         this.db.transaction(() => this.record('catalogue', etag, body)).immediate();
         return;
       }
