@@ -15,7 +15,25 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * A reader that stops early (`chifa journal rejected | head`) closes the pipe: the next write
+ * fails with EPIPE, which Node reports as an 'error' event on the stream, uncaught by default
+ * (a stack trace and status 1). Nothing is wrong: stop quietly, with the status the command had
+ * already settled on (0 unless it found a problem before the reader left). Once here, for every
+ * command, rather than in each one.
+ */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      const code = process.exitCode;
+      process.exit(typeof code === 'number' ? code : 0);
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
+  quietOnClosedPipe();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
