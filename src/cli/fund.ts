@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { ChifaError } from '../common/errors';
 import { capLines, clip } from '../common/display';
+import { loosePermissions, looseWarning } from '../common/private-files';
 import { auditFundStore } from '../fund/audit';
 import { parseFaults } from '../fund/faults';
 import { defaultFundCa, FundServer } from '../fund/server';
@@ -75,6 +76,8 @@ export function register(program: Command): void {
         const settle = opts.settleAfterMs === undefined ? undefined : Number(opts.settleAfterMs);
         if (settle !== undefined && !(Number.isInteger(settle) && settle >= 0))
           throw new ChifaError('invalid-input', '--settle-after-ms: expected a whole number of ms');
+        const loose = loosePermissions(path.resolve(opts.data));
+        if (loose.length > 0) log.warn({ loose }, looseWarning(loose));
         const caFiles = opts.ca ?? [defaultFundCa()];
         if (!opts.ca) log.warn({ ca: caFiles[0] }, 'trusting the TEST ONLY fund CA from fixtures/keys');
         server = new FundServer({

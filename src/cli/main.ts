@@ -16,6 +16,17 @@ export function buildProgram(): Command {
 }
 
 /**
+ * Files the CLI creates are for its user alone: the data directory holds insured identifiers,
+ * the token and the demo cards' PINs. The umask covers every file, including those SQLite
+ * creates later by itself (-wal, -shm); the stores also set 0600/0700 explicitly for library
+ * callers. A stricter umask already set is kept.
+ */
+function privateUmask(): void {
+  const previous = process.umask(0o077);
+  process.umask(previous | 0o077);
+}
+
+/**
  * A reader that stops early (`chifa journal rejected | head`) closes the pipe: the next write
  * fails with EPIPE, which Node reports as an 'error' event on the stream, uncaught by default
  * (a stack trace and status 1). Nothing is wrong: stop quietly, with the status the command had
@@ -33,6 +44,7 @@ function quietOnClosedPipe(): void {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  privateUmask();
   quietOnClosedPipe();
   const program = buildProgram();
   try {

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { ChifaError } from '../common/errors';
 import { clip } from '../common/display';
+import { loosePermissions, looseWarning } from '../common/private-files';
 import { importCatalogue } from '../billing/catalogue/import';
 import { CatalogueStore } from '../billing/catalogue/store';
 import { formatDa } from '../billing/money';
@@ -141,6 +142,8 @@ export function register(program: Command): void {
           ...(opts.maxAttempts !== undefined ? { maxAttempts: positiveInt('max-attempts', opts.maxAttempts)! } : {}),
         };
         const dataDir = resolveDataDir(opts.data);
+        const loose = loosePermissions(dataDir);
+        if (loose.length > 0) logger.warn({ loose }, looseWarning(loose));
         const file = journalFile(opts.data);
         if (!fs.existsSync(file)) throw new ChifaError('no-journal', `${file} does not exist (use --data DIR or CHIFA_DATA)`);
         journal = Journal.open(file, signer ? { signer } : {});

@@ -1,6 +1,6 @@
-import Database from 'better-sqlite3';
-import * as fs from 'node:fs';
+import type Database from 'better-sqlite3';
 import * as path from 'node:path';
+import { openSqliteFile } from '../common/db';
 import { GENESIS_HASH } from '../sync/invoice';
 import type { BatchAck, InvoiceResult } from '../sync/protocol';
 
@@ -194,9 +194,8 @@ export class FundStore {
   }
 
   static open(dir: string): FundStore {
-    fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, 'fund.sqlite');
-    const db = new Database(file);
+    const db = openSqliteFile(file);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('busy_timeout = 10000');

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { NextFunction, Request, Response } from 'express';
+import { ensurePrivateDir } from '../../common/private-files';
 import { HttpError } from './errors';
 
 /**
@@ -53,7 +54,7 @@ export function resolveToken(
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   const token = generateToken();
-  fs.mkdirSync(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, token + '\n', { mode: 0o600 });
   fs.renameSync(tmp, file);

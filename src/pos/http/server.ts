@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { ChifaError } from '../../common/errors';
 import { maskId } from '../../common/log';
+import { ensurePrivateDir, loosePermissions, looseWarning } from '../../common/private-files';
 import { DownlinkStore } from '../../sync/downlink/client';
 import type { BatchPolicy } from '../../sync/journal/journal';
 import { CatalogueStore } from '../../billing/catalogue/store';
@@ -79,7 +80,9 @@ export async function startCounter(o: CounterServerOptions): Promise<RunningCoun
       { host },
       'WARNING: the counter listens on a non-loopback address (--allow-remote); anyone on the network who has the token can use it. Put TLS in front of it.',
     );
-  fs.mkdirSync(o.dataDir, { recursive: true });
+  const loose = loosePermissions(o.dataDir);
+  if (loose.length > 0) log.warn({ loose }, looseWarning(loose));
+  ensurePrivateDir(o.dataDir);
   const tok = resolveToken(o.dataDir, o.token);
 
   const closers: (() => Promise<void> | void)[] = [];

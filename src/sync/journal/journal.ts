@@ -1,7 +1,6 @@
-import Database from 'better-sqlite3';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import type Database from 'better-sqlite3';
 import { X509Certificate } from 'node:crypto';
+import { openSqliteFile } from '../../common/db';
 import { JournalError } from '../errors';
 import { checkDraft, GENESIS_HASH, type Fund, type InvoiceDocument, type InvoiceDraft, type InvoiceKind } from '../invoice';
 import { jwsHash, parseCompact, parseProtectedHeader, signCompact } from '../jws';
@@ -204,8 +203,7 @@ export class Journal {
 
   /** Opens (creating if needed) the journal at `file`. */
   static open(file: string, options: JournalOptions = {}): Journal {
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    const db = new Database(file);
+    const db = openSqliteFile(file);
     try {
       applyPragmas(db);
       const fresh = db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE name = 'meta'").pluck().get() === 0;

@@ -39,13 +39,16 @@ async function waitFor(cond: () => boolean, ms = 15_000): Promise<void> {
 }
 
 test.each(['SIGTERM', 'SIGINT'] as const)('serves the page with its token and stops on %s', async (signal) => {
-  const dir = tmpDir('chifa-serve-');
+  const dir = path.join(tmpDir('chifa-serve-'), 'var'); // the CLI creates it
   const p = run(['serve', '--demo', '--port', '0', '--data', dir]);
   try {
     await waitFor(() => /open: (http:\/\/127\.0\.0\.1:\d+)\/#token=(\S+)/.test(p.err()));
     const [, url, token] = /open: (http:\/\/127\.0\.0\.1:\d+)\/#token=(\S+)/.exec(p.err())!;
     expect(decodeURIComponent(token!)).toBe(fs.readFileSync(path.join(dir, 'api-token'), 'utf8').trim());
-    expect(fs.statSync(path.join(dir, 'api-token')).mode & 0o777).toBe(0o600);
+    // Everything it created is its user's alone: the directory 0700, the token and the databases 0600.
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+    for (const f of ['api-token', 'chifa.sqlite', 'journal.sqlite', 'journal.sqlite-wal', 'downlink.sqlite'])
+      expect([f, (fs.statSync(path.join(dir, f)).mode & 0o777).toString(8)]).toEqual([f, '600']);
     expect((await fetch(`${url}/api/status`)).status).toBe(401);
     const st = await fetch(`${url}/api/status`, { headers: { Authorization: `Bearer ${decodeURIComponent(token!)}` } });
     expect(st.status).toBe(200);
