@@ -4,18 +4,21 @@ import { createLogger } from '../common/log';
 import { startCounter } from '../pos/http/server';
 import { resolveDataDir } from '../common/paths';
 import { quoteClipped } from '../common/display';
+import { readTokenFile } from '../pos/http/auth';
 import { reportError } from './report';
 
 /**
  * `chifa serve`: the counter service (what `npm start` runs). HTTP on loopback, a token for the
  * API, SQLite in the data directory, PC/SC readers — or the demo cards when there is no reader.
  * The page address with its token goes to stderr; the JSON log to stdout.
+ * The token never travels on the command line, where every local user could read it in the
+ * process list: it comes from `--token-file`, from CHIFA_TOKEN, or from `DATA/token`.
  */
 interface ServeOptions {
   host: string;
   port: string;
   data?: string;
-  token?: string;
+  tokenFile?: string;
   allowRemote?: boolean;
   insuredReader?: string;
   proReader?: string;
@@ -31,7 +34,7 @@ export function register(program: Command): void {
     .option('--host <host>', 'address to listen on (loopback only unless --allow-remote)', '127.0.0.1')
     .option('--port <port>', 'TCP port (0: any free port)', '8080')
     .option('--data <dir>', 'data directory: catalogue, journal, demo cards, API token (default: $CHIFA_DATA or ./var)')
-    .option('--token <token>', 'API token (default: $CHIFA_TOKEN, else DATA/api-token, created on first start)')
+    .option('--token-file <file>', 'read the API token from this file (default: $CHIFA_TOKEN, else DATA/token, created on first start)')
     .option('--allow-remote', 'allow listening on a non-loopback address (the token is then the only protection)')
     .option('--insured-reader <name>', "PC/SC reader of the patient's card (exact name or part of it)")
     .option('--pro-reader <name>', "PC/SC reader of the pharmacist's professional card")
@@ -47,15 +50,23 @@ export function register(program: Command): void {
       }
       const logger = createLogger({ name: 'chifa-counter' });
       const dataDir = resolveDataDir(opts.data);
-      const envToken = process.env.CHIFA_TOKEN;
       let counter;
+      let token: { token: string; from: string } | undefined;
       try {
+        if (opts.tokenFile !== undefined) {
+          const t = readTokenFile(opts.tokenFile);
+          if (t.looseMode)
+            logger.warn({ file: opts.tokenFile, mode: t.looseMode }, 'the token file is readable by other users: chmod 600 it');
+          token = { token: t.token, from: `--token-file ${opts.tokenFile}` };
+        } else if (process.env.CHIFA_TOKEN) {
+          token = { token: process.env.CHIFA_TOKEN, from: 'CHIFA_TOKEN' };
+        }
         counter = await startCounter({
           host: opts.host,
           port,
           dataDir,
           logger,
-          ...(opts.token !== undefined ? { token: opts.token } : envToken ? { token: envToken } : {}),
+          ...(token ? { token: token.token } : {}),
           ...(opts.allowRemote ? { allowRemote: true } : {}),
           ...(opts.demo ? { demo: true } : {}),
           ...(opts.insuredReader ? { insuredReader: opts.insuredReader } : {}),
@@ -70,8 +81,8 @@ export function register(program: Command): void {
       }
       const mode = counter.station.mode === 'demo' ? 'DEMO (emulated TEST ONLY cards)' : 'PC/SC readers';
       const tokenNote =
-        counter.tokenSource === 'given'
-          ? 'token from --token / CHIFA_TOKEN'
+        token !== undefined
+          ? `token from ${token.from}`
           : `token in ${counter.tokenFile}${counter.tokenSource === 'generated' ? ' (new)' : ''}`;
       process.stderr.write(`\nchifa counter — ${mode}\n  open: ${counter.pageUrl}\n  (${tokenNote}; data in ${dataDir})\n\n`);
 

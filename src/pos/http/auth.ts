@@ -2,7 +2,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { NextFunction, Request, Response } from 'express';
-import { ensurePrivateDir } from '../../common/private-files';
+import { ChifaError } from '../../common/errors';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../../common/private-files';
 import { HttpError } from './errors';
 
 /**
@@ -12,7 +13,8 @@ import { HttpError } from './errors';
  * time over their SHA-256 digests, so neither content nor length leaks through timing.
  */
 
-export const TOKEN_FILE = 'api-token';
+/** Where the counter keeps its token when none is given: `DATA/token`. */
+export const TOKEN_FILE = 'token';
 
 /** 32 random bytes, base64url: 43 characters. */
 export function generateToken(): string {
@@ -25,14 +27,46 @@ export function isAcceptableToken(token: string): boolean {
   return TOKEN_SHAPE.test(token);
 }
 
+const modeOf = (st: fs.Stats): string => '0' + (st.mode & 0o777).toString(8);
+
 /**
- * The token to use: the one given (option or CHIFA_TOKEN), else the one stored in
- * `DATA/api-token`, else a new random one written there with mode 0600.
+ * Reads a token from `file` (`chifa serve --token-file`): the whole file, surrounding white space
+ * ignored, so that a secret manager's file or a systemd credential works as it is. `looseMode`
+ * is the file's mode when other users can read it (the caller warns), else null.
  */
-export function resolveToken(
-  dataDir: string,
-  given: string | undefined,
-): { token: string; source: 'given' | 'file' | 'generated'; file?: string } {
+export function readTokenFile(file: string): { token: string; looseMode: string | null } {
+  let text: string;
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+    if (st.size > 4096)
+      throw new ChifaError('invalid-token', `${file}: a token file holds one token (at most 256 characters)`, { field: 'token-file' });
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err instanceof ChifaError) throw err;
+    throw new ChifaError('invalid-token', `cannot read the token file: ${(err as Error).message}`, { field: 'token-file' });
+  }
+  const token = text.trim();
+  if (!isAcceptableToken(token))
+    throw new ChifaError('invalid-token', `${file}: the API token must be 16 to 256 URL-safe characters`, { field: 'token-file' });
+  return { token, looseMode: (st.mode & 0o077) !== 0 ? modeOf(st) : null };
+}
+
+export interface ResolvedToken {
+  token: string;
+  source: 'given' | 'file' | 'generated';
+  file?: string;
+  /** The stored token file's mode before it was tightened to 0600 (other users may have read it). */
+  tightenedFrom?: string;
+}
+
+/**
+ * The token to use: the one given (from `--token-file` or CHIFA_TOKEN), else the one stored in
+ * `DATA/token`, else a new random one written there with mode 0600. A stored token file that
+ * other users can read is a leaked credential: it is made 0600 at once, and `tightenedFrom` tells
+ * the caller to say so (the token should then be replaced).
+ */
+export function resolveToken(dataDir: string, given: string | undefined): ResolvedToken {
   if (given !== undefined && given !== '') {
     if (!isAcceptableToken(given))
       throw new HttpError(400, 'invalid-token', 'the API token must be 16 to 256 URL-safe characters', 'token');
@@ -42,13 +76,10 @@ export function resolveToken(
   try {
     const stored = fs.readFileSync(file, 'utf8').trim();
     if (isAcceptableToken(stored)) {
-      // Tighten the mode if someone loosened it.
-      try {
-        fs.chmodSync(file, 0o600);
-      } catch {
-        // best effort
-      }
-      return { token: stored, source: 'file', file };
+      const st = fs.statSync(file);
+      if ((st.mode & 0o077) === 0) return { token: stored, source: 'file', file };
+      fs.chmodSync(file, PRIVATE_FILE_MODE);
+      return { token: stored, source: 'file', file, tightenedFrom: modeOf(st) };
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
@@ -56,7 +87,7 @@ export function resolveToken(
   const token = generateToken();
   ensurePrivateDir(dataDir);
   const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, token + '\n', { mode: 0o600 });
+  fs.writeFileSync(tmp, token + '\n', { mode: PRIVATE_FILE_MODE });
   fs.renameSync(tmp, file);
   return { token, source: 'generated', file };
 }

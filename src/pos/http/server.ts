@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { ChifaError } from '../../common/errors';
@@ -15,7 +16,7 @@ import type { CardStation } from '../counter/station';
 import { SyncLoop } from '../counter/sync-loop';
 import { loadRules, type RuleBook } from '../../billing/rules/load';
 import { createApp } from './app';
-import { isLoopbackHost, resolveToken } from './auth';
+import { isLoopbackHost, resolveToken, TOKEN_FILE } from './auth';
 
 /**
  * Starts the counter: data directory (catalogue, journal with card_writes, downlink), the card
@@ -26,7 +27,7 @@ export interface CounterServerOptions {
   host?: string;
   port?: number;
   dataDir: string;
-  /** API token; else `DATA/api-token` (created with a random token, mode 0600). */
+  /** API token; else `DATA/token` (created with a random token, mode 0600). */
   token?: string;
   /** Needed to bind a non-loopback address. */
   allowRemote?: boolean;
@@ -80,10 +81,15 @@ export async function startCounter(o: CounterServerOptions): Promise<RunningCoun
       { host },
       'WARNING: the counter listens on a non-loopback address (--allow-remote); anyone on the network who has the token can use it. Put TLS in front of it.',
     );
-  const loose = loosePermissions(o.dataDir);
+  const loose = loosePermissions(o.dataDir).filter((e) => path.basename(e.path) !== TOKEN_FILE);
   if (loose.length > 0) log.warn({ loose }, looseWarning(loose));
   ensurePrivateDir(o.dataDir);
   const tok = resolveToken(o.dataDir, o.token);
+  if (tok.tightenedFrom)
+    log.warn(
+      { file: tok.file, mode: tok.tightenedFrom },
+      'the API token file was readable by other users: made it 0600; delete it and restart to get a new token if someone may have read it',
+    );
 
   const closers: (() => Promise<void> | void)[] = [];
   const closeAll = async () => {

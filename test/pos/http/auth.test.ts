@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { generateToken, isLoopbackHost, resolveToken, TOKEN_FILE, tokensEqual } from '../../../src/pos/http/auth';
+import { generateToken, isLoopbackHost, readTokenFile, resolveToken, TOKEN_FILE, tokensEqual } from '../../../src/pos/http/auth';
 import { HttpError, toHttpError } from '../../../src/pos/http/errors';
 import { UnknownProductError } from '../../../src/billing/errors';
 import { InvalidInputError } from '../../../src/common/errors';
@@ -25,6 +25,17 @@ describe('API token', () => {
     expect(resolveToken(dir, 'given-token-0123456789')).toEqual({ token: 'given-token-0123456789', source: 'given' });
     expect(fs.existsSync(path.join(dir, TOKEN_FILE))).toBe(false);
     expect(() => resolveToken(dir, 'short')).toThrow(/16 to 256/);
+  });
+  test('a token file: its content without surrounding white space; its mode reported when others can read it', () => {
+    const dir = tmp();
+    const file = path.join(dir, 'secret');
+    fs.writeFileSync(file, '\n  a-token-from-a-file-0123 \n', { mode: 0o600 });
+    expect(readTokenFile(file)).toEqual({ token: 'a-token-from-a-file-0123', looseMode: null });
+    fs.chmodSync(file, 0o644);
+    expect(readTokenFile(file)).toEqual({ token: 'a-token-from-a-file-0123', looseMode: '0644' });
+    fs.writeFileSync(file, 'two tokens-0123456789\nanother-0123456789\n');
+    expect(() => readTokenFile(file)).toThrow(expect.objectContaining({ code: 'invalid-token', field: 'token-file' }));
+    expect(() => readTokenFile(path.join(dir, 'missing'))).toThrow(/cannot read the token file/);
   });
   test('comparison is by digest: equal only for the same string, any lengths', () => {
     const t = generateToken();

@@ -69,7 +69,7 @@ test('a fresh data directory after a checkout and a sync: 0700, every file 0600'
 
     // While running: the databases have their -wal and -shm.
     const sqlite = ['chifa.sqlite', 'journal.sqlite', 'downlink.sqlite'].flatMap((f) => [f, `${f}-wal`, `${f}-shm`]);
-    expectPrivate(dataDir, ['.', 'api-token', 'demo-cards', 'demo-cards/insured.state.json', ...sqlite]);
+    expectPrivate(dataDir, ['.', 'token', 'demo-cards', 'demo-cards/insured.state.json', ...sqlite]);
     expectPrivate(fundDir, ['.', 'fund.sqlite', 'fund.sqlite-wal', 'fund.sqlite-shm']);
     expect(fs.statSync(path.join(base, 'var')).mode & 0o777).toBe(0o700);
     expect(lines.filter((l) => l.includes('readable by other users'))).toEqual([]);
@@ -94,4 +94,17 @@ test('a journal already there with mode 0644: a warning at start-up, the mode le
   expect(w!.msg).toContain(`${file} (0644)`);
   expect(w!.msg).toContain('chmod 600');
   expect(fs.statSync(file).mode & 0o777).toBe(0o644);
+});
+
+test('a stored token file others can read is made 0600, with a warning to replace it', async () => {
+  const dataDir = tmpDir('chifa-modes-');
+  fs.writeFileSync(path.join(dataDir, 'token'), 'a-token-of-at-least-16-chars\n', { mode: 0o644 });
+  fs.chmodSync(path.join(dataDir, 'token'), 0o644);
+  const { logger, lines } = captureLogger();
+  const counter = await startCounter({ dataDir, port: 0, logger, demo: true, now: () => NOW });
+  await counter.close();
+  expect(counter.token).toBe('a-token-of-at-least-16-chars');
+  expect(fs.statSync(path.join(dataDir, 'token')).mode & 0o777).toBe(0o600);
+  expect(lines.some((l) => l.includes('"mode":"0644"') && l.includes('the API token file was readable by other users'))).toBe(true);
+  expect(lines.filter((l) => l.includes('leaves the mode of existing files'))).toEqual([]);
 });

@@ -44,10 +44,11 @@ test.each(['SIGTERM', 'SIGINT'] as const)('serves the page with its token and st
   try {
     await waitFor(() => /open: (http:\/\/127\.0\.0\.1:\d+)\/#token=(\S+)/.test(p.err()));
     const [, url, token] = /open: (http:\/\/127\.0\.0\.1:\d+)\/#token=(\S+)/.exec(p.err())!;
-    expect(decodeURIComponent(token!)).toBe(fs.readFileSync(path.join(dir, 'api-token'), 'utf8').trim());
+    expect(decodeURIComponent(token!)).toBe(fs.readFileSync(path.join(dir, 'token'), 'utf8').trim());
+    expect(p.err()).toContain(`token in ${path.join(dir, 'token')} (new)`);
     // Everything it created is its user's alone: the directory 0700, the token and the databases 0600.
     expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
-    for (const f of ['api-token', 'chifa.sqlite', 'journal.sqlite', 'journal.sqlite-wal', 'downlink.sqlite'])
+    for (const f of ['token', 'chifa.sqlite', 'journal.sqlite', 'journal.sqlite-wal', 'downlink.sqlite'])
       expect([f, (fs.statSync(path.join(dir, f)).mode & 0o777).toString(8)]).toEqual([f, '600']);
     expect((await fetch(`${url}/api/status`)).status).toBe(401);
     const st = await fetch(`${url}/api/status`, { headers: { Authorization: `Bearer ${decodeURIComponent(token!)}` } });
@@ -74,4 +75,59 @@ test('a bad port is a usage error', async () => {
   const p = run(['serve', '--demo', '--port', 'http', '--data', tmpDir('chifa-serve-')]);
   expect(await p.exited).toBe(2);
   expect(p.err()).toContain('--port');
+});
+
+/** Starts `chifa serve`, waits for the page address, returns the token in it, and stops. */
+async function servedToken(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ token: string; err: string }> {
+  const p = run(['serve', '--demo', '--port', '0', ...args], env);
+  try {
+    await waitFor(() => /#token=\S+/.test(p.err()) || p.child.exitCode !== null);
+    const m = /#token=(\S+)/.exec(p.err());
+    if (!m) throw new Error(`chifa serve did not start: ${p.err()}`);
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+    return { token: decodeURIComponent(m[1]!), err: p.err() };
+  } finally {
+    p.child.kill('SIGKILL');
+  }
+}
+
+describe('the token never on the command line', () => {
+  test('--token-file: read from the file (white space around it ignored), DATA/token not written', async () => {
+    const dir = tmpDir('chifa-serve-');
+    const file = path.join(dir, 'secret');
+    fs.writeFileSync(file, '  from-a-file-0123456789\n', { mode: 0o600 });
+    const data = path.join(dir, 'var');
+    const r = await servedToken(['--data', data, '--token-file', file], { CHIFA_TOKEN: 'from-the-environment-0123' });
+    expect(r.token).toBe('from-a-file-0123456789');
+    expect(r.err).toContain(`token from --token-file ${file}`);
+    expect(fs.existsSync(path.join(data, 'token'))).toBe(false);
+  });
+
+  test('CHIFA_TOKEN, when there is no --token-file', async () => {
+    const r = await servedToken(['--data', tmpDir('chifa-serve-')], { CHIFA_TOKEN: 'from-the-environment-0123' });
+    expect(r.token).toBe('from-the-environment-0123');
+    expect(r.err).toContain('token from CHIFA_TOKEN');
+  });
+
+  test('a token file that is missing or not a token: exit 2 naming it', async () => {
+    const dir = tmpDir('chifa-serve-');
+    const short = path.join(dir, 'short');
+    fs.writeFileSync(short, 'short\n');
+    for (const [file, message] of [
+      [path.join(dir, 'missing'), 'cannot read the token file'],
+      [short, 'the API token must be 16 to 256 URL-safe characters'],
+    ] as const) {
+      const p = run(['serve', '--demo', '--port', '0', '--data', dir, '--token-file', file]);
+      expect(await p.exited).toBe(2);
+      expect(p.err()).toContain('chifa serve: invalid-token: ');
+      expect(p.err()).toContain(message);
+    }
+  });
+
+  test('there is no --token option', async () => {
+    const p = run(['serve', '--demo', '--port', '0', '--data', tmpDir('chifa-serve-'), '--token', 'on-the-command-line-0123']);
+    expect(await p.exited).toBe(1);
+    expect(p.err()).toContain("unknown option '--token'");
+  });
 });
