@@ -19,7 +19,7 @@ import {
   UnknownInvoiceError,
 } from './errors';
 import type { InvoiceJournalPort } from './journal';
-import { Mutex } from './mutex';
+import { Mutex } from '../../common/mutex';
 import { priceBasket, type CounterQuote } from './pricing';
 import { missingRecords, recordsOfInvoice } from './records';
 import type { CheckoutRequest, CounterQuoteRequest } from './request';
