@@ -7,12 +7,13 @@ import {
   type Dispensation,
   type Holder,
   type NewDispensation,
+  type PinResult,
 } from '../../card/chifa';
 import type { CardTransport } from '../../card/transport/transport';
 import type { Signer } from '../../sync/signer';
 import type { CardHolder, CardRead, DispensationRecord, PharmacyIdentity } from './card-data';
 import { CardOperationError, CardRemovedError, CardServiceUnavailableError, NoCardError, PinRequiredError } from './errors';
-import type { InsuredCardPort, PinResult, ProfessionalAuthenticatorPort, ProfessionalCardPort } from './station';
+import type { InsuredCardPort, ProfessionalAuthenticatorPort, ProfessionalCardPort } from './station';
 
 /**
  * The card ports over the SDK's Chifa card application (src/card/chifa): the only path from the

@@ -1,3 +1,4 @@
+import type { PinResult } from '../../card/chifa';
 import type { Signer } from '../../sync/signer';
 import type { CardHolder, CardRead, DispensationRecord, PharmacyIdentity } from './card-data';
 
@@ -31,8 +32,6 @@ export interface StationStatus {
   /** Insertion number of the professional card now in its reader, or null. */
   professional: number | null;
 }
-
-export type PinResult = { kind: 'ok' } | { kind: 'wrongPin'; retriesLeft: number } | { kind: 'blocked' };
 
 /** The insured person's card, one insertion of it. Methods throw CardRemovedError once it is gone. */
 export interface InsuredCardPort {
