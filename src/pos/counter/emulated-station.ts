@@ -4,7 +4,7 @@ import { InProcessTransport } from '../../emulator/in-process-transport';
 import { VirtualCard } from '../../emulator/virtual-card';
 import type { CardTransport } from '../../card/transport/transport';
 import { packageRoot } from '../../common/paths';
-import { NoCardError } from './errors';
+import { CardMissingError } from './errors';
 import { SdkInsuredPort, SdkProfessionalPort } from './sdk-ports';
 import type { CardStation, InsuredCardPort, ProfessionalCardPort, StationStatus } from './station';
 
@@ -37,7 +37,7 @@ class EmulatedSlot {
   }
 
   async connect(): Promise<CardTransport> {
-    if (!this.card.inserted) throw new NoCardError();
+    if (!this.card.inserted) throw new CardMissingError();
     if (!this.transport || this.transport.insertion !== this.insertion) {
       // A new transport powers the card on if it lost power (the PC/SC reconnect).
       this.transport = { insertion: this.insertion, t: new InProcessTransport(this.card) };
@@ -121,7 +121,7 @@ export class EmulatedStation implements CardStation {
 
   insured(): InsuredCardPort {
     const slot = this.slots.insured;
-    if (!slot.card.inserted) throw new NoCardError('insured');
+    if (!slot.card.inserted) throw new CardMissingError('insured');
     if (!this.ports.insured || this.ports.insured.insertion !== slot.insertion) {
       const n = slot.insertion;
       this.ports.insured = new SdkInsuredPort(n, { connect: () => slot.connect(), isCurrent: () => slot.isCurrentFor(n) });
@@ -131,7 +131,7 @@ export class EmulatedStation implements CardStation {
 
   professional(): ProfessionalCardPort {
     const slot = this.slots.professional;
-    if (!slot.card.inserted) throw new NoCardError('professional');
+    if (!slot.card.inserted) throw new CardMissingError('professional');
     if (!this.ports.professional || this.ports.professional.insertion !== slot.insertion) {
       const n = slot.insertion;
       this.ports.professional = new SdkProfessionalPort(n, { connect: () => slot.connect(), isCurrent: () => slot.isCurrentFor(n) });

@@ -12,14 +12,14 @@ import {
 import type { CardTransport } from '../../card/transport/transport';
 import type { Signer } from '../../sync/signer';
 import type { CardHolder, CardRead, DispensationRecord, PharmacyIdentity } from './card-data';
-import { CardOperationError, CardRemovedError, CardServiceUnavailableError, NoCardError, PinRequiredError } from './errors';
+import { CardOperationError, CardGoneError, CardServiceUnavailableError, CardMissingError, PinRequiredError } from './errors';
 import type { InsuredCardPort, ProfessionalAuthenticatorPort, ProfessionalCardPort } from './station';
 
 /**
  * The card ports over the SDK's Chifa card application (src/card/chifa): the only path from the
  * counter to a card (docs/contributing.md). Whatever the transport — PC/SC or the in-process emulator — a
  * port is one insertion of one card; once the station says the card left (or lost power), every
- * call throws CardRemovedError, because the PIN and authentication state went with it.
+ * call throws CardGoneError, because the PIN and authentication state went with it.
  *
  * SDK errors are translated to the counter's: a pulled card is `card-removed` (409), a stopped
  * pcscd `pcsc-unavailable` (503), a card that refuses or cannot be decoded a CardOperationError
@@ -33,8 +33,8 @@ export function translateCardError(err: unknown, which: 'insured' | 'professiona
   if (!(err instanceof ChifaError)) return err;
   if (
     err instanceof CardOperationError ||
-    err instanceof CardRemovedError ||
-    err instanceof NoCardError ||
+    err instanceof CardGoneError ||
+    err instanceof CardMissingError ||
     err instanceof PinRequiredError ||
     err instanceof CardServiceUnavailableError
   )
@@ -44,12 +44,12 @@ export function translateCardError(err: unknown, which: 'insured' | 'professiona
   // already written are found again by reading the card at the next PIN).
   if (code === 'append-interrupted' && err.cause instanceof ChifaError && REMOVED.has(err.cause.code)) code = err.cause.code;
   if (REMOVED.has(code))
-    return new CardRemovedError(
+    return new CardGoneError(
       which === 'insured'
         ? 'the card was removed from the reader (or lost power); insert it again'
         : 'the professional card was removed from the reader (or lost power); insert it again',
     );
-  if (code === 'no-card') return new NoCardError(which);
+  if (code === 'no-card') return new CardMissingError(which);
   if (SERVICE.has(code)) return new CardServiceUnavailableError(err.message);
   if (code === 'pin-required') return new PinRequiredError(which);
   return new CardOperationError(code, err.message, { cause: err });
@@ -136,12 +136,12 @@ abstract class Guarded {
   ) {}
 
   protected async guard<T>(fn: () => Promise<T>): Promise<T> {
-    if (!this.slot.isCurrent()) throw translateCardError(new CardRemovedError(), this.which);
+    if (!this.slot.isCurrent()) throw translateCardError(new CardGoneError(), this.which);
     try {
       return await fn();
     } catch (err) {
       const e = translateCardError(err, this.which);
-      if (e instanceof CardRemovedError) this.slot.invalidate?.();
+      if (e instanceof CardGoneError) this.slot.invalidate?.();
       throw e;
     }
   }

@@ -10,7 +10,7 @@ import { REASONS } from '../../billing/split';
 import type { CardHolder, CardRead, DispensationRecord, PharmacyIdentity } from './card-data';
 import { CardWriteStore, type CardWrite } from './card-writes';
 import {
-  CardRemovedError,
+  CardGoneError,
   CardWriteStateError,
   CounterError,
   PinBlockedError,
@@ -300,7 +300,7 @@ export class CounterService {
     const st = this.station.status();
     const s = this.currentSession(st.insured);
     if (st.insured === null) {
-      this.station.insured(); // throws the right NoCardError / service error
+      this.station.insured(); // throws the right CardMissingError / service error
     }
     if (!s) throw new PinRequiredError();
     return s;
@@ -408,7 +408,7 @@ export class CounterService {
       }
       const s = this.requireVerified();
       const card = this.station.insured();
-      if (card.insertion !== s.insertion) throw new CardRemovedError();
+      if (card.insertion !== s.insertion) throw new CardGoneError();
       this.repairRecent();
       const { pro, signer } = await this.readyProfessional();
       const priced = this.price(request, s);
@@ -567,7 +567,7 @@ export class CounterService {
         throw new CardWriteStateError(`invoice ${invoiceNumber} belongs to card ${maskId(w.cardSerial)}, not to the card in the reader`);
       }
       const card = this.station.insured();
-      if (card.insertion !== s.insertion) throw new CardRemovedError();
+      if (card.insertion !== s.insertion) throw new CardGoneError();
       const { pro } = await this.readyProfessional();
       return this.writeRecords(card, pro, s, w, true);
     });

@@ -33,7 +33,7 @@ export interface StationStatus {
   professional: number | null;
 }
 
-/** The insured person's card, one insertion of it. Methods throw CardRemovedError once it is gone. */
+/** The insured person's card, one insertion of it. Methods throw CardGoneError once it is gone. */
 export interface InsuredCardPort {
   readonly insertion: number;
   /** Selects the application and reads the holder identity (no PIN). */
@@ -79,9 +79,9 @@ export interface ProfessionalAuthenticatorPort {
 export interface CardStation {
   readonly mode: StationMode;
   status(): StationStatus;
-  /** The insured card now present; throws NoCardError (or CardServiceUnavailableError). */
+  /** The insured card now present; throws CardMissingError (or CardServiceUnavailableError). */
   insured(): InsuredCardPort;
-  /** The professional card now present; throws NoCardError('professional'). */
+  /** The professional card now present; throws CardMissingError('professional'). */
   professional(): ProfessionalCardPort;
   /** Demo mode only: PINs of the demo cards, shown on the page (test data, never real cards). */
   readonly demoHints?: { insuredPin: string; professionalPin?: string };

@@ -1,6 +1,6 @@
 import { CounterService } from '../../../src/pos/counter/service';
 import { loadRules } from '../../../src/billing/rules/load';
-import { CardRemovedError } from '../../../src/pos/counter/errors';
+import { CardGoneError } from '../../../src/pos/counter/errors';
 import { draftFromSplit } from '../../../src/sync/invoice';
 import { computeSplit } from '../../../src/billing/split';
 import { captureLogger, expectInvariant, NOW, openHarness, ready, THREE_LINES, type Harness } from './harness';
@@ -154,7 +154,7 @@ test('professional card pulled while signing: no invoice, no card record, no car
   h = await openHarness();
   await ready(h);
   h.professional.faults.removeAt({ ins: PSO, apdu: 1, phase: 'before' });
-  await expect(h.service.checkout(THREE_LINES)).rejects.toBeInstanceOf(CardRemovedError);
+  await expect(h.service.checkout(THREE_LINES)).rejects.toBeInstanceOf(CardGoneError);
   expect(h.journal.backlog().invoices).toBe(0);
   expect(h.service.writes.all()).toEqual([]);
   await expect(h.service.checkout(THREE_LINES)).rejects.toMatchObject({ code: 'no-professional-card' });
