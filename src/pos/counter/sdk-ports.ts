@@ -239,6 +239,8 @@ export class SdkProfessionalPort extends Guarded implements ProfessionalCardPort
 
   verifyPin(pin: string): Promise<PinResult> {
     return this.guard(async () => {
+      // Not verified from this VERIFY on, unless it succeeds (ISO 7816-4 §11.5.6).
+      this.verified = false;
       const r = await (await this.pro()).verifyPin(pin);
       this.verified = r.kind === 'ok';
       return r;

@@ -24,6 +24,7 @@ import { priceBasket, type CounterQuote } from './pricing';
 import { missingRecords, recordsOfInvoice } from './records';
 import type { CheckoutRequest, CounterQuoteRequest } from './request';
 import type { CardStation, InsuredCardPort, ProfessionalCardPort, ReaderStatus, StationMode } from './station';
+import type { PinResult } from '../../card/chifa';
 
 /**
  * The counter service: one pharmacist, one insured card and one professional card at a time.
@@ -56,7 +57,10 @@ interface Session {
   insertion: number;
   holder: CardHolder;
   pinRetriesLeft: number | null;
-  /** Set once the PIN is verified: what it opened (kept up to date after writes). */
+  /**
+   * What the PIN opened (kept up to date after writes), while the card holds the PIN verified:
+   * null from any VERIFY until it succeeds, and the session itself ends with the insertion.
+   */
   read: CardRead | null;
 }
 
@@ -271,7 +275,7 @@ export class CounterService {
     return this.mutex.run(async () => {
       const card = this.station.insured();
       const s = await this.openedSession(card);
-      const r = await card.verifyPin(pin);
+      const r = await this.presentPin(card, s, pin);
       if (r.kind === 'wrongPin') {
         s.pinRetriesLeft = r.retriesLeft;
         this.log.info({ card: maskId(s.holder.cardSerial), retriesLeft: r.retriesLeft }, 'wrong PIN');
@@ -284,11 +288,23 @@ export class CounterService {
         throw new PinBlockedError();
       }
       s.pinRetriesLeft = null;
+      // If the read fails the session stays without data, and the page asks for the PIN again.
       s.read = await card.readAll();
       this.log.info({ card: maskId(s.holder.cardSerial) }, 'PIN verified; card read');
       const recovery = await this.recoverFor(card, s);
       return { result: 'ok', card: s.read!, recovery };
     });
+  }
+
+  /**
+   * Sends one VERIFY. From that moment the session is no longer verified, whatever it was: a
+   * failed comparison resets the card's security status for the PIN (ISO 7816-4 §11.5.6), a
+   * blocked PIN verifies nothing, and a VERIFY cut short leaves the card's state unknown. Only
+   * the caller's success (and the read that follows) makes it verified again.
+   */
+  private async presentPin(card: InsuredCardPort, s: Session, pin: string): Promise<PinResult> {
+    s.read = null;
+    return card.verifyPin(pin);
   }
 
   /** What the PIN opened, for the page after a reload. */
