@@ -1,4 +1,4 @@
-import { ChifaError } from '../../common/errors';
+import { ChifaError, InvalidInputError } from '../../common/errors';
 import {
   ChifaCard,
   ProfessionalCard,
@@ -52,6 +52,9 @@ export function translateCardError(err: unknown, which: 'insured' | 'professiona
   if (code === 'no-card') return new CardMissingError(which);
   if (SERVICE.has(code)) return new CardServiceUnavailableError(err.message);
   if (code === 'pin-required') return new PinRequiredError(which);
+  // A PIN of the wrong shape for the card (the SDK's PinFormatError, raised before any VERIFY is
+  // sent): the client's mistake, naming the field; its message says the shape, never the value.
+  if (code === 'invalid-pin-format') return new InvalidInputError([{ field: 'pin', message: err.message }], 'PIN');
   return new CardOperationError(code, err.message, { cause: err });
 }
 
@@ -237,14 +240,19 @@ export class SdkProfessionalPort extends Guarded implements ProfessionalCardPort
     return this.guard(async () => ({ ...(await this.pro()).identity }));
   }
 
-  verifyPin(pin: string): Promise<PinResult> {
-    return this.guard(async () => {
-      // Not verified from this VERIFY on, unless it succeeds (ISO 7816-4 §11.5.6).
-      this.verified = false;
-      const r = await (await this.pro()).verifyPin(pin);
+  async verifyPin(pin: string): Promise<PinResult> {
+    // Not verified from this VERIFY on, unless it succeeds (ISO 7816-4 §11.5.6); a PIN of the
+    // wrong shape never reaches the card and changes nothing.
+    const was = this.verified;
+    this.verified = false;
+    try {
+      const r = await this.guard(async () => (await this.pro()).verifyPin(pin));
       this.verified = r.kind === 'ok';
       return r;
-    });
+    } catch (err) {
+      if (err instanceof InvalidInputError) this.verified = was;
+      throw err;
+    }
   }
 
   signer(): Promise<Signer> {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { InvalidInputError } from '../../common/errors';
 import { maskId } from '../../common/log';
 import { draftFromSplit, type InvoiceDocument } from '../../sync/invoice';
 import type { Backlog, RejectedInvoice } from '../../sync/journal/journal';
@@ -300,11 +301,18 @@ export class CounterService {
    * Sends one VERIFY. From that moment the session is no longer verified, whatever it was: a
    * failed comparison resets the card's security status for the PIN (ISO 7816-4 §11.5.6), a
    * blocked PIN verifies nothing, and a VERIFY cut short leaves the card's state unknown. Only
-   * the caller's success (and the read that follows) makes it verified again.
+   * the caller's success (and the read that follows) makes it verified again. A PIN of the wrong
+   * shape for the card is refused before it is sent (InvalidInputError): nothing changes.
    */
   private async presentPin(card: InsuredCardPort, s: Session, pin: string): Promise<PinResult> {
+    const was = s.read;
     s.read = null;
-    return card.verifyPin(pin);
+    try {
+      return await card.verifyPin(pin);
+    } catch (err) {
+      if (err instanceof InvalidInputError) s.read = was;
+      throw err;
+    }
   }
 
   /** What the PIN opened, for the page after a reload. */

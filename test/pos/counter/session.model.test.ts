@@ -10,10 +10,10 @@ import { basket, captureLogger, DEMO_PIN, NOW, peekCard, tmpDir, without } from 
 
 /**
  * A model-based test of the insured card's session at the counter. Random sequences of what
- * happens at a counter — insert, remove, open, the right PIN, a wrong PIN, read the card, check
- * out (also with the card pulled or losing power during the write), restart the counter — run
- * against the real counter (its HTTP API on loopback, `--demo` cards in the in-process emulator,
- * real SQLite files). After every step three views must agree:
+ * happens at a counter — insert, remove, open, the right PIN, a wrong PIN, a PIN of the wrong
+ * shape, read the card, check out (also with the card pulled or losing power during the write),
+ * restart the counter — run against the real counter (its HTTP API on loopback, `--demo` cards
+ * in the in-process emulator, real SQLite files). After every step three views must agree:
  *
  * - the model: a few booleans and counters (inserted, verified, tries left, pending writes);
  * - the counter: /api/status, whether /api/card gives the medical data, whether it prices a
@@ -255,6 +255,25 @@ class VerifyWrong implements Cmd {
   toString = () => `verify ${this.pin}`;
 }
 
+/** A PIN of the wrong shape for the card (5 digits): refused before the card sees it; nothing changes. */
+class VerifyMalformed implements Cmd {
+  check = () => true;
+  async run(m: Model, r: Real) {
+    const reply = await call(r, 'POST', '/api/card/verify', { pin: '12345' });
+    if (!m.inserted) expect({ status: reply.status, code: reply.json.error?.code }).toEqual({ status: 409, code: 'no-card' });
+    else {
+      m.opened = true;
+      expect({ status: reply.status, code: reply.json.error?.code, field: reply.json.error?.field }).toEqual({
+        status: 400,
+        code: 'invalid-input',
+        field: 'pin',
+      });
+    }
+    await expectAgreement(m, r);
+  }
+  toString = () => 'verify 12345';
+}
+
 class ReadCard implements Cmd {
   check = () => true;
   async run(m: Model, r: Real) {
@@ -343,6 +362,7 @@ const commands = [
   fc.constant(new Open()),
   ...Array.from({ length: 3 }, () => fc.constant(new VerifyRight())),
   ...Array.from({ length: 2 }, () => fc.constantFrom('9999', '0000', '4321', '1243').map((pin) => new VerifyWrong(pin))),
+  fc.constant(new VerifyMalformed()),
   fc.constant(new ReadCard()),
   ...Array.from({ length: 2 }, () => basketIndex.map((i) => new Checkout(i))),
   ...Array.from({ length: 2 }, () => fc.tuple(interruption, basketIndex).map(([how, i]) => new CheckoutInterrupted(how, i))),

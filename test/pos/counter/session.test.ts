@@ -1,5 +1,6 @@
 import { PIN_REF } from '../../../src/card/layout';
 import { PinBlockedError } from '../../../src/pos/counter/errors';
+import { toHttpError } from '../../../src/pos/http/errors';
 import { basket, DEMO_PIN, openHarness, ready, THREE_LINES, type Harness } from './harness';
 
 /** The insured card's session at the counter: PIN tries, blocking, and what the quote warns about. */
@@ -51,6 +52,18 @@ test('a PIN blocked after the right one was verified leaves nothing verified', a
   expect(h.service.status().insured).toMatchObject({ verified: false, pinRetriesLeft: 0 });
   expect(() => h.service.card()).toThrow(expect.objectContaining({ code: 'pin-required' }));
   await expect(h.service.checkout(THREE_LINES)).rejects.toMatchObject({ code: 'pin-required' });
+});
+
+test('a PIN of the wrong shape for the card is bad input (400) and changes nothing, at the card or the counter', async () => {
+  h = await openHarness();
+  await ready(h);
+  const seen = h.insured.faults.seen;
+  await expect(h.service.verifyPin('12345')).rejects.toMatchObject({ code: 'invalid-input', field: 'pin' });
+  await expect(h.service.verifyProfessionalPin('00000')).rejects.toMatchObject({ code: 'invalid-input', field: 'pin' });
+  expect(h.insured.faults.seen).toBe(seen); // no APDU reached the card
+  expect(toHttpError(await h.service.verifyPin('12345').catch((e: unknown) => e)).status).toBe(400);
+  expect(h.insured.os.security.verified.has(PIN_REF)).toBe(true);
+  expect(h.service.status()).toMatchObject({ insured: { verified: true }, professional: { unlocked: true } });
 });
 
 test('a product dispensed today for 5 days is a possible duplicate for the same beneficiary only', async () => {
