@@ -299,8 +299,9 @@ export class CounterService {
 
   /**
    * Sends one VERIFY. From that moment the session is no longer verified, whatever it was: a
-   * failed comparison resets the card's security status for the PIN (ISO 7816-4 §11.5.6), a
-   * blocked PIN verifies nothing, and a VERIFY cut short leaves the card's state unknown. Only
+   * failed comparison ends the card's verified state for the PIN (ISO 7816-4 §11.5.6 lets the
+   * comparison modify the security status; the emulator, like Java Card PIN objects, clears it),
+   * a blocked PIN verifies nothing, and a VERIFY cut short leaves the card's state unknown. Only
    * the caller's success (and the read that follows) makes it verified again. A PIN of the wrong
    * shape for the card is refused before it is sent (InvalidInputError): nothing changes.
    */

@@ -20,10 +20,11 @@ import { basket, captureLogger, DEMO_PIN, NOW, peekCard, tmpDir, without } from 
  *   basket (the same gate as a checkout), its pending card writes;
  * - the card itself, asked directly: the emulator's PIN try counter and security status.
  *
- * A VERIFY that does not succeed ends the PIN's verified state on the card (ISO 7816-4 §11.5.6:
- * the security status of that reference is reset), so it must end it at the counter too; so does
- * a removal or a loss of power. Three wrong PINs block the card for good: the model never
- * unblocks, and each run starts from a fresh card image in a fresh data directory.
+ * A VERIFY that does not succeed ends the PIN's verified state on the card (ISO 7816-4 §11.5.6
+ * lets the comparison modify the security status, and the emulator clears it), so it must end
+ * it at the counter too; so does a removal or a loss of power. Three wrong PINs block the card
+ * for good: the model never unblocks, and each run starts from a fresh card image in a fresh
+ * data directory.
  *
  * And the checkout invariant after every step: every invoice in the journal has its records on
  * the card (card write done) or a pending card write for that card, which the next right PIN

@@ -31,7 +31,7 @@ test('a wrong PIN after the right one ends the verified state, as on the card: n
   await ready(h);
   expect(h.service.card().holder.cardSerial).toBe('CH2-2024-000001');
   expect(await h.service.verifyPin('9999')).toEqual({ result: 'wrong-pin', retriesLeft: 2 });
-  // ISO 7816-4 §11.5.6: the failed comparison reset the card's security status for the PIN.
+  // The failed comparison ended the card's verified state for the PIN (src/emulator/commands/pin.ts).
   expect(h.insured.os.security.verified.has(PIN_REF)).toBe(false);
   expect(h.service.status().insured).toMatchObject({ verified: false, pinRetriesLeft: 2 });
   expect(() => h.service.card()).toThrow(expect.objectContaining({ code: 'pin-required' }));
