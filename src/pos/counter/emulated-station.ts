@@ -14,8 +14,8 @@ import type { CardStation, InsuredCardPort, ProfessionalCardPort, StationStatus 
  * cards are personalized from fixtures/cards (TEST ONLY data) on first start and then persisted
  * in `DATA/demo-cards/` after every write, so dispensings survive a restart like a real card.
  *
- * A card's "insertion" changes when it is removed or inserted, and when it loses power (a tear):
- * in each case its PIN and authentication state are gone.
+ * A card's "insertion" changes when it is removed or inserted, when it loses power (a tear) and
+ * when it is reset: in each case its PIN and authentication state are gone.
  */
 
 export const DEMO_INSURED_IMAGE = 'demo.json';
@@ -34,6 +34,9 @@ class EmulatedSlot {
     card.on('power', (on: boolean) => {
       if (!on) bump();
     });
+    // Reset in the reader (by a test, the demo, another holder of the card): powered all along,
+    // but its PIN and authentication state are gone just the same.
+    card.on('reset', bump);
   }
 
   async connect(): Promise<CardTransport> {
