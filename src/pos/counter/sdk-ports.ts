@@ -8,6 +8,7 @@ import {
   type Holder,
   type NewDispensation,
   type PinResult,
+  type PinStatus,
 } from '../../card/chifa';
 import type { CardTransport } from '../../card/transport/transport';
 import type { Signer } from '../../sync/signer';
@@ -150,6 +151,16 @@ abstract class Guarded {
   }
 }
 
+/** The empty VERIFY's answer, or null from a card that does not answer it (ISO 7816-4 makes it optional). */
+async function statusOf(card: ChifaCard): Promise<PinStatus | null> {
+  try {
+    return await card.pinStatus();
+  } catch (err) {
+    if (err instanceof ChifaError && err.code === 'card-protocol') return null;
+    throw err;
+  }
+}
+
 export class SdkInsuredPort extends Guarded implements InsuredCardPort {
   private card: ChifaCard | undefined;
 
@@ -165,15 +176,14 @@ export class SdkInsuredPort extends Guarded implements InsuredCardPort {
   open(): Promise<{ holder: CardHolder; pinRetriesLeft: number | null }> {
     return this.guard(async () => {
       const card = await this.chifa();
-      let retries: number | null = null;
-      try {
-        const st = await card.pinStatus();
-        retries = st.kind === 'notVerified' ? st.retriesLeft : st.kind === 'blocked' ? 0 : null;
-      } catch (err) {
-        if (!(err instanceof ChifaError) || err.code !== 'card-protocol') throw err;
-      }
+      const st = await statusOf(card);
+      const retries = st?.kind === 'notVerified' ? st.retriesLeft : st?.kind === 'blocked' ? 0 : null;
       return { holder: toHolder(card.holder), pinRetriesLeft: retries };
     });
+  }
+
+  pinStatus(): Promise<PinStatus | null> {
+    return this.guard(async () => statusOf(await this.chifa()));
   }
 
   verifyPin(pin: string): Promise<PinResult> {

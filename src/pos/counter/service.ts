@@ -316,6 +316,21 @@ export class CounterService {
     }
   }
 
+  /**
+   * Before anything is signed, asks the card whether it still holds the PIN verified (an empty
+   * VERIFY: no try spent). The station sees pulls, power losses and resets, but not another
+   * application sharing the card (PC/SC shared mode) presenting a PIN in between; signing then
+   * would leave an invoice whose card write the card refuses.
+   */
+  private async confirmPin(card: InsuredCardPort, s: Session): Promise<void> {
+    const st = await card.pinStatus();
+    if (st === null || st.kind === 'verified') return;
+    s.read = null;
+    s.pinRetriesLeft = st.kind === 'blocked' ? 0 : st.retriesLeft;
+    this.log.warn({ card: maskId(s.holder.cardSerial) }, 'the card no longer holds the PIN verified; the PIN is needed again');
+    throw new PinRequiredError();
+  }
+
   /** What the PIN opened, for the page after a reload. */
   card(): CardRead {
     return this.requireVerified().read!;
@@ -434,6 +449,7 @@ export class CounterService {
       const s = this.requireVerified();
       const card = this.station.insured();
       if (card.insertion !== s.insertion) throw new CardGoneError();
+      await this.confirmPin(card, s);
       this.repairRecent();
       const { pro, signer } = await this.readyProfessional();
       const priced = this.price(request, s);

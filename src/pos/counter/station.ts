@@ -1,4 +1,4 @@
-import type { PinResult } from '../../card/chifa';
+import type { PinResult, PinStatus } from '../../card/chifa';
 import type { Signer } from '../../sync/signer';
 import type { CardHolder, CardRead, DispensationRecord, PharmacyIdentity } from './card-data';
 
@@ -40,6 +40,8 @@ export interface InsuredCardPort {
   open(): Promise<{ holder: CardHolder; pinRetriesLeft: number | null }>;
   /** Never logs or keeps the PIN. */
   verifyPin(pin: string): Promise<PinResult>;
+  /** The PIN's state on the card now, without spending a try (empty VERIFY); null if the card cannot tell. */
+  pinStatus(): Promise<PinStatus | null>;
   /** Needs the PIN. Everything the page shows. */
   readAll(): Promise<CardRead>;
   /** Needs the PIN. Newest first. */

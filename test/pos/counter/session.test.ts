@@ -1,4 +1,6 @@
+import { ChifaCard } from '../../../src/card/chifa';
 import { PIN_REF } from '../../../src/card/layout';
+import { InProcessTransport } from '../../../src/emulator/in-process-transport';
 import { PinBlockedError } from '../../../src/pos/counter/errors';
 import { toHttpError } from '../../../src/pos/http/errors';
 import { basket, DEMO_PIN, openHarness, ready, THREE_LINES, type Harness } from './harness';
@@ -64,6 +66,20 @@ test('a PIN of the wrong shape for the card is bad input (400) and changes nothi
   expect(toHttpError(await h.service.verifyPin('12345').catch((e: unknown) => e)).status).toBe(400);
   expect(h.insured.os.security.verified.has(PIN_REF)).toBe(true);
   expect(h.service.status()).toMatchObject({ insured: { verified: true }, professional: { unlocked: true } });
+});
+
+test('a wrong PIN presented behind the counter (another application sharing the card): the checkout asks the card first, signs nothing', async () => {
+  h = await openHarness();
+  await ready(h);
+  // Same card, same power, no reset: nothing the station can see (PC/SC shared access).
+  const other = await ChifaCard.open(new InProcessTransport(h.insured));
+  expect(await other.verifyPin('9999')).toEqual({ kind: 'wrongPin', retriesLeft: 2 });
+  await expect(h.service.checkout(THREE_LINES)).rejects.toMatchObject({ code: 'pin-required' });
+  expect(h.journal.backlog()).toMatchObject({ invoices: 0 }); // nothing was signed
+  expect(h.service.status().insured).toMatchObject({ verified: false, pinRetriesLeft: 2 });
+  expect(() => h.service.card()).toThrow(expect.objectContaining({ code: 'pin-required' }));
+  expect(await h.service.verifyPin(DEMO_PIN)).toMatchObject({ result: 'ok' });
+  expect((await h.service.checkout(THREE_LINES)).cardWrite.state).toBe('done');
 });
 
 test('a product dispensed today for 5 days is a possible duplicate for the same beneficiary only', async () => {
