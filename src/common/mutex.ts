@@ -1,7 +1,9 @@
 /**
- * A FIFO async mutex. Two callers sharing one card must never interleave APDUs: a VERIFY between
+ * A FIFO async mutex: callers run one at a time, in the order they called `run`, and a failure
+ * releases the lock. Two callers sharing one card must never interleave APDUs: a VERIFY between
  * another caller's GET CHALLENGE and EXTERNAL AUTHENTICATE would break both (Ledger's transport
- * guards its exchange the same way).
+ * guards its exchange the same way). The counter uses it one level up for the same reason: a
+ * checkout (sign, journal, authenticate, append) must not interleave with a PIN check.
  */
 export class Mutex {
   private tail: Promise<void> = Promise.resolve();

@@ -20,7 +20,9 @@ import { readStateFile, writeStateFile, type CardSnapshot } from './state';
  *   const card = VirtualCard.fromImage('fixtures/cards/demo.json');
  *   const rsp = await card.transmit(Buffer.from('00A4040C0BD213000001434849464101', 'hex'));
  *
- * Events: 'inserted', 'removed', 'power' (powered: boolean).
+ * Events: 'inserted', 'removed', 'power' (powered: boolean), 'reset' (a warm reset of a powered
+ * card: the power stays, the volatile state goes — what PC/SC reports to the card's other
+ * connections as SCARD_W_RESET_CARD).
  */
 
 export interface VirtualCardOptions {
@@ -148,7 +150,10 @@ export class VirtualCard extends EventEmitter {
 
   /** Warm reset: the security state goes, the ATR comes again. */
   reset(): Buffer {
-    return this.powerOn();
+    const warm = this._powered;
+    const atr = this.powerOn();
+    if (warm) this.emit('reset');
+    return atr;
   }
 
   /** Sends one APDU, honouring latency and faults. Throws CardRemovedError when the card is gone or loses power. */

@@ -4,7 +4,7 @@ import { InProcessTransport } from '../../emulator/in-process-transport';
 import { VirtualCard } from '../../emulator/virtual-card';
 import type { CardTransport } from '../../card/transport/transport';
 import { packageRoot } from '../../common/paths';
-import { NoCardError } from './errors';
+import { CardMissingError } from './errors';
 import { SdkInsuredPort, SdkProfessionalPort } from './sdk-ports';
 import type { CardStation, InsuredCardPort, ProfessionalCardPort, StationStatus } from './station';
 
@@ -14,8 +14,8 @@ import type { CardStation, InsuredCardPort, ProfessionalCardPort, StationStatus 
  * cards are personalized from fixtures/cards (TEST ONLY data) on first start and then persisted
  * in `DATA/demo-cards/` after every write, so dispensings survive a restart like a real card.
  *
- * A card's "insertion" changes when it is removed or inserted, and when it loses power (a tear):
- * in each case its PIN and authentication state are gone.
+ * A card's "insertion" changes when it is removed or inserted, when it loses power (a tear) and
+ * when it is reset: in each case its PIN and authentication state are gone.
  */
 
 export const DEMO_INSURED_IMAGE = 'demo.json';
@@ -34,10 +34,13 @@ class EmulatedSlot {
     card.on('power', (on: boolean) => {
       if (!on) bump();
     });
+    // Reset in the reader (by a test, the demo, another holder of the card): powered all along,
+    // but its PIN and authentication state are gone just the same.
+    card.on('reset', bump);
   }
 
   async connect(): Promise<CardTransport> {
-    if (!this.card.inserted) throw new NoCardError();
+    if (!this.card.inserted) throw new CardMissingError();
     if (!this.transport || this.transport.insertion !== this.insertion) {
       // A new transport powers the card on if it lost power (the PC/SC reconnect).
       this.transport = { insertion: this.insertion, t: new InProcessTransport(this.card) };
@@ -121,7 +124,7 @@ export class EmulatedStation implements CardStation {
 
   insured(): InsuredCardPort {
     const slot = this.slots.insured;
-    if (!slot.card.inserted) throw new NoCardError('insured');
+    if (!slot.card.inserted) throw new CardMissingError('insured');
     if (!this.ports.insured || this.ports.insured.insertion !== slot.insertion) {
       const n = slot.insertion;
       this.ports.insured = new SdkInsuredPort(n, { connect: () => slot.connect(), isCurrent: () => slot.isCurrentFor(n) });
@@ -131,7 +134,7 @@ export class EmulatedStation implements CardStation {
 
   professional(): ProfessionalCardPort {
     const slot = this.slots.professional;
-    if (!slot.card.inserted) throw new NoCardError('professional');
+    if (!slot.card.inserted) throw new CardMissingError('professional');
     if (!this.ports.professional || this.ports.professional.insertion !== slot.insertion) {
       const n = slot.insertion;
       this.ports.professional = new SdkProfessionalPort(n, { connect: () => slot.connect(), isCurrent: () => slot.isCurrentFor(n) });

@@ -4,6 +4,10 @@ import { ChifaError } from '../../common/errors';
  * Errors of the counter service. Each has a stable `code`; the HTTP layer maps the class to a
  * status (card state conflicts → 409, PC/SC down → 503, unknown invoice → 404) and the page
  * switches on the code. Messages are for people and never contain a PIN.
+ *
+ * The names are the counter's own: the SDK's transport and PC/SC layers have their own
+ * `CardRemovedError` and `NoCardError` (what a reader reports), which the card ports translate
+ * into these (what the counter's session can still do).
  */
 export class CounterError extends ChifaError {
   constructor(code: string, message: string, field?: string, options?: { cause?: unknown }) {
@@ -11,11 +15,11 @@ export class CounterError extends ChifaError {
   }
 }
 
-/** The state of the cards does not allow the operation (no card, card pulled, PIN needed…). */
-export class CardStateError extends CounterError {}
+/** The state of the cards does not allow the operation (no card, card pulled, PIN needed…): HTTP 409. */
+export class CardConflictError extends CounterError {}
 
-/** No insured card in the reader (or no reader). */
-export class NoCardError extends CardStateError {
+/** No insured (or professional) card in its reader, or no reader. */
+export class CardMissingError extends CardConflictError {
   constructor(what: 'insured' | 'professional' = 'insured') {
     super(
       what === 'insured' ? 'no-card' : 'no-professional-card',
@@ -24,15 +28,18 @@ export class NoCardError extends CardStateError {
   }
 }
 
-/** The card was removed (or swapped for another) since it was opened. */
-export class CardRemovedError extends CardStateError {
+/**
+ * The card the session was opened on is gone: removed, swapped for another, or reset (power
+ * lost) since it was opened — its PIN and authentication state went with it.
+ */
+export class CardGoneError extends CardConflictError {
   constructor(message = 'the card was removed from the reader; insert it again') {
     super('card-removed', message);
   }
 }
 
 /** The card's PIN is blocked (no tries left): it must be unblocked with the PUK at the fund. */
-export class PinBlockedError extends CardStateError {
+export class PinBlockedError extends CardConflictError {
   constructor(which: 'insured' | 'professional' = 'insured') {
     super(
       which === 'insured' ? 'pin-blocked' : 'professional-pin-blocked',
@@ -42,7 +49,7 @@ export class PinBlockedError extends CardStateError {
 }
 
 /** The operation needs the holder's PIN first. */
-export class PinRequiredError extends CardStateError {
+export class PinRequiredError extends CardConflictError {
   constructor(which: 'insured' | 'professional' = 'insured') {
     super(
       which === 'insured' ? 'pin-required' : 'professional-pin-required',
@@ -52,28 +59,28 @@ export class PinRequiredError extends CardStateError {
 }
 
 /** Another checkout or card operation is running; the counter does one at a time. */
-export class CardBusyError extends CardStateError {
+export class CardBusyError extends CardConflictError {
   constructor() {
     super('card-busy', 'another card operation is in progress');
   }
 }
 
 /** The prices or rights changed between the quote the pharmacist saw and the checkout. */
-export class QuoteChangedError extends CardStateError {
+export class QuoteChangedError extends CardConflictError {
   constructor(detail: string) {
     super('quote-changed', `the amounts changed since the quote (${detail}); check the basket again`, 'expect');
   }
 }
 
 /** A card write (checkout) is not in a state that allows the operation (already done, cancelled). */
-export class CardWriteStateError extends CardStateError {
+export class CardWriteStateError extends CardConflictError {
   constructor(message: string) {
     super('card-write-state', message);
   }
 }
 
 /** The card cannot be written or read for a reason other than its absence (refused, failed). */
-export class CardOperationError extends CardStateError {
+export class CardOperationError extends CardConflictError {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(code, message, undefined, options);
   }

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { ReaderMonitor, PcscTransport, type PcscBackend } from '../../card/pcsc';
 import type { CardTransport } from '../../card/transport/transport';
 import { ChifaError } from '../../common/errors';
-import { CardServiceUnavailableError, NoCardError } from './errors';
+import { CardServiceUnavailableError, CardMissingError } from './errors';
 import { SdkInsuredPort, SdkProfessionalPort, type Slot } from './sdk-ports';
 import type { CardStation, InsuredCardPort, ProfessionalCardPort, ReaderStatus, StationStatus } from './station';
 
@@ -131,7 +131,7 @@ export class PcscStation implements CardStation {
   private slot(e: Entry, insertion: number): Slot {
     return {
       connect: (): Promise<CardTransport> => {
-        if (e.insertion !== insertion || !e.present) return Promise.reject(new NoCardError());
+        if (e.insertion !== insertion || !e.present) return Promise.reject(new CardMissingError());
         if (!e.transport) {
           const backend = this.options.backend;
           e.transport = PcscTransport.connect(e.name, backend ? { backend } : {});
@@ -198,7 +198,7 @@ export class PcscStation implements CardStation {
   insured(): InsuredCardPort {
     if (!this.monitor.serviceAvailable) throw new CardServiceUnavailableError();
     const e = this.find('insured');
-    if (!e) throw new NoCardError('insured');
+    if (!e) throw new CardMissingError('insured');
     if (!e.insured || e.insured.insertion !== e.insertion) e.insured = new SdkInsuredPort(e.insertion, this.slot(e, e.insertion));
     return e.insured;
   }
@@ -206,7 +206,7 @@ export class PcscStation implements CardStation {
   professional(): ProfessionalCardPort {
     if (!this.monitor.serviceAvailable) throw new CardServiceUnavailableError();
     const e = this.find('professional');
-    if (!e) throw new NoCardError('professional');
+    if (!e) throw new CardMissingError('professional');
     if (!e.professional || e.professional.insertion !== e.insertion)
       e.professional = new SdkProfessionalPort(e.insertion, this.slot(e, e.insertion));
     return e.professional;

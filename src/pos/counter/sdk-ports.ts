@@ -1,4 +1,4 @@
-import { ChifaError } from '../../common/errors';
+import { ChifaError, InvalidInputError } from '../../common/errors';
 import {
   ChifaCard,
   ProfessionalCard,
@@ -7,18 +7,20 @@ import {
   type Dispensation,
   type Holder,
   type NewDispensation,
+  type PinResult,
+  type PinStatus,
 } from '../../card/chifa';
 import type { CardTransport } from '../../card/transport/transport';
 import type { Signer } from '../../sync/signer';
 import type { CardHolder, CardRead, DispensationRecord, PharmacyIdentity } from './card-data';
-import { CardOperationError, CardRemovedError, CardServiceUnavailableError, NoCardError, PinRequiredError } from './errors';
-import type { InsuredCardPort, PinResult, ProfessionalAuthenticatorPort, ProfessionalCardPort } from './station';
+import { CardOperationError, CardGoneError, CardServiceUnavailableError, CardMissingError, PinRequiredError } from './errors';
+import type { InsuredCardPort, ProfessionalAuthenticatorPort, ProfessionalCardPort } from './station';
 
 /**
  * The card ports over the SDK's Chifa card application (src/card/chifa): the only path from the
  * counter to a card (docs/contributing.md). Whatever the transport — PC/SC or the in-process emulator — a
  * port is one insertion of one card; once the station says the card left (or lost power), every
- * call throws CardRemovedError, because the PIN and authentication state went with it.
+ * call throws CardGoneError, because the PIN and authentication state went with it.
  *
  * SDK errors are translated to the counter's: a pulled card is `card-removed` (409), a stopped
  * pcscd `pcsc-unavailable` (503), a card that refuses or cannot be decoded a CardOperationError
@@ -32,8 +34,8 @@ export function translateCardError(err: unknown, which: 'insured' | 'professiona
   if (!(err instanceof ChifaError)) return err;
   if (
     err instanceof CardOperationError ||
-    err instanceof CardRemovedError ||
-    err instanceof NoCardError ||
+    err instanceof CardGoneError ||
+    err instanceof CardMissingError ||
     err instanceof PinRequiredError ||
     err instanceof CardServiceUnavailableError
   )
@@ -43,14 +45,17 @@ export function translateCardError(err: unknown, which: 'insured' | 'professiona
   // already written are found again by reading the card at the next PIN).
   if (code === 'append-interrupted' && err.cause instanceof ChifaError && REMOVED.has(err.cause.code)) code = err.cause.code;
   if (REMOVED.has(code))
-    return new CardRemovedError(
+    return new CardGoneError(
       which === 'insured'
         ? 'the card was removed from the reader (or lost power); insert it again'
         : 'the professional card was removed from the reader (or lost power); insert it again',
     );
-  if (code === 'no-card') return new NoCardError(which);
+  if (code === 'no-card') return new CardMissingError(which);
   if (SERVICE.has(code)) return new CardServiceUnavailableError(err.message);
   if (code === 'pin-required') return new PinRequiredError(which);
+  // A PIN of the wrong shape for the card (the SDK's PinFormatError, raised before any VERIFY is
+  // sent): the client's mistake, naming the field; its message says the shape, never the value.
+  if (code === 'invalid-pin-format') return new InvalidInputError([{ field: 'pin', message: err.message }], 'PIN');
   return new CardOperationError(code, err.message, { cause: err });
 }
 
@@ -135,14 +140,24 @@ abstract class Guarded {
   ) {}
 
   protected async guard<T>(fn: () => Promise<T>): Promise<T> {
-    if (!this.slot.isCurrent()) throw translateCardError(new CardRemovedError(), this.which);
+    if (!this.slot.isCurrent()) throw translateCardError(new CardGoneError(), this.which);
     try {
       return await fn();
     } catch (err) {
       const e = translateCardError(err, this.which);
-      if (e instanceof CardRemovedError) this.slot.invalidate?.();
+      if (e instanceof CardGoneError) this.slot.invalidate?.();
       throw e;
     }
+  }
+}
+
+/** The empty VERIFY's answer, or null from a card that does not answer it (ISO 7816-4 makes it optional). */
+async function statusOf(card: ChifaCard): Promise<PinStatus | null> {
+  try {
+    return await card.pinStatus();
+  } catch (err) {
+    if (err instanceof ChifaError && err.code === 'card-protocol') return null;
+    throw err;
   }
 }
 
@@ -161,15 +176,14 @@ export class SdkInsuredPort extends Guarded implements InsuredCardPort {
   open(): Promise<{ holder: CardHolder; pinRetriesLeft: number | null }> {
     return this.guard(async () => {
       const card = await this.chifa();
-      let retries: number | null = null;
-      try {
-        const st = await card.pinStatus();
-        retries = st.kind === 'notVerified' ? st.retriesLeft : st.kind === 'blocked' ? 0 : null;
-      } catch (err) {
-        if (!(err instanceof ChifaError) || err.code !== 'card-protocol') throw err;
-      }
+      const st = await statusOf(card);
+      const retries = st?.kind === 'notVerified' ? st.retriesLeft : st?.kind === 'blocked' ? 0 : null;
       return { holder: toHolder(card.holder), pinRetriesLeft: retries };
     });
+  }
+
+  pinStatus(): Promise<PinStatus | null> {
+    return this.guard(async () => statusOf(await this.chifa()));
   }
 
   verifyPin(pin: string): Promise<PinResult> {
@@ -236,12 +250,19 @@ export class SdkProfessionalPort extends Guarded implements ProfessionalCardPort
     return this.guard(async () => ({ ...(await this.pro()).identity }));
   }
 
-  verifyPin(pin: string): Promise<PinResult> {
-    return this.guard(async () => {
-      const r = await (await this.pro()).verifyPin(pin);
+  async verifyPin(pin: string): Promise<PinResult> {
+    // Not verified from this VERIFY on, unless it succeeds (ISO 7816-4 §11.5.6); a PIN of the
+    // wrong shape never reaches the card and changes nothing.
+    const was = this.verified;
+    this.verified = false;
+    try {
+      const r = await this.guard(async () => (await this.pro()).verifyPin(pin));
       this.verified = r.kind === 'ok';
       return r;
-    });
+    } catch (err) {
+      if (err instanceof InvalidInputError) this.verified = was;
+      throw err;
+    }
   }
 
   signer(): Promise<Signer> {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { InvalidInputError } from '../../common/errors';
 import { maskId } from '../../common/log';
 import { draftFromSplit, type InvoiceDocument } from '../../sync/invoice';
 import type { Backlog, RejectedInvoice } from '../../sync/journal/journal';
@@ -10,7 +11,7 @@ import { REASONS } from '../../billing/split';
 import type { CardHolder, CardRead, DispensationRecord, PharmacyIdentity } from './card-data';
 import { CardWriteStore, type CardWrite } from './card-writes';
 import {
-  CardRemovedError,
+  CardGoneError,
   CardWriteStateError,
   CounterError,
   PinBlockedError,
@@ -19,11 +20,12 @@ import {
   UnknownInvoiceError,
 } from './errors';
 import type { InvoiceJournalPort } from './journal';
-import { Mutex } from './mutex';
+import { Mutex } from '../../common/mutex';
 import { priceBasket, type CounterQuote } from './pricing';
 import { missingRecords, recordsOfInvoice } from './records';
 import type { CheckoutRequest, CounterQuoteRequest } from './request';
 import type { CardStation, InsuredCardPort, ProfessionalCardPort, ReaderStatus, StationMode } from './station';
+import type { PinResult } from '../../card/chifa';
 
 /**
  * The counter service: one pharmacist, one insured card and one professional card at a time.
@@ -56,7 +58,10 @@ interface Session {
   insertion: number;
   holder: CardHolder;
   pinRetriesLeft: number | null;
-  /** Set once the PIN is verified: what it opened (kept up to date after writes). */
+  /**
+   * What the PIN opened (kept up to date after writes), while the card holds the PIN verified:
+   * null from any VERIFY until it succeeds, and the session itself ends with the insertion.
+   */
   read: CardRead | null;
 }
 
@@ -271,7 +276,7 @@ export class CounterService {
     return this.mutex.run(async () => {
       const card = this.station.insured();
       const s = await this.openedSession(card);
-      const r = await card.verifyPin(pin);
+      const r = await this.presentPin(card, s, pin);
       if (r.kind === 'wrongPin') {
         s.pinRetriesLeft = r.retriesLeft;
         this.log.info({ card: maskId(s.holder.cardSerial), retriesLeft: r.retriesLeft }, 'wrong PIN');
@@ -284,11 +289,46 @@ export class CounterService {
         throw new PinBlockedError();
       }
       s.pinRetriesLeft = null;
+      // If the read fails the session stays without data, and the page asks for the PIN again.
       s.read = await card.readAll();
       this.log.info({ card: maskId(s.holder.cardSerial) }, 'PIN verified; card read');
       const recovery = await this.recoverFor(card, s);
       return { result: 'ok', card: s.read!, recovery };
     });
+  }
+
+  /**
+   * Sends one VERIFY. From that moment the session is no longer verified, whatever it was: a
+   * failed comparison ends the card's verified state for the PIN (ISO 7816-4 §11.5.6 lets the
+   * comparison modify the security status; the emulator, like Java Card PIN objects, clears it),
+   * a blocked PIN verifies nothing, and a VERIFY cut short leaves the card's state unknown. Only
+   * the caller's success (and the read that follows) makes it verified again. A PIN of the wrong
+   * shape for the card is refused before it is sent (InvalidInputError): nothing changes.
+   */
+  private async presentPin(card: InsuredCardPort, s: Session, pin: string): Promise<PinResult> {
+    const was = s.read;
+    s.read = null;
+    try {
+      return await card.verifyPin(pin);
+    } catch (err) {
+      if (err instanceof InvalidInputError) s.read = was;
+      throw err;
+    }
+  }
+
+  /**
+   * Before anything is signed, asks the card whether it still holds the PIN verified (an empty
+   * VERIFY: no try spent). The station sees pulls, power losses and resets, but not another
+   * application sharing the card (PC/SC shared mode) presenting a PIN in between; signing then
+   * would leave an invoice whose card write the card refuses.
+   */
+  private async confirmPin(card: InsuredCardPort, s: Session): Promise<void> {
+    const st = await card.pinStatus();
+    if (st === null || st.kind === 'verified') return;
+    s.read = null;
+    s.pinRetriesLeft = st.kind === 'blocked' ? 0 : st.retriesLeft;
+    this.log.warn({ card: maskId(s.holder.cardSerial) }, 'the card no longer holds the PIN verified; the PIN is needed again');
+    throw new PinRequiredError();
   }
 
   /** What the PIN opened, for the page after a reload. */
@@ -300,7 +340,7 @@ export class CounterService {
     const st = this.station.status();
     const s = this.currentSession(st.insured);
     if (st.insured === null) {
-      this.station.insured(); // throws the right NoCardError / service error
+      this.station.insured(); // throws the right CardMissingError / service error
     }
     if (!s) throw new PinRequiredError();
     return s;
@@ -408,7 +448,8 @@ export class CounterService {
       }
       const s = this.requireVerified();
       const card = this.station.insured();
-      if (card.insertion !== s.insertion) throw new CardRemovedError();
+      if (card.insertion !== s.insertion) throw new CardGoneError();
+      await this.confirmPin(card, s);
       this.repairRecent();
       const { pro, signer } = await this.readyProfessional();
       const priced = this.price(request, s);
@@ -567,7 +608,7 @@ export class CounterService {
         throw new CardWriteStateError(`invoice ${invoiceNumber} belongs to card ${maskId(w.cardSerial)}, not to the card in the reader`);
       }
       const card = this.station.insured();
-      if (card.insertion !== s.insertion) throw new CardRemovedError();
+      if (card.insertion !== s.insertion) throw new CardGoneError();
       const { pro } = await this.readyProfessional();
       return this.writeRecords(card, pro, s, w, true);
     });

@@ -1,3 +1,4 @@
+import type { PinResult, PinStatus } from '../../card/chifa';
 import type { Signer } from '../../sync/signer';
 import type { CardHolder, CardRead, DispensationRecord, PharmacyIdentity } from './card-data';
 
@@ -32,15 +33,15 @@ export interface StationStatus {
   professional: number | null;
 }
 
-export type PinResult = { kind: 'ok' } | { kind: 'wrongPin'; retriesLeft: number } | { kind: 'blocked' };
-
-/** The insured person's card, one insertion of it. Methods throw CardRemovedError once it is gone. */
+/** The insured person's card, one insertion of it. Methods throw CardGoneError once it is gone. */
 export interface InsuredCardPort {
   readonly insertion: number;
   /** Selects the application and reads the holder identity (no PIN). */
   open(): Promise<{ holder: CardHolder; pinRetriesLeft: number | null }>;
   /** Never logs or keeps the PIN. */
   verifyPin(pin: string): Promise<PinResult>;
+  /** The PIN's state on the card now, without spending a try (empty VERIFY); null if the card cannot tell. */
+  pinStatus(): Promise<PinStatus | null>;
   /** Needs the PIN. Everything the page shows. */
   readAll(): Promise<CardRead>;
   /** Needs the PIN. Newest first. */
@@ -80,9 +81,9 @@ export interface ProfessionalAuthenticatorPort {
 export interface CardStation {
   readonly mode: StationMode;
   status(): StationStatus;
-  /** The insured card now present; throws NoCardError (or CardServiceUnavailableError). */
+  /** The insured card now present; throws CardMissingError (or CardServiceUnavailableError). */
   insured(): InsuredCardPort;
-  /** The professional card now present; throws NoCardError('professional'). */
+  /** The professional card now present; throws CardMissingError('professional'). */
   professional(): ProfessionalCardPort;
   /** Demo mode only: PINs of the demo cards, shown on the page (test data, never real cards). */
   readonly demoHints?: { insuredPin: string; professionalPin?: string };

@@ -1,5 +1,5 @@
 import { ChifaError } from '../../common/errors';
-import { CardServiceUnavailableError, CardStateError, JournalUnavailableError, UnknownInvoiceError } from '../counter/errors';
+import { CardServiceUnavailableError, CardConflictError, JournalUnavailableError, UnknownInvoiceError } from '../counter/errors';
 import { UnknownProductError } from '../../billing/errors';
 
 /**
@@ -35,7 +35,7 @@ export function toHttpError(err: unknown): { status: number; body: ApiErrorBody;
     return { status: 404, body: body(err.code, err.message, err.field), internal: false };
   if (err instanceof CardServiceUnavailableError || err instanceof JournalUnavailableError)
     return { status: 503, body: body(err.code, err.message), internal: false };
-  if (err instanceof CardStateError) return { status: 409, body: body(err.code, err.message, err.field), internal: false };
+  if (err instanceof CardConflictError) return { status: 409, body: body(err.code, err.message, err.field), internal: false };
   if (err instanceof ChifaError) {
     if (BAD_INPUT.has(err.code)) return { status: 400, body: body(err.code, err.message, err.field), internal: false };
     if (err.code === 'no-rules-in-force')

@@ -1,6 +1,6 @@
 import { CounterService } from '../../../src/pos/counter/service';
 import { loadRules } from '../../../src/billing/rules/load';
-import { CardRemovedError } from '../../../src/pos/counter/errors';
+import { CardGoneError } from '../../../src/pos/counter/errors';
 import { draftFromSplit } from '../../../src/sync/invoice';
 import { computeSplit } from '../../../src/billing/split';
 import { captureLogger, expectInvariant, NOW, openHarness, ready, THREE_LINES, type Harness } from './harness';
@@ -78,14 +78,23 @@ test('removed right after the last APPEND RECORD answered: the write is done, no
   await expectInvariant(h);
 });
 
-test('sweep: removal before, during and after every APDU of the card write, each recovered', async () => {
+test('sweep: removal before, during and after every APDU of the checkout, each recovered', async () => {
   h = await openHarness();
   let invoices = 0;
-  // APDUs the insured card sees in a checkout: certificate, challenge, external authenticate, 3 appends (more with chaining).
+  // APDUs the insured card sees in a checkout: the PIN check (empty VERIFY), certificate,
+  // challenge, external authenticate, 3 appends (more with chaining).
   for (const phase of ['before', 'during', 'after'] as const) {
-    for (let n = 1; n <= 8; n++) {
+    for (let n = 1; n <= 9; n++) {
       await ready(h);
       h.insured.faults.removeAt({ apdu: n, phase });
+      const pulledAtPinCheck = n === 1 && phase !== 'after';
+      if (pulledAtPinCheck) {
+        // Pulled while the counter asks the card for its PIN state: nothing is signed.
+        await expect(h.service.checkout(THREE_LINES)).rejects.toBeInstanceOf(CardGoneError);
+        expect(h.journal.backlog().invoices).toBe(invoices);
+        h.insured.insert();
+        continue;
+      }
       const out = await h.service.checkout(THREE_LINES);
       invoices++;
       expect(out.invoice.number).toBe(invoices);
@@ -154,7 +163,7 @@ test('professional card pulled while signing: no invoice, no card record, no car
   h = await openHarness();
   await ready(h);
   h.professional.faults.removeAt({ ins: PSO, apdu: 1, phase: 'before' });
-  await expect(h.service.checkout(THREE_LINES)).rejects.toBeInstanceOf(CardRemovedError);
+  await expect(h.service.checkout(THREE_LINES)).rejects.toBeInstanceOf(CardGoneError);
   expect(h.journal.backlog().invoices).toBe(0);
   expect(h.service.writes.all()).toEqual([]);
   await expect(h.service.checkout(THREE_LINES)).rejects.toMatchObject({ code: 'no-professional-card' });

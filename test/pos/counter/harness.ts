@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { ChifaCard } from '../../../src/card/chifa';
 import { InProcessTransport } from '../../../src/emulator/in-process-transport';
-import type { VirtualCard } from '../../../src/emulator/virtual-card';
+import { VirtualCard } from '../../../src/emulator/virtual-card';
 import { CatalogueStore } from '../../../src/billing/catalogue/store';
 import type { DispensationRecord } from '../../../src/pos/counter/card-data';
 import { EmulatedStation } from '../../../src/pos/counter/emulated-station';
@@ -122,6 +122,23 @@ export async function readCard(card: VirtualCard): Promise<{ serial: string; rec
   return { serial: c.holder.cardSerial, records: out };
 }
 
+/** The demo card's PUK (fixtures/cards/demo.json, TEST ONLY). */
+export const DEMO_PUK = '12345678';
+
+/**
+ * The card's dispensations read from a copy of its memory, leaving the card itself alone: its
+ * PIN try counter, its security state and its power stay as they are. The copy powers on as the
+ * card would (recovering a torn write), and is unblocked with the PUK if its PIN is blocked.
+ */
+export async function peekCard(card: VirtualCard): Promise<{ serial: string; records: DispensationRecord[] }> {
+  const copy = new VirtualCard(card.snapshot());
+  const c = await ChifaCard.open(new InProcessTransport(copy));
+  if (copy.triesLeft() === 0 && (await c.unblockPin(DEMO_PUK, DEMO_PIN)).kind !== 'ok') throw new Error('cannot unblock the copy');
+  const r = await c.verifyPin(DEMO_PIN);
+  if (r.kind !== 'ok') throw new Error(`cannot verify the demo PIN on the copy: ${r.kind}`);
+  return { serial: c.holder.cardSerial, records: (await c.readDispensations()).map(toDispensation) };
+}
+
 export const basket = (lines: [string, number, number][], beneficiary = 1) => ({
   beneficiary,
   lines: lines.map(([code, quantity, durationDays]) => ({ code, quantity, durationDays })),
@@ -133,8 +150,8 @@ export const THREE_LINES = basket([
   ['A11GA01-01', 1, 20],
 ]);
 
-/** Multiset difference keyed on every field of a record. */
-function without(all: readonly DispensationRecord[], initial: readonly DispensationRecord[]): DispensationRecord[] {
+/** Multiset difference keyed on every field of a record: what `all` has beyond `initial`. */
+export function without(all: readonly DispensationRecord[], initial: readonly DispensationRecord[]): DispensationRecord[] {
   const key = (r: DispensationRecord) =>
     JSON.stringify([r.date, r.pharmacyId, r.rank, r.productCode, r.quantity, r.durationDays, r.invoiceNumber, r.prescriptionRef]);
   const left = new Map<string, number>();

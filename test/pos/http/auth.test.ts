@@ -5,7 +5,7 @@ import { generateToken, isLoopbackHost, readTokenFile, resolveToken, TOKEN_FILE,
 import { HttpError, toHttpError } from '../../../src/pos/http/errors';
 import { UnknownProductError } from '../../../src/billing/errors';
 import { InvalidInputError } from '../../../src/common/errors';
-import { CardRemovedError, CardServiceUnavailableError, NoCardError, PinBlockedError } from '../../../src/pos/counter/errors';
+import { CardGoneError, CardServiceUnavailableError, CardMissingError, PinBlockedError } from '../../../src/pos/counter/errors';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'chifa-auth-'));
 
@@ -61,8 +61,8 @@ test('error mapping: status per kind, field kept, internals hidden', () => {
     status: 404,
     body: { error: { code: 'unknown-product', field: 'lines[1].code' } },
   });
-  expect(toHttpError(new NoCardError()).status).toBe(409);
-  expect(toHttpError(new CardRemovedError()).body.error.code).toBe('card-removed');
+  expect(toHttpError(new CardMissingError()).status).toBe(409);
+  expect(toHttpError(new CardGoneError()).body.error.code).toBe('card-removed');
   expect(toHttpError(new PinBlockedError()).status).toBe(409);
   expect(toHttpError(new CardServiceUnavailableError()).status).toBe(503);
   expect(toHttpError(new HttpError(401, 'unauthorized', 'no'))).toMatchObject({ status: 401 });
