@@ -5,7 +5,8 @@ import { UnknownProductError } from '../../billing/errors';
 /**
  * Every API error is `{ error: { code, message, field? } }`. The status says what kind of problem
  * it is: 400 bad input (naming the field), 401 no or bad token, 404 unknown product or invoice,
- * 409 the cards are not in a state that allows it (no card, card removed, PIN blocked…),
+ * 409 the cards are not in a state that allows it (no card, card removed, PIN blocked…), a
+ * requestId already used for another basket, or card or catalogue data that cannot be signed,
  * 413 body too large, 503 the PC/SC service or the journal is down, 500 our bug (details only in
  * the log, never in the answer).
  */
@@ -25,6 +26,12 @@ export class HttpError extends ChifaError {
 const BAD_INPUT = new Set(['invalid-input', 'malformed-json', 'amount-overflow']);
 /** Codes from the sync layer that mean the professional card or journal state blocks the operation. */
 const SYNC_CONFLICT = new Set(['wrong-pharmacy', 'no-signer', 'bad-reference', 'already-corrected', 'not-rejected']);
+/**
+ * Conflicts that name a field: a requestId already used for another basket; an invoice the
+ * card's or the catalogue's data would make unsignable (the request itself was validated first,
+ * with the same free-text rule, so what is left is data the pharmacist did not type).
+ */
+const FIELD_CONFLICT = new Set(['request-id-reused', 'invalid-invoice']);
 
 export function toHttpError(err: unknown): { status: number; body: ApiErrorBody; internal: boolean } {
   const body = (code: string, message: string, field?: string): ApiErrorBody => ({
@@ -47,6 +54,7 @@ export function toHttpError(err: unknown): { status: number; body: ApiErrorBody;
   }
   if (err instanceof ChifaError) {
     if (SYNC_CONFLICT.has(err.code)) return { status: 409, body: body(err.code, err.message), internal: false };
+    if (FIELD_CONFLICT.has(err.code)) return { status: 409, body: body(err.code, err.message, err.field), internal: false };
     if (err.code === 'pcsc-unavailable' || err.code === 'journal-closed')
       return { status: 503, body: body(err.code, err.message), internal: false };
   }
