@@ -1,3 +1,4 @@
+import { clip } from '../common/echo';
 import { ChifaError, InvalidInputError } from '../common/errors';
 
 /**
@@ -18,11 +19,11 @@ export class AmountOverflowError extends BillingError {
   }
 }
 
-/** A line names a product code the catalogue does not hold. */
+/** A line names a product code the catalogue does not hold (shown cut: it may be anything a client sent). */
 export class UnknownProductError extends BillingError {
   readonly productCode: string;
   constructor(productCode: string, field: string) {
-    super('unknown-product', `${field}: unknown product code ${JSON.stringify(productCode)}`, field);
+    super('unknown-product', `${field}: unknown product code ${JSON.stringify(clip(productCode))}`, field);
     this.productCode = productCode;
   }
 }

@@ -7,8 +7,9 @@ import { UnknownProductError } from '../../billing/errors';
  * it is: 400 bad input (naming the field), 401 no or bad token, 404 unknown product or invoice,
  * 409 the cards are not in a state that allows it (no card, card removed, PIN blocked…), a
  * requestId already used for another basket, or card or catalogue data that cannot be signed,
- * 413 body too large, 503 the PC/SC service or the journal is down, 500 our bug (details only in
- * the log, never in the answer).
+ * 413 body too large, 415 a body that is not uncompressed UTF-8 JSON, 503 the PC/SC service or
+ * the journal is down, 500 our bug (details only in the log, never in the answer): a client's
+ * mistake is never a 500.
  */
 
 export interface ApiErrorBody {
@@ -67,8 +68,11 @@ export function toHttpError(err: unknown): { status: number; body: ApiErrorBody;
       return { status: 400, body: body('malformed-json', 'the request body is not valid JSON'), internal: false };
     if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported')
       return { status: 415, body: body('unsupported-encoding', 'the request body must be UTF-8 JSON'), internal: false };
-    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500)
-      return { status: e.status, body: body('bad-request', 'the request could not be read'), internal: false };
   }
+  // Other errors of express and its body reader that blame the request (http-errors with a 4xx
+  // status: an aborted upload, a body shorter than its Content-Length…). Never a ChifaError:
+  // those carry their own meaning (a FundError's status is the fund's).
+  if (e && typeof e === 'object' && !(err instanceof ChifaError) && typeof e.status === 'number' && e.status >= 400 && e.status < 500)
+    return { status: e.status, body: body('bad-request', 'the request could not be read'), internal: false };
   return { status: 500, body: body('internal', 'internal error; see the counter log'), internal: true };
 }

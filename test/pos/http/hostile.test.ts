@@ -1,3 +1,4 @@
+import * as zlib from 'node:zlib';
 import { EmulatedStation } from '../../../src/pos/counter/emulated-station';
 import { startCounter, type RunningCounter } from '../../../src/pos/http/server';
 import { captureLogger, DEMO_PIN, NOW, tmpDir } from '../counter/harness';
@@ -45,6 +46,89 @@ function expectError(res: RawResponse, status: number, error: { code: string; fi
 }
 
 const line = (extra: Record<string, unknown> = {}) => ({ code: 'N02BE01-01', quantity: 1, durationDays: 3, ...extra });
+
+describe('bad percent-encoding in a path is a 400 naming the parameter', () => {
+  test.each([
+    ['GET', '/api/catalogue/%ff', 'code'],
+    ['GET', '/api/catalogue/%E0%A4%A', 'code'],
+    ['GET', '/api/invoices/%ff/receipt', 'number'],
+    ['POST', '/api/card-writes/%/complete', 'number'],
+    ['POST', '/api/card-writes/%c0%af/cancel', 'number'],
+    ['POST', '/api/demo/%ff/remove', 'which'],
+    ['POST', '/api/demo/insured/%zz', 'action'],
+    ['GET', '/api/st%ffatus', 'path'],
+  ])('%s %s → field %s', async (method, path, field) => {
+    expectError(await raw({ method, path }), 400, { code: 'invalid-input', field });
+  });
+});
+
+describe('request bodies: application/json, UTF-8, not compressed', () => {
+  const basket = JSON.stringify({ beneficiary: 1, lines: [{ code: 'N02BE01-01', quantity: 1 }] });
+
+  test.each(['br', 'gzip', 'deflate', 'x-gzip', 'compress', 'gzip, identity', 'anything'])(
+    'Content-Encoding: %s → 415 unsupported-encoding, with a corrupt or a valid compressed body',
+    async (encoding) => {
+      for (const body of [Buffer.from('garbage'), zlib.gzipSync(basket), zlib.brotliCompressSync(basket)]) {
+        const res = await raw({
+          method: 'POST',
+          path: '/api/quote',
+          headers: { 'Content-Type': 'application/json', 'Content-Encoding': encoding },
+          body,
+        });
+        expectError(res, 415, { code: 'unsupported-encoding' });
+      }
+    },
+  );
+
+  test('Content-Encoding: identity is accepted', async () => {
+    const res = await raw({
+      method: 'POST',
+      path: '/api/quote',
+      headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'Identity' },
+      body: basket,
+    });
+    expect(res.status).toBe(200);
+  });
+
+  test.each([
+    ['text/plain'],
+    ['application/x-www-form-urlencoded'],
+    ['application/vnd.api+json'],
+    ['application/json; charset=latin1'],
+    ['application/json; charset=utf-16'],
+    ['application/json; charset="iso-8859-1"'],
+    ['application/jsonx'],
+    ['application/json;;='],
+    [''],
+  ])('Content-Type %j → 415 unsupported-media-type', async (type) => {
+    const res = await raw({ method: 'POST', path: '/api/card/verify', headers: { 'Content-Type': type }, body: '{"pin":"9999"}' });
+    expectError(res, 415, { code: 'unsupported-media-type' });
+  });
+
+  test('a body without Content-Type → 415, not read as an empty body', async () => {
+    const res = await raw({ method: 'POST', path: '/api/card/verify', body: '{"pin":"9999"}' });
+    expectError(res, 415, { code: 'unsupported-media-type' });
+  });
+
+  test.each([
+    'application/json',
+    'Application/JSON; charset=UTF-8',
+    'application/json; charset="utf-8"',
+    'application/json ; charset=utf-8',
+  ])('Content-Type %j is accepted', async (type) => {
+    const res = await raw({ method: 'POST', path: '/api/quote', headers: { 'Content-Type': type }, body: basket });
+    expect(res.status).toBe(200);
+  });
+
+  test('an empty POST needs no Content-Type', async () => {
+    expect((await raw({ method: 'POST', path: '/api/card/open' })).status).toBe(200);
+    expect((await raw({ method: 'POST', path: '/api/card/open', headers: { 'Content-Length': '0' } })).status).toBe(200);
+  });
+
+  test('a JSON body that is not an object names the body', async () => {
+    expectError(await send('POST', '/api/quote', []), 400, { code: 'invalid-input', field: 'body' });
+  });
+});
 
 describe('free text headed for a signed invoice or credit note', () => {
   test.each([
@@ -115,8 +199,37 @@ describe('requestId', () => {
   });
 });
 
-describe('request bodies', () => {
-  test('a JSON body that is not an object names the body', async () => {
-    expectError(await send('POST', '/api/quote', []), 400, { code: 'invalid-input', field: 'body' });
+describe('client input in error messages is cut, never echoed whole', () => {
+  test('an unknown field with a 10 000-character name', async () => {
+    const name = 'k'.repeat(10_000);
+    const res = await send('POST', '/api/quote', { beneficiary: 1, lines: [line()], [name]: 1 });
+    expectError(res, 400, { code: 'invalid-input', field: 'k'.repeat(40) + '…' });
+    expect(apiError(res)!.message.length).toBeLessThan(200);
+  });
+
+  test('an unknown field whose name holds control and bidi characters', async () => {
+    const res = await send('POST', '/api/quote', { beneficiary: 1, lines: [line()], 'a\u202eb\u0000c': 1 });
+    expect(apiError(res)!.field).toBe('a\uFFFDb\uFFFDc');
+  });
+
+  test('an unknown endpoint with a 5 000-character path', async () => {
+    const res = await raw({ method: 'GET', path: '/api/' + 'p'.repeat(5000) });
+    expectError(res, 404, { code: 'not-found' });
+    expect(apiError(res)!.message.length).toBeLessThan(200);
+  });
+
+  test('a product code in the path: malformed → 400 naming code; unknown → 404 with the code', async () => {
+    const long = await raw({ method: 'GET', path: '/api/catalogue/' + 'C'.repeat(3000) });
+    expectError(long, 400, { code: 'invalid-input', field: 'code' });
+    expect(apiError(long)!.message.length).toBeLessThan(200);
+    expectError(await raw({ method: 'GET', path: '/api/catalogue/%E2%80%AEX' }), 400, { code: 'invalid-input', field: 'code' });
+    const unknown = await raw({ method: 'GET', path: '/api/catalogue/NOPE-01' });
+    expectError(unknown, 404, { code: 'unknown-product', field: 'code' });
+    expect(apiError(unknown)!.message).toContain('NOPE-01');
+  });
+
+  test('several values for one query parameter → 400 naming it', async () => {
+    expectError(await raw({ method: 'GET', path: '/api/catalogue?q=a&q=b' }), 400, { code: 'invalid-input', field: 'q' });
+    expectError(await raw({ method: 'GET', path: '/api/catalogue?q=a&limit=1&limit=2' }), 400, { code: 'invalid-input', field: 'limit' });
   });
 });
