@@ -19,7 +19,7 @@ export class AmountOverflowError extends BillingError {
   }
 }
 
-/** A line names a product code the catalogue does not hold. */
+/** A line names a product code the catalogue does not hold (shown cut: it may be anything a client sent). */
 export class UnknownProductError extends BillingError {
   readonly productCode: string;
   constructor(productCode: string, field: string) {

@@ -1,3 +1,5 @@
+import { UNPRINTABLE } from './free-text';
+
 /**
  * Bounds on what a message shows of untrusted input. A catalogue cell, a header name or a
  * remote party's error text can be megabytes long; an error message quotes at most a short
@@ -9,18 +11,21 @@
 export const CLIP_DEFAULT = 40;
 
 /**
- * `text` cut to its first `max` code points followed by '…' when longer. Walks only the
- * prefix, so clipping a 30 MB string costs as much as clipping a short one; never splits a
- * surrogate pair.
+ * `text` cut to its first `max` code points followed by '…' when longer, with every character the
+ * free-text rule refuses (controls, bidirectional controls, lone surrogates…) replaced by U+FFFD:
+ * a message never carries a character that would reorder or hide the rest of it where it is
+ * displayed. Walks only the prefix, so clipping a 30 MB string costs as much as a short one, and
+ * iterates by code point, so a surrogate pair is never split.
  */
 export function clip(text: string, max: number = CLIP_DEFAULT): string {
-  if (text.length <= max) return text;
-  let end = 0;
-  for (let n = 0; n < max && end < text.length; n++) {
-    const c = text.charCodeAt(end);
-    end += c >= 0xd800 && c <= 0xdbff && end + 1 < text.length ? 2 : 1;
+  let out = '';
+  let n = 0;
+  for (const ch of text) {
+    if (n === max) return out + '…';
+    out += UNPRINTABLE.test(ch) ? '\uFFFD' : ch;
+    n++;
   }
-  return end >= text.length ? text : text.slice(0, end) + '…';
+  return out;
 }
 
 /** `clip` and then JSON-quoted: how a message shows a value it refuses. */

@@ -1,5 +1,6 @@
 import { CATEGORIES } from '../billing/category';
 import { isIsoDate } from '../billing/dates';
+import { textProblem, type TextLimits } from '../common/free-text';
 import { SyncError } from './errors';
 
 /**
@@ -15,6 +16,28 @@ export class InvalidInvoiceError extends SyncError {
     super('invalid-invoice', `invalid invoice: ${field || '(root)'}: ${message}`, field);
   }
 }
+
+/**
+ * Every string the pharmacy signs that is not an enum, a date or a digest is free text under the
+ * one rule of src/common/free-text.ts (printable, NFC, no lone surrogate, bounded in code points):
+ * nothing unprintable is signed, whether the draft comes from the counter's API, the card, the
+ * catalogue or an SDK caller. The zod schema (invoice.ts) and this check use the same limits.
+ */
+export const TEXT_LIMITS = {
+  code: { max: 32 },
+  label: { max: 200, min: 0 },
+  approval: { max: 64 },
+  lineReason: { max: 64, min: 0 },
+  cardSerial: { max: 32 },
+  insuredId: { max: 32 },
+  prescriptionReference: { max: 64 },
+  prescriber: { max: 120 },
+  ruleVersion: { max: 64 },
+  reason: { max: 64, min: 0 },
+  referenceReason: { max: 200, min: 0 },
+  pharmacyId: { max: 64 },
+} as const satisfies Record<string, TextLimits>;
+const T = TEXT_LIMITS;
 
 type Obj = Record<string, unknown>;
 
@@ -45,11 +68,11 @@ function int(v: unknown, field: string, min: number, max: number): void {
 
 const centimes = (v: unknown, field: string): void => int(v, field, 0, Number.MAX_SAFE_INTEGER);
 
-function str(v: unknown, field: string, min: number, max: number): void {
+/** Signed free text: a string under the rule of src/common/free-text.ts, with the field's limits. */
+function str(v: unknown, field: string, limits: TextLimits): void {
   if (typeof v !== 'string') fail(field, 'expected a string');
-  const n = (v as string).length;
-  if (n < min) fail(field, min === 1 ? 'must not be empty' : `at least ${min} characters`);
-  if (n > max) fail(field, `at most ${max} characters`);
+  const problem = textProblem(v as string, limits);
+  if (problem !== undefined) fail(field, problem);
 }
 
 function bool(v: unknown, field: string): void {
@@ -121,21 +144,21 @@ export function checkDocumentShape(v: unknown, field: string): void {
   const at = (k: string): string => join(field, k);
   if (d.v !== 1) fail(at('v'), 'expected 1');
   oneOf(d.kind, at('kind'), KINDS);
-  str(d.pharmacyId, at('pharmacyId'), 1, 64);
+  str(d.pharmacyId, at('pharmacyId'), T.pharmacyId);
   int(d.number, at('number'), 1, Number.MAX_SAFE_INTEGER);
   if (typeof d.prev !== 'string' || !HEX64.test(d.prev)) fail(at('prev'), 'expected a SHA-256 hex digest');
   if (typeof d.issuedAt !== 'string' || !INSTANT.test(d.issuedAt)) fail(at('issuedAt'), 'expected an ISO 8601 UTC instant');
   oneOf(d.fund, at('fund'), FUNDS);
   date(d.date, at('date'));
   const b = object(d.beneficiary, at('beneficiary'), BENEFICIARY);
-  str(b.cardSerial, at('beneficiary.cardSerial'), 1, 32);
+  str(b.cardSerial, at('beneficiary.cardSerial'), T.cardSerial);
   int(b.rank, at('beneficiary.rank'), 1, 99);
-  if (b.insuredId !== undefined) str(b.insuredId, at('beneficiary.insuredId'), 1, 32);
+  if (b.insuredId !== undefined) str(b.insuredId, at('beneficiary.insuredId'), T.insuredId);
   if (d.prescription !== undefined) {
     const p = object(d.prescription, at('prescription'), PRESCRIPTION);
-    str(p.reference, at('prescription.reference'), 1, 64);
+    str(p.reference, at('prescription.reference'), T.prescriptionReference);
     if (p.date !== undefined) date(p.date, at('prescription.date'));
-    if (p.prescriber !== undefined) str(p.prescriber, at('prescription.prescriber'), 1, 120);
+    if (p.prescriber !== undefined) str(p.prescriber, at('prescription.prescriber'), T.prescriber);
   }
   const c = object(d.context, at('context'), CONTEXT);
   oneOf(c.category, at('context.category'), CATEGORIES);
@@ -149,7 +172,7 @@ export function checkDocumentShape(v: unknown, field: string): void {
   bool(d.blacklisted, at('blacklisted'));
   oneOf(d.category, at('category'), CATEGORIES);
   int(d.rateBp, at('rateBp'), 0, 10_000);
-  str(d.ruleVersion, at('ruleVersion'), 1, 64);
+  str(d.ruleVersion, at('ruleVersion'), T.ruleVersion);
   if (!Array.isArray(d.lines)) fail(at('lines'), 'expected an array');
   const lines = d.lines as unknown[];
   if (lines.length < 1) fail(at('lines'), 'at least one line');
@@ -157,20 +180,20 @@ export function checkDocumentShape(v: unknown, field: string): void {
   for (let i = 0; i < lines.length; i++) {
     const lf = `${at('lines')}[${i}]`;
     const l = object(lines[i], lf, LINE);
-    str(l.code, `${lf}.code`, 1, 32);
-    if (l.label !== undefined) str(l.label, `${lf}.label`, 0, 200);
+    str(l.code, `${lf}.code`, T.code);
+    if (l.label !== undefined) str(l.label, `${lf}.label`, T.label);
     int(l.quantity, `${lf}.quantity`, 1, 100_000);
     centimes(l.unitPrice, `${lf}.unitPrice`);
     if (l.referencePrice !== null) centimes(l.referencePrice, `${lf}.referencePrice`);
     bool(l.reimbursable, `${lf}.reimbursable`);
     bool(l.priorApproval, `${lf}.priorApproval`);
-    if (l.approval !== undefined) str(l.approval, `${lf}.approval`, 1, 64);
+    if (l.approval !== undefined) str(l.approval, `${lf}.approval`, T.approval);
     if (l.durationDays !== undefined) int(l.durationDays, `${lf}.durationDays`, 0, 3660);
     centimes(l.total, `${lf}.total`);
     centimes(l.base, `${lf}.base`);
     centimes(l.fund, `${lf}.fund`);
     centimes(l.patient, `${lf}.patient`);
-    if (l.reason !== null) str(l.reason, `${lf}.reason`, 0, 64);
+    if (l.reason !== null) str(l.reason, `${lf}.reason`, T.lineReason);
   }
   const t = object(d.totals, at('totals'), TOTALS);
   centimes(t.total, at('totals.total'));
@@ -178,11 +201,11 @@ export function checkDocumentShape(v: unknown, field: string): void {
   centimes(t.fund, at('totals.fund'));
   centimes(t.patient, at('totals.patient'));
   bool(d.thirdPartyPayment, at('thirdPartyPayment'));
-  if (d.reason !== null) str(d.reason, at('reason'), 0, 64);
+  if (d.reason !== null) str(d.reason, at('reason'), T.reason);
   if (d.references !== undefined) {
     const r = object(d.references, at('references'), REFERENCES);
     int(r.number, at('references.number'), 1, Number.MAX_SAFE_INTEGER);
     if (typeof r.hash !== 'string' || !HEX64.test(r.hash)) fail(at('references.hash'), 'expected a SHA-256 hex digest');
-    if (r.reason !== undefined) str(r.reason, at('references.reason'), 0, 200);
+    if (r.reason !== undefined) str(r.reason, at('references.reason'), T.referenceReason);
   }
 }

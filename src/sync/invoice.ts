@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { CATEGORIES, type Category } from '../billing/category';
 import { isIsoDate, type IsoDate } from '../billing/dates';
+import { freeText, type TextLimits } from '../common/free-text';
 import { zodIssues } from '../common/zod-issues';
 import type { Basket, Split, SplitContext } from '../billing/split';
-import { checkDocumentShape, InvalidInvoiceError } from './invoice-check';
+import { checkDocumentShape, InvalidInvoiceError, TEXT_LIMITS } from './invoice-check';
 
 /** A draft or document that is malformed or whose amounts do not add up. */
-export { InvalidInvoiceError };
+export { InvalidInvoiceError, TEXT_LIMITS };
 
 /**
  * The invoice document (docs/sync.md): what the pharmacy signs and the fund pays on. It carries the
@@ -121,32 +122,43 @@ export interface InvoiceDocument extends InvoiceDraft {
 const centimes = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const isoDate = z.string().refine(isIsoDate, { message: 'expected a calendar date YYYY-MM-DD' });
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, { message: 'expected a SHA-256 hex digest' });
-const text = (max: number) => z.string().min(1).max(max);
+/** Free text: see TEXT_LIMITS (invoice-check.ts). */
+const text = (limits: TextLimits) => freeText(limits);
 const rights = z.strictObject({ category: z.enum(CATEGORIES), rightsEnd: isoDate.optional() });
 
 const line = z.strictObject({
-  code: text(32),
-  label: z.string().max(200).optional(),
+  code: text(TEXT_LIMITS.code),
+  label: text(TEXT_LIMITS.label).optional(),
   quantity: z.number().int().min(1).max(100_000),
   unitPrice: centimes,
   referencePrice: centimes.nullable(),
   reimbursable: z.boolean(),
   priorApproval: z.boolean(),
-  approval: text(64).optional(),
+  approval: text(TEXT_LIMITS.approval).optional(),
   durationDays: z.number().int().min(0).max(3660).optional(),
   total: centimes,
   base: centimes,
   fund: centimes,
   patient: centimes,
-  reason: z.string().max(64).nullable(),
+  reason: text(TEXT_LIMITS.lineReason).nullable(),
 });
 
 const draftShape = {
   kind: z.enum(INVOICE_KINDS).optional(),
   fund: z.enum(FUNDS),
   date: isoDate,
-  beneficiary: z.strictObject({ cardSerial: text(32), rank: z.number().int().min(1).max(99), insuredId: text(32).optional() }),
-  prescription: z.strictObject({ reference: text(64), date: isoDate.optional(), prescriber: text(120).optional() }).optional(),
+  beneficiary: z.strictObject({
+    cardSerial: text(TEXT_LIMITS.cardSerial),
+    rank: z.number().int().min(1).max(99),
+    insuredId: text(TEXT_LIMITS.insuredId).optional(),
+  }),
+  prescription: z
+    .strictObject({
+      reference: text(TEXT_LIMITS.prescriptionReference),
+      date: isoDate.optional(),
+      prescriber: text(TEXT_LIMITS.prescriber).optional(),
+    })
+    .optional(),
   context: z.strictObject({
     category: z.enum(CATEGORIES),
     rightsEnd: isoDate.optional(),
@@ -156,12 +168,14 @@ const draftShape = {
   blacklisted: z.boolean(),
   category: z.enum(CATEGORIES),
   rateBp: z.number().int().min(0).max(10_000),
-  ruleVersion: text(64),
+  ruleVersion: text(TEXT_LIMITS.ruleVersion),
   lines: z.array(line).min(1).max(200),
   totals: z.strictObject({ total: centimes, base: centimes, fund: centimes, patient: centimes }),
   thirdPartyPayment: z.boolean(),
-  reason: z.string().max(64).nullable(),
-  references: z.strictObject({ number: z.number().int().min(1), hash: hex64, reason: z.string().max(200).optional() }).optional(),
+  reason: text(TEXT_LIMITS.reason).nullable(),
+  references: z
+    .strictObject({ number: z.number().int().min(1), hash: hex64, reason: text(TEXT_LIMITS.referenceReason).optional() })
+    .optional(),
 };
 
 const draftSchema = z.strictObject(draftShape);
@@ -169,7 +183,7 @@ const documentSchema = z.strictObject({
   ...draftShape,
   v: z.literal(1),
   kind: z.enum(INVOICE_KINDS),
-  pharmacyId: text(64),
+  pharmacyId: text(TEXT_LIMITS.pharmacyId),
   number: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
   prev: hex64,
   issuedAt: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/, { message: 'expected an ISO 8601 UTC instant' }),

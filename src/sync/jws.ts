@@ -1,4 +1,5 @@
 import { createHash, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { clip } from '../common/display';
 import { b64uDecode, b64uEncode } from './base64url';
 import { canonicalize, parseCanonical } from './canonical';
 import { JwsError } from './errors';
@@ -121,9 +122,13 @@ function parseHeaderText(encoded: string, field: string, expectType: JwsType | u
     throw new JwsError('malformed-jws', `${field}.header: expected exactly alg, typ and x5t#S256`, `${field}.header`);
   }
   if (h.alg !== 'ES256')
-    throw new JwsError('unsupported-alg', `${field}.header.alg: expected ES256, got ${JSON.stringify(h.alg)}`, `${field}.header.alg`);
+    throw new JwsError(
+      'unsupported-alg',
+      `${field}.header.alg: expected ES256, got ${clip(String(JSON.stringify(h.alg)))}`,
+      `${field}.header.alg`,
+    );
   if (typeof h.typ !== 'string' || !(JWS_TYPES as readonly string[]).includes(h.typ)) {
-    throw new JwsError('malformed-jws', `${field}.header.typ: unknown type ${JSON.stringify(h.typ)}`, `${field}.header.typ`);
+    throw new JwsError('malformed-jws', `${field}.header.typ: unknown type ${clip(String(JSON.stringify(h.typ)))}`, `${field}.header.typ`);
   }
   if (expectType !== undefined && h.typ !== expectType) {
     throw new JwsError('wrong-document-type', `${field}.header.typ: expected ${expectType}, got ${h.typ}`, `${field}.header.typ`);

@@ -24,3 +24,7 @@ test('capLines: the first N, then how many more', () => {
   expect(capLines(['a', 'b'], 2)).toEqual(['a', 'b']);
   expect(capLines(['a', 'b', 'c', 'd'], 2)).toEqual(['a', 'b', '… and 2 more']);
 });
+
+test('clip: unprintable characters become U+FFFD', () => {
+  expect(clip('a\u0000b\u202ec\ud800d\u001b')).toBe('a\uFFFDb\uFFFDc\uFFFDd\uFFFD');
+});

@@ -69,6 +69,18 @@ describe('invoice document checks', () => {
     const value = fc.oneof(
       fc.jsonValue(),
       fc.constantFrom(0, -1, 1.5, 2 ** 53, '', 'x'.repeat(300), '2024-02-30', 'CNAS', 'ordinary', GENESIS_HASH, null, true),
+      // Hostile text: every string field of the document is free text under one rule.
+      fc.constantFrom(
+        '\ud800',
+        'a\u0000b',
+        'RX\u202e1',
+        'de\u0301ja',
+        '\u2066x',
+        'x\u2028y',
+        '😀'.repeat(64),
+        '😀'.repeat(201),
+        'é'.repeat(120),
+      ),
     );
     fc.assert(
       fc.property(
@@ -108,6 +120,33 @@ describe('invoice document checks', () => {
       expect.objectContaining({ field: 'payload.beneficiary.rank' }),
     );
     expect(() => checkDraft({ ...d, kind: 'credit-note' })).toThrow(expect.objectContaining({ field: 'references' }));
+  });
+
+  test('free text that gets signed: controls, bidi controls, lone surrogates and non-NFC text are refused naming the field', () => {
+    const d = sampleDraft(1);
+    const withApproval = (approval: string) => ({ ...d, lines: [{ ...d.lines[0]!, approval }, ...d.lines.slice(1)] });
+    expect(() => checkDraft(withApproval('AP\u202e71'))).toThrow(
+      expect.objectContaining({ code: 'invalid-invoice', field: 'lines[0].approval', message: expect.stringContaining('U+202E') }),
+    );
+    expect(() => checkDraft(withApproval('\ud800'))).toThrow(expect.objectContaining({ field: 'lines[0].approval' }));
+    expect(() => checkDraft(withApproval('AP\u0000'))).toThrow(expect.objectContaining({ field: 'lines[0].approval' }));
+    expect(() => checkDraft({ ...d, prescription: { reference: 'RX-1', prescriber: 'Dr \u001b[31mX' } })).toThrow(
+      expect.objectContaining({ field: 'prescription.prescriber' }),
+    );
+    const note = { ...d, kind: 'credit-note', references: { number: 1, hash: GENESIS_HASH, reason: 'annul\u00e9e' } };
+    expect(() => checkDraft(note)).not.toThrow();
+    for (const reason of ['annule\u0301e', 'a\u2067b', 'x'.repeat(201)])
+      expect(() => checkDraft({ ...note, references: { ...note.references, reason } })).toThrow(
+        expect.objectContaining({ field: 'references.reason' }),
+      );
+    expect(() => checkDraft(withApproval('😀'.repeat(64)))).not.toThrow(); // code points, not UTF-16 units
+    const signed = doc(1);
+    expect(() => checkDocument({ ...signed, pharmacyId: 'DZ16\u202ePH' })).toThrow(
+      expect.objectContaining({ field: 'payload.pharmacyId' }),
+    );
+    expect(() => checkDocumentWithZod({ ...signed, pharmacyId: 'DZ16\u202ePH' })).toThrow(
+      expect.objectContaining({ field: 'payload.pharmacyId' }),
+    );
   });
 
   test('the dispensing fingerprint ignores number, time and chain, not the lines', () => {

@@ -97,6 +97,9 @@ describe('compact JWS ES256', () => {
     expect(() => parseCompact(jws, 'jws', 'chifa-manifest+jws')).toThrow(expect.objectContaining({ code: 'wrong-document-type' }));
     const none = `${b64uEncode('{"alg":"none","typ":"chifa-invoice+jws","x5t#S256":"' + s.keyId + '"}')}.${p}.${sig}`;
     expect(() => parseCompact(none)).toThrow(expect.objectContaining({ code: 'unsupported-alg' }));
+    // What the sender put in the header is shown cut, never whole.
+    const long = `${b64uEncode('{"alg":"' + 'A'.repeat(5000) + '","typ":"chifa-invoice+jws","x5t#S256":"' + s.keyId + '"}')}.${p}.${sig}`;
+    expect(() => parseCompact(long)).toThrow(expect.objectContaining({ message: expect.stringMatching(/got "A{39}…$/) }));
     const spaced = `${h}.${b64uEncode('{"amount": 100}')}.${sig}`;
     expect(() => parseCompact(spaced)).toThrow(expect.objectContaining({ code: 'non-canonical-payload' }));
     expect(() => parseCompact(`${h}.${p}.${sig.slice(0, -2)}`)).toThrow(/signature/);

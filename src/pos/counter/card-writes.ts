@@ -25,6 +25,8 @@ export interface CardWrite {
   /** Records confirmed on the card by the last attempt (informative). */
   written: number;
   requestId: string | null;
+  /** SHA-256 of the basket that came with `requestId` (null before the column existed). */
+  requestHash: string | null;
   createdAt: string;
   updatedAt: string;
   attempts: number;
@@ -45,7 +47,8 @@ CREATE TABLE IF NOT EXISTS card_writes (
   updated_at     TEXT    NOT NULL,
   attempts       INTEGER NOT NULL DEFAULT 0,
   last_error     TEXT,
-  credit_note    INTEGER
+  credit_note    INTEGER,
+  request_hash   TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS card_writes_pending ON card_writes (card_serial) WHERE state = 'pending';
 `;
@@ -57,6 +60,7 @@ interface Row {
   state: CardWriteState;
   written: number;
   request_id: string | null;
+  request_hash: string | null;
   created_at: string;
   updated_at: string;
   attempts: number;
@@ -71,6 +75,7 @@ const toWrite = (r: Row): CardWrite => ({
   state: r.state,
   written: r.written,
   requestId: r.request_id,
+  requestHash: r.request_hash,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   attempts: r.attempts,
@@ -86,6 +91,9 @@ export class CardWriteStore {
     this.db = db;
     this.now = now;
     db.exec(SCHEMA);
+    // Tables created before request_hash existed get the column (their rows keep null).
+    const columns = db.prepare("SELECT name FROM pragma_table_info('card_writes')").pluck().all() as string[];
+    if (!columns.includes('request_hash')) db.exec('ALTER TABLE card_writes ADD COLUMN request_hash TEXT');
   }
 
   /** Inserts a pending write (or, for an invoice that is already cancelled, a cancelled one). Idempotent per invoice. */
@@ -99,6 +107,7 @@ export class CardWriteStore {
       cardSerial: string;
       records: readonly DispensationRecord[];
       requestId?: string | null;
+      requestHash?: string | null;
       state?: CardWriteState;
       creditNote?: number | null;
     },
@@ -106,14 +115,15 @@ export class CardWriteStore {
   ): CardWrite | undefined {
     const at = this.now().toISOString();
     db.prepare(
-      `INSERT INTO card_writes (invoice_number, card_serial, records_json, state, request_id, created_at, updated_at, credit_note)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (invoice_number) DO NOTHING`,
+      `INSERT INTO card_writes (invoice_number, card_serial, records_json, state, request_id, request_hash, created_at, updated_at, credit_note)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (invoice_number) DO NOTHING`,
     ).run(
       w.invoiceNumber,
       w.cardSerial,
       JSON.stringify(w.records),
       w.state ?? 'pending',
       w.requestId ?? null,
+      w.requestHash ?? null,
       at,
       at,
       w.creditNote ?? null,

@@ -100,6 +100,17 @@ export class UnknownInvoiceError extends CounterError {
   }
 }
 
+/** A checkout's requestId was already used for another basket: replaying it would answer with the wrong invoice. */
+export class RequestIdReusedError extends CounterError {
+  constructor(invoiceNumber: number) {
+    super(
+      'request-id-reused',
+      `this requestId was already used for invoice ${invoiceNumber} with another basket; use a new requestId for a new checkout`,
+      'requestId',
+    );
+  }
+}
+
 /** The invoice journal is not available (e.g. the sync module is not installed). */
 export class JournalUnavailableError extends CounterError {
   constructor(message = 'the invoice journal is not available') {

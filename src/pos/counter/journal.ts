@@ -17,8 +17,10 @@ import type { Signer } from '../../sync/signer';
  *
  * The sync Journal binds its signer when it is opened, while the professional card comes and goes
  * at the counter; so this holds one Journal without a signer for reading, and opens an appending
- * one for the signer of the moment (re-opened when another professional card signs). Only the
- * counter appends, one checkout at a time.
+ * one for the signer of the moment (re-opened when another professional card signs). The same
+ * card pulled and put back is a new port with a new signer (the old one refuses: card removed),
+ * so the appending Journal signs through a stand-in that forwards to the latest signer given for
+ * that key. Only the counter appends, one checkout at a time.
  */
 
 export interface JournalInvoice {
@@ -54,7 +56,7 @@ export function journalPath(dataDir: string): string {
 export class CounterJournal implements InvoiceJournalPort {
   readonly file: string;
   private readonly reader: Journal;
-  private writer: { journal: Journal; keyId: string } | undefined;
+  private writer: { journal: Journal; keyId: string; latest: { signer: Signer } } | undefined;
   private readonly now: (() => Date) | undefined;
   private readonly batch: Partial<BatchPolicy> | undefined;
 
@@ -76,15 +78,24 @@ export class CounterJournal implements InvoiceJournalPort {
   }
 
   private async writerFor(signer: Signer): Promise<Journal> {
-    if (this.writer && this.writer.keyId === signer.keyId) return this.writer.journal;
+    if (this.writer && this.writer.keyId === signer.keyId) {
+      this.writer.latest.signer = signer;
+      return this.writer.journal;
+    }
     if (this.writer) await this.writer.journal.close();
     this.writer = undefined;
+    const latest = { signer };
+    const stand: Signer = {
+      certificate: signer.certificate,
+      keyId: signer.keyId,
+      sign: (digest, message) => latest.signer.sign(digest, message),
+    };
     const journal = Journal.open(this.file, {
-      signer,
+      signer: stand,
       ...(this.now ? { now: this.now } : {}),
       ...(this.batch ? { batch: this.batch } : {}),
     });
-    this.writer = { journal, keyId: signer.keyId };
+    this.writer = { journal, keyId: signer.keyId, latest };
     return journal;
   }
 

@@ -1,11 +1,16 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { InvalidInputError } from '../../common/errors';
+import { freeText } from '../../common/free-text';
 import { zodIssues } from '../../common/zod-issues';
+import { canonicalize } from '../../sync/canonical';
 
 /**
  * Bodies the counter accepts for a quote and a checkout. Prices always come from the catalogue
  * (a dispensing record on the card needs a product code); the card gives the rights. Unknown
- * fields are refused, as everywhere else (a misspelt field must not be silently ignored).
+ * fields are refused, as everywhere else (a misspelt field must not be silently ignored). Text a
+ * person types that ends up signed (an approval reference, a cancel reason) is free text under
+ * the rule of src/common/free-text.ts — the invoice schema applies it again — trimmed first.
  */
 
 const printable = (max: number, what: string) =>
@@ -35,7 +40,7 @@ export const counterLineSchema = z.strictObject({
     .max(365, { message: 'at most 365 days' })
     .optional(),
   /** The fund's prior-approval reference, for products that need one. */
-  approval: z.string({ message: 'expected an approval reference' }).trim().min(1, { message: 'must not be empty' }).max(64).optional(),
+  approval: freeText({ max: 64 }, { expected: 'expected an approval reference', trim: true }).optional(),
 });
 
 const basketShape = {
@@ -81,17 +86,37 @@ export type CounterLine = z.infer<typeof counterLineSchema>;
 export type CounterQuoteRequest = z.infer<typeof counterQuoteSchema>;
 export type CheckoutRequest = z.infer<typeof checkoutSchema>;
 
+/**
+ * What makes two checkouts with one requestId the same request: SHA-256 of the basket's canonical
+ * JSON (beneficiary, prescription, lines). `expect` is left out: it guards the first attempt, and
+ * a replay answers with the invoice's own totals.
+ */
+export function basketFingerprint(request: CounterQuoteRequest): string {
+  const basket = { beneficiary: request.beneficiary, prescription: request.prescription, lines: request.lines };
+  return createHash('sha256').update(canonicalize(basket)).digest('hex');
+}
+
 export const pinSchema = z.strictObject({
   pin: z.string({ message: 'expected the PIN as a string of digits' }).regex(/^\d{4,8}$/, { message: 'expected 4 to 8 digits' }),
 });
 
 export const cancelSchema = z.strictObject({
-  reason: z.string({ message: 'expected a reason' }).trim().min(1).max(200).optional(),
+  reason: freeText({ max: 200 }, { expected: 'expected a reason', trim: true }).optional(),
 });
 
-/** Validates with `schema`; throws InvalidInputError naming each bad field (never echoing values). */
+/** `GET /api/catalogue/:code`: a catalogue code (the catalogue import allows 32 characters). */
+export const productCodeSchema = z.strictObject({ code: printable(32, 'a product code') });
+
+/**
+ * Validates with `schema`; throws InvalidInputError naming each bad field (never echoing values);
+ * a body that is not an object at all (a JSON array) is named `body`.
+ */
 export function parseBody<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value ?? {});
-  if (!r.success) throw new InvalidInputError(zodIssues(r.error), what);
+  if (!r.success)
+    throw new InvalidInputError(
+      zodIssues(r.error).map((i) => (i.field === '' ? { ...i, field: 'body' } : i)),
+      what,
+    );
   return r.data;
 }

@@ -17,13 +17,14 @@ import {
   PinBlockedError,
   PinRequiredError,
   QuoteChangedError,
+  RequestIdReusedError,
   UnknownInvoiceError,
 } from './errors';
 import type { InvoiceJournalPort } from './journal';
 import { Mutex } from '../../common/mutex';
 import { priceBasket, type CounterQuote } from './pricing';
 import { missingRecords, recordsOfInvoice } from './records';
-import type { CheckoutRequest, CounterQuoteRequest } from './request';
+import { basketFingerprint, type CheckoutRequest, type CounterQuoteRequest } from './request';
 import type { CardStation, InsuredCardPort, ProfessionalCardPort, ReaderStatus, StationMode } from './station';
 import type { PinResult } from '../../card/chifa';
 
@@ -442,8 +443,12 @@ export class CounterService {
 
   checkout(request: CheckoutRequest): Promise<CheckoutOutcome> {
     return this.mutex.run(async () => {
+      const requestHash = request.requestId !== undefined ? basketFingerprint(request) : null;
       if (request.requestId !== undefined) {
         const previous = this.writes.byRequestId(request.requestId);
+        // Rows written before request_hash existed have none: replayed as before.
+        if (previous && previous.requestHash !== null && previous.requestHash !== requestHash)
+          throw new RequestIdReusedError(previous.invoiceNumber);
         if (previous) return this.replay(previous);
       }
       const s = this.requireVerified();
@@ -482,6 +487,7 @@ export class CounterService {
             cardSerial: inv.document.beneficiary.cardSerial,
             records: recordsOfInvoice(inv.document),
             requestId: request.requestId ?? null,
+            requestHash,
           },
           db,
         );

@@ -4,12 +4,15 @@ import type { Logger } from 'pino';
 import { CatalogueSearch, hit } from '../counter/catalogue-search';
 import { EmulatedStation } from '../counter/emulated-station';
 import { buildReceipt } from '../counter/receipt';
-import { cancelSchema, checkoutSchema, counterQuoteSchema, parseBody, pinSchema } from '../counter/request';
+import { cancelSchema, checkoutSchema, counterQuoteSchema, parseBody, pinSchema, productCodeSchema } from '../counter/request';
 import type { CounterService } from '../counter/service';
 import { UnknownProductError } from '../../billing/errors';
+import { clip } from '../../common/display';
 import { packageRoot } from '../../common/paths';
 import { requireLoopbackHostHeader, requireToken } from './auth';
 import { HttpError, toHttpError } from './errors';
+import { PathTemplates } from './path-params';
+import { requireJsonBody } from './request-body';
 
 /**
  * The counter's HTTP API (JSON, express 5) and its static page. Request bodies are never logged:
@@ -32,6 +35,13 @@ export function webDirectory(): string {
   return path.join(packageRoot(), 'src', 'pos', 'web');
 }
 
+/** One query parameter, at most once (`?q=a&q=b` is refused rather than half read). */
+function queryParam(req: Request, name: string): string | undefined {
+  const v = req.query[name];
+  if (v === undefined || typeof v === 'string') return v;
+  throw new HttpError(400, 'invalid-input', `${name}: expected one value`, name);
+}
+
 function numberParam(value: unknown, field = 'number'): number {
   if (typeof value !== 'string' || !/^[1-9]\d{0,14}$/.test(value))
     throw new HttpError(400, 'invalid-input', `${field}: expected an invoice number (a whole number ≥ 1)`, field);
@@ -52,7 +62,7 @@ export function createApp(options: AppOptions): express.Express {
     res.on('finish', () => {
       if (req.path === '/api/status' || req.path === '/api/health') return; // polled every few seconds
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.info({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'http');
+      logger.info({ method: clip(req.method), path: clip(req.path, 120), status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'http');
     });
     next();
   });
@@ -71,6 +81,7 @@ export function createApp(options: AppOptions): express.Express {
   if (options.checkHost) app.use(requireLoopbackHostHeader());
 
   const api = express.Router();
+  const paths = new PathTemplates();
   api.use((_req: Request, res: Response, next: NextFunction) => {
     res.setHeader('Cache-Control', 'no-store');
     next();
@@ -79,7 +90,9 @@ export function createApp(options: AppOptions): express.Express {
     res.json({ ok: true, mode: service.station.mode });
   });
   api.use(requireToken(options.token));
-  api.use(express.json({ limit: BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
+  api.use(paths.middleware());
+  api.use(requireJsonBody());
+  api.use(express.json({ limit: BODY_LIMIT, strict: true, type: 'application/json', inflate: false }));
 
   api.get('/status', (_req, res) => {
     res.json(service.status());
@@ -104,19 +117,20 @@ export function createApp(options: AppOptions): express.Express {
   });
 
   api.get('/catalogue', (req, res) => {
-    const q = typeof req.query.q === 'string' ? req.query.q : '';
+    const q = queryParam(req, 'q') ?? '';
     if (q.length > 64) throw new HttpError(400, 'invalid-input', 'q: at most 64 characters', 'q');
     let limit = 20;
-    if (req.query.limit !== undefined) {
-      const l = typeof req.query.limit === 'string' && /^\d{1,3}$/.test(req.query.limit) ? Number(req.query.limit) : NaN;
+    const limitParam = queryParam(req, 'limit');
+    if (limitParam !== undefined) {
+      const l = /^\d{1,3}$/.test(limitParam) ? Number(limitParam) : NaN;
       if (!(l >= 1 && l <= 100)) throw new HttpError(400, 'invalid-input', 'limit: expected a whole number from 1 to 100', 'limit');
       limit = l;
     }
     res.json({ query: q, products: search.search(q, limit) });
   });
 
-  api.get('/catalogue/:code', (req, res) => {
-    const code = String(req.params.code);
+  api.get(paths.add('/catalogue/:code'), (req, res) => {
+    const { code } = parseBody(productCodeSchema, { code: req.params.code }, 'product code');
     const p = service.catalogue.get(code);
     if (!p) throw new UnknownProductError(code, 'code');
     res.json(hit(p));
@@ -135,11 +149,11 @@ export function createApp(options: AppOptions): express.Express {
     res.json({ pending: service.pendingWrites() });
   });
 
-  api.post('/card-writes/:number/complete', async (req, res) => {
+  api.post(paths.add('/card-writes/:number/complete'), async (req, res) => {
     res.json(await service.completeWrite(numberParam(req.params.number)));
   });
 
-  api.post('/card-writes/:number/cancel', async (req, res) => {
+  api.post(paths.add('/card-writes/:number/cancel'), async (req, res) => {
     const { reason } = parseBody(cancelSchema, req.body, 'cancel request');
     res.json(await service.cancelWrite(numberParam(req.params.number), reason));
   });
@@ -148,7 +162,7 @@ export function createApp(options: AppOptions): express.Express {
     res.json({ rejected: service.rejected(), backlog: service.backlog() });
   });
 
-  api.get('/invoices/:number/receipt', (req, res) => {
+  api.get(paths.add('/invoices/:number/receipt'), (req, res) => {
     const inv = service.invoiceDocument(numberParam(req.params.number));
     res.json(buildReceipt({ ...inv, pharmacy: service.pharmacyIdentity() }));
   });
@@ -158,7 +172,7 @@ export function createApp(options: AppOptions): express.Express {
   });
 
   // Demo mode only: pull out and put back the emulated cards, to show the recovery of a card write.
-  api.post('/demo/:which/:action', (req, res) => {
+  api.post(paths.add('/demo/:which/:action'), (req, res) => {
     const station = service.station;
     if (!(station instanceof EmulatedStation)) throw new HttpError(404, 'not-found', 'demo controls exist only in demo mode');
     const which = req.params.which;
@@ -173,7 +187,7 @@ export function createApp(options: AppOptions): express.Express {
   });
 
   api.use((req: Request, _res: Response, next: NextFunction) => {
-    next(new HttpError(404, 'not-found', `no API endpoint ${req.method} ${req.path}`));
+    next(new HttpError(404, 'not-found', `no API endpoint ${clip(req.method)} ${clip(req.path)}`));
   });
 
   app.use('/api', api);
@@ -189,8 +203,8 @@ export function createApp(options: AppOptions): express.Express {
     const { status, body, internal } = toHttpError(err);
     // Only name, code, message and stack: an error object may carry the request body (body-parser
     // keeps it on parse errors) and a body may carry a PIN.
-    if (internal) logger.error({ err: safeError(err), method: req.method, path: req.path }, 'request failed');
-    else if (status >= 500) logger.warn({ code: body.error.code, path: req.path }, body.error.message);
+    if (internal) logger.error({ err: safeError(err), method: clip(req.method), path: clip(req.path, 120) }, 'request failed');
+    else if (status >= 500) logger.warn({ code: body.error.code, path: clip(req.path, 120) }, body.error.message);
     if (res.headersSent) return;
     res.status(status).json(body);
   });

@@ -791,7 +791,8 @@
       if (p.priorApproval) {
         const ap = h('input', { type: 'text', value: l.approval, placeholder: 'N° d’accord préalable', class: 'approval', maxlength: 64 });
         ap.addEventListener('change', () => {
-          l.approval = ap.value.trim();
+          // The API refuses text that is not NFC (it is signed as sent): compose accents here.
+          l.approval = ap.value.trim().normalize('NFC');
           scheduleQuote();
         });
         nameCell.append(ap);
