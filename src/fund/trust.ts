@@ -1,13 +1,15 @@
-import { X509Certificate, type KeyObject } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
+import { checkIssued, checkValidAt, FUND_SIGNING_EKU, hasExtendedKeyUsage, loadCaCertificates } from '../sync/ca-trust';
 import { CertificateError } from '../sync/errors';
 import { certificateThumbprint, pharmacyIdOf } from '../sync/signer';
 
 /**
- * The fund's trust decision for a professional certificate (node's X509 support): issued and
- * signed by one of the fund's CAs (which must be CA certificates), not itself a CA, an ECDSA
- * P-256 key, and valid at the time asked. Results are cached per certificate (the check is done
- * once per batch, the KeyObject reused for every invoice).
+ * The fund's trust decision for a professional certificate: the shared CA check (issued and
+ * signed by one of the fund's CAs, not a CA, ECDSA P-256, valid at the time asked: see
+ * src/sync/ca-trust.ts), a pharmacy identifier as subject CN, and not the fund's own signing
+ * certificate. Results are cached per certificate (the check is done once per batch or request,
+ * the KeyObject reused for every invoice).
  */
 export interface TrustedCertificate {
   keyId: string;
@@ -23,10 +25,7 @@ export class TrustStore {
   private readonly cache = new Map<string, TrustedCertificate>();
 
   constructor(caPems: readonly (string | Buffer)[]) {
-    this.cas = caPems.flatMap((pem) => splitPem(pem)).map((p) => new X509Certificate(p));
-    if (this.cas.length === 0) throw new CertificateError('no-fund-ca', 'the fund needs at least one CA certificate');
-    for (const ca of this.cas)
-      if (!ca.ca) throw new CertificateError('bad-fund-ca', `${ca.subject.replace(/\n/g, ', ')} is not a CA certificate`);
+    this.cas = loadCaCertificates(caPems);
   }
 
   static fromFiles(files: readonly string[]): TrustStore {
@@ -38,38 +37,14 @@ export class TrustStore {
     const keyId = certificateThumbprint(der);
     let t = this.cache.get(keyId);
     if (t === undefined) {
-      let cert: X509Certificate;
-      try {
-        cert = new X509Certificate(der);
-      } catch (err) {
-        throw new CertificateError('bad-certificate', `not an X.509 certificate: ${(err as Error).message}`);
-      }
-      const issuer = this.cas.find((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
-      if (!issuer)
-        throw new CertificateError('cert-untrusted', `certificate ${cert.subject.replace(/\n/g, ', ')} is not issued by the fund's CA`);
-      if (cert.ca) throw new CertificateError('cert-untrusted', 'a CA certificate cannot sign invoices');
-      const details = cert.publicKey.asymmetricKeyDetails;
-      if (cert.publicKey.asymmetricKeyType !== 'ec' || details?.namedCurve !== 'prime256v1')
-        throw new CertificateError('cert-untrusted', 'the certificate key is not ECDSA P-256');
-      const validFrom = Math.max(Date.parse(cert.validFrom), Date.parse(issuer.validFrom));
-      const validTo = Math.min(Date.parse(cert.validTo), Date.parse(issuer.validTo));
-      t = { keyId, der: Buffer.from(cert.raw), pharmacyId: pharmacyIdOf(cert), publicKey: cert.publicKey, validFrom, validTo };
+      const c = checkIssued(this.cas, der);
+      if (hasExtendedKeyUsage(c.cert, FUND_SIGNING_EKU))
+        throw new CertificateError('cert-untrusted', "the fund's own signing certificate does not speak for a pharmacy");
+      t = { keyId, der: c.der, pharmacyId: pharmacyIdOf(c.cert), publicKey: c.publicKey, validFrom: c.validFrom, validTo: c.validTo };
       if (this.cache.size > 10_000) this.cache.clear();
       this.cache.set(keyId, t);
     }
-    const ms = at.getTime();
-    if (!(ms >= t.validFrom && ms <= t.validTo)) {
-      throw new CertificateError(
-        'cert-expired',
-        `the certificate is not valid at ${at.toISOString()} (valid ${new Date(t.validFrom).toISOString()} to ${new Date(t.validTo).toISOString()})`,
-      );
-    }
+    checkValidAt(t, at);
     return t;
   }
-}
-
-function splitPem(pem: string | Buffer): string[] {
-  const text = pem.toString();
-  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
-  return blocks ?? [];
 }
