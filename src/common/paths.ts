@@ -32,6 +32,14 @@ export function defaultCatalogueCsv(): string {
 }
 
 /**
+ * A file of the TEST ONLY PKI in `fixtures/keys/` (see its README): the keys there are public and
+ * protect nothing; they are defaults only for the local reference fund and the demo.
+ */
+export function testKeyFile(name: string): string {
+  return path.join(packageRoot(), 'fixtures', 'keys', name);
+}
+
+/**
  * The data directory: `--data DIR` if given, else `$CHIFA_DATA`, else `./var` under the current
  * directory. The embedded database is `DIR/chifa.sqlite`.
  */

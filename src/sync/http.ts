@@ -2,12 +2,18 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import { SyncError } from './errors';
+import type { FundVerifier } from './fund-verifier';
+import type { RequestAuthenticator } from './request-auth';
 
 /**
  * The uploader's HTTP client (node:http / node:https; no fetch, because fetch cannot be given a
  * private CA without undici). HTTPS is verified against the configured CA (the fund's TLS CA;
  * in tests `fixtures/keys/tls-ca.pem`) or the system store; plain HTTP is allowed only to a
  * loopback address, so invoices never cross a network in clear.
+ *
+ * The endpoint also holds the pharmacy's side of the fund's security (docs/sync.md,
+ * "Authentication"): `auth` signs every request (a fresh token per attempt) with the
+ * pharmacist's card, `verifier` checks what the fund signs against the configured fund CA.
  */
 
 export interface FundEndpoint {
@@ -15,6 +21,19 @@ export interface FundEndpoint {
   agent: http.Agent;
   timeoutMs: number;
   maxResponseBytes: number;
+  /** Authenticates each request (without it the fund answers 401). */
+  auth?: RequestAuthenticator;
+  /** Verifies the fund's signed answers (without it the uploader and the downlink refuse them). */
+  verifier?: FundVerifier;
+}
+
+export interface EndpointOptions {
+  /** PEM of the CA of the fund's TLS certificate. */
+  ca?: string | Buffer;
+  timeoutMs?: number;
+  maxResponseBytes?: number;
+  auth?: RequestAuthenticator;
+  verifier?: FundVerifier;
 }
 
 export interface HttpResponse {
@@ -38,10 +57,7 @@ export function isLoopbackHost(hostname: string): boolean {
   return false;
 }
 
-export function fundEndpoint(
-  url: string,
-  options: { ca?: string | Buffer; timeoutMs?: number; maxResponseBytes?: number } = {},
-): FundEndpoint {
+export function fundEndpoint(url: string, options: EndpointOptions = {}): FundEndpoint {
   let base: URL;
   try {
     base = new URL(url);
@@ -65,16 +81,33 @@ export function fundEndpoint(
     base.protocol === 'https:'
       ? new https.Agent({ keepAlive: true, maxSockets: 4, ...(options.ca !== undefined ? { ca: options.ca } : {}), minVersion: 'TLSv1.2' })
       : new http.Agent({ keepAlive: true, maxSockets: 4 });
-  return { base, agent, timeoutMs: options.timeoutMs ?? 60_000, maxResponseBytes: options.maxResponseBytes ?? 64 * 1024 * 1024 };
+  return {
+    base,
+    agent,
+    timeoutMs: options.timeoutMs ?? 60_000,
+    maxResponseBytes: options.maxResponseBytes ?? 64 * 1024 * 1024,
+    ...(options.auth ? { auth: options.auth } : {}),
+    ...(options.verifier ? { verifier: options.verifier } : {}),
+  };
 }
 
-export function request(
+export async function request(
   ep: FundEndpoint,
   method: 'GET' | 'POST',
   path: string,
   options: { headers?: Record<string, string>; body?: Buffer } = {},
 ): Promise<HttpResponse> {
   const url = new URL(path.replace(/^\//, ''), ep.base);
+  const auth = ep.auth ? await ep.auth.headers(method, url.pathname + url.search, options.body) : {};
+  return send(ep, method, url, { ...options, headers: { ...options.headers, ...auth } });
+}
+
+function send(
+  ep: FundEndpoint,
+  method: 'GET' | 'POST',
+  url: URL,
+  options: { headers?: Record<string, string>; body?: Buffer },
+): Promise<HttpResponse> {
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise<HttpResponse>((resolve, reject) => {
     const req = mod.request(

@@ -12,13 +12,31 @@ import type { Signer } from './signer';
  *
  * The protected header is itself canonical JSON with exactly three members:
  *   {"alg":"ES256","typ":<document type>,"x5t#S256":<certificate thumbprint>}
- * `typ` separates invoices from batch manifests, so one can never be passed off as the other.
+ * `typ` separates the documents (invoices, batch manifests, the pharmacy's request tokens, the
+fund's signed answers: docs/sync.md), so one can never be passed off as another.
  * The payload is the document's RFC 8785 canonical JSON. No other header member is accepted
  * (in particular no `crit`, `jku`, `x5u`: the verifier decides which keys it trusts).
  */
 
-export type JwsType = 'chifa-invoice+jws' | 'chifa-manifest+jws';
-export const JWS_TYPES: readonly JwsType[] = ['chifa-invoice+jws', 'chifa-manifest+jws'];
+export type JwsType =
+  | 'chifa-invoice+jws'
+  | 'chifa-manifest+jws'
+  /** A pharmacy's request to the fund (src/sync/request-auth.ts). */
+  | 'chifa-request+jws'
+  /** The fund's answers (src/sync/fund-verifier.ts): a batch acknowledgement, batch summaries, the chain tip, a downlink document. */
+  | 'chifa-ack+jws'
+  | 'chifa-batches+jws'
+  | 'chifa-chain+jws'
+  | 'chifa-downlink+jws';
+export const JWS_TYPES: readonly JwsType[] = [
+  'chifa-invoice+jws',
+  'chifa-manifest+jws',
+  'chifa-request+jws',
+  'chifa-ack+jws',
+  'chifa-batches+jws',
+  'chifa-chain+jws',
+  'chifa-downlink+jws',
+];
 
 export interface JwsHeader {
   alg: 'ES256';

@@ -8,6 +8,10 @@ import { z } from 'zod';
  *   GET  /v1/pharmacies/:pharmacyId/batches?from=N   batch summaries (settlement)
  *   GET  /v1/pharmacies/:pharmacyId/chain   the last number and hash the fund holds
  *   GET  /v1/downlink/:name                 blacklist | catalogue | rules, with ETag
+ *   GET  /v1/health                         the only route without authentication
+ *
+ * Every request but health carries a request token signed by the pharmacist's card
+ * (docs/sync.md, "Authentication"); every answer but errors and health is signed by the fund.
  */
 
 export const PROTOCOL_PREFIX = '/v1';
@@ -54,6 +58,89 @@ export interface BatchAck {
   results: InvoiceResult[];
 }
 
+/** `Authorization: Chifa <compact JWS>` (RFC 7235 §2.1 syntax; the scheme is matched case-insensitively). */
+export const AUTH_SCHEME = 'Chifa';
+/** Request header: the pharmacist's certificate (base64 DER) the token is signed with. */
+export const CERTIFICATE_HEADER = 'chifa-certificate';
+/** Downlink answer headers: the fund's signature over the document, and its certificate (base64 DER). */
+export const SIGNATURE_HEADER = 'chifa-signature';
+export const FUND_CERTIFICATE_HEADER = 'chifa-fund-certificate';
+/** Longest validity of a request token (exp − iat), seconds. */
+export const MAX_TOKEN_LIFETIME_S = 300;
+
+/**
+ * The payload of a request token (typ chifa-request+jws): what the request is, who sends it and
+ * when, so that a token is worth exactly one request (the fund remembers `jti` until `exp`).
+ */
+export interface RequestToken {
+  v: 1;
+  pharmacyId: string;
+  /** Upper-case HTTP method. */
+  method: string;
+  /** The request target as sent: path and query string (`/v1/pharmacies/X/batches?from=3`). */
+  path: string;
+  /** base64url SHA-256 of the request body (of the empty string when there is none). */
+  bodySha256: string;
+  /** Issued at and expiry, seconds since the epoch (RFC 7519 NumericDate). */
+  iat: number;
+  exp: number;
+  /** 128 random bits, base64url: the replay guard. */
+  jti: string;
+}
+
+export const requestTokenSchema = z.strictObject({
+  v: z.literal(1),
+  pharmacyId: z.string().min(1).max(64),
+  method: z.string().regex(/^[A-Z]{3,7}$/),
+  path: z.string().startsWith('/').max(2048),
+  bodySha256: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  iat: z.number().int().min(0),
+  exp: z.number().int().min(0),
+  jti: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/),
+});
+
+/**
+ * A JSON answer signed by the fund: `jws` (compact, ES256) carries the answer as its canonical
+ * payload; `certificate` is the fund's signing certificate (base64 DER), which the terminal
+ * checks against the fund CA it is configured with.
+ */
+export interface SignedAnswer {
+  jws: string;
+  certificate: string;
+}
+
+export const signedAnswerSchema = z.strictObject({
+  jws: z.string().min(1).max(20_000_000),
+  certificate: z.string().min(1).max(8192),
+});
+
+/** The payload of `GET /v1/pharmacies/:id/chain` (typ chifa-chain+jws). */
+export interface ChainTipAnswer {
+  pharmacyId: string;
+  lastNumber: number;
+  lastHash: string;
+  lastBatch: number;
+}
+
+/**
+ * The payload of a downlink signature (typ chifa-downlink+jws, header `Chifa-Signature`): the
+ * document travels as it is (JSON or CSV) and the signature names it and its digest.
+ */
+export interface DownlinkSignature {
+  v: 1;
+  name: string;
+  etag: string;
+  /** base64url SHA-256 of the body. */
+  sha256: string;
+}
+
+export const downlinkSignatureSchema = z.strictObject({
+  v: z.literal(1),
+  name: z.string(),
+  etag: z.string(),
+  sha256: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+});
+
 /** A refusal of the whole request: nothing was stored. */
 export interface ErrorBody {
   error: { code: string; message: string; field?: string; expected?: number };
@@ -83,6 +170,7 @@ export const batchAckSchema = z.object({
 });
 
 export const batchListSchema = z.object({
+  pharmacyId: z.string(),
   batches: z.array(
     z.object({
       batchId: z.number().int().min(1),

@@ -52,13 +52,13 @@ export function certificateDer(pemOrDer: Buffer | string): Buffer {
 
 /**
  * A signer holding a P-256 private key in memory. TEST and integration use only: the real key
- * lives on the professional card. With `message` it signs through OpenSSL (fast); with a digest
+ * lives on the professional card (and the fund's in its own key store; the reference fund signs
+ * with the TEST ONLY fixtures/keys/fund-signing.key.pem). With `message` it signs through OpenSSL (fast); with a digest
  * alone it uses the RFC 6979 implementation in `p256.ts`. Both verify as the same ES256 JWS.
  */
 export class SoftwareSigner implements Signer {
   readonly certificate: Buffer;
   readonly keyId: string;
-  readonly pharmacyId: string;
   private readonly key: KeyObject;
   private scalar: Buffer | undefined;
 
@@ -77,7 +77,11 @@ export class SoftwareSigner implements Signer {
     this.key = privateKey;
     this.certificate = cert.raw;
     this.keyId = certificateThumbprint(cert.raw);
-    this.pharmacyId = pharmacyIdOf(cert);
+  }
+
+  /** The pharmacy the certificate speaks for (throws for a certificate that is not a pharmacy's, e.g. the fund's). */
+  get pharmacyId(): string {
+    return pharmacyIdOf(new X509Certificate(this.certificate));
   }
 
   /** From PEM (or DER certificate) text; the key may be PKCS#8 or SEC1 PEM. */
