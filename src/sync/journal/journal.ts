@@ -7,7 +7,7 @@ import { jwsHash, parseCompact, parseProtectedHeader, signCompact } from '../jws
 import { addToTotals, emptyTotals, type BatchManifest, type CloseReason } from '../manifest';
 import type { BatchAck, InvoiceResult, UploadBody } from '../protocol';
 import { certificateThumbprint, pharmacyIdOf, type Signer } from '../signer';
-import { applyPragmas, missingTriggers, SCHEMA_SQL, SCHEMA_VERSION } from './schema';
+import { applyPragmas, MIGRATIONS, missingTriggers, SCHEMA_SQL, SCHEMA_VERSION } from './schema';
 
 /**
  * The signed invoice journal (docs/sync.md): one SQLite file per pharmacy (WAL, synchronous=FULL).
@@ -72,6 +72,12 @@ export interface BatchInfo {
   paid: number | null;
   attempts: number;
   lastError: string | null;
+}
+
+/** A signed answer of the fund as received: its compact JWS and the fund's certificate (DER). */
+export interface SignedProof {
+  jws: string;
+  certificate: Buffer;
 }
 
 export interface RejectedInvoice {
@@ -214,16 +220,22 @@ export class Journal {
         }).immediate();
       } else {
         const v = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() as string | undefined;
-        if (v !== String(SCHEMA_VERSION))
+        const version = Number(v);
+        if (!(Number.isInteger(version) && version >= 1 && version <= SCHEMA_VERSION))
           throw new JournalError('journal-version', `${file}: journal schema ${v ?? '(none)'}, this program knows ${SCHEMA_VERSION}`);
         // Never re-create a missing trigger: that would hide the evidence. Refuse instead.
-        const missing = missingTriggers(db);
+        const missing = missingTriggers(db, version);
         if (missing.length > 0) {
           throw new JournalError(
             'journal-tampered',
             `${file}: immutability trigger(s) missing: ${missing.join(', ')}; run \`chifa journal verify\``,
           );
         }
+        if (version < SCHEMA_VERSION)
+          db.transaction(() => {
+            for (let to = version + 1; to <= SCHEMA_VERSION; to++) db.exec(MIGRATIONS[to]!);
+            db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION));
+          }).immediate();
       }
       const j = new Journal(file, db, options);
       if (options.signer) j.checkSignerPharmacy(options.signer);
@@ -617,15 +629,17 @@ export class Journal {
   /**
    * Records the fund's answer for batch `id`: marks it sent, stores each invoice's result, and
    * moves it to acknowledged once every invoice has one (and to settled if the fund says so).
-   * Idempotent: a result already stored is kept.
+   * Idempotent: a result already stored is kept. `signed`, the fund's signed answer it was read
+   * from (already verified by the caller), is kept in `fund_acks` in the same transaction.
    */
-  recordAck(id: number, ack: BatchAck): BatchInfo {
+  recordAck(id: number, ack: BatchAck, signed?: SignedProof): BatchInfo {
     const at = this.now().toISOString();
     this.db
       .transaction(() => {
         const b = this.st.batch.get(id) as BatchRow | undefined;
         if (!b) throw new JournalError('unknown-batch', `no batch ${id}`);
         if (ack.batchId !== id) throw new JournalError('ack-mismatch', `the fund acknowledged batch ${ack.batchId}, not ${id}`);
+        if (signed) this.recordProof(id, at, signed);
         const byNumber = new Map<number, { hash: string }>();
         for (const r of this.st.rangeRows.all(b.first_number, b.last_number) as { number: number; hash: string }[])
           byNumber.set(r.number, r);
@@ -653,12 +667,34 @@ export class Journal {
     return this.batch(id)!;
   }
 
-  /** Records that the fund settled (paid) acknowledged batch `id`. */
-  recordSettlement(id: number, paid: number, settledAt: string): BatchInfo | null {
+  /** Records that the fund settled (paid) acknowledged batch `id`; `signed` as in recordAck. */
+  recordSettlement(id: number, paid: number, settledAt: string, signed?: SignedProof): BatchInfo | null {
     this.db
-      .prepare("UPDATE batches SET state = 'settled', settled_at = ?, paid = ? WHERE id = ? AND state = 'acknowledged'")
-      .run(settledAt, paid, id);
+      .transaction(() => {
+        const r = this.db
+          .prepare("UPDATE batches SET state = 'settled', settled_at = ?, paid = ? WHERE id = ? AND state = 'acknowledged'")
+          .run(settledAt, paid, id);
+        if (signed && r.changes > 0) this.recordProof(id, this.now().toISOString(), signed);
+      })
+      .immediate();
     return this.batch(id);
+  }
+
+  private recordProof(id: number, at: string, signed: SignedProof): void {
+    this.db
+      .prepare('INSERT INTO fund_acks (batch_id, received_at, jws, certificate) VALUES (?, ?, ?, ?)')
+      .run(id, at, signed.jws, signed.certificate);
+  }
+
+  /** The fund's signed answers kept for batch `id`, oldest first. */
+  signedAnswers(id: number): (SignedProof & { receivedAt: string })[] {
+    return (
+      this.db.prepare('SELECT received_at, jws, certificate FROM fund_acks WHERE batch_id = ? ORDER BY seq').all(id) as {
+        received_at: string;
+        jws: string;
+        certificate: Buffer;
+      }[]
+    ).map((r) => ({ receivedAt: r.received_at, jws: r.jws, certificate: r.certificate }));
   }
 
   // ---------------------------------------------------------------- reading

@@ -8,12 +8,14 @@ import { GENESIS_HASH } from '../invoice';
  *   not seen before. The insert check also defeats `INSERT OR REPLACE`, whose implicit delete
  *   does not fire delete triggers (recursive_triggers is off by default).
  * - `acks`: what the fund answered; never updated or deleted.
+ * - `fund_acks`: the fund's signed answers as received (compact JWS and the fund's certificate),
+ *   the pharmacy's proof of what the fund said; never updated or deleted.
  * - `batches`: a closed batch's range cannot change, its manifest and idempotency key are set
  *   once, its state only moves forward (open → closed → sent → acknowledged → settled).
  * Anyone with the file can drop a trigger; `journal verify` rechecks every signature and link
  * and reports missing triggers, so tampering is detected rather than prevented.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const STATE_RANK = (col: string) =>
   `(CASE ${col} WHEN 'open' THEN 0 WHEN 'closed' THEN 1 WHEN 'sent' THEN 2 WHEN 'acknowledged' THEN 3 WHEN 'settled' THEN 4 END)`;
@@ -28,7 +30,36 @@ export const TRIGGERS = [
   'batches_sealed',
   'batches_manifest_once',
   'batches_forward',
+  'fund_acks_no_update',
+  'fund_acks_no_delete',
 ] as const;
+
+/** The schema version that created each trigger (a journal of an older version lacks the newer ones). */
+export const TRIGGER_SINCE: Readonly<Partial<Record<(typeof TRIGGERS)[number], number>>> = {
+  fund_acks_no_update: 2,
+  fund_acks_no_delete: 2,
+};
+
+/** Version 2: the fund's signed answers. */
+const FUND_ACKS_SQL = `
+CREATE TABLE IF NOT EXISTS fund_acks (
+  seq INTEGER PRIMARY KEY,
+  batch_id INTEGER NOT NULL REFERENCES batches(id),
+  received_at TEXT NOT NULL,
+  jws TEXT NOT NULL,
+  certificate BLOB NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS fund_acks_batch ON fund_acks(batch_id);
+
+CREATE TRIGGER IF NOT EXISTS fund_acks_no_update BEFORE UPDATE ON fund_acks
+BEGIN SELECT RAISE(ABORT, 'journal: the fund''s signed answers are immutable'); END;
+
+CREATE TRIGGER IF NOT EXISTS fund_acks_no_delete BEFORE DELETE ON fund_acks
+BEGIN SELECT RAISE(ABORT, 'journal: the fund''s signed answers are never deleted'); END;
+`;
+
+/** SQL that takes a journal from version N − 1 to N, by N. Run in one transaction with the version bump. */
+export const MIGRATIONS: Readonly<Record<number, string>> = { 2: FUND_ACKS_SQL };
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -128,7 +159,7 @@ BEGIN SELECT RAISE(ABORT, 'journal: acknowledgements are immutable'); END;
 
 CREATE TRIGGER IF NOT EXISTS acks_no_delete BEFORE DELETE ON acks
 BEGIN SELECT RAISE(ABORT, 'journal: acknowledgements are never deleted'); END;
-`;
+${FUND_ACKS_SQL}`;
 
 /** Opens pragmas for durability: WAL, synchronous=FULL (never weaken it: a lost invoice cannot be re-signed). */
 export function applyPragmas(db: Database.Database): void {
@@ -138,8 +169,8 @@ export function applyPragmas(db: Database.Database): void {
   db.pragma('busy_timeout = 10000');
 }
 
-/** Names of the immutability triggers that are not in the database. */
-export function missingTriggers(db: Database.Database): string[] {
+/** Names of the immutability triggers a journal of schema `version` must have but does not. */
+export function missingTriggers(db: Database.Database, version: number = SCHEMA_VERSION): string[] {
   const have = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").pluck().all() as string[]);
-  return TRIGGERS.filter((t) => !have.has(t));
+  return TRIGGERS.filter((t) => (TRIGGER_SINCE[t] ?? 1) <= version && !have.has(t));
 }

@@ -8,7 +8,7 @@ import { jwsHash, parseCompact, verifySignature, type JwsType, type ParsedJws } 
 import { addToTotals, checkManifest, emptyTotals } from '../manifest';
 import { certificateThumbprint, pharmacyIdOf } from '../signer';
 import { idempotencyKeyFor } from './journal';
-import { TRIGGERS } from './schema';
+import { TRIGGER_SINCE, TRIGGERS } from './schema';
 
 /**
  * `chifa journal verify`: rechecks the whole journal from the bytes on disk — every invoice's
@@ -89,7 +89,9 @@ function run(db: Database.Database, report: JournalReport, problem: (p: JournalP
       t.sql,
     ]),
   );
+  const version = Number(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() ?? 1);
   for (const t of TRIGGERS) {
+    if ((TRIGGER_SINCE[t] ?? 1) > version) continue; // from a later schema than this journal's
     const sql = triggers.get(t);
     if (sql === undefined) problem({ code: 'trigger-missing', message: `immutability trigger ${t} is missing` });
     else if (!sql.includes('RAISE(ABORT')) problem({ code: 'trigger-altered', message: `immutability trigger ${t} no longer aborts` });
