@@ -115,14 +115,19 @@ export class PharmacyLocks {
   }
 }
 
+/**
+ * Handles one upload from pharmacy `caller` (the one the request authenticated): a batch of
+ * another pharmacy, or a key or manifest that is another pharmacy's, is refused with 403.
+ */
 export async function handleBatch(
   deps: BatchDeps,
   locks: PharmacyLocks,
   rawBody: Buffer,
   idempotencyKey: string | undefined,
+  caller: string,
 ): Promise<BatchOutcome> {
   try {
-    return await handle(deps, locks, rawBody, idempotencyKey);
+    return await handle(deps, locks, rawBody, idempotencyKey, caller);
   } catch (err) {
     if (err instanceof Refusal) return { status: err.status, body: errorBody(err.code, err.message, err.field, err.expected) };
     const e = err as { code?: unknown; message?: string; field?: unknown };
@@ -137,7 +142,16 @@ export async function handleBatch(
   }
 }
 
-async function handle(deps: BatchDeps, locks: PharmacyLocks, rawBody: Buffer, key: string | undefined): Promise<BatchOutcome> {
+const notYours = (caller: string, owner: string, what: string): never =>
+  refuse(403, 'FORBIDDEN', `${what} belongs to pharmacy ${owner}; the request is authenticated as ${caller}`);
+
+async function handle(
+  deps: BatchDeps,
+  locks: PharmacyLocks,
+  rawBody: Buffer,
+  key: string | undefined,
+  caller: string,
+): Promise<BatchOutcome> {
   if (key === undefined || !KEY.test(key))
     refuse(
       400,
@@ -162,11 +176,13 @@ async function handle(deps: BatchDeps, locks: PharmacyLocks, rawBody: Buffer, ke
   // Idempotency: the same key, or the same manifest, gets the stored answer again.
   const byKey = deps.store.batchByKey(key!);
   if (byKey) {
+    if (byKey.pharmacy_id !== caller) notYours(caller, byKey.pharmacy_id, 'this Idempotency-Key');
     if (byKey.manifest_hash !== manifestHash)
       refuse(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for another batch', 'Idempotency-Key');
     return { status: 200, body: deps.store.ack(byKey, deps.now(), null), replayed: true };
   }
   const byManifest = deps.store.batchByManifest(manifestHash);
+  if (byManifest && byManifest.pharmacy_id !== caller) notYours(caller, byManifest.pharmacy_id, 'this manifest');
   if (byManifest) return { status: 200, body: deps.store.ack(byManifest, deps.now(), null), replayed: true };
 
   // Certificates offered, by thumbprint.
@@ -193,6 +209,7 @@ async function handle(deps: BatchDeps, locks: PharmacyLocks, rawBody: Buffer, ke
   // The manifest: signature, shape, signer's pharmacy.
   const mp = parseCompact(body.manifest, 'manifest', 'chifa-manifest+jws');
   const manifest: BatchManifest = checkManifest(mp.payload, 'manifest.payload');
+  if (manifest.pharmacyId !== caller) notYours(caller, manifest.pharmacyId, 'this batch');
   const mcert = trust(mp.header['x5t#S256'], manifest.closedAt, 'manifest');
   if (!verifySignature(mp.signingInput, mp.signature, mcert.publicKey))
     refuse(422, 'BAD_SIGNATURE', 'the manifest signature does not verify', 'manifest');

@@ -3,14 +3,23 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import * as path from 'node:path';
 import type { Logger } from 'pino';
 import pino from 'pino';
-import { packageRoot } from '../common/paths';
+import { testKeyFile } from '../common/paths';
 import { loadRules } from '../billing/rules/load';
 import type { RuleBook } from '../billing/rules/load';
 import { DOWNLINK_CONTENT_TYPES, DOWNLINK_NAMES, type DownlinkName } from '../sync/downlink/format';
-import { MAX_BODY_BYTES } from '../sync/protocol';
+import {
+  AUTH_SCHEME,
+  CERTIFICATE_HEADER,
+  FUND_CERTIFICATE_HEADER,
+  MAX_BODY_BYTES,
+  SIGNATURE_HEADER,
+  type ChainTipAnswer,
+} from '../sync/protocol';
+import type { Signer } from '../sync/signer';
+import { AnswerSigner } from './answers';
+import { AuthRefusal, RequestVerifier, type AuthenticatedRequest } from './auth';
 import { errorBody, handleBatch, PharmacyLocks, type BatchDeps } from './batch';
 import { DownlinkFiles } from './downlink';
 import { FaultInjector, NO_FAULTS, type FaultSpec } from './faults';
@@ -22,14 +31,20 @@ import { VerifyPool } from './verify-pool';
  * `chifa fund`: the reference fund server for integrators (express + SQLite). It verifies what a
  * pharmacy uploads — certificate against the fund CA, every signature, every chain link, the
  * manifest, duplicates, and each split recomputed with the rules in force — stores it, answers
- * with per-invoice acknowledgements, and serves the downlink. `faults` makes it misbehave on
- * purpose. Listens on 127.0.0.1 unless told otherwise.
+ * with per-invoice acknowledgements, and serves the downlink. Every route but health
+ * authenticates the pharmacy (a token signed by its card: auth.ts) and answers only about that
+ * pharmacy; every answer is signed with the fund's key (answers.ts). `faults` makes it misbehave
+ * on purpose. Listens on 127.0.0.1 unless told otherwise.
  */
 
 export interface FundServerOptions {
   dataDir: string;
   /** PEM files of the CA(s) that issue professional certificates. Default: the TEST ONLY fund CA. */
   caFiles?: string[];
+  /** The fund's signing key (its certificate carries the fund-signing EKU). Default: the TEST ONLY fixtures/keys/fund-signing key. */
+  signer?: Signer;
+  /** Clock difference tolerated on request tokens, seconds (default 60). */
+  clockSkewSeconds?: number;
   rulesDir?: string;
   faults?: FaultSpec;
   /** Signature-verification worker threads (0: on the main thread). Default: one per core. */
@@ -51,7 +66,7 @@ export interface ListenOptions {
 }
 
 export function defaultFundCa(): string {
-  return path.join(packageRoot(), 'fixtures', 'keys', 'fund-ca.pem');
+  return testKeyFile('fund-ca.pem');
 }
 
 export class FundServer {
@@ -67,13 +82,22 @@ export class FundServer {
     this.log = options.logger ?? pino({ level: 'silent' });
     const now = options.now ?? (() => new Date());
     const rules: RuleBook = loadRules(options.rulesDir);
+    // Configuration first: a bad CA or signing key fails before anything is opened.
+    const trust = TrustStore.fromFiles(options.caFiles ?? [defaultFundCa()]);
+    const answers = options.signer ? new AnswerSigner(options.signer) : AnswerSigner.testOnly();
     this.store = FundStore.open(options.dataDir);
     this.pool = new VerifyPool(options.verifyThreads);
     this.faults = new FaultInjector(options.faults ?? NO_FAULTS);
     const downlink = new DownlinkFiles(options.dataDir, options.rulesDir, options.downlinkRecheckMs);
+    const verifier = new RequestVerifier({
+      trust,
+      store: this.store,
+      now,
+      ...(options.clockSkewSeconds !== undefined ? { skewSeconds: options.clockSkewSeconds } : {}),
+    });
     const deps: BatchDeps = {
       store: this.store,
-      trust: TrustStore.fromFiles(options.caFiles ?? [defaultFundCa()]),
+      trust,
       pool: this.pool,
       rules,
       downlink,
@@ -116,13 +140,60 @@ export class FundServer {
       else go();
     });
 
+    app.get('/v1/health', (_req: Request, res: Response) => {
+      res.json({ ok: true });
+    });
+
+    // Everything else: the pharmacy, authenticated by its card (auth.ts).
+    const refused = (res: Response, r: AuthRefusal): void => {
+      log.warn({ code: r.code, field: r.field }, 'request refused: not authenticated');
+      res
+        .status(r.status)
+        .set('WWW-Authenticate', AUTH_SCHEME)
+        .json(errorBody(r.code, r.message, r.field));
+    };
+    app.use('/v1', (req: Request, res: Response, next: NextFunction) => {
+      try {
+        res.locals.auth = verifier.check(req.method, req.originalUrl, req.get('Authorization'), req.get(CERTIFICATE_HEADER));
+      } catch (err) {
+        if (err instanceof AuthRefusal) return refused(res, err);
+        return next(err);
+      }
+      // A request without a body route below has none: its token must say so.
+      if (!(req.method === 'POST' && req.path === '/batches')) {
+        try {
+          verifier.checkBody(res.locals.auth as AuthenticatedRequest, undefined);
+        } catch (err) {
+          if (err instanceof AuthRefusal) return refused(res, err);
+          return next(err);
+        }
+      }
+      next();
+    });
+    const pharmacyOf = (res: Response): string => (res.locals.auth as AuthenticatedRequest).pharmacyId;
+    /** 403 unless the pharmacy in the path is the one authenticated. */
+    const own = (req: Request, res: Response): boolean => {
+      if (String(req.params.pharmacyId) === pharmacyOf(res)) return true;
+      log.warn({ pharmacyId: pharmacyOf(res), asked: String(req.params.pharmacyId) }, "refused: another pharmacy's data");
+      res
+        .status(403)
+        .json(errorBody('FORBIDDEN', `authenticated as ${pharmacyOf(res)}: the fund answers only about that pharmacy`, 'pharmacyId'));
+      return false;
+    };
+
     app.post('/v1/batches', express.raw({ type: 'application/json', limit }), async (req: Request, res: Response, next: NextFunction) => {
       try {
         if (!Buffer.isBuffer(req.body)) {
           res.status(415).json(errorBody('UNSUPPORTED_MEDIA_TYPE', 'send the batch as application/json'));
           return;
         }
-        const out = await handleBatch(deps, locks, req.body, req.get('Idempotency-Key'));
+        try {
+          verifier.checkBody(res.locals.auth as AuthenticatedRequest, req.body);
+        } catch (err) {
+          if (err instanceof AuthRefusal) return refused(res, err);
+          throw err;
+        }
+        const out = await handleBatch(deps, locks, req.body, req.get('Idempotency-Key'), pharmacyOf(res));
         const body = out.body;
         if (out.status === 200 && 'results' in body) {
           log.info(
@@ -144,42 +215,52 @@ export class FundServer {
           return;
         }
         if (out.replayed) res.set('Idempotent-Replayed', 'true');
-        if (res.locals.partial === true && out.status === 200 && 'results' in body && body.results.length > 1) {
-          const keep = Math.floor(faults.random() * body.results.length);
-          res.status(200).json({ ...body, complete: false, results: body.results.slice(0, keep) });
+        if (!('results' in body)) {
+          res.status(out.status).json(body);
           return;
         }
-        res.status(out.status).json(body);
+        // Signed after the partial fault has cut the results, as a fund answering in part would.
+        const partial = res.locals.partial === true && body.results.length > 1;
+        const ack = partial
+          ? { ...body, complete: false, results: body.results.slice(0, Math.floor(faults.random() * body.results.length)) }
+          : body;
+        res.status(out.status).json(await answers.answer(ack, 'chifa-ack+jws'));
       } catch (err) {
         next(err);
       }
     });
 
-    app.get('/v1/batches/:pharmacyId/:batchId', (req: Request, res: Response) => {
+    app.get('/v1/batches/:pharmacyId/:batchId', async (req: Request, res: Response) => {
+      if (!own(req, res)) return;
       const batchId = Number(req.params.batchId);
       const row = Number.isSafeInteger(batchId) ? this.store.batchById(String(req.params.pharmacyId), batchId) : undefined;
       if (!row) {
         res.status(404).json(errorBody('UNKNOWN_BATCH', 'no such batch'));
         return;
       }
-      res.json(this.store.ack(row, now(), settleAfterMs));
+      res.json(await answers.answer(this.store.ack(row, now(), settleAfterMs), 'chifa-ack+jws'));
     });
 
-    app.get('/v1/pharmacies/:pharmacyId/batches', (req: Request, res: Response) => {
+    app.get('/v1/pharmacies/:pharmacyId/batches', async (req: Request, res: Response) => {
+      if (!own(req, res)) return;
       const from = Number(req.query.from ?? 1);
       if (!Number.isSafeInteger(from) || from < 1) {
         res.status(400).json(errorBody('BAD_REQUEST', 'from must be a batch number ≥ 1', 'from'));
         return;
       }
-      res.json({ batches: this.store.listBatches(String(req.params.pharmacyId), from, 1000, now(), settleAfterMs) });
+      const pharmacyId = String(req.params.pharmacyId);
+      const batches = this.store.listBatches(pharmacyId, from, 1000, now(), settleAfterMs);
+      res.json(await answers.answer({ pharmacyId, batches }, 'chifa-batches+jws'));
     });
 
-    app.get('/v1/pharmacies/:pharmacyId/chain', (req: Request, res: Response) => {
-      const tip = this.store.tip(String(req.params.pharmacyId));
-      res.json({ pharmacyId: req.params.pharmacyId, ...tip });
+    app.get('/v1/pharmacies/:pharmacyId/chain', async (req: Request, res: Response) => {
+      if (!own(req, res)) return;
+      const pharmacyId = String(req.params.pharmacyId);
+      const tip: ChainTipAnswer = { pharmacyId, ...this.store.tip(pharmacyId) };
+      res.json(await answers.answer(tip, 'chifa-chain+jws'));
     });
 
-    app.get('/v1/downlink/:name', (req: Request, res: Response) => {
+    app.get('/v1/downlink/:name', async (req: Request, res: Response) => {
       const name = String(req.params.name);
       if (!(DOWNLINK_NAMES as readonly string[]).includes(name)) {
         res.status(404).json(errorBody('UNKNOWN_DOCUMENT', `no downlink document ${JSON.stringify(name)} (${DOWNLINK_NAMES.join(', ')})`));
@@ -202,11 +283,11 @@ export class FundServer {
         res.status(304).end();
         return;
       }
-      res.type(DOWNLINK_CONTENT_TYPES[name as DownlinkName]).send(doc.body);
-    });
-
-    app.get('/v1/health', (_req: Request, res: Response) => {
-      res.json({ ok: true });
+      res
+        .set(SIGNATURE_HEADER, await answers.downlinkSignature(name, doc))
+        .set(FUND_CERTIFICATE_HEADER, answers.certificate)
+        .type(DOWNLINK_CONTENT_TYPES[name as DownlinkName])
+        .send(doc.body);
     });
 
     app.use((_req: Request, res: Response) => {

@@ -6,7 +6,8 @@ import type { BatchAck, InvoiceResult } from '../sync/protocol';
 
 /**
  * The reference fund's store (SQLite, WAL, synchronous=FULL): per pharmacy the chain tip, every
- * batch received with the acknowledgement sent for it, every invoice with its outcome. A batch
+ * batch received with the acknowledgement sent for it, every invoice with its outcome, and the
+ * request tokens seen and not yet expired (the replay guard survives a restart). A batch
  * and its invoices are written in one transaction after every check has passed, so a refused
  * request leaves nothing behind. Rows are never updated except a batch's settlement.
  * Digests are stored as 32-byte BLOBs (half the size of hex, so the indexes stay small); the
@@ -66,6 +67,15 @@ CREATE TABLE IF NOT EXISTS invoices (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS invoices_fingerprint ON invoices(fingerprint) WHERE status = 'accepted';
 CREATE INDEX IF NOT EXISTS invoices_ref ON invoices(pharmacy_id, ref_number) WHERE ref_number IS NOT NULL;
+
+-- Request tokens seen, until they expire: a token is good for one request (src/fund/auth.ts).
+CREATE TABLE IF NOT EXISTS request_tokens (
+  pharmacy_id TEXT NOT NULL,
+  jti TEXT NOT NULL,
+  expires INTEGER NOT NULL,
+  PRIMARY KEY (pharmacy_id, jti)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS request_tokens_expires ON request_tokens(expires);
 
 CREATE TRIGGER IF NOT EXISTS fund_invoices_no_update BEFORE UPDATE ON invoices
 BEGIN SELECT RAISE(ABORT, 'fund: stored invoices are immutable'); END;
@@ -190,7 +200,23 @@ export class FundStore {
       ),
       cert: db.prepare('INSERT OR IGNORE INTO certificates (key_id, der, pharmacy_id) VALUES (?, ?, ?)'),
       settle: db.prepare('UPDATE batches SET settled_at = ? WHERE pharmacy_id = ? AND batch_id = ? AND settled_at IS NULL'),
+      token: db.prepare('INSERT INTO request_tokens (pharmacy_id, jti, expires) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+      pruneTokens: db.prepare('DELETE FROM request_tokens WHERE expires < ?'),
     };
+  }
+
+  private tokensSincePrune = 0;
+
+  /**
+   * Remembers request token `jti` of `pharmacyId` until `expires` (seconds since the epoch);
+   * false if it was already seen. Expired entries are dropped now and then (`nowSeconds`).
+   */
+  rememberToken(pharmacyId: string, jti: string, expires: number, nowSeconds: number): boolean {
+    if (++this.tokensSincePrune >= 1000) {
+      this.tokensSincePrune = 0;
+      this.st.pruneTokens.run(nowSeconds);
+    }
+    return this.st.token.run(pharmacyId, jti, expires).changes === 1;
   }
 
   static open(dir: string): FundStore {

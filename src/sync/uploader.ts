@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
 import pino from 'pino';
 import { FundError, SyncError } from './errors';
+import type { FundVerifier, VerifiedAnswer } from './fund-verifier';
 import { fundEndpoint, NetworkError, request, retryAfterMs, type FundEndpoint, type HttpResponse } from './http';
-import type { Backlog, BatchInfo, Journal } from './journal/journal';
+import type { Backlog, BatchInfo, Journal, SignedProof } from './journal/journal';
 import { batchAckSchema, batchListSchema, errorBodySchema, type BatchAck } from './protocol';
+import type { RequestAuthenticator } from './request-auth';
 
 /**
  * Sends the journal's closed batches to the fund, in order, one at a time (the chain is per
@@ -18,6 +20,12 @@ import { batchAckSchema, batchListSchema, errorBodySchema, type BatchAck } from 
  * Retries: network failures, 408, 429 and 5xx are retried with exponential backoff and full
  * jitter (delay uniform in [0, min(max, base·2^attempt)]); a `Retry-After` header is honoured
  * instead when present. Other 4xx answers are final: the run stops there and reports the reason.
+ *
+ * Every request is authenticated (the endpoint's `auth`) and every answer is the fund's signed
+ * answer, verified (the endpoint's `verifier`: signature, certificate chained to the fund CA,
+ * and about this pharmacy, this batch and this idempotency key) before anything is recorded; the
+ * signed answer is kept in the journal as the pharmacy's proof. An answer that does not verify
+ * ends the run with the batch left as it was, to be sent again by the next run.
  */
 
 export interface RetryPolicy {
@@ -63,6 +71,10 @@ export interface UploaderOptions {
   fund: string | FundEndpoint;
   /** PEM of the CA that issued the fund's TLS certificate. */
   ca?: string | Buffer;
+  /** With a URL for `fund`: signs the requests (the pharmacist's card). */
+  auth?: RequestAuthenticator;
+  /** With a URL for `fund`: checks the fund's signed answers against the fund CA. */
+  verifier?: FundVerifier;
   retry?: Partial<RetryPolicy>;
   onProgress?: (p: SyncProgress) => void;
   logger?: Logger;
@@ -70,6 +82,14 @@ export interface UploaderOptions {
   /** For tests: randomness and sleeping. */
   random?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** A batch and the fund's verified answer about it, not yet recorded. */
+interface Answer {
+  b: BatchInfo;
+  ack: BatchAck;
+  proof: SignedProof;
+  replayed: boolean;
 }
 
 class Final extends Error {
@@ -105,7 +125,11 @@ export class Uploader {
     this.options = options;
     this.endpoint =
       typeof options.fund === 'string'
-        ? fundEndpoint(options.fund, { ...(options.ca !== undefined ? { ca: options.ca } : {}) })
+        ? fundEndpoint(options.fund, {
+            ...(options.ca !== undefined ? { ca: options.ca } : {}),
+            ...(options.auth ? { auth: options.auth } : {}),
+            ...(options.verifier ? { verifier: options.verifier } : {}),
+          })
         : options.fund;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.log = options.logger ?? pino({ level: 'silent' });
@@ -148,9 +172,9 @@ export class Uploader {
         s.paid += info.paid ?? 0;
         if (replayed) s.replayed++;
       };
-      const record = (r: { b: BatchInfo; ack: BatchAck; replayed: boolean }): void => {
+      const record = (r: Answer): void => {
         current = r.b;
-        const info = this.journal.recordAck(r.b.id, r.ack);
+        const info = this.journal.recordAck(r.b.id, r.ack, r.proof);
         count(info, r.replayed);
         done += r.b.count;
         s.batches++;
@@ -172,12 +196,12 @@ export class Uploader {
       // checks one while it stores the other. The fund extends the chain in order regardless; if
       // batch i+1 arrives too early (batch i failed and is being retried), it is refused with
       // 409 and sent again once batch i is in.
-      const start = (i: number): Promise<{ ack: BatchAck; replayed: boolean }> => {
+      const start = (i: number): Promise<Omit<Answer, 'b'>> => {
         const p = this.fetchAck(queue[i]!, this.prepare(queue[i]!), pharmacyId!);
         p.catch(() => undefined); // awaited in turn below; not unhandled meanwhile
         return p;
       };
-      let pending: { b: BatchInfo; ack: BatchAck; replayed: boolean } | undefined;
+      let pending: Answer | undefined;
       let next = queue.length > 0 ? start(0) : undefined;
       for (let i = 0; i < queue.length; i++) {
         this.options.signal?.throwIfAborted();
@@ -187,7 +211,7 @@ export class Uploader {
         if (pending) record(pending);
         pending = undefined;
         current = b;
-        let answer: { ack: BatchAck; replayed: boolean };
+        let answer: Omit<Answer, 'b'>;
         try {
           answer = await mine;
         } catch (err) {
@@ -209,8 +233,12 @@ export class Uploader {
         for (let attempt = 0; info.state === 'sent'; attempt++) {
           if (attempt >= this.retry.maxAttempts)
             throw new Final(new SyncError('incomplete-ack', `batch ${b.id}: the fund's acknowledgement stayed incomplete`));
-          const ack = this.parseAck(await this.call('GET', `v1/batches/${encodeURIComponent(pharmacyId!)}/${b.id}`, {}, b.id));
-          info = this.journal.recordAck(b.id, ack);
+          const a = this.parseAck(
+            await this.call('GET', `v1/batches/${encodeURIComponent(pharmacyId!)}/${b.id}`, {}, b.id),
+            b,
+            pharmacyId!,
+          );
+          info = this.journal.recordAck(b.id, a.ack, a.proof);
         }
         count(info, false);
       }
@@ -253,29 +281,35 @@ export class Uploader {
   }
 
   /** Sends (or asks again for) batch `b` and returns the fund's acknowledgement, not yet recorded. */
-  private async fetchAck(
-    b: BatchInfo,
-    prepared: { key: string; body: Buffer } | null,
-    pharmacyId: string,
-  ): Promise<{ ack: BatchAck; replayed: boolean }> {
+  private async fetchAck(b: BatchInfo, prepared: { key: string; body: Buffer } | null, pharmacyId: string): Promise<Omit<Answer, 'b'>> {
     if (prepared) {
       const res = await this.call('POST', 'v1/batches', { headers: { 'idempotency-key': prepared.key }, body: prepared.body }, b.id);
-      return { ack: this.parseAck(res), replayed: res.headers['idempotent-replayed'] === 'true' };
+      return { ...this.parseAck(res, b, pharmacyId), replayed: res.headers['idempotent-replayed'] === 'true' };
     }
     return {
-      ack: this.parseAck(await this.call('GET', `v1/batches/${encodeURIComponent(pharmacyId)}/${b.id}`, {}, b.id)),
+      ...this.parseAck(await this.call('GET', `v1/batches/${encodeURIComponent(pharmacyId)}/${b.id}`, {}, b.id), b, pharmacyId),
       replayed: false,
     };
   }
 
-  private parseAck(res: HttpResponse): BatchAck {
-    let json: unknown;
+  /** The fund's answer, verified; throws Final (nothing recorded) if it does not verify. */
+  private verified(res: HttpResponse, typ: 'chifa-ack+jws' | 'chifa-batches+jws', what: string, batchId?: number): VerifiedAnswer {
+    const verifier = this.endpoint.verifier;
+    if (!verifier)
+      throw new Final(new SyncError('no-fund-verifier', "configure the fund CA: the fund's signed answers cannot be checked without it"));
     try {
-      json = JSON.parse(res.body.toString('utf8'));
-    } catch {
-      throw new Final(new SyncError('bad-fund-answer', 'the fund answered with something that is not JSON'));
+      return verifier.verifyAnswer(res.body, typ, what);
+    } catch (err) {
+      const e = err instanceof SyncError ? err : new SyncError('bad-fund-answer', String(err));
+      this.log.error({ batchId, code: e.code, error: e.message }, "REFUSED the fund's answer: it does not verify; nothing recorded");
+      throw new Final(e);
     }
-    const r = batchAckSchema.safeParse(json);
+  }
+
+  /** Verifies the signed acknowledgement of batch `b` and checks that it is about that batch. */
+  private parseAck(res: HttpResponse, b: BatchInfo, pharmacyId: string): { ack: BatchAck; proof: SignedProof } {
+    const v = this.verified(res, 'chifa-ack+jws', `the acknowledgement of batch ${b.id}`, b.id);
+    const r = batchAckSchema.safeParse(v.payload);
     if (!r.success)
       throw new Final(
         new SyncError(
@@ -283,21 +317,37 @@ export class Uploader {
           `the fund's acknowledgement is malformed: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`,
         ),
       );
-    return r.data as BatchAck;
+    const ack = r.data as BatchAck;
+    const wrong = (why: string): never => {
+      this.log.error({ batchId: b.id, why }, "REFUSED the fund's acknowledgement: it is not about the batch sent");
+      throw new Final(new SyncError('ack-mismatch', `the fund's signed acknowledgement ${why}`));
+    };
+    if (ack.pharmacyId !== pharmacyId) wrong(`is for pharmacy ${ack.pharmacyId}, not ${pharmacyId}`);
+    if (ack.batchId !== b.id) wrong(`is for batch ${ack.batchId}, not ${b.id}`);
+    if (ack.idempotencyKey !== b.idempotencyKey) wrong(`carries another idempotency key than batch ${b.id}'s`);
+    if (ack.count !== b.count || ack.accepted + ack.rejected !== ack.count)
+      wrong(`counts ${ack.count} invoices, the batch holds ${b.count}`);
+    const accepted = ack.results.filter((x) => x.status === 'accepted').length;
+    if (ack.complete && (ack.results.length !== ack.count || accepted !== ack.accepted))
+      wrong(`lists ${ack.results.length} results (${accepted} accepted) but says ${ack.count} (${ack.accepted} accepted)`);
+    return { ack, proof: { jws: v.jws, certificate: v.certificate } };
   }
 
   private async learnSettlements(pharmacyId: string): Promise<number> {
     const waiting = this.journal.awaitingSettlement();
     if (waiting.length === 0) return 0;
     const res = await this.call('GET', `v1/pharmacies/${encodeURIComponent(pharmacyId)}/batches?from=${waiting[0]!.id}`, {});
-    const r = batchListSchema.safeParse(JSON.parse(res.body.toString('utf8')));
+    const v = this.verified(res, 'chifa-batches+jws', 'the batch list');
+    const r = batchListSchema.safeParse(v.payload);
     if (!r.success) throw new Final(new SyncError('bad-fund-answer', 'the fund sent a malformed batch list'));
+    if (r.data.pharmacyId !== pharmacyId)
+      throw new Final(new SyncError('ack-mismatch', `the fund's batch list is for pharmacy ${r.data.pharmacyId}, not ${pharmacyId}`));
     const byId = new Map(r.data.batches.map((b) => [b.batchId, b]));
     let n = 0;
     for (const w of waiting) {
       const f = byId.get(w.id);
       if (f?.state === 'settled') {
-        this.journal.recordSettlement(w.id, f.paid, f.settledAt ?? new Date().toISOString());
+        this.journal.recordSettlement(w.id, f.paid, f.settledAt ?? new Date().toISOString(), { jws: v.jws, certificate: v.certificate });
         n++;
       }
     }

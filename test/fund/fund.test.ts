@@ -12,7 +12,9 @@ import { b64uEncode } from '../../src/sync/base64url';
 import { signCompact } from '../../src/sync/jws';
 import type { BatchManifest } from '../../src/sync/manifest';
 import { Uploader } from '../../src/sync/uploader';
-import { key, onCleanup, rogueSigner, sampleDraft, signer, tmpDir } from '../sync/helpers';
+import { RequestAuthenticator } from '../../src/sync/request-auth';
+import type { Signer } from '../../src/sync/signer';
+import { credentials, key, onCleanup, rogueSigner, sampleDraft, signedPayload, signer, tmpDir } from '../sync/helpers';
 
 const noSleep = { sleep: async () => undefined };
 
@@ -31,16 +33,22 @@ async function setup(options: { maxCount?: number; faults?: string; settleAfterM
   const journal = onCleanup(
     Journal.open(path.join(dir, 'journal.sqlite'), { signer: signer(1), batch: { maxCount: options.maxCount ?? 10, maxAgeMs: 3600_000 } }),
   );
-  const uploader = new Uploader(journal, { fund: url, ...noSleep });
+  const uploader = new Uploader(journal, { fund: url, ...credentials(1), ...noSleep });
   return { dir, fund, url, journal, uploader };
 }
 
-/** POSTs raw bytes to the fund (for bad-input tests). */
-function post(url: string, body: Buffer | string, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
+/** POSTs raw bytes to the fund (for bad-input tests), authenticated as `as`'s pharmacy. */
+async function post(
+  url: string,
+  body: Buffer | string,
+  headers: Record<string, string> = {},
+  as: Signer = signer(1),
+): Promise<{ status: number; json: any }> {
+  const auth = await new RequestAuthenticator(as).headers('POST', '/v1/batches', Buffer.from(body));
   return new Promise((resolve, reject) => {
     const req = http.request(
       new URL('/v1/batches', url),
-      { method: 'POST', headers: { 'content-type': 'application/json', ...headers } },
+      { method: 'POST', headers: { 'content-type': 'application/json', ...auth, ...headers } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -233,10 +241,11 @@ describe('fund server + uploader (in-process, loopback HTTP)', () => {
 
     // The real batch 1 goes in; a replay with the same key is answered from the record.
     const ok = await send(r1.body);
-    expect(ok).toMatchObject({ status: 200, json: { batchId: 1, accepted: 5, complete: true } });
+    expect(ok.status).toBe(200);
+    expect(signedPayload(ok.json)).toMatchObject({ batchId: 1, accepted: 5, complete: true });
     const replay = await send(r1.body);
     expect(replay.status).toBe(200);
-    expect(replay.json.results).toEqual(ok.json.results);
+    expect(signedPayload(replay.json).results).toEqual(signedPayload(ok.json).results);
     // The same key for another batch is refused; an old invoice range replayed under a new manifest too.
     expect(await send(r2.body, r1.idempotencyKey)).toMatchObject({ status: 422, json: { error: { code: 'IDEMPOTENCY_KEY_REUSED' } } });
     const m1 = JSON.parse(Buffer.from(r1.body.manifest.split('.')[1]!, 'base64url').toString()) as BatchManifest;
@@ -258,7 +267,12 @@ describe('fund server + uploader (in-process, loopback HTTP)', () => {
     await journal.appendMany(Array.from({ length: 70 }, (_, i) => sampleDraft(i)));
     await journal.whenIdle();
     const sleeps: number[] = [];
-    const up = new Uploader(journal, { fund: url, retry: { maxAttempts: 50 }, sleep: async (ms) => void sleeps.push(ms) });
+    const up = new Uploader(journal, {
+      fund: url,
+      ...credentials(1),
+      retry: { maxAttempts: 50 },
+      sleep: async (ms) => void sleeps.push(ms),
+    });
     const s = await up.runOnce();
     expect(s.error).toBeNull();
     expect(s).toMatchObject({ batches: 10, invoices: 70, accepted: 70 });
@@ -280,8 +294,8 @@ describe('fund server + uploader (in-process, loopback HTTP)', () => {
     await journal.closeOpenBatch();
     await j2.closeOpenBatch();
     const [a, b] = await Promise.all([
-      new Uploader(journal, { fund: url, ...noSleep }).runOnce(),
-      new Uploader(j2, { fund: url, ...noSleep }).runOnce(),
+      new Uploader(journal, { fund: url, ...credentials(1), ...noSleep }).runOnce(),
+      new Uploader(j2, { fund: url, ...credentials(2), ...noSleep }).runOnce(),
     ]);
     expect(a).toMatchObject({ invoices: 40, accepted: 40, error: null });
     expect(b).toMatchObject({ invoices: 33, accepted: 33, error: null });

@@ -9,11 +9,10 @@ import { BlacklistStore } from '../../src/sync/downlink/blacklist';
 import { DownlinkStore, refreshDownlink } from '../../src/sync/downlink/client';
 import { parseFaults } from '../../src/fund/faults';
 import { FundServer } from '../../src/fund/server';
-import { fundEndpoint } from '../../src/sync/http';
 import { draftFromSplit } from '../../src/sync/invoice';
 import { Journal } from '../../src/sync/journal/journal';
 import { Uploader } from '../../src/sync/uploader';
-import { onCleanup, signer, tmpDir } from './helpers';
+import { onCleanup, pharmacyEndpoint, signer, tmpDir } from './helpers';
 
 describe('downlink', () => {
   test('fetched with ETags, applied atomically; the counter refuses third-party payment for a blacklisted card and the fund agrees', async () => {
@@ -24,7 +23,7 @@ describe('downlink', () => {
     fs.writeFileSync(blFile, JSON.stringify({ version: 'v1', cards: [{ cardSerial: 'C100001', reason: 'fraud' }] }));
     const fund = onCleanup(new FundServer({ dataDir: fundDir, verifyThreads: 0, downlinkRecheckMs: 0 }));
     const url = await fund.listen();
-    const ep = fundEndpoint(url);
+    const ep = pharmacyEndpoint(url);
     const terminal = path.join(dir, 'terminal');
     const store = onCleanup(DownlinkStore.open(terminal));
     const catalogue = new CatalogueStore(new Database(':memory:'));
@@ -88,7 +87,7 @@ describe('downlink', () => {
     const fund = onCleanup(
       new FundServer({ dataDir: path.join(dir, 'fund'), verifyThreads: 0, faults: parseFaults('5xx=0.4,drop=0.2,seed=5') }),
     );
-    const ep = fundEndpoint(await fund.listen());
+    const ep = pharmacyEndpoint(await fund.listen());
     const store = onCleanup(DownlinkStore.open(path.join(dir, 'terminal')));
     const r = await refreshDownlink(ep, store, { attempts: 12 });
     expect(r.map((x) => x.status)).toEqual(['updated', 'updated', 'updated']);

@@ -5,6 +5,10 @@ import { loadRules } from '../../src/billing/rules/load';
 import { mulberry32 } from '../../src/common/prng';
 import { computeSplit, type SplitLine } from '../../src/billing/split';
 import { draftFromSplit, type InvoiceDraft } from '../../src/sync/invoice';
+import { FundVerifier } from '../../src/sync/fund-verifier';
+import { fundEndpoint, type EndpointOptions, type FundEndpoint } from '../../src/sync/http';
+import type { JwsType } from '../../src/sync/jws';
+import { RequestAuthenticator } from '../../src/sync/request-auth';
 import { SoftwareSigner } from '../../src/sync/signer';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -74,3 +78,23 @@ afterEach(async () => {
     }
   }
 });
+
+/** The TEST ONLY fund CA, as a terminal trusts it for the fund's signatures. */
+export function fundVerifier(): FundVerifier {
+  return FundVerifier.fromFiles([key('fund-ca.pem')]);
+}
+
+/** What a pharmacy needs to talk to the fund: its card's key for requests, the fund CA for answers. */
+export function credentials(n: 1 | 2 = 1): { auth: RequestAuthenticator; verifier: FundVerifier } {
+  return { auth: new RequestAuthenticator(signer(n)), verifier: fundVerifier() };
+}
+
+/** A fund endpoint for pharmacy `n`. */
+export function pharmacyEndpoint(url: string, n: 1 | 2 = 1, options: EndpointOptions = {}): FundEndpoint {
+  return fundEndpoint(url, { ...credentials(n), ...options });
+}
+
+/** The payload of a signed answer body `{ jws, certificate }`, verified against the TEST fund CA. */
+export function signedPayload(json: unknown, typ: JwsType = 'chifa-ack+jws'): any {
+  return fundVerifier().verifyAnswer(Buffer.from(JSON.stringify(json)), typ, 'answer').payload;
+}

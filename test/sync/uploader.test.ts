@@ -6,7 +6,7 @@ import { FundServer } from '../../src/fund/server';
 import { retryAfterMs } from '../../src/sync/http';
 import { Journal } from '../../src/sync/journal/journal';
 import { Uploader } from '../../src/sync/uploader';
-import { key, onCleanup, sampleDraft, signer, tmpDir } from './helpers';
+import { credentials, key, onCleanup, sampleDraft, signer, tmpDir } from './helpers';
 
 /** A fake fund that answers from a script, then proxies to a real one. */
 async function scripted(answers: { status: number; headers?: Record<string, string>; body?: unknown }[], realUrl: string) {
@@ -55,6 +55,7 @@ describe('uploader retries', () => {
     const sleeps: number[] = [];
     const up = new Uploader(journal, {
       fund: fake.url,
+      ...credentials(1),
       retry: { baseMs: 100, maxMs: 1000 },
       random: () => 0.999,
       sleep: async (ms) => void sleeps.push(ms),
@@ -73,7 +74,7 @@ describe('uploader retries', () => {
     const fake = onCleanup(
       await scripted([{ status: 409, body: { error: { code: 'CHAIN_GAP', message: 'expected invoice 1 next', expected: 1 } } }], realUrl),
     );
-    const up = new Uploader(journal, { fund: fake.url, sleep: async () => undefined });
+    const up = new Uploader(journal, { fund: fake.url, ...credentials(1), sleep: async () => undefined });
     const s = await up.runOnce();
     expect(s.error).toMatchObject({ code: 'CHAIN_GAP', expected: 1 });
     expect(s.batches).toBe(0);
@@ -91,7 +92,7 @@ describe('uploader retries', () => {
     const fake = onCleanup(
       await scripted([{ status: 503 }, { status: 503 }, { status: 503, headers: { 'retry-after': '3600' } }], realUrl),
     );
-    const up = new Uploader(journal, { fund: fake.url, retry: { maxAttempts: 2 }, sleep: async () => undefined });
+    const up = new Uploader(journal, { fund: fake.url, ...credentials(1), retry: { maxAttempts: 2 }, sleep: async () => undefined });
     expect((await up.runOnce()).error).toMatchObject({ code: 'retries-exhausted' });
     expect((await up.runOnce()).error).toMatchObject({ code: 'fund-busy' });
     expect((await up.runOnce()).error).toBeNull();
@@ -119,16 +120,18 @@ describe('HTTPS against the configured CA', () => {
     const journal = onCleanup(Journal.open(path.join(dir, 'journal.sqlite'), { signer: signer(2), batch: { maxCount: 2 } }));
     await journal.appendMany([sampleDraft(1), sampleDraft(2)]);
     await journal.whenIdle();
-    const untrusted = await new Uploader(journal, { fund: url, sleep: async () => undefined }).runOnce();
+    const untrusted = await new Uploader(journal, { fund: url, ...credentials(2), sleep: async () => undefined }).runOnce();
     expect(untrusted.error).toMatchObject({ code: 'tls-untrusted' });
     const wrongCa = await new Uploader(journal, {
       fund: url,
+      ...credentials(2),
       ca: fs.readFileSync(key('fund-ca.pem')),
       sleep: async () => undefined,
     }).runOnce();
     expect(wrongCa.error).toMatchObject({ code: 'tls-untrusted' });
     const ok = await new Uploader(journal, {
       fund: url.replace('127.0.0.1', 'localhost'),
+      ...credentials(2),
       ca: fs.readFileSync(key('tls-ca.pem')),
     }).runOnce();
     expect(ok).toMatchObject({ batches: 1, accepted: 2, error: null });

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { parseRuleFile, RuleBook } from '../../billing/rules/load';
 import { SyncError } from '../errors';
 import { NetworkError, request, retryAfterMs, type FundEndpoint, type HttpResponse } from '../http';
+import { FUND_CERTIFICATE_HEADER, SIGNATURE_HEADER } from '../protocol';
 import { BlacklistStore, downlinkDatabasePath, openDownlinkDatabase } from './blacklist';
 import { rulesDocumentSchema, type DownlinkName } from './format';
 
@@ -10,7 +11,9 @@ import { rulesDocumentSchema, type DownlinkName } from './format';
  * each atomically: the blacklist and the rules are validated in full and replaced in one SQLite
  * transaction; the catalogue is handed to `applyCatalogue` (the counter's catalogue import, which
  * is all-or-nothing), and its ETag recorded only after that succeeded. A document that does not
- * validate is not applied: the previous version stays in force.
+ * validate is not applied: the previous version stays in force. Nor is one whose signature does
+ * not verify: each document comes with the fund's signature over its name, ETag and SHA-256
+ * (headers Chifa-Signature and Chifa-Fund-Certificate), checked against the fund CA first.
  */
 
 export interface DownlinkResult {
@@ -120,14 +123,20 @@ export async function refreshDownlink(ep: FundEndpoint, store: DownlinkStore, op
         out.push({ name, status: 'failed', detail: `HTTP ${res.status}` });
         continue;
       }
+      if (!ep.verifier)
+        throw new SyncError('no-fund-verifier', "configure the fund CA: the fund's signed documents cannot be checked without it");
+      ep.verifier.verifyDownlink(name, res.body, newTag, one(res.headers[SIGNATURE_HEADER]), one(res.headers[FUND_CERTIFICATE_HEADER]));
       store.apply(name, res.body, newTag, options);
       out.push({ name, status: 'updated', etag: newTag });
     } catch (err) {
-      out.push({ name, status: 'failed', detail: (err as Error).message });
+      const code = (err as { code?: unknown }).code;
+      out.push({ name, status: 'failed', detail: `${typeof code === 'string' ? `${code}: ` : ''}${(err as Error).message}` });
     }
   }
   return out;
 }
+
+const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? undefined : v);
 
 /** A GET retried a few times on network errors and 5xx (the downlink is refreshed every pass anyway). */
 async function getWithRetries(ep: FundEndpoint, path: string, headers: Record<string, string>, attempts: number): Promise<HttpResponse> {
