@@ -8,7 +8,9 @@ import { loadRules } from '../src/billing/rules/load';
 import { computeSplit, type SplitLine } from '../src/billing/split';
 import { draftFromSplit, type InvoiceDraft } from '../src/sync/invoice';
 import { Journal } from '../src/sync/journal/journal';
+import { FundVerifier } from '../src/sync/fund-verifier';
 import { parseCompact, verifySignature } from '../src/sync/jws';
+import { RequestAuthenticator } from '../src/sync/request-auth';
 import { SoftwareSigner } from '../src/sync/signer';
 import { Uploader } from '../src/sync/uploader';
 import { medianOps, printTable } from './table';
@@ -19,7 +21,9 @@ import { medianOps, printTable } from './table';
  * - our compact JWS verify/s (strict parse + canonical check + signature), one core;
  * - journal appends/s, durable (WAL, synchronous=FULL): one append per commit, and grouped;
  * - end-to-end sync invoices/s: the uploader here, the reference fund (`chifa fund`, its own
- *   process, signature checks on worker threads) verifying, recomputing and storing everything.
+ *   process, signature checks on worker threads) verifying, recomputing and storing everything;
+ *   every request authenticated by the pharmacist's key, every acknowledgement signed by the fund
+ *   and verified here before it is recorded.
  * Target: end-to-end sync at least half the raw verify rate measured in the same run.
  */
 
@@ -149,7 +153,11 @@ export async function run(): Promise<void> {
   const rows: (string | number)[][] = [];
   try {
     const t = performance.now();
-    const summary = await new Uploader(j, { fund: fund.url }).runOnce();
+    const summary = await new Uploader(j, {
+      fund: fund.url,
+      auth: new RequestAuthenticator(signer),
+      verifier: FundVerifier.fromFiles([path.join(KEYS, 'fund-ca.pem')]),
+    }).runOnce();
     const secs = (performance.now() - t) / 1000;
     if (summary.error || summary.accepted !== N)
       throw new Error(`sync failed: ${JSON.stringify(summary.error)} accepted ${summary.accepted}`);
@@ -165,7 +173,7 @@ export async function run(): Promise<void> {
     await j.close();
   }
   printTable(
-    `End-to-end sync (uploader → chifa fund: certificate, signatures on ${Math.max(1, os.availableParallelism())} worker threads, chain, manifest, split recomputed, stored) — target ≥ 0.5x raw verify`,
+    `End-to-end sync (uploader → chifa fund: request authenticated, certificate, signatures on ${Math.max(1, os.availableParallelism())} worker threads, chain, manifest, split recomputed, stored, acknowledgement signed and verified) — target ≥ 0.5x raw verify`,
     ['run', 'invoices/s', 'vs raw verify', 'target'],
     rows,
   );

@@ -9,10 +9,14 @@ import { auditFundStore } from '../fund/audit';
 import { parseFaults } from '../fund/faults';
 import { defaultFundCa, FundServer } from '../fund/server';
 import { isLoopbackHost } from '../sync/http';
+import { SoftwareSigner } from '../sync/signer';
 import { MAX_DETAILS, MAX_LINE } from './report';
 
 /**
  * `chifa fund [--port] [--data DIR] [--faults SPEC]`: the reference fund server for integrators.
+ * It authenticates every request but health (tokens signed by the pharmacists' cards, checked
+ * against `--ca`) and signs its answers with `--signing-key/--signing-cert` (default: the TEST
+ * ONLY fixtures/keys/fund-signing pair, and it says so).
  * `chifa fund verify --data DIR`: proves the fund's store complete (exit 1 if not).
  * The server prints one line `chifa fund: listening on URL` to stdout once it accepts
  * connections (tests and scripts read the port from it); JSON logs go to stderr.
@@ -26,6 +30,8 @@ interface ServeOptions {
   ca?: string[];
   tlsCert?: string;
   tlsKey?: string;
+  signingKey?: string;
+  signingCert?: string;
   rules?: string;
   threads?: string;
   settleAfterMs?: string;
@@ -51,6 +57,15 @@ export function register(program: Command): void {
       '--ca <file>',
       'PEM of a CA that issues professional certificates (repeatable; default: the TEST ONLY fixtures/keys/fund-ca.pem)',
       collect,
+    )
+    .option(
+      '--signing-key <file>',
+      "the fund's signing key (PEM), which signs every acknowledgement and downlink document; with --signing-cert " +
+        '(default: the TEST ONLY fixtures/keys/fund-signing.key.pem)',
+    )
+    .option(
+      '--signing-cert <file>',
+      'certificate of --signing-key (PEM or DER), issued by the fund CA the terminals trust, with the fund-signing extended key usage',
     )
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
     .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
@@ -80,9 +95,14 @@ export function register(program: Command): void {
         if (loose.length > 0) log.warn({ loose }, looseWarning(loose));
         const caFiles = opts.ca ?? [defaultFundCa()];
         if (!opts.ca) log.warn({ ca: caFiles[0] }, 'trusting the TEST ONLY fund CA from fixtures/keys');
+        if ((opts.signingKey === undefined) !== (opts.signingCert === undefined))
+          throw new ChifaError('invalid-input', '--signing-key and --signing-cert go together');
+        const signer = opts.signingKey && opts.signingCert ? SoftwareSigner.fromFiles(opts.signingKey, opts.signingCert) : undefined;
+        if (!signer) log.warn('signing answers with the TEST ONLY fund key from fixtures/keys');
         server = new FundServer({
           dataDir: path.resolve(opts.data),
           caFiles,
+          ...(signer ? { signer } : {}),
           faults: parseFaults(opts.faults),
           logger: log,
           ...(opts.rules ? { rulesDir: path.resolve(opts.rules) } : {}),

@@ -25,6 +25,7 @@ interface ServeOptions {
   demo?: boolean;
   fund?: string;
   fundCa?: string;
+  fundSignerCa?: string;
 }
 
 export function register(program: Command): void {
@@ -39,8 +40,16 @@ export function register(program: Command): void {
     .option('--insured-reader <name>', "PC/SC reader of the patient's card (exact name or part of it)")
     .option('--pro-reader <name>', "PC/SC reader of the pharmacist's professional card")
     .option('--demo', 'use the emulated demo cards even if readers are attached')
-    .option('--fund <url>', "the fund's base URL: upload batches and fetch the blacklist, catalogue and rules in the background")
+    .option(
+      '--fund <url>',
+      "the fund's base URL: upload batches and fetch the blacklist, catalogue and rules in the background (each request signed by the unlocked professional card)",
+    )
     .option('--fund-ca <file>', "PEM of the CA of the fund's TLS certificate")
+    .option(
+      '--fund-signer-ca <file>',
+      "PEM of the fund CA that issues the fund's signing certificate: its acknowledgements and downlink documents are verified against it " +
+        '(required unless the fund is on loopback, where the TEST ONLY fixtures/keys/fund-ca.pem is the default)',
+    )
     .action(async (opts: ServeOptions) => {
       const port = Number(opts.port);
       if (!/^\d{1,5}$/.test(opts.port) || port > 65535) {
@@ -73,6 +82,7 @@ export function register(program: Command): void {
           ...(opts.proReader ? { professionalReader: opts.proReader } : {}),
           ...(opts.fund ? { fund: opts.fund } : {}),
           ...(opts.fundCa ? { fundCa: opts.fundCa } : {}),
+          ...(opts.fundSignerCa ? { fundSignerCa: opts.fundSignerCa } : {}),
         });
       } catch (err) {
         if (!(err instanceof ChifaError)) throw err;

@@ -9,9 +9,11 @@ import { CatalogueStore } from '../billing/catalogue/store';
 import { formatDa } from '../billing/money';
 import { resolveDataDir } from '../common/paths';
 import { DownlinkStore, refreshDownlink, type DownlinkResult } from '../sync/downlink/client';
+import { fundCaFor, FundVerifier } from '../sync/fund-verifier';
 import { fundEndpoint } from '../sync/http';
 import { Journal } from '../sync/journal/journal';
 import { SoftwareSigner } from '../sync/signer';
+import { RequestAuthenticator } from '../sync/request-auth';
 import { Uploader, type SyncProgress, type SyncSummary } from '../sync/uploader';
 import { journalFile } from './journal';
 import { MAX_LINE, reportError } from './report';
@@ -23,14 +25,18 @@ import { MAX_LINE, reportError } from './report';
  * resumes from the journal without duplicates or losses. A progress bar goes to stderr when it
  * is a terminal, plain progress lines otherwise; the summary goes to stdout.
  *
- * With a signer (`--key/--cert`, a TEST software key — the counter uses the professional card),
- * it also closes the open batch when due (or now, with `--close`) and signs pending manifests.
+ * The pharmacist's key (`--key/--cert`, a TEST ONLY software key here — the counter uses the
+ * professional card) authenticates every request to the fund; with it the command also closes
+ * the open batch when due (or now, with `--close`) and signs pending manifests. The fund's
+ * answers are verified against `--fund-signer-ca` (default: the TEST ONLY fund CA, only for a
+ * fund on loopback) before anything is recorded or applied.
  */
 
 interface SyncOptions {
   once?: boolean;
   fund?: string;
   ca?: string;
+  fundSignerCa?: string;
   data?: string;
   key?: string;
   cert?: string;
@@ -110,8 +116,16 @@ export function register(program: Command): void {
     .option('--once', 'one pass, then exit (default: keep running every --interval seconds)')
     .option('--fund <url>', "the fund's base URL (default: $CHIFA_FUND_URL); plain http only to loopback")
     .option('--ca <file>', "PEM of the CA of the fund's TLS certificate (default: $CHIFA_FUND_CA, else the system CAs)")
+    .option(
+      '--fund-signer-ca <file>',
+      "PEM of the fund CA that issues the fund's signing certificate: acknowledgements and downlink documents are verified against it " +
+        '(default: $CHIFA_FUND_SIGNER_CA; for a fund on loopback only, the TEST ONLY fixtures/keys/fund-ca.pem)',
+    )
     .option('--data <dir>', 'data directory holding journal.sqlite (default: $CHIFA_DATA or ./var)')
-    .option('--key <file>', 'TEST ONLY software signing key (PEM) to close batches and sign manifests; with --cert')
+    .option(
+      '--key <file>',
+      'TEST ONLY software key (PEM) of the pharmacist: authenticates every request to the fund, closes batches and signs manifests; with --cert (required)',
+    )
     .option('--cert <file>', 'certificate (PEM or DER) of --key')
     .option('--close', 'close the open batch now (needs a signer) before uploading')
     .option('--interval <seconds>', 'seconds between passes when not --once', '60')
@@ -129,12 +143,23 @@ export function register(program: Command): void {
         if (!url) throw new ChifaError('invalid-input', '--fund: the fund URL is required (or set CHIFA_FUND_URL)');
         const caFile = opts.ca ?? process.env.CHIFA_FUND_CA;
         const ca = caFile ? fs.readFileSync(caFile) : undefined;
-        const endpoint = fundEndpoint(url, ca ? { ca } : {});
         const keyFile = opts.key ?? process.env.CHIFA_SIGNER_KEY;
         const certFile = opts.cert ?? process.env.CHIFA_SIGNER_CERT;
         if ((keyFile === undefined) !== (certFile === undefined)) throw new ChifaError('invalid-input', '--key and --cert go together');
-        const signer = keyFile && certFile ? SoftwareSigner.fromFiles(keyFile, certFile) : undefined;
-        if (opts.close && !signer) throw new ChifaError('invalid-input', '--close needs a signer (--key and --cert)');
+        if (!keyFile || !certFile)
+          throw new ChifaError(
+            'invalid-input',
+            "--key and --cert: the fund authenticates every request with the pharmacist's key (or set CHIFA_SIGNER_KEY and CHIFA_SIGNER_CERT)",
+          );
+        const signer = SoftwareSigner.fromFiles(keyFile, certFile);
+        const fundCa = fundCaFor(url, opts.fundSignerCa ?? process.env.CHIFA_FUND_SIGNER_CA);
+        if (fundCa.testOnly)
+          logger.warn({ ca: fundCa.file }, "verifying the fund's signatures with the TEST ONLY fund CA (the fund is on loopback)");
+        const endpoint = fundEndpoint(url, {
+          ...(ca ? { ca } : {}),
+          auth: new RequestAuthenticator(signer),
+          verifier: FundVerifier.fromFiles([fundCa.file]),
+        });
         const interval = positiveInt('interval', opts.interval, 60)!;
         const retry = {
           ...(opts.retryBaseMs !== undefined ? { baseMs: positiveInt('retry-base-ms', opts.retryBaseMs)! } : {}),
@@ -146,17 +171,15 @@ export function register(program: Command): void {
         if (loose.length > 0) logger.warn({ loose }, looseWarning(loose));
         const file = journalFile(opts.data);
         if (!fs.existsSync(file)) throw new ChifaError('no-journal', `${file} does not exist (use --data DIR or CHIFA_DATA)`);
-        journal = Journal.open(file, signer ? { signer } : {});
+        journal = Journal.open(file, { signer });
         const abort = new AbortController();
         const onSignal = (): void => abort.abort();
         process.once('SIGINT', onSignal);
         process.once('SIGTERM', onSignal);
 
         for (let pass = 0; ;) {
-          if (signer) {
-            if (opts.close) await journal.closeOpenBatch('on-demand');
-            else await journal.closeDueBatches();
-          }
+          if (opts.close) await journal.closeOpenBatch('on-demand');
+          else await journal.closeDueBatches();
           const display = new ProgressDisplay();
           const uploader = new Uploader(journal, {
             fund: endpoint,

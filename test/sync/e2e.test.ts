@@ -7,7 +7,8 @@ import { prng, ROOT, key, sampleDraft, signer, tmpDir } from './helpers';
 
 /**
  * End-to-end, through the built CLI (`npm run build` runs before `npm test`): the fund server
- * and the uploader run as child processes over loopback HTTPS with the test TLS CA, the fund
+ * and the uploader run as child processes over loopback HTTPS with the test TLS CA, every
+ * request authenticated by the pharmacist's key and every answer signed by the fund, the fund
  * injects faults, and the uploader is killed with SIGKILL at random points at least 20 times.
  * At the end `chifa fund verify` must show every invoice exactly once and the chain complete.
  */
@@ -105,6 +106,10 @@ describe('end to end through the CLI', () => {
         key('tls-ca.pem'),
         '--data',
         data,
+        '--key',
+        key('pharmacy-1.key.pem'),
+        '--cert',
+        key('pharmacy-1.cert.pem'),
         '--no-downlink',
         '--retry-base-ms',
         '10',
@@ -128,6 +133,10 @@ describe('end to end through the CLI', () => {
       let kills = 0;
       let killsMidUpload = 0;
       let runs = 0;
+      // The load on a shared machine moves between the measure above and the runs: after a kill
+      // that interrupted nothing yet, the next one comes a little later (and sooner again after
+      // one that did), so the kills keep landing in the upload rather than all in start-up.
+      let lag = 0;
       while (kills < 20) {
         runs++;
         expect(runs).toBeLessThan(200);
@@ -136,13 +145,16 @@ describe('end to end through the CLI', () => {
         const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
         // Past 60 % of the upload, kill sooner so that 20 kills still fall inside the run.
         const span = before > 0.6 * batches ? 150 : startup * 0.3 + 300;
-        const delay = Math.round(startup * 0.7 + rand() * span);
+        const delay = Math.round(startup * 0.7 + lag + rand() * span);
         const winner = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), delay))]);
         if (winner === 'timeout') {
           child.kill('SIGKILL');
           await exited;
           kills++;
-          if (done(journalFile) > before) killsMidUpload++;
+          if (done(journalFile) > before) {
+            killsMidUpload++;
+            lag = Math.max(0, lag - 100);
+          } else lag += 150;
         } else {
           // It finished before we killed it: there must have been nothing left to do.
           expect(winner).toBe(0);
@@ -150,7 +162,7 @@ describe('end to end through the CLI', () => {
         }
       }
       verbose(
-        `${kills} kills (${killsMidUpload} mid-upload) in ${runs} runs; startup ${startup} ms; ${done(journalFile)}/${batches} batches done`,
+        `${kills} kills (${killsMidUpload} mid-upload) in ${runs} runs; startup ${startup} ms, lag ${lag} ms; ${done(journalFile)}/${batches} batches done`,
       );
       expect(kills).toBeGreaterThanOrEqual(20);
       expect(killsMidUpload).toBeGreaterThanOrEqual(5);
@@ -161,6 +173,13 @@ describe('end to end through the CLI', () => {
       for (let i = 0; i < 5 && (last.status !== 0 || done(journalFile) < batches); i++) last = cli(syncArgs);
       expect(last.status).toBe(0);
       expect(done(journalFile)).toBe(batches);
+      // Every batch was acknowledged from an answer signed by the fund, kept as proof.
+      const proofs = new Database(journalFile, { readonly: true });
+      try {
+        expect(proofs.prepare('SELECT COUNT(DISTINCT batch_id) FROM fund_acks').pluck().get()).toBe(batches);
+      } finally {
+        proofs.close();
+      }
       verbose(`finished: ${last.stdout.trim()}`);
 
       const audit = cli(['fund', 'verify', '--data', path.join(dir, 'fund'), '--json']);
@@ -210,6 +229,16 @@ describe('end to end through the CLI', () => {
     const fund = await startFund(['--data', path.join(dir, 'fund'), '--threads', '1']);
     try {
       expect(fund.url).toMatch(/^http:\/\/127\.0\.0\.1:/);
+      // The fund authenticates every request: no key, no sync; a remote fund needs its CA named.
+      expect(cli(['sync', '--once', '--fund', fund.url, '--data', data])).toMatchObject({
+        status: 2,
+        stderr: expect.stringMatching(/--key and --cert: the fund authenticates every request/),
+      });
+      const k2 = ['--key', key('pharmacy-2.key.pem'), '--cert', key('pharmacy-2.cert.pem')];
+      expect(cli(['sync', '--once', '--fund', 'https://fund.example.dz/', '--data', data, ...k2])).toMatchObject({
+        status: 2,
+        stderr: expect.stringMatching(/no-fund-signer-ca: --fund-signer-ca: .* required for fund\.example\.dz/),
+      });
       const s = cli([
         'sync',
         '--once',

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { type DownlinkStore, refreshDownlink } from '../../sync/downlink/client';
+import { FundVerifier } from '../../sync/fund-verifier';
 import { fundEndpoint, type FundEndpoint } from '../../sync/http';
+import { RequestAuthenticator } from '../../sync/request-auth';
 import { Uploader } from '../../sync/uploader';
 import { importCatalogue } from '../../billing/catalogue/import';
 import type { CounterJournal } from './journal';
@@ -12,16 +14,25 @@ import type { CounterService } from './service';
  * lock), uploads closed batches (src/sync Uploader: idempotent, retried with backoff), and
  * fetches the downlink (blacklist, catalogue, rules). A failed run changes nothing and is retried
  * at the next tick; the page shows the backlog. Without `--fund`, `chifa sync` does the same by hand.
+ *
+ * Every request to the fund is signed by the professional card (a token per request, under the
+ * counter's lock), so the loop needs the card inserted and unlocked; every answer is checked
+ * against `fundCa` (the fund CA PEM) before anything is recorded or applied.
  */
 
 export interface SyncLoopOptions {
   fund: string;
+  /** PEM of the CA of the fund's TLS certificate. */
   ca?: string | Buffer;
+  /** PEM of the fund CA that issues the fund's signing certificate. */
+  fundCa: string | Buffer;
   intervalMs?: number;
   journal: CounterJournal;
   downlink: DownlinkStore;
   service: CounterService;
   logger: Logger;
+  /** The counter's clock (request tokens are dated with it). */
+  now?: () => Date;
 }
 
 export class SyncLoop {
@@ -34,7 +45,11 @@ export class SyncLoop {
 
   constructor(o: SyncLoopOptions) {
     this.o = o;
-    this.endpoint = fundEndpoint(o.fund, o.ca !== undefined ? { ca: o.ca } : {});
+    this.endpoint = fundEndpoint(o.fund, {
+      ...(o.ca !== undefined ? { ca: o.ca } : {}),
+      auth: new RequestAuthenticator((use) => o.service.withProfessionalSigner(use), o.now ? { now: o.now } : {}),
+      verifier: new FundVerifier([o.fundCa], o.now ? { now: o.now } : {}),
+    });
   }
 
   start(): void {

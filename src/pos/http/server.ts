@@ -7,6 +7,7 @@ import { ChifaError } from '../../common/errors';
 import { maskId } from '../../common/log';
 import { ensurePrivateDir, loosePermissions, looseWarning } from '../../common/private-files';
 import { DownlinkStore } from '../../sync/downlink/client';
+import { fundCaFor } from '../../sync/fund-verifier';
 import type { BatchPolicy } from '../../sync/journal/journal';
 import { CatalogueStore } from '../../billing/catalogue/store';
 import { CounterJournal, journalPath } from '../counter/journal';
@@ -36,7 +37,10 @@ export interface CounterServerOptions {
   professionalReader?: string;
   /** Fund base URL: upload batches and fetch the downlink in the background. */
   fund?: string;
+  /** PEM file of the CA of the fund's TLS certificate. */
   fundCa?: string;
+  /** PEM file of the fund CA that issues the fund's signing certificate (default: TEST ONLY, for a fund on loopback only). */
+  fundSignerCa?: string;
   syncIntervalMs?: number;
   /** When the journal closes a batch (default: 500 invoices or 24 hours). */
   batch?: Partial<BatchPolicy>;
@@ -161,9 +165,14 @@ export async function startCounter(o: CounterServerOptions): Promise<RunningCoun
 
     let sync: SyncLoop | undefined;
     if (o.fund) {
+      const signerCa = fundCaFor(o.fund, o.fundSignerCa, '--fund-signer-ca');
+      if (signerCa.testOnly)
+        log.warn({ ca: signerCa.file }, "verifying the fund's signatures with the TEST ONLY fund CA (the fund is on loopback)");
       const loop = new SyncLoop({
         fund: o.fund,
         ...(o.fundCa ? { ca: fs.readFileSync(o.fundCa) } : {}),
+        fundCa: fs.readFileSync(signerCa.file),
+        ...(o.now ? { now: o.now } : {}),
         ...(o.syncIntervalMs !== undefined ? { intervalMs: o.syncIntervalMs } : {}),
         journal,
         downlink,

@@ -9,7 +9,8 @@ import { captureLogger, NOW, tmpDir, THREE_LINES } from '../counter/harness';
 /**
  * `--fund URL`: the counter talks to the reference fund server (src/sync, in-process on loopback):
  * it fetches the blacklist, so a frozen card gets no third-party payment, and uploads closed
- * batches, which the fund verifies and acknowledges. Also the blacklist read from the downlink
+ * batches, which the fund verifies and acknowledges — every request signed by the professional
+ * card, every answer checked against the (TEST ONLY, loopback default) fund CA. Also the blacklist read from the downlink
  * store without a fund.
  */
 
@@ -52,6 +53,13 @@ test('blacklist from the fund, then batches uploaded and acknowledged', async ()
     // Each invoice closes its batch (maxCount 1); the next pass uploads it.
     const out = await service.checkout(THREE_LINES);
     expect(out.cardWrite.state).toBe('done');
+    // The fund authenticates every request with the professional card: without it, nothing goes.
+    station.cards.professional.remove();
+    await counter.sync!.runNow();
+    expect(counter.sync!.lastRun!.error).toMatch(/^no-credentials: /);
+    expect(service.backlog()).toMatchObject({ unsentBatches: 1 });
+    station.cards.professional.insert();
+    await service.verifyProfessionalPin('0000');
     await counter.sync!.runNow();
     expect(counter.sync!.lastRun).toMatchObject({ error: null });
     expect(service.backlog()).toMatchObject({ invoices: 1, unsentBatches: 0 });
