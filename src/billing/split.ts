@@ -1,5 +1,5 @@
 import { isCategory, type Category } from './category';
-import { isIsoDate, type IsoDate } from './dates';
+import { CALENDAR_DATE_MESSAGE, isIsoDate, type IsoDate } from '../common/calendar-date';
 import { AmountOverflowError } from './errors';
 import { InvalidInputError } from '../common/errors';
 import { isCentimes, mulRateHalfUp, type Centimes, type RateBp } from './money';
@@ -235,13 +235,13 @@ function checkContext(c: SplitContext): void {
     if (c.beneficiary === null || typeof c.beneficiary !== 'object') bad('context.beneficiary', 'expected an object');
     checkRights(c.beneficiary, 'context.beneficiary');
   }
-  if (c.cardExpiry !== undefined && !isIsoDate(c.cardExpiry)) bad('context.cardExpiry', 'expected a calendar date YYYY-MM-DD');
+  if (c.cardExpiry !== undefined && !isIsoDate(c.cardExpiry)) bad('context.cardExpiry', CALENDAR_DATE_MESSAGE);
   if (c.blacklisted !== undefined && typeof c.blacklisted !== 'boolean') bad('context.blacklisted', 'expected true or false');
 }
 
 function checkRights(r: Rights, at: string): void {
   if (!isCategory(r.category)) bad(`${at}.category`, 'expected "ordinary", "chronic" or "retiree"');
-  if (r.rightsEnd !== undefined && !isIsoDate(r.rightsEnd)) bad(`${at}.rightsEnd`, 'expected a calendar date YYYY-MM-DD');
+  if (r.rightsEnd !== undefined && !isIsoDate(r.rightsEnd)) bad(`${at}.rightsEnd`, CALENDAR_DATE_MESSAGE);
 }
 
 function bad(field: string, message: string): never {

@@ -1,6 +1,6 @@
 import { CATEGORIES } from '../billing/category';
-import { isIsoDate } from '../billing/dates';
 import { textProblem, type TextLimits } from '../common/free-text';
+import { CALENDAR_DATE_MESSAGE, isIsoDate } from '../common/calendar-date';
 import { SyncError } from './errors';
 
 /**
@@ -84,7 +84,7 @@ function oneOf(v: unknown, field: string, values: readonly string[]): void {
 }
 
 function date(v: unknown, field: string): void {
-  if (!isIsoDate(v)) fail(field, 'expected a calendar date YYYY-MM-DD');
+  if (!isIsoDate(v)) fail(field, CALENDAR_DATE_MESSAGE);
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
