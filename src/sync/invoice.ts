@@ -4,7 +4,7 @@ import { CATEGORIES, type Category } from '../billing/category';
 import { freeText, type TextLimits } from '../common/free-text';
 import { isoDateSchema, type IsoDate } from '../common/calendar-date';
 import { zodIssues } from '../common/zod-issues';
-import type { Basket, Split, SplitContext } from '../billing/split';
+import type { Basket, CoverageRights, Split, SplitContext } from '../billing/split';
 import { checkDocumentShape, InvalidInvoiceError, TEXT_LIMITS } from './invoice-check';
 
 /** A draft or document that is malformed or whose amounts do not add up. */
@@ -55,15 +55,10 @@ export interface InvoiceLine {
   reason: string | null;
 }
 
-export interface Rights {
-  category: Category;
-  rightsEnd?: IsoDate;
-}
-
 /** The split context as read from the card (the fund applies its own blacklist). */
-export interface CardContext extends Rights {
+export interface CardContext extends CoverageRights {
   cardExpiry?: IsoDate;
-  beneficiary?: Rights;
+  beneficiary?: CoverageRights;
 }
 
 export interface Totals {
