@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import pino from 'pino';
 import { ChifaError } from '../common/errors';
 import { capLines, clip } from '../common/display';
 import { loosePermissions, looseWarning } from '../common/private-files';
+import { createLogger } from '../common/log';
 import { auditFundStore } from '../fund/audit';
 import { parseFaults } from '../fund/faults';
 import { defaultFundCa, FundServer } from '../fund/server';
@@ -59,7 +59,7 @@ export function register(program: Command): void {
     .option('--settle-after-ms <ms>', 'settle acknowledged batches after this delay (default 0)')
     .option('--allow-remote', 'allow a non-loopback --host')
     .action(async (opts: ServeOptions) => {
-      const log = pino({ name: 'chifa-fund', level: process.env.CHIFA_LOG_LEVEL ?? 'info' }, pino.destination(2));
+      const log = createLogger({ name: 'chifa-fund', destination: 2 });
       let server: FundServer;
       let url: string;
       try {

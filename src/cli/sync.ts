@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
-import pino from 'pino';
 import { ChifaError } from '../common/errors';
 import { clip } from '../common/display';
 import { loosePermissions, looseWarning } from '../common/private-files';
+import { createLogger } from '../common/log';
 import { importCatalogue } from '../billing/catalogue/import';
 import { CatalogueStore } from '../billing/catalogue/store';
 import { formatDa } from '../billing/money';
@@ -121,7 +121,7 @@ export function register(program: Command): void {
     .option('--retry-max-ms <ms>', 'longest backoff delay (default 30000)')
     .option('--max-attempts <n>', 'attempts per request before a pass gives up (default 12)')
     .action(async (opts: SyncOptions) => {
-      const logger = pino({ name: 'chifa-sync', level: process.env.CHIFA_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+      const logger = createLogger({ name: 'chifa-sync', defaultLevel: 'warn', destination: 2 });
       let journal: Journal | undefined;
       let downlink: DownlinkStore | undefined;
       try {

@@ -5,7 +5,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
-import pino from 'pino';
+import { createLogger } from '../common/log';
 import { packageRoot } from '../common/paths';
 import { loadRules } from '../billing/rules/load';
 import type { RuleBook } from '../billing/rules/load';
@@ -64,7 +64,7 @@ export class FundServer {
   private readonly sockets = new Set<Socket>();
 
   constructor(options: FundServerOptions) {
-    this.log = options.logger ?? pino({ level: 'silent' });
+    this.log = options.logger ?? createLogger({ level: 'silent' });
     const now = options.now ?? (() => new Date());
     const rules: RuleBook = loadRules(options.rulesDir);
     this.store = FundStore.open(options.dataDir);

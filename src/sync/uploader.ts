@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import pino from 'pino';
+import { createLogger } from '../common/log';
 import { FundError, SyncError } from './errors';
 import { fundEndpoint, NetworkError, request, retryAfterMs, type FundEndpoint, type HttpResponse } from './http';
 import type { Backlog, BatchInfo, Journal } from './journal/journal';
@@ -108,7 +108,7 @@ export class Uploader {
         ? fundEndpoint(options.fund, { ...(options.ca !== undefined ? { ca: options.ca } : {}) })
         : options.fund;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
-    this.log = options.logger ?? pino({ level: 'silent' });
+    this.log = options.logger ?? createLogger({ level: 'silent' });
   }
 
   /**
