@@ -10,6 +10,7 @@ import { parseFaults } from '../fund/faults';
 import { defaultFundCa, FundServer } from '../fund/server';
 import { isLoopbackHost } from '../sync/http';
 import { MAX_DETAILS, MAX_LINE } from './report';
+import { untilStopSignal } from './stop-signal';
 
 /**
  * `chifa fund [--port] [--data DIR] [--faults SPEC]`: the reference fund server for integrators.
@@ -103,15 +104,8 @@ export function register(program: Command): void {
       }
       process.stdout.write(`chifa fund: listening on ${url}\n`);
       log.info({ url, data: path.resolve(opts.data), faults: opts.faults ?? null }, 'fund listening');
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          void server.close().finally(resolve);
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await untilStopSignal();
+      await server.close();
     });
 
   fund

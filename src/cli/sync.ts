@@ -10,10 +10,10 @@ import { formatDa } from '../billing/money';
 import { resolveDataDir } from '../common/paths';
 import { DownlinkStore, refreshDownlink, type DownlinkResult } from '../sync/downlink/client';
 import { fundEndpoint } from '../sync/http';
-import { Journal } from '../sync/journal/journal';
+import type { Journal } from '../sync/journal/journal';
 import { SoftwareSigner } from '../sync/signer';
 import { Uploader, type SyncProgress, type SyncSummary } from '../sync/uploader';
-import { journalFile } from './journal';
+import { openExistingJournal } from './journal';
 import { MAX_LINE, reportError } from './report';
 
 /**
@@ -144,9 +144,7 @@ export function register(program: Command): void {
         const dataDir = resolveDataDir(opts.data);
         const loose = loosePermissions(dataDir);
         if (loose.length > 0) logger.warn({ loose }, looseWarning(loose));
-        const file = journalFile(opts.data);
-        if (!fs.existsSync(file)) throw new ChifaError('no-journal', `${file} does not exist (use --data DIR or CHIFA_DATA)`);
-        journal = Journal.open(file, signer ? { signer } : {});
+        journal = openExistingJournal(opts.data, signer ? { signer } : {});
         const abort = new AbortController();
         const onSignal = (): void => abort.abort();
         process.once('SIGINT', onSignal);
