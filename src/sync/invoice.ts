@@ -5,7 +5,7 @@ import { freeText, type TextLimits } from '../common/free-text';
 import { isoDateSchema, type IsoDate } from '../common/calendar-date';
 import { zodIssues } from '../common/zod-issues';
 import type { Basket, CoverageRights, Split, SplitContext } from '../billing/split';
-import { checkDocumentShape, InvalidInvoiceError, TEXT_LIMITS } from './invoice-check';
+import { checkDocumentShape, InvalidInvoiceError, TEXT_LIMITS, UTC_INSTANT, UTC_INSTANT_MESSAGE } from './invoice-check';
 
 /** A draft or document that is malformed or whose amounts do not add up. */
 export { InvalidInvoiceError, TEXT_LIMITS };
@@ -180,7 +180,7 @@ const documentSchema = z.strictObject({
   pharmacyId: text(TEXT_LIMITS.pharmacyId),
   number: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
   prev: hex64,
-  issuedAt: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/, { message: 'expected an ISO 8601 UTC instant' }),
+  issuedAt: z.string().regex(UTC_INSTANT, { message: UTC_INSTANT_MESSAGE }),
 });
 
 function firstIssue(error: z.ZodError, prefix: string): InvalidInvoiceError {
