@@ -83,7 +83,10 @@ export async function run(): Promise<void> {
   ok(pro, SELECT_PRO);
   ok(pro, VERIFY_PRO);
   rows.push(['INTERNAL AUTHENTICATE (node:crypto ECDSA)', medianOps(() => ok(pro, apdu(0, 0x88, 0, 1, digest.subarray(0, 16), 0)), 3)]);
-  rows.push(['PSO: COMPUTE DIGITAL SIGNATURE (bigint ECDSA, RFC 6979)', medianOps(() => ok(pro, apdu(0, 0x2a, 0x9e, 0x9a, digest, 0)), 3)]);
+  rows.push([
+    'PSO: COMPUTE DIGITAL SIGNATURE (@noble/curves, RFC 6979)',
+    medianOps(() => ok(pro, apdu(0, 0x2a, 0x9e, 0x9a, digest, 0)), 3),
+  ]);
   rows.push(['full professional authentication (8 + 3 APDUs)', medianOps(() => authenticate(insured, pro), 3)]);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chifa-bench-'));

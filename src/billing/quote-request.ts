@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CATEGORIES } from './category';
-import { isIsoDate } from './dates';
+import { isoDateSchema } from '../common/calendar-date';
 import { InvalidInputError, MalformedJsonError } from '../common/errors';
 import { zodIssues } from '../common/zod-issues';
 
@@ -10,9 +10,6 @@ import { zodIssues } from '../common/zod-issues';
  * carry their own prices (given prices win over the catalogue's). Amounts are integer centimes.
  */
 
-const isoDate = z
-  .string({ message: 'expected a date string YYYY-MM-DD' })
-  .refine(isIsoDate, { message: 'expected a calendar date YYYY-MM-DD' });
 const centimes = z
   .number({ message: 'expected an amount in integer centimes' })
   .int({ message: 'expected an integer number of centimes (250.00 DA is 25000)' })
@@ -42,18 +39,18 @@ export const quoteLineSchema = z
   });
 
 export const quoteRequestSchema = z.strictObject({
-  date: isoDate,
+  date: isoDateSchema,
   category,
   lines: z
     .array(quoteLineSchema, { message: 'expected an array of lines' })
     .min(1, { message: 'a prescription needs at least one line' })
     .max(500),
   /** Card and rights facts (optional; the counter reads them from the card). */
-  cardExpiry: isoDate.optional(),
-  rightsEnd: isoDate.optional(),
+  cardExpiry: isoDateSchema.optional(),
+  rightsEnd: isoDateSchema.optional(),
   blacklisted: flag.optional(),
   /** The beneficiary's own rights, when the card gives them; otherwise the insured's apply. */
-  beneficiary: z.strictObject({ category, rightsEnd: isoDate.optional() }).optional(),
+  beneficiary: z.strictObject({ category, rightsEnd: isoDateSchema.optional() }).optional(),
 });
 
 export type QuoteLine = z.infer<typeof quoteLineSchema>;

@@ -1,5 +1,5 @@
 import { isCategory, type Category } from './category';
-import { isIsoDate, type IsoDate } from './dates';
+import { CALENDAR_DATE_MESSAGE, isIsoDate, type IsoDate } from '../common/calendar-date';
 import { AmountOverflowError } from './errors';
 import { InvalidInputError } from '../common/errors';
 import { isCentimes, mulRateHalfUp, type Centimes, type RateBp } from './money';
@@ -35,8 +35,8 @@ export interface Basket {
   lines: readonly SplitLine[];
 }
 
-/** Rights as read from the card: the coverage category and the last day they are valid. */
-export interface Rights {
+/** Coverage rights as read from the card: the category and the last day they are valid. */
+export interface CoverageRights {
   category: Category;
   /** Last day the rights are valid (inclusive); absent: not limited. */
   rightsEnd?: IsoDate;
@@ -47,13 +47,13 @@ export interface Rights {
  * The insured's rights are given flat (`category`, `rightsEnd`); a beneficiary is priced with
  * them unless the card gives the beneficiary rights of their own (`beneficiary`).
  */
-export interface SplitContext extends Rights {
+export interface SplitContext extends CoverageRights {
   /** Last day the card is valid (inclusive); absent: not checked. */
   cardExpiry?: IsoDate;
   /** True when the card is on the fund's blacklist. */
   blacklisted?: boolean;
   /** The beneficiary's own rights, when the card holds them; they replace the insured's. */
-  beneficiary?: Rights;
+  beneficiary?: CoverageRights;
   /** Prior-approval references by product code (in addition to each line's `approval`). */
   approvalRefs?: Readonly<Record<string, string>>;
 }
@@ -131,7 +131,7 @@ export function computeSplit(basket: Basket, rules: RuleBook, context: SplitCont
   }
   const rule = rules.rulesFor(basket.date, 'date');
   const date = basket.date;
-  const rights: Rights = context.beneficiary ?? context;
+  const rights: CoverageRights = context.beneficiary ?? context;
   const category = rights.category;
   const rateBp = rule.rates[category];
   const thresholdApplies = !rule.thresholdExemptCategories.includes(category);
@@ -235,13 +235,13 @@ function checkContext(c: SplitContext): void {
     if (c.beneficiary === null || typeof c.beneficiary !== 'object') bad('context.beneficiary', 'expected an object');
     checkRights(c.beneficiary, 'context.beneficiary');
   }
-  if (c.cardExpiry !== undefined && !isIsoDate(c.cardExpiry)) bad('context.cardExpiry', 'expected a calendar date YYYY-MM-DD');
+  if (c.cardExpiry !== undefined && !isIsoDate(c.cardExpiry)) bad('context.cardExpiry', CALENDAR_DATE_MESSAGE);
   if (c.blacklisted !== undefined && typeof c.blacklisted !== 'boolean') bad('context.blacklisted', 'expected true or false');
 }
 
-function checkRights(r: Rights, at: string): void {
+function checkRights(r: CoverageRights, at: string): void {
   if (!isCategory(r.category)) bad(`${at}.category`, 'expected "ordinary", "chronic" or "retiree"');
-  if (r.rightsEnd !== undefined && !isIsoDate(r.rightsEnd)) bad(`${at}.rightsEnd`, 'expected a calendar date YYYY-MM-DD');
+  if (r.rightsEnd !== undefined && !isIsoDate(r.rightsEnd)) bad(`${at}.rightsEnd`, CALENDAR_DATE_MESSAGE);
 }
 
 function bad(field: string, message: string): never {

@@ -5,6 +5,7 @@ import type { CardOptions } from '../emulator/context';
 import { VirtualCard } from '../emulator/virtual-card';
 import { VPCD_PORT, VpcdBridge } from '../emulator/vpcd';
 import { ChifaError } from '../common/errors';
+import { untilStopSignal } from './stop-signal';
 
 /**
  * `chifa emulate --card fixtures/cards/demo.json [--port 35963] [--host 127.0.0.1] [--state FILE]`
@@ -87,23 +88,16 @@ async function emulate(opts: EmulateOptions): Promise<void> {
 
   // Signal handlers do not keep Node running; with the card out of the reader nothing else may.
   const keepAlive = setInterval(() => undefined, 1 << 30);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      say(`${signal}: stopping`);
-      clearInterval(keepAlive);
-      process.off('SIGUSR2', toggle);
-      void bridge.stop().then(() => {
-        card.persist();
-        resolve();
-      });
-    };
-    const toggle = (): void => {
-      if (card.inserted) card.remove();
-      else card.insert();
-      say(card.inserted ? 'SIGUSR2: card put back' : 'SIGUSR2: card pulled out');
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGUSR2', toggle);
-  });
+  const toggle = (): void => {
+    if (card.inserted) card.remove();
+    else card.insert();
+    say(card.inserted ? 'SIGUSR2: card put back' : 'SIGUSR2: card pulled out');
+  };
+  process.on('SIGUSR2', toggle);
+  const signal = await untilStopSignal();
+  say(`${signal}: stopping`);
+  clearInterval(keepAlive);
+  process.off('SIGUSR2', toggle);
+  await bridge.stop();
+  card.persist();
 }

@@ -1,16 +1,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import pino from 'pino';
 import { ChifaError } from '../common/errors';
 import { capLines, clip } from '../common/display';
 import { loosePermissions, looseWarning } from '../common/private-files';
+import { createLogger } from '../common/log';
 import { auditFundStore } from '../fund/audit';
 import { parseFaults } from '../fund/faults';
 import { defaultFundCa, FundServer } from '../fund/server';
 import { isLoopbackHost } from '../sync/http';
 import { SoftwareSigner } from '../sync/signer';
 import { MAX_DETAILS, MAX_LINE } from './report';
+import { untilStopSignal } from './stop-signal';
 
 /**
  * `chifa fund [--port] [--data DIR] [--faults SPEC]`: the reference fund server for integrators.
@@ -74,7 +75,7 @@ export function register(program: Command): void {
     .option('--settle-after-ms <ms>', 'settle acknowledged batches after this delay (default 0)')
     .option('--allow-remote', 'allow a non-loopback --host')
     .action(async (opts: ServeOptions) => {
-      const log = pino({ name: 'chifa-fund', level: process.env.CHIFA_LOG_LEVEL ?? 'info' }, pino.destination(2));
+      const log = createLogger({ name: 'chifa-fund', destination: 2 });
       let server: FundServer;
       let url: string;
       try {
@@ -123,15 +124,8 @@ export function register(program: Command): void {
       }
       process.stdout.write(`chifa fund: listening on ${url}\n`);
       log.info({ url, data: path.resolve(opts.data), faults: opts.faults ?? null }, 'fund listening');
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          void server.close().finally(resolve);
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await untilStopSignal();
+      await server.close();
     });
 
   fund

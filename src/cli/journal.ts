@@ -6,7 +6,7 @@ import { capLines, clip, quoteClipped } from '../common/display';
 import { maskId } from '../common/log';
 import { formatDa } from '../billing/money';
 import { resolveDataDir } from '../common/paths';
-import { Journal } from '../sync/journal/journal';
+import { Journal, type JournalOptions } from '../sync/journal/journal';
 import { verifyJournal } from '../sync/journal/verify';
 import { MAX_DETAILS, MAX_LINE, reportError } from './report';
 
@@ -26,10 +26,26 @@ function fail(cmd: string, err: unknown): void {
   reportError(`journal ${cmd}`, err);
 }
 
-function openExisting(dataOption?: string): Journal {
+/** Opens the journal of the data directory; a command that reads or uploads it never creates one. */
+export function openExistingJournal(dataOption?: string, options: JournalOptions = {}): Journal {
   const file = journalFile(dataOption);
   if (!fs.existsSync(file)) throw new ChifaError('no-journal', `${file} does not exist (use --data DIR or CHIFA_DATA)`);
-  return Journal.open(file);
+  return Journal.open(file, options);
+}
+
+/** Runs `use` on the existing journal and closes it; a journal that cannot be opened is reported as `cmd`'s usage error. */
+function withJournal(cmd: string, dataOption: string | undefined, use: (j: Journal) => void): void {
+  let j: Journal;
+  try {
+    j = openExistingJournal(dataOption);
+  } catch (err) {
+    return fail(cmd, err);
+  }
+  try {
+    use(j);
+  } finally {
+    void j.close();
+  }
 }
 
 export function register(program: Command): void {
@@ -71,13 +87,7 @@ export function register(program: Command): void {
     .option(dataOpt, dataHelp)
     .option('--json', 'print JSON')
     .action((opts: { data?: string; json?: boolean }) => {
-      let j: Journal;
-      try {
-        j = openExisting(opts.data);
-      } catch (err) {
-        return fail('status', err);
-      }
-      try {
+      withJournal('status', opts.data, (j) => {
         const b = j.backlog();
         const batches = j.batches();
         if (opts.json) {
@@ -95,9 +105,7 @@ export function register(program: Command): void {
         );
         const failing = batches.filter((x) => x.lastError && (x.state === 'closed' || x.state === 'sent'));
         for (const x of failing.slice(0, 5)) process.stdout.write(`  batch ${x.id}: ${x.attempts} failed attempts, last: ${x.lastError}\n`);
-      } finally {
-        void j.close();
-      }
+      });
     });
 
   journal
@@ -107,13 +115,7 @@ export function register(program: Command): void {
     .option('--all', 'also list those already corrected')
     .option('--json', 'print JSON')
     .action((opts: { data?: string; all?: boolean; json?: boolean }) => {
-      let j: Journal;
-      try {
-        j = openExisting(opts.data);
-      } catch (err) {
-        return fail('rejected', err);
-      }
-      try {
+      withJournal('rejected', opts.data, (j) => {
         const list = j.rejectedInvoices({ pendingOnly: opts.all !== true });
         if (opts.json) {
           process.stdout.write(
@@ -135,9 +137,7 @@ export function register(program: Command): void {
               (r.correctedBy !== null ? `    corrected by invoice ${r.correctedBy}\n` : ''),
           );
         }
-      } finally {
-        void j.close();
-      }
+      });
     });
 
   journal
@@ -151,13 +151,7 @@ export function register(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      let j: Journal;
-      try {
-        j = openExisting(opts.data);
-      } catch (err) {
-        return fail('show', err);
-      }
-      try {
+      withJournal('show', opts.data, (j) => {
         const inv = j.invoice(Number(n));
         if (!inv) {
           process.stderr.write(`chifa journal show: no invoice ${n}\n`);
@@ -166,8 +160,6 @@ export function register(program: Command): void {
         }
         if (opts.jws) process.stdout.write(inv.jws + '\n');
         else process.stdout.write(JSON.stringify({ hash: inv.hash, ack: inv.ack, document: inv.document }, null, 2) + '\n');
-      } finally {
-        void j.close();
-      }
+      });
     });
 }

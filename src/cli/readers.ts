@@ -5,6 +5,7 @@ import { listReaders, ReaderMonitor, type ReaderInfo } from '../card/pcsc';
 import { ChifaError } from '../common/errors';
 import { clip } from '../common/display';
 import { MAX_LINE } from './report';
+import { untilStopSignal } from './stop-signal';
 
 /**
  * `chifa readers [--watch] [--json]`: the PC/SC readers and their cards; with --watch, follows
@@ -84,15 +85,7 @@ async function watch(json: boolean): Promise<void> {
   );
   monitor.on('service-restored', () => out('service-restored', {}, 'PC/SC service restored'));
   monitor.start();
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilStopSignal();
   await monitor.close();
 }
 

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
-import pino from 'pino';
 import { ChifaError } from '../common/errors';
 import { clip } from '../common/display';
 import { loosePermissions, looseWarning } from '../common/private-files';
+import { createLogger } from '../common/log';
 import { importCatalogue } from '../billing/catalogue/import';
 import { CatalogueStore } from '../billing/catalogue/store';
 import { formatDa } from '../billing/money';
@@ -11,11 +11,11 @@ import { resolveDataDir } from '../common/paths';
 import { DownlinkStore, refreshDownlink, type DownlinkResult } from '../sync/downlink/client';
 import { fundCaFor, FundVerifier } from '../sync/fund-verifier';
 import { fundEndpoint } from '../sync/http';
-import { Journal } from '../sync/journal/journal';
+import type { Journal } from '../sync/journal/journal';
 import { SoftwareSigner } from '../sync/signer';
 import { RequestAuthenticator } from '../sync/request-auth';
 import { Uploader, type SyncProgress, type SyncSummary } from '../sync/uploader';
-import { journalFile } from './journal';
+import { openExistingJournal } from './journal';
 import { MAX_LINE, reportError } from './report';
 
 /**
@@ -135,7 +135,7 @@ export function register(program: Command): void {
     .option('--retry-max-ms <ms>', 'longest backoff delay (default 30000)')
     .option('--max-attempts <n>', 'attempts per request before a pass gives up (default 12)')
     .action(async (opts: SyncOptions) => {
-      const logger = pino({ name: 'chifa-sync', level: process.env.CHIFA_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+      const logger = createLogger({ name: 'chifa-sync', defaultLevel: 'warn', destination: 2 });
       let journal: Journal | undefined;
       let downlink: DownlinkStore | undefined;
       try {
@@ -169,9 +169,7 @@ export function register(program: Command): void {
         const dataDir = resolveDataDir(opts.data);
         const loose = loosePermissions(dataDir);
         if (loose.length > 0) logger.warn({ loose }, looseWarning(loose));
-        const file = journalFile(opts.data);
-        if (!fs.existsSync(file)) throw new ChifaError('no-journal', `${file} does not exist (use --data DIR or CHIFA_DATA)`);
-        journal = Journal.open(file, { signer });
+        journal = openExistingJournal(opts.data, signer ? { signer } : {});
         const abort = new AbortController();
         const onSignal = (): void => abort.abort();
         process.once('SIGINT', onSignal);

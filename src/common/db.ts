@@ -31,13 +31,14 @@ export function openSqliteFile(file: string, options: Database.Options = {}): Db
  * Opens (creating if needed) the embedded SQLite database. WAL so readers (the counter page)
  * never wait on a writer; synchronous=FULL because invoices will live here too and a signed
  * invoice lost to a crash cannot be made again — batch writes in transactions instead.
- * `:memory:` opens a private in-memory database (tests).
+ * `:memory:` opens a private in-memory database (tests). `busyTimeoutMs` is how long a statement
+ * waits for another connection's lock before failing with SQLITE_BUSY.
  */
-export function openDatabase(file: string): Db {
+export function openDatabase(file: string, options: { busyTimeoutMs?: number } = {}): Db {
   const db = file === ':memory:' ? new Database(file) : openSqliteFile(file);
   if (file !== ':memory:') db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
   return db;
 }

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { ParsedCommand } from '../card/apdu';
+import type { P256SigningKey } from '../common/p256';
 import type { Df, Ef } from './filesystem';
 import type { Nvm } from './nvm';
 import type { PinObject, SecurityState } from './security';
@@ -38,7 +39,8 @@ export interface CardKeys {
   readonly fundCa?: KeyObject;
   /** Professional card: the signing key (never leaves the card). */
   readonly signing?: KeyObject;
-  readonly signingScalar?: bigint;
+  /** The same key, ready to sign a digest (PSO: COMPUTE DIGITAL SIGNATURE). */
+  readonly signingKey?: P256SigningKey;
 }
 
 /** Everything a command handler may touch. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ChifaError } from '../common/errors';
 import { MAX_PRESCRIPTION_LINES, PIN_LENGTH, PUK_LENGTH } from '../card/layout';
+import { isoDateSchema } from '../common/calendar-date';
 import { formatPath } from '../common/field-path';
 
 /**
@@ -9,14 +10,6 @@ import { formatPath } from '../common/field-path';
  * are relative to the image file. Dates are YYYY-MM-DD. See docs/emulator.md for the format.
  */
 
-function isCalendarDate(s: string): boolean {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
-  if (!m) return false;
-  const d = new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!));
-  return d.getUTCFullYear() === +m[1]! && d.getUTCMonth() === +m[2]! - 1 && d.getUTCDate() === +m[3]!;
-}
-
-const isoDate = z.string().refine(isCalendarDate, { message: 'expected a calendar date YYYY-MM-DD' });
 const text = (max: number) =>
   z
     .string()
@@ -54,19 +47,19 @@ const names = {
 const relationship = z.enum(['insured', 'spouse', 'child', 'ascendant', 'other']);
 const category = z.enum(['ordinary', 'chronic', 'retiree']);
 
-const beneficiary = z.strictObject({ rank: int(1, 15), relationship, ...names, birthDate: isoDate });
+const beneficiary = z.strictObject({ rank: int(1, 15), relationship, ...names, birthDate: isoDateSchema });
 
 const rights = z.strictObject({
   fund: z.enum(['CNAS', 'CASNOS']),
   category,
   rateBp: int(0, 10000),
-  rightsEnd: isoDate,
+  rightsEnd: isoDateSchema,
   chronic: z
-    .array(z.strictObject({ code: code(12), validUntil: isoDate }))
+    .array(z.strictObject({ code: code(12), validUntil: isoDateSchema }))
     .max(8)
     .default([]),
   beneficiaryRights: z
-    .array(z.strictObject({ rank: int(1, 15), category, rateBp: int(0, 10000), rightsEnd: isoDate }))
+    .array(z.strictObject({ rank: int(1, 15), category, rateBp: int(0, 10000), rightsEnd: isoDateSchema }))
     .max(10)
     .default([]),
 });
@@ -78,7 +71,7 @@ const emergency = z.strictObject({
 });
 
 export const prescriptionSchema = z.strictObject({
-  date: isoDate,
+  date: isoDateSchema,
   prescriberId: code(16),
   speciality: text(24),
   rank: int(1, 15),
@@ -90,7 +83,7 @@ export const prescriptionSchema = z.strictObject({
 });
 
 export const dispensationSchema = z.strictObject({
-  date: isoDate,
+  date: isoDateSchema,
   pharmacyId: code(16),
   rank: int(1, 15),
   productCode: code(16),
@@ -121,9 +114,9 @@ export const insuredImageSchema = z
       ssn: z.string().regex(/^\d{12}$/, { message: 'expected 12 digits' }),
       cardSerial: z.string().regex(/^[A-Z0-9-]{4,20}$/, { message: 'expected 4 to 20 of A-Z, 0-9, -' }),
       ...names,
-      birthDate: isoDate,
-      issueDate: isoDate,
-      expiryDate: isoDate,
+      birthDate: isoDateSchema,
+      issueDate: isoDateSchema,
+      expiryDate: isoDateSchema,
       cardType: z.enum(['family', 'individual']),
     }),
     beneficiaries: z.array(beneficiary).min(1).max(10),
@@ -139,7 +132,7 @@ export const insuredImageSchema = z
         dispensations: int(0, 5000).default(0),
         seed: int(0, 0x7fffffff),
         /** Date of the newest generated record. */
-        until: isoDate.default('2025-06-30'),
+        until: isoDateSchema.default('2025-06-30'),
       })
       .optional(),
   })

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { parseCommand, type ParsedCommand } from '../card/apdu';
 import { SW } from '../card/status';
+import { P256SigningKey } from '../common/p256';
 import { CommandChain } from './chaining';
 import { appendRecord, readRecord, updateRecord } from './commands/records';
 import { externalAuthenticate, getChallenge, internalAuthenticate } from './commands/authenticate';
@@ -11,7 +12,6 @@ import { pso } from './commands/pso';
 import { select } from './commands/select';
 import { DEFAULT_OPTIONS, type CardKeys, type CardOptions, type Command, type CommandContext, type Handler, type Reply } from './context';
 import type { CardDefinition } from './definition';
-import { privateScalar } from './ecdsa';
 import { buildFileSystem, type Df, type Ef } from './filesystem';
 import { Nvm, PowerLoss } from './nvm';
 import { PIN_REGION_SIZE, PinObject, SecurityState } from './security';
@@ -222,13 +222,13 @@ function checkCla(cla: number): number | undefined {
 }
 
 function loadKeys(def: CardDefinition): CardKeys {
-  const keys: { fundCa?: KeyObject; signing?: KeyObject; signingScalar?: bigint } = {};
+  const keys: { fundCa?: KeyObject; signing?: KeyObject; signingKey?: P256SigningKey } = {};
   if (def.keys.fundCaSpki) {
     keys.fundCa = createPublicKey({ key: Buffer.from(def.keys.fundCaSpki, 'base64'), format: 'der', type: 'spki' });
   }
   if (def.keys.signingKeyPkcs8) {
     keys.signing = createPrivateKey({ key: Buffer.from(def.keys.signingKeyPkcs8, 'base64'), format: 'der', type: 'pkcs8' });
-    keys.signingScalar = privateScalar(keys.signing);
+    keys.signingKey = P256SigningKey.fromKeyObject(keys.signing);
   }
   return keys;
 }

@@ -120,9 +120,40 @@ function loadCertificate(source: string, field: string, baseDir: string, rel: st
   }
 }
 
-/** Builds an OS over the definition (empty memory) so the writes go through the same file model. */
-function blankCard(definition: CardDefinition, options: CardOptions): CardOs {
-  return new CardOs(definition, options);
+/**
+ * An OS over the definition (empty memory), so the writes go through the same file model as the
+ * card's own commands, with its application listed in EF.DIR and its PIN and PUK set.
+ */
+function blankCard(definition: CardDefinition, image: CardImage, aid: Buffer, label: string): { os: CardOs; options: CardOptions } {
+  const options: CardOptions = { ...DEFAULT_OPTIONS, ...image.options };
+  const os = new CardOs(definition, options);
+  writeDir(os, aid, label);
+  writePins(os, image);
+  return { os, options };
+}
+
+/** Writes the application's EFs; `source` and `field` name the image part that does not fit. */
+function fileWriter(os: CardOs, source: string) {
+  const df = appDf(os);
+  return {
+    /** The whole of a transparent EF, padded to its size. */
+    transparent(spec: FileSpec, field: string, bytes: Buffer): void {
+      const ef = df.efByFid(spec.fid)!;
+      if (ef.kind !== 'transparent') throw new Error(`${spec.name} is not transparent`);
+      os.nvm.writeDirect(ef.stageWrite(0, fitIn(source, field, bytes, spec.size, spec.name)));
+    },
+    /** Appends `list` (newest first when `newestFirst`) oldest first, so record 1 ends up the newest. */
+    records(spec: FileSpec, field: string, list: Buffer[], newestFirst: boolean): void {
+      const ef = df.efByFid(spec.fid)!;
+      if (ef.kind === 'transparent') throw new Error(`${spec.name} is not a record file`);
+      const order = newestFirst ? list.map((b, i) => ({ b, i })).reverse() : list.map((b, i) => ({ b, i }));
+      for (const { b, i } of order) {
+        const w = ef.stageAppend(fitIn(source, `${field}[${i}]`, b, spec.size, spec.name));
+        if (w === 'full') throw new CardImageError(source, field, `more records than the ${ef.capacity} ${spec.name} holds`);
+        os.nvm.writeDirect(w);
+      }
+    },
+  };
 }
 
 function fitIn(source: string, field: string, bytes: Buffer, size: number, file: string): Buffer {
@@ -177,29 +208,8 @@ function personalizeInsured(image: InsuredImage, baseDir: string, source: string
     keys: { fundCaSpki: caKey.export({ format: 'der', type: 'spki' }).toString('base64') },
     dataObjects: { '5A': Buffer.from(image.holder.cardSerial, 'latin1').toString('hex').toUpperCase() },
   };
-  const options: CardOptions = { ...DEFAULT_OPTIONS, ...image.options };
-  const os = blankCard(definition, options);
-  const df = appDf(os);
-  writeDir(os, INSURED_AID, 'CHIFA INSURED');
-  writePins(os, image);
-
-  const transparent = (spec: FileSpec, field: string, bytes: Buffer): void => {
-    const ef = df.efByFid(spec.fid)!;
-    if (ef.kind !== 'transparent') throw new Error(`${spec.name} is not transparent`);
-    os.nvm.writeDirect(ef.stageWrite(0, fitIn(source, field, bytes, spec.size, spec.name)));
-  };
-  /** Appends `list` (newest first) oldest first, so record 1 ends up the newest. */
-  const records = (spec: FileSpec, field: string, list: Buffer[], newestFirst: boolean): void => {
-    const ef = df.efByFid(spec.fid)!;
-    if (ef.kind === 'transparent') throw new Error(`${spec.name} is not a record file`);
-    const order = newestFirst ? list.map((b, i) => ({ b, i })).reverse() : list.map((b, i) => ({ b, i }));
-    for (const { b, i } of order) {
-      const w = ef.stageAppend(fitIn(source, `${field}[${i}]`, b, spec.size, spec.name));
-      if (w === 'full') throw new CardImageError(source, field, `more records than the ${ef.capacity} ${spec.name} holds`);
-      os.nvm.writeDirect(w);
-    }
-  };
-
+  const { os, options } = blankCard(definition, image, INSURED_AID, 'CHIFA INSURED');
+  const { transparent, records } = fileWriter(os, source);
   transparent(InsuredFiles.holder, 'holder', encodeHolder(image.holder));
   records(InsuredFiles.beneficiaries, 'beneficiaries', image.beneficiaries.map(encodeBeneficiary), false);
   transparent(InsuredFiles.rights, 'rights', encodeRights(image.rights));
@@ -263,17 +273,9 @@ function personalizeProfessional(image: ProfessionalImage, baseDir: string, sour
         .toUpperCase(),
     },
   };
-  const options: CardOptions = { ...DEFAULT_OPTIONS, ...image.options };
-  const os = blankCard(definition, options);
-  const df = appDf(os);
-  writeDir(os, PROFESSIONAL_AID, 'CHIFA PHARMACY');
-  writePins(os, image);
-  const write = (spec: FileSpec, field: string, bytes: Buffer): void => {
-    const ef = df.efByFid(spec.fid)!;
-    if (ef.kind !== 'transparent') throw new Error(`${spec.name} is not transparent`);
-    os.nvm.writeDirect(ef.stageWrite(0, fitIn(source, field, bytes, spec.size, spec.name)));
-  };
-  write(ProfessionalFiles.identity, 'pharmacy', encodePharmacy(image.pharmacy));
-  write(ProfessionalFiles.certificate, 'certificate', cert.raw);
+  const { os, options } = blankCard(definition, image, PROFESSIONAL_AID, 'CHIFA PHARMACY');
+  const { transparent } = fileWriter(os, source);
+  transparent(ProfessionalFiles.identity, 'pharmacy', encodePharmacy(image.pharmacy));
+  transparent(ProfessionalFiles.certificate, 'certificate', cert.raw);
   return { definition, options, regions: dump(os), journal: null };
 }

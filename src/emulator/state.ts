@@ -28,7 +28,8 @@ export interface CardSnapshot {
   readonly journal: NvmJournal | null;
 }
 
-export class CardStateError extends ChifaError {
+/** A persisted card-state file that cannot be read or is not a card state; names the file. */
+export class CardStateFileError extends ChifaError {
   constructor(file: string, message: string) {
     super('invalid-card-state', `${file}: ${message}`);
   }
@@ -94,12 +95,12 @@ export function parseState(text: string, file: string): CardSnapshot {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new CardStateError(file, `not valid JSON: ${(err as Error).message}`);
+    throw new CardStateFileError(file, `not valid JSON: ${(err as Error).message}`);
   }
   const r = stateSchema.safeParse(json);
   if (!r.success) {
     const i = r.error.issues[0]!;
-    throw new CardStateError(file, `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new CardStateFileError(file, `${i.path.join('.') || '(root)'}: ${i.message}`);
   }
   const d = r.data;
   const regions: Record<string, Buffer> = {};
@@ -122,7 +123,7 @@ export function readStateFile(file: string): CardSnapshot {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new CardStateError(file, `cannot read: ${(err as Error).message}`);
+    throw new CardStateFileError(file, `cannot read: ${(err as Error).message}`);
   }
   return parseState(text, file);
 }

@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import pino from 'pino';
+import { createLogger } from '../common/log';
 import { testKeyFile } from '../common/paths';
 import { loadRules } from '../billing/rules/load';
 import type { RuleBook } from '../billing/rules/load';
@@ -79,7 +79,7 @@ export class FundServer {
   private readonly sockets = new Set<Socket>();
 
   constructor(options: FundServerOptions) {
-    this.log = options.logger ?? pino({ level: 'silent' });
+    this.log = options.logger ?? createLogger({ level: 'silent' });
     const now = options.now ?? (() => new Date());
     const rules: RuleBook = loadRules(options.rulesDir);
     // Configuration first: a bad CA or signing key fails before anything is opened.

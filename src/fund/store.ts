@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import * as path from 'node:path';
-import { openSqliteFile } from '../common/db';
+import { openDatabase } from '../common/db';
 import { GENESIS_HASH } from '../sync/invoice';
 import type { BatchAck, InvoiceResult } from '../sync/protocol';
 
@@ -221,10 +221,7 @@ export class FundStore {
 
   static open(dir: string): FundStore {
     const file = path.join(dir, 'fund.sqlite');
-    const db = openSqliteFile(file);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 10000');
+    const db = openDatabase(file, { busyTimeoutMs: 10000 });
     db.exec(SCHEMA);
     return new FundStore(file, db);
   }

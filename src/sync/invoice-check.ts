@@ -1,6 +1,6 @@
 import { CATEGORIES } from '../billing/category';
-import { isIsoDate } from '../billing/dates';
 import { textProblem, type TextLimits } from '../common/free-text';
+import { CALENDAR_DATE_MESSAGE, isIsoDate } from '../common/calendar-date';
 import { SyncError } from './errors';
 
 /**
@@ -84,11 +84,13 @@ function oneOf(v: unknown, field: string, values: readonly string[]): void {
 }
 
 function date(v: unknown, field: string): void {
-  if (!isIsoDate(v)) fail(field, 'expected a calendar date YYYY-MM-DD');
+  if (!isIsoDate(v)) fail(field, CALENDAR_DATE_MESSAGE);
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
-const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+/** An instant as `Date.prototype.toISOString` writes it (UTC, `Z`), milliseconds optional. */
+export const UTC_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+export const UTC_INSTANT_MESSAGE = 'expected an ISO 8601 UTC instant';
 
 const LINE = {
   code: true,
@@ -147,7 +149,7 @@ export function checkDocumentShape(v: unknown, field: string): void {
   str(d.pharmacyId, at('pharmacyId'), T.pharmacyId);
   int(d.number, at('number'), 1, Number.MAX_SAFE_INTEGER);
   if (typeof d.prev !== 'string' || !HEX64.test(d.prev)) fail(at('prev'), 'expected a SHA-256 hex digest');
-  if (typeof d.issuedAt !== 'string' || !INSTANT.test(d.issuedAt)) fail(at('issuedAt'), 'expected an ISO 8601 UTC instant');
+  if (typeof d.issuedAt !== 'string' || !UTC_INSTANT.test(d.issuedAt)) fail(at('issuedAt'), UTC_INSTANT_MESSAGE);
   oneOf(d.fund, at('fund'), FUNDS);
   date(d.date, at('date'));
   const b = object(d.beneficiary, at('beneficiary'), BENEFICIARY);

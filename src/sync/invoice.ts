@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { CATEGORIES, type Category } from '../billing/category';
-import { isIsoDate, type IsoDate } from '../billing/dates';
 import { freeText, type TextLimits } from '../common/free-text';
+import { isoDateSchema, type IsoDate } from '../common/calendar-date';
 import { zodIssues } from '../common/zod-issues';
-import type { Basket, Split, SplitContext } from '../billing/split';
-import { checkDocumentShape, InvalidInvoiceError, TEXT_LIMITS } from './invoice-check';
+import type { Basket, CoverageRights, Split, SplitContext } from '../billing/split';
+import { checkDocumentShape, InvalidInvoiceError, TEXT_LIMITS, UTC_INSTANT, UTC_INSTANT_MESSAGE } from './invoice-check';
 
 /** A draft or document that is malformed or whose amounts do not add up. */
 export { InvalidInvoiceError, TEXT_LIMITS };
@@ -55,15 +55,10 @@ export interface InvoiceLine {
   reason: string | null;
 }
 
-export interface Rights {
-  category: Category;
-  rightsEnd?: IsoDate;
-}
-
 /** The split context as read from the card (the fund applies its own blacklist). */
-export interface CardContext extends Rights {
+export interface CardContext extends CoverageRights {
   cardExpiry?: IsoDate;
-  beneficiary?: Rights;
+  beneficiary?: CoverageRights;
 }
 
 export interface Totals {
@@ -120,11 +115,10 @@ export interface InvoiceDocument extends InvoiceDraft {
 }
 
 const centimes = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const isoDate = z.string().refine(isIsoDate, { message: 'expected a calendar date YYYY-MM-DD' });
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, { message: 'expected a SHA-256 hex digest' });
 /** Free text: see TEXT_LIMITS (invoice-check.ts). */
 const text = (limits: TextLimits) => freeText(limits);
-const rights = z.strictObject({ category: z.enum(CATEGORIES), rightsEnd: isoDate.optional() });
+const rights = z.strictObject({ category: z.enum(CATEGORIES), rightsEnd: isoDateSchema.optional() });
 
 const line = z.strictObject({
   code: text(TEXT_LIMITS.code),
@@ -146,7 +140,7 @@ const line = z.strictObject({
 const draftShape = {
   kind: z.enum(INVOICE_KINDS).optional(),
   fund: z.enum(FUNDS),
-  date: isoDate,
+  date: isoDateSchema,
   beneficiary: z.strictObject({
     cardSerial: text(TEXT_LIMITS.cardSerial),
     rank: z.number().int().min(1).max(99),
@@ -155,14 +149,14 @@ const draftShape = {
   prescription: z
     .strictObject({
       reference: text(TEXT_LIMITS.prescriptionReference),
-      date: isoDate.optional(),
+      date: isoDateSchema.optional(),
       prescriber: text(TEXT_LIMITS.prescriber).optional(),
     })
     .optional(),
   context: z.strictObject({
     category: z.enum(CATEGORIES),
-    rightsEnd: isoDate.optional(),
-    cardExpiry: isoDate.optional(),
+    rightsEnd: isoDateSchema.optional(),
+    cardExpiry: isoDateSchema.optional(),
     beneficiary: rights.optional(),
   }),
   blacklisted: z.boolean(),
@@ -186,7 +180,7 @@ const documentSchema = z.strictObject({
   pharmacyId: text(TEXT_LIMITS.pharmacyId),
   number: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
   prev: hex64,
-  issuedAt: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/, { message: 'expected an ISO 8601 UTC instant' }),
+  issuedAt: z.string().regex(UTC_INSTANT, { message: UTC_INSTANT_MESSAGE }),
 });
 
 function firstIssue(error: z.ZodError, prefix: string): InvalidInvoiceError {

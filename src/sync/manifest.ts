@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { zodIssues } from '../common/zod-issues';
 import { SyncError } from './errors';
 import { FUNDS, type Fund } from './invoice';
+import { UTC_INSTANT, UTC_INSTANT_MESSAGE } from './invoice-check';
 
 /**
  * A batch (bordereau) manifest: the signed summary of a contiguous range of one pharmacy's
@@ -64,7 +65,7 @@ const manifestSchema = z.strictObject({
     .array(z.string().regex(/^[0-9a-f]{64}$/))
     .min(1)
     .max(100_000),
-  closedAt: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/),
+  closedAt: z.string().regex(UTC_INSTANT, { message: UTC_INSTANT_MESSAGE }),
   closeReason: z.enum(CLOSE_REASONS),
 });
 

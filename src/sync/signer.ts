@@ -1,8 +1,8 @@
 import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, X509Certificate, type KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
+import { P256SigningKey } from '../common/p256';
 import { b64uEncode } from './base64url';
 import { CertificateError, SyncError } from './errors';
-import { signDigestP256 } from './p256';
 
 /**
  * Who signs invoices and batch manifests: the pharmacist's professional card (ECDSA P-256, key
@@ -53,14 +53,15 @@ export function certificateDer(pemOrDer: Buffer | string): Buffer {
 /**
  * A signer holding a P-256 private key in memory. TEST and integration use only: the real key
  * lives on the professional card (and the fund's in its own key store; the reference fund signs
- * with the TEST ONLY fixtures/keys/fund-signing.key.pem). With `message` it signs through OpenSSL (fast); with a digest
- * alone it uses the RFC 6979 implementation in `p256.ts`. Both verify as the same ES256 JWS.
+ * with the TEST ONLY fixtures/keys/fund-signing.key.pem). With `message` it signs through OpenSSL;
+ * with a digest alone it signs the digest the way the card does (`P256SigningKey`). Both verify as
+ * the same ES256 JWS.
  */
 export class SoftwareSigner implements Signer {
   readonly certificate: Buffer;
   readonly keyId: string;
   private readonly key: KeyObject;
-  private scalar: Buffer | undefined;
+  private readonly digestKey: P256SigningKey;
 
   constructor(privateKey: KeyObject, certificate: Buffer) {
     if (
@@ -75,6 +76,7 @@ export class SoftwareSigner implements Signer {
     const keySpki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
     if (!certSpki.equals(keySpki)) throw new SyncError('key-certificate-mismatch', 'the private key does not match the certificate');
     this.key = privateKey;
+    this.digestKey = P256SigningKey.fromKeyObject(privateKey);
     this.certificate = cert.raw;
     this.keyId = certificateThumbprint(cert.raw);
   }
@@ -109,11 +111,6 @@ export class SoftwareSigner implements Signer {
     if (message !== undefined && createHash('sha256').update(message).digest().equals(digest)) {
       return cryptoSign('sha256', message, { key: this.key, dsaEncoding: 'ieee-p1363' });
     }
-    if (this.scalar === undefined) {
-      const d = this.key.export({ format: 'jwk' }).d;
-      if (typeof d !== 'string') throw new SyncError('bad-signing-key', 'cannot export the private scalar');
-      this.scalar = Buffer.from(d, 'base64url');
-    }
-    return signDigestP256(this.scalar, digest);
+    return this.digestKey.signDigest(digest);
   }
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import pino from 'pino';
+import { createLogger } from '../common/log';
 import { FundError, SyncError } from './errors';
 import type { FundVerifier, VerifiedAnswer } from './fund-verifier';
 import { fundEndpoint, NetworkError, request, retryAfterMs, type FundEndpoint, type HttpResponse } from './http';
@@ -132,7 +132,7 @@ export class Uploader {
           })
         : options.fund;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
-    this.log = options.logger ?? pino({ level: 'silent' });
+    this.log = options.logger ?? createLogger({ level: 'silent' });
   }
 
   /**

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CardStateError, parseState, serializeState } from '../../src/emulator/state';
+import { CardStateFileError, parseState, serializeState } from '../../src/emulator/state';
 import { VirtualCard } from '../../src/emulator/virtual-card';
 import { CardRemovedError } from '../../src/card/transport/transport';
 import { authenticateProfessional, apdu, card, cardPath, CLOCK, dispensationTemplate, selectInsured, tx, verifyPin } from './helpers';
@@ -83,7 +83,7 @@ describe('write-through state file', () => {
   test('bad state files get a typed error naming the problem', () => {
     const bad = path.join(dir, 'bad.json');
     fs.writeFileSync(bad, '{"format":"nope"}');
-    expect(() => VirtualCard.fromState(bad)).toThrow(CardStateError);
+    expect(() => VirtualCard.fromState(bad)).toThrow(CardStateFileError);
     expect(() => VirtualCard.fromState(bad)).toThrow(/format/);
     fs.writeFileSync(bad, '{');
     expect(() => VirtualCard.fromState(bad)).toThrow(/not valid JSON/);

@@ -1,10 +1,8 @@
-import { createPublicKey, generateKeyPairSync, verify as cryptoVerify } from 'node:crypto';
 import { parseAtr } from '../../src/card/atr';
 import { buildAtr } from '../../src/emulator/atr';
 import { MAX_CHAIN_DATA } from '../../src/emulator/chaining';
-import { privateScalar, signDigest } from '../../src/emulator/ecdsa';
 import { INSURED_AID } from '../../src/card/layout';
-import { apdu, apduExt, card, chained, h, hex, keyFile, selectInsured, sha256, tx, verifyPin } from './helpers';
+import { apdu, apduExt, card, chained, h, hex, keyFile, selectInsured, tx, verifyPin } from './helpers';
 
 describe('ATR', () => {
   test.each([
@@ -130,32 +128,5 @@ describe('command chaining', () => {
     const r = tx(c, apdu(0x00, 0xb0, 0x81, 0x00, undefined, 4));
     expect(r.sw).toBe(0x9000);
     expect(r.data.length).toBe(4);
-  });
-});
-
-describe('ECDSA over a digest (RFC 6979)', () => {
-  test('RFC 6979 A.2.5 test vector (P-256, SHA-256, "sample")', () => {
-    const d = 0xc9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721n;
-    const sig = signDigest(d, sha256(Buffer.from('sample')));
-    expect(hex(sig.subarray(0, 32))).toBe('EFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716');
-    // s = F7CB1C94… in the RFC; ours is normalised to the low half: n − s.
-    const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
-    const s = BigInt('0x' + sig.subarray(32).toString('hex'));
-    expect(
-      s === 0xf7cb1c942d657c41d436c7a1b6e29f65f3e900dbb9aff4064dc4ab2f843acda8n ||
-        n - s === 0xf7cb1c942d657c41d436c7a1b6e29f65f3e900dbb9aff4064dc4ab2f843acda8n,
-    ).toBe(true);
-  });
-
-  test('signatures verify with node:crypto for random keys and messages', () => {
-    for (let i = 0; i < 10; i++) {
-      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      const msg = Buffer.from(`message ${i} ${Math.random()}`);
-      const sig = signDigest(privateScalar(privateKey), sha256(msg));
-      expect(cryptoVerify('sha256', msg, { key: publicKey, dsaEncoding: 'ieee-p1363' }, sig)).toBe(true);
-    }
-    const pub = createPublicKey(keyFile('pharmacy-1.cert.pem'));
-    expect(pub.asymmetricKeyType).toBe('ec');
-    expect(() => signDigest(1n, Buffer.alloc(31))).toThrow();
   });
 });

@@ -1,44 +1,10 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, verify } from 'node:crypto';
 import * as fs from 'node:fs';
 import fc from 'fast-check';
 import { b64uDecode, b64uEncode } from '../../src/sync/base64url';
 import { assemble, jwsHash, parseCompact, signCompact, signingInputFor, verifyCompact } from '../../src/sync/jws';
-import { rfc6979Nonces, signDigestP256 } from '../../src/sync/p256';
 import { certificateThumbprint, SoftwareSigner } from '../../src/sync/signer';
 import { key, signer } from './helpers';
-
-describe('ECDSA P-256 over a digest (p256.ts)', () => {
-  // RFC 6979 appendix A.2.5, P-256, SHA-256, message "sample".
-  const d = Buffer.from('C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721', 'hex');
-  const digest = createHash('sha256').update('sample').digest();
-
-  test('RFC 6979 A.2.5 vector: k, r and s', () => {
-    const k = rfc6979Nonces(BigInt('0x' + d.toString('hex')), digest).next().value;
-    expect(k.toString(16).toUpperCase()).toBe('A6E3C57DD01ABE90086538398355DD4C3B17AA873382B0F24D6129493D8AAD60');
-    expect(signDigestP256(d, digest).toString('hex').toUpperCase()).toBe(
-      'EFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716' +
-        'F7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8',
-    );
-  });
-
-  test('property: digest signatures verify with OpenSSL as ES256 over the message', () => {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const scalar = Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url');
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 200 }), (msg) => {
-        const m = Buffer.from(msg);
-        const sig = signDigestP256(scalar, createHash('sha256').update(m).digest());
-        expect(sig.length).toBe(64);
-        expect(verify('sha256', m, { key: publicKey, dsaEncoding: 'ieee-p1363' }, sig)).toBe(true);
-      }),
-      { numRuns: 25 },
-    );
-  });
-
-  test('refuses a digest that is not 32 bytes', () => {
-    expect(() => signDigestP256(d, Buffer.alloc(31))).toThrow(RangeError);
-  });
-});
 
 describe('SoftwareSigner', () => {
   test('reads the test keys; key id is the certificate thumbprint; pharmacy id from CN', () => {

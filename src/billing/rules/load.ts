@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isIsoDate } from '../dates';
+import { CALENDAR_DATE_MESSAGE, isIsoDate } from '../../common/calendar-date';
 import { InvalidRulesError, NoRulesInForceError, OverlappingRulesError } from '../errors';
 import { InvalidInputError } from '../../common/errors';
 import { zodIssues } from '../../common/zod-issues';
@@ -20,7 +20,7 @@ export class RuleBook {
 
   /** The version in force on `date` (YYYY-MM-DD); throws NoRulesInForceError if there is none. */
   rulesFor(date: string, field = 'date'): RuleVersion {
-    if (!isIsoDate(date)) throw new InvalidInputError([{ field, message: 'expected a calendar date YYYY-MM-DD' }]);
+    if (!isIsoDate(date)) throw new InvalidInputError([{ field, message: CALENDAR_DATE_MESSAGE }]);
     const v = this.find(date);
     if (v) return v;
     const first = this.versions[0];

@@ -1,9 +1,8 @@
 import { z } from 'zod';
+import { isoDateSchema } from '../../common/calendar-date';
 import { CATEGORIES, type Category } from '../category';
-import { isIsoDate } from '../dates';
 import { BP_PER_UNIT, type Centimes, type RateBp } from '../money';
 
-const isoDate = z.string().refine(isIsoDate, { message: 'expected a calendar date YYYY-MM-DD' });
 const rateBp = z
   .number({ message: 'expected a rate in basis points' })
   .int({ message: 'expected an integer number of basis points' })
@@ -21,8 +20,8 @@ export const ruleFileSchema = z
     $comment: z.string().optional(),
     /** The name a split reports in `ruleVersion`; unique across all files. */
     version: z.string().min(1, { message: 'must not be empty' }).max(64),
-    effectiveFrom: isoDate,
-    effectiveUntil: isoDate.optional(),
+    effectiveFrom: isoDateSchema,
+    effectiveUntil: isoDateSchema.optional(),
     description: z.string().optional(),
     /** The fund's share of the reimbursable base, per coverage category. */
     rates: z.strictObject(Object.fromEntries(CATEGORIES.map((c) => [c, rateBp])) as Record<Category, typeof rateBp>),

@@ -2,7 +2,6 @@ import { X509Certificate } from 'node:crypto';
 import { PIN_REF } from '../../card/layout';
 import { SW } from '../../card/status';
 import { fit, ok, sw, type Command, type CommandContext, type Reply } from '../context';
-import { signDigest } from '../ecdsa';
 
 /**
  * PERFORM SECURITY OPERATION '2A' (ISO 7816-8 §11).
@@ -57,9 +56,9 @@ function verifyCertificate(ctx: CommandContext, cmd: Command): Reply {
 }
 
 function computeSignature(ctx: CommandContext, cmd: Command): Reply {
-  const scalar = ctx.keys.signingScalar;
-  if (scalar === undefined) return sw(SW.REFERENCE_DATA_NOT_FOUND);
+  const key = ctx.keys.signingKey;
+  if (key === undefined) return sw(SW.REFERENCE_DATA_NOT_FOUND);
   if (cmd.data.length !== 32) return sw(SW.WRONG_LENGTH);
   if (!ctx.security.verified.has(PIN_REF)) return sw(SW.SECURITY_STATUS_NOT_SATISFIED);
-  return fit(signDigest(scalar, cmd.data), cmd.ne);
+  return fit(key.signDigest(cmd.data), cmd.ne);
 }

@@ -1,5 +1,5 @@
 import type { Category } from '../../billing/category';
-import type { IsoDate } from '../../billing/dates';
+import type { IsoDate } from '../../common/calendar-date';
 
 /**
  * What the counter knows about the cards, in the point-of-sale's own terms (no APDU bytes: the

@@ -1,5 +1,5 @@
 import type { Product } from '../../billing/catalogue/product';
-import type { IsoDate } from '../../billing/dates';
+import type { IsoDate } from '../../common/calendar-date';
 import { UnknownProductError } from '../../billing/errors';
 import { InvalidInputError } from '../../common/errors';
 import { describeProduct, type ProductLookup, type Quote, type QuoteLineResult } from '../../billing/quote';

@@ -1,6 +1,6 @@
 import { maskId } from '../../common/log';
 import type { InvoiceDocument } from '../../sync/invoice';
-import type { IsoDate } from '../../billing/dates';
+import type { IsoDate } from '../../common/calendar-date';
 import { REASONS, type DocumentReason, type LineReason } from '../../billing/split';
 import type { PharmacyIdentity } from './card-data';
 import type { CardWrite } from './card-writes';

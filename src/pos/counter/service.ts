@@ -5,7 +5,7 @@ import { draftFromSplit, type InvoiceDocument } from '../../sync/invoice';
 import type { Backlog, RejectedInvoice } from '../../sync/journal/journal';
 import type { Signer } from '../../sync/signer';
 import type { CatalogueStore } from '../../billing/catalogue/store';
-import { today as localToday, type IsoDate } from '../../billing/dates';
+import { today as localToday, type IsoDate } from '../../common/calendar-date';
 import type { RuleBook } from '../../billing/rules/load';
 import { REASONS } from '../../billing/split';
 import type { CardHolder, CardRead, DispensationRecord, PharmacyIdentity } from './card-data';

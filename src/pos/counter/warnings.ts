@@ -1,5 +1,5 @@
 import type { Product } from '../../billing/catalogue/product';
-import type { IsoDate } from '../../billing/dates';
+import type { IsoDate } from '../../common/calendar-date';
 import type { DispensationRecord } from './card-data';
 
 /**

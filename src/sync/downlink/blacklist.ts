@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import * as path from 'node:path';
-import { openSqliteFile } from '../../common/db';
+import { openDatabase } from '../../common/db';
 import { blacklistSchema, type BlacklistDocument } from './format';
 import { SyncError } from '../errors';
 
@@ -31,10 +31,7 @@ export function downlinkDatabasePath(dataDir: string): string {
 
 /** Opens (creating) the downlink database with the journal's durability settings. */
 export function openDownlinkDatabase(file: string): Database.Database {
-  const db = openSqliteFile(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 10000');
+  const db = openDatabase(file, { busyTimeoutMs: 10000 });
   db.exec(SCHEMA);
   return db;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isIsoDate } from '../../billing/dates';
+import { isoDateSchema } from '../../common/calendar-date';
 
 /**
  * What the fund sends down to the terminals (docs/sync.md, "Downlink"):
@@ -17,8 +17,6 @@ export const DOWNLINK_CONTENT_TYPES: Record<DownlinkName, string> = {
   rules: 'application/json',
 };
 
-const isoDate = z.string().refine(isIsoDate, { message: 'expected a calendar date YYYY-MM-DD' });
-
 export const blacklistSchema = z.strictObject({
   $comment: z.string().optional(),
   /** Free version label (the ETag is what terminals compare). */
@@ -28,7 +26,7 @@ export const blacklistSchema = z.strictObject({
       z.strictObject({
         cardSerial: z.string().min(1).max(32),
         /** First dispensing date refused (inclusive); absent: always. */
-        since: isoDate.optional(),
+        since: isoDateSchema.optional(),
         reason: z.string().max(200).optional(),
       }),
     )

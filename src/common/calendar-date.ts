@@ -1,9 +1,14 @@
+import { z } from 'zod';
+
 /**
- * Calendar dates as `YYYY-MM-DD` strings. Dispensing, effective-from and expiry dates are days,
- * not instants, so they stay strings: no time zone can shift them, and two valid ISO dates compare
- * correctly with `<` / `>`.
+ * Calendar dates as `YYYY-MM-DD` strings. Dispensing, effective-from, expiry and rights-end dates
+ * are days, not instants, so they stay strings: no time zone can shift them, and two valid ISO
+ * dates compare correctly with `<` / `>`.
  */
 export type IsoDate = string;
+
+/** What every validator says about a string that is not a calendar date. */
+export const CALENDAR_DATE_MESSAGE = 'expected a calendar date YYYY-MM-DD';
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
@@ -19,10 +24,16 @@ export function isIsoDate(s: unknown): s is IsoDate {
   return d <= daysInMonth(y, mo);
 }
 
+/** Month lengths in the Gregorian calendar, which ISO 8601 dates use for every year. */
 function daysInMonth(y: number, m: number): number {
   if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
   return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
 }
+
+/** The zod form of `isIsoDate`, for every schema that holds a date. */
+export const isoDateSchema = z
+  .string({ message: 'expected a date string YYYY-MM-DD' })
+  .refine(isIsoDate, { message: CALENDAR_DATE_MESSAGE });
 
 /** Today's date in the local time zone (the counter's calendar day), as `YYYY-MM-DD`. */
 export function today(now: Date = new Date()): IsoDate {
