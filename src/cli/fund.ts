@@ -8,7 +8,7 @@ import { createLogger } from '../common/log';
 import { auditFundStore } from '../fund/audit';
 import { parseFaults } from '../fund/faults';
 import { defaultFundCa, FundServer } from '../fund/server';
-import { isLoopbackHost } from '../sync/http';
+import { isLoopbackHost } from '../common/loopback';
 import { SoftwareSigner } from '../sync/signer';
 import { MAX_DETAILS, MAX_LINE } from './report';
 import { untilStopSignal } from './stop-signal';

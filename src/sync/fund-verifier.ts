@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { testKeyFile } from '../common/paths';
 import { checkIssued, checkValidAt, FUND_SIGNING_EKU, hasExtendedKeyUsage, loadCaCertificates, type IssuedCertificate } from './ca-trust';
 import { SyncError } from './errors';
-import { isLoopbackHost } from './http';
+import { isLoopbackHost } from '../common/loopback';
 import { parseCompact, verifySignature, type JwsType } from './jws';
 import { downlinkSignatureSchema, signedAnswerSchema, type DownlinkSignature } from './protocol';
 import { sha256b64u } from './request-auth';

@@ -1,6 +1,6 @@
+import { isLoopbackHost } from '../common/loopback';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import * as net from 'node:net';
 import { SyncError } from './errors';
 import type { FundVerifier } from './fund-verifier';
 import type { RequestAuthenticator } from './request-auth';
@@ -47,14 +47,6 @@ export class NetworkError extends SyncError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('network', message, undefined, options);
   }
-}
-
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '');
-  if (h === 'localhost') return true;
-  if (net.isIPv4(h)) return h.startsWith('127.');
-  if (net.isIPv6(h)) return h === '::1' || /^::ffff:127\./i.test(h);
-  return false;
 }
 
 export function fundEndpoint(url: string, options: EndpointOptions = {}): FundEndpoint {

@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '../../common/loopback';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -117,12 +118,6 @@ export function requireToken(token: string) {
     }
     next();
   };
-}
-
-/** Loopback addresses the counter binds to by default. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1' || /^127(\.\d{1,3}){3}$/.test(h) || h === '::ffff:127.0.0.1';
 }
 
 /**

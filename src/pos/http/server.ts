@@ -17,7 +17,8 @@ import type { CardStation } from '../counter/station';
 import { SyncLoop } from '../counter/sync-loop';
 import { loadRules, type RuleBook } from '../../billing/rules/load';
 import { createApp } from './app';
-import { isLoopbackHost, resolveToken, TOKEN_FILE } from './auth';
+import { resolveToken, TOKEN_FILE } from './auth';
+import { isLoopbackHost } from '../../common/loopback';
 
 /**
  * Starts the counter: data directory (catalogue, journal with card_writes, downlink), the card

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { generateToken, isLoopbackHost, readTokenFile, resolveToken, TOKEN_FILE, tokensEqual } from '../../../src/pos/http/auth';
+import { generateToken, readTokenFile, resolveToken, TOKEN_FILE, tokensEqual } from '../../../src/pos/http/auth';
+import { isLoopbackHost } from '../../../src/common/loopback';
 import { HttpError, toHttpError } from '../../../src/pos/http/errors';
 import { UnknownProductError } from '../../../src/billing/errors';
 import { InvalidInputError } from '../../../src/common/errors';
