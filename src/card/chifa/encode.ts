@@ -1,3 +1,4 @@
+import { CALENDAR_DATE_MESSAGE, isIsoDate } from '../../common/calendar-date';
 import { InsuredFiles, MAX_PRESCRIPTION_LINES, Tags } from '../layout';
 import { encodeTlv, type TlvInput } from '../tlv';
 import { RecordInputError } from './errors';
@@ -9,13 +10,10 @@ import type { Dispensation, Prescription } from './types';
  * naming the field and the card is never half-written by our mistake.
  */
 
+/** A date as 4 BCD bytes YYYYMMDD (docs/card-layout.md). */
 function date(field: string, iso: string): Buffer {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);
-  const d = m ? new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!)) : undefined;
-  if (!m || !d || d.getUTCMonth() !== +m[2]! - 1 || d.getUTCDate() !== +m[3]!) {
-    throw new RecordInputError(field, 'expected a calendar date YYYY-MM-DD');
-  }
-  return Buffer.from(`${m[1]}${m[2]}${m[3]}`, 'hex');
+  if (!isIsoDate(iso)) throw new RecordInputError(field, CALENDAR_DATE_MESSAGE);
+  return Buffer.from(iso.replace(/-/g, ''), 'hex');
 }
 
 function uint(field: string, n: number, min: number, max: number): Buffer {

@@ -1,3 +1,4 @@
+import { isIsoDate } from '../../common/calendar-date';
 import { isUtf8 } from 'node:buffer';
 import { decodeTlv, hexTag, TlvError, type TlvNode } from '../tlv';
 import { CardDataError, type DataLocation } from './errors';
@@ -83,8 +84,6 @@ export class Template {
   }
 }
 
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
 function readDate(t: Template, node: TlvNode, field: string): IsoDate {
   const v = node.value;
   if (v.length !== 4) t.fail(field, `a date is 4 BCD bytes, got ${v.length}`, node);
@@ -95,14 +94,10 @@ function readDate(t: Template, node: TlvNode, field: string): IsoDate {
     if (hi > 9 || lo > 9) t.fail(field, `byte ${b.toString(16).padStart(2, '0')} is not BCD`, node);
     digits = digits * 100 + hi * 10 + lo;
   }
-  const y = Math.floor(digits / 10000);
-  const m = Math.floor(digits / 100) % 100;
-  const d = digits % 100;
-  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-  const dim = m === 2 && leap ? 29 : DAYS_IN_MONTH[m - 1];
   const yyyymmdd = String(digits).padStart(8, '0');
-  if (dim === undefined || d < 1 || d > dim) t.fail(field, `${yyyymmdd} is not a calendar date`, node);
-  return `${yyyymmdd.slice(0, 4)}-${yyyymmdd.slice(4, 6)}-${yyyymmdd.slice(6)}`;
+  const iso = `${yyyymmdd.slice(0, 4)}-${yyyymmdd.slice(4, 6)}-${yyyymmdd.slice(6)}`;
+  if (!isIsoDate(iso)) t.fail(field, `${yyyymmdd} is not a calendar date`, node);
+  return iso;
 }
 
 function readUint(t: Template, node: TlvNode, field: string, min = 0, max = 0xffffffff): number {

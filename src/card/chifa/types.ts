@@ -3,7 +3,9 @@
  * (YYYY-MM-DD) because the card stores calendar days, not instants. Identifiers are strings;
  * counts and ranks are numbers. Nothing here knows about money.
  */
-export type IsoDate = string;
+import type { IsoDate } from '../../common/calendar-date';
+
+export type { IsoDate };
 
 export type Relationship = 'insured' | 'spouse' | 'child' | 'ascendant' | 'other';
 export type Fund = 'CNAS' | 'CASNOS';
