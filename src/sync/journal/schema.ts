@@ -1,4 +1,6 @@
 import type Database from 'better-sqlite3';
+import { openSqliteFile } from '../../common/db';
+import { JournalError } from '../errors';
 import { GENESIS_HASH } from '../invoice';
 
 /**
@@ -173,4 +175,44 @@ export function applyPragmas(db: Database.Database): void {
 export function missingTriggers(db: Database.Database, version: number = SCHEMA_VERSION): string[] {
   const have = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").pluck().all() as string[]);
   return TRIGGERS.filter((t) => (TRIGGER_SINCE[t] ?? 1) <= version && !have.has(t));
+}
+
+/**
+ * Opens (creating if needed) the journal database at `file`: durable pragmas, the schema on a
+ * fresh file; on an existing one, the schema version and every immutability trigger checked.
+ */
+export function openJournalDatabase(file: string): Database.Database {
+  const db = openSqliteFile(file);
+  try {
+    applyPragmas(db);
+    const fresh = db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE name = 'meta'").pluck().get() === 0;
+    if (fresh) {
+      db.transaction(() => {
+        db.exec(SCHEMA_SQL);
+        db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+      }).immediate();
+    } else {
+      const v = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() as string | undefined;
+      const version = Number(v);
+      if (!(Number.isInteger(version) && version >= 1 && version <= SCHEMA_VERSION))
+        throw new JournalError('journal-version', `${file}: journal schema ${v ?? '(none)'}, this program knows ${SCHEMA_VERSION}`);
+      // Never re-create a missing trigger: that would hide the evidence. Refuse instead.
+      const missing = missingTriggers(db, version);
+      if (missing.length > 0) {
+        throw new JournalError(
+          'journal-tampered',
+          `${file}: immutability trigger(s) missing: ${missing.join(', ')}; run \`chifa journal verify\``,
+        );
+      }
+      if (version < SCHEMA_VERSION)
+        db.transaction(() => {
+          for (let to = version + 1; to <= SCHEMA_VERSION; to++) db.exec(MIGRATIONS[to]!);
+          db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION));
+        }).immediate();
+    }
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
 }
