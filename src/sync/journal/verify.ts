@@ -7,7 +7,8 @@ import { checkDocument, GENESIS_HASH, type InvoiceDocument } from '../invoice';
 import { jwsHash, parseCompact, verifySignature, type JwsType, type ParsedJws } from '../jws';
 import { addToTotals, checkManifest, emptyTotals } from '../manifest';
 import { certificateThumbprint, pharmacyIdOf } from '../signer';
-import { idempotencyKeyFor } from './journal';
+import type { BatchRow } from './batch-row';
+import { idempotencyKeyFor } from './batches';
 import { TRIGGER_SINCE, TRIGGERS } from './schema';
 
 /**
@@ -200,20 +201,9 @@ function run(db: Database.Database, report: JournalReport, problem: (p: JournalP
   report.lastHash = prev;
 
   // Batches: contiguous ids and ranges covering every invoice, manifests that match.
-  type B = {
-    id: number;
-    state: string;
-    first_number: number;
-    last_number: number;
-    count: number;
-    closed_at: string | null;
-    close_reason: string | null;
-    manifest_jws: string | null;
-    idempotency_key: string | null;
-  };
   let nextId = 1;
   let nextFirst = 1;
-  for (const b of db.prepare('SELECT * FROM batches ORDER BY id').iterate() as IterableIterator<B>) {
+  for (const b of db.prepare('SELECT * FROM batches ORDER BY id').iterate() as IterableIterator<BatchRow>) {
     report.batches++;
     const where = `batch ${b.id}`;
     const bad = (code: string, message: string): void => problem({ code, batchId: b.id, message: `${where}: ${message}` });
