@@ -2,7 +2,7 @@ import { parseCompact, verifySignature } from '../sync/jws';
 import { AUTH_SCHEME, MAX_TOKEN_LIFETIME_S, requestTokenSchema, type RequestToken } from '../sync/protocol';
 import { EMPTY_BODY_SHA256, sha256b64u } from '../sync/request-auth';
 import type { FundStore } from './store';
-import type { TrustStore } from './trust';
+import type { TrustStore } from '../sync/trust';
 
 /**
  * The fund's side of request authentication (docs/sync.md, "Authentication"). A request carries

@@ -11,7 +11,7 @@ import { certificateThumbprint } from '../sync/signer';
 import { assessInvoice, type CheckContext } from './checks';
 import type { DownlinkFiles } from './downlink';
 import type { ChainTip, FundStore, NewInvoiceRow } from './store';
-import type { TrustStore, TrustedCertificate } from './trust';
+import type { TrustStore, TrustedCertificate } from '../sync/trust';
 import type { VerifyPool } from './verify-pool';
 
 /**

@@ -24,7 +24,7 @@ import { errorBody, handleBatch, PharmacyLocks, type BatchDeps } from './batch';
 import { DownlinkFiles } from './downlink';
 import { FaultInjector, NO_FAULTS, type FaultSpec } from './faults';
 import { FundStore } from './store';
-import { TrustStore } from './trust';
+import { TrustStore } from '../sync/trust';
 import { VerifyPool } from './verify-pool';
 
 /**

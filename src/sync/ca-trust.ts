@@ -4,7 +4,7 @@ import { certificateThumbprint } from './signer';
 
 /**
  * The one check of a certificate against the fund's CA(s), shared by both ends: the fund checks
- * the pharmacists' card certificates with it (src/fund/trust.ts), the terminal checks the fund's
+ * the pharmacists' card certificates with it (trust.ts), the terminal checks the fund's
  * signing certificate (fund-verifier.ts). A certificate is accepted when it is issued and signed
  * by one of the CAs (which must be CA certificates, RFC 5280 §4.2.1.9), is not itself a CA, has
  * an ECDSA P-256 key, and is valid at the time asked (within its own and its issuer's validity).

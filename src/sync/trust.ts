@@ -1,15 +1,18 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
-import { checkIssued, checkValidAt, FUND_SIGNING_EKU, hasExtendedKeyUsage, loadCaCertificates } from '../sync/ca-trust';
-import { CertificateError } from '../sync/errors';
-import { certificateThumbprint, pharmacyIdOf } from '../sync/signer';
+import { checkIssued, checkValidAt, FUND_SIGNING_EKU, hasExtendedKeyUsage, loadCaCertificates } from './ca-trust';
+import { CertificateError } from './errors';
+import { certificateThumbprint, pharmacyIdOf } from './signer';
 
 /**
  * The fund's trust decision for a professional certificate: the shared CA check (issued and
  * signed by one of the fund's CAs, not a CA, ECDSA P-256, valid at the time asked: see
- * src/sync/ca-trust.ts), a pharmacy identifier as subject CN, and not the fund's own signing
+ * ca-trust.ts), a pharmacy identifier as subject CN, and not the fund's own signing
  * certificate. Results are cached per certificate (the check is done once per batch or request,
  * the KeyObject reused for every invoice).
+ *
+ * The fund decides with it what it accepts (src/fund); the journal asks the same question before
+ * it signs, so that it never signs with a certificate the fund would refuse.
  */
 export interface TrustedCertificate {
   keyId: string;
