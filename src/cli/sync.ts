@@ -13,6 +13,7 @@ import { fundCaFor, FundVerifier } from '../sync/fund-verifier';
 import { fundEndpoint } from '../sync/http';
 import type { Journal } from '../sync/journal/journal';
 import { SoftwareSigner } from '../sync/signer';
+import { TrustStore } from '../sync/trust';
 import { RequestAuthenticator } from '../sync/request-auth';
 import { Uploader, type SyncProgress, type SyncSummary } from '../sync/uploader';
 import { openExistingJournal } from './journal';
@@ -27,9 +28,9 @@ import { MAX_LINE, reportError } from './report';
  *
  * The pharmacist's key (`--key/--cert`, a TEST ONLY software key here — the counter uses the
  * professional card) authenticates every request to the fund; with it the command also closes
- * the open batch when due (or now, with `--close`) and signs pending manifests. The fund's
- * answers are verified against `--fund-signer-ca` (default: the TEST ONLY fund CA, only for a
- * fund on loopback) before anything is recorded or applied.
+ * the open batch when due (or now, with `--close`) and signs pending manifests — only if its
+ * certificate is one the fund accepts. The fund's answers, and that certificate, are checked
+ * against `--fund-signer-ca` (default: the TEST ONLY fund CA, only for a fund on loopback).
  */
 
 interface SyncOptions {
@@ -118,7 +119,8 @@ export function register(program: Command): void {
     .option('--ca <file>', "PEM of the CA of the fund's TLS certificate (default: $CHIFA_FUND_CA, else the system CAs)")
     .option(
       '--fund-signer-ca <file>',
-      "PEM of the fund CA that issues the fund's signing certificate: acknowledgements and downlink documents are verified against it " +
+      "PEM of the fund CA that issues the fund's signing certificate: acknowledgements and downlink documents are verified against it, " +
+        "and the pharmacist's certificate before anything is signed " +
         '(default: $CHIFA_FUND_SIGNER_CA; for a fund on loopback only, the TEST ONLY fixtures/keys/fund-ca.pem)',
     )
     .option('--data <dir>', 'data directory holding journal.sqlite (default: $CHIFA_DATA or ./var)')
@@ -169,7 +171,7 @@ export function register(program: Command): void {
         const dataDir = resolveDataDir(opts.data);
         const loose = loosePermissions(dataDir);
         if (loose.length > 0) logger.warn({ loose }, looseWarning(loose));
-        journal = openExistingJournal(opts.data, signer ? { signer } : {});
+        journal = openExistingJournal(opts.data, { signer, trust: TrustStore.fromFiles([fundCa.file]) });
         const abort = new AbortController();
         const onSignal = (): void => abort.abort();
         process.once('SIGINT', onSignal);

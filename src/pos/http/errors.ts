@@ -25,8 +25,19 @@ export class HttpError extends ChifaError {
 }
 
 const BAD_INPUT = new Set(['invalid-input', 'malformed-json', 'amount-overflow']);
-/** Codes from the sync layer that mean the professional card or journal state blocks the operation. */
-const SYNC_CONFLICT = new Set(['wrong-pharmacy', 'no-signer', 'bad-reference', 'already-corrected', 'not-rejected']);
+/**
+ * Codes from the sync layer that mean the professional card or journal state blocks the operation
+ * (the card's certificate is one the fund would refuse: another pharmacy's, untrusted, expired).
+ */
+const SYNC_CONFLICT = new Set([
+  'cert-wrong-pharmacy',
+  'cert-untrusted',
+  'cert-expired',
+  'no-signer',
+  'bad-reference',
+  'already-corrected',
+  'not-rejected',
+]);
 /**
  * Conflicts that name a field: a requestId already used for another basket; an invoice the
  * card's or the catalogue's data would make unsignable (the request itself was validated first,

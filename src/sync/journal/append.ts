@@ -170,9 +170,11 @@ export class AppendQueue {
 
   private async commitGroup(group: Pending[]): Promise<void> {
     const signer = this.signing.signer!;
+    const now = this.now();
+    const issuedAt = now.toISOString();
     let pharmacyId: string;
     try {
-      pharmacyId = this.signing.pharmacyOf(signer);
+      pharmacyId = this.signing.check(signer, now);
     } catch (err) {
       for (const p of group) p.reject(err);
       return;
@@ -181,7 +183,6 @@ export class AppendQueue {
     let number = tip.number;
     let prev = tip.hash;
     const ready: { p: Pending; out: AppendedInvoice }[] = [];
-    const issuedAt = this.now().toISOString();
     for (const p of group) {
       try {
         const draft = checkDraft(p.draft);

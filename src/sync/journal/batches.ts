@@ -89,9 +89,12 @@ export class Batches {
 
   /** Closes the open batch now (if it holds anything) and signs its manifest. */
   async closeOpenBatch(reason: CloseReason = 'on-demand'): Promise<BatchInfo | null> {
-    this.signing.require('closing a batch');
+    const signer = this.signing.require('closing a batch');
     await this.whenIdle();
-    const at = this.now().toISOString();
+    const now = this.now();
+    // Refused before sealing: a batch is sealed only when it can be signed.
+    this.signing.check(signer, now);
+    const at = now.toISOString();
     const id = this.db
       .transaction(() => {
         const open = this.queries.openBatchRow();
@@ -115,9 +118,11 @@ export class Batches {
   /** Signs the manifests of sealed batches (after a crash between sealing and signing). */
   async signPendingManifests(): Promise<number> {
     const signer = this.signing.require('closing a batch');
-    const pharmacyId = this.signing.pharmacyOf(signer);
+    let pharmacyId = this.signing.pharmacyOf(signer);
     let n = 0;
     for (const b of this.st.unsigned.all() as BatchRow[]) {
+      // The fund judges a manifest's certificate on its closedAt; we also sign it now.
+      pharmacyId = this.signing.check(signer, this.now(), new Date(b.closed_at!));
       const manifest = this.buildManifest(b, pharmacyId);
       const jws = await signCompact(manifest, 'chifa-manifest+jws', signer);
       this.db

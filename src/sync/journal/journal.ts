@@ -3,6 +3,7 @@ import type { InvoiceDocument, InvoiceDraft } from '../invoice';
 import type { CloseReason } from '../manifest';
 import type { BatchAck, UploadBody } from '../protocol';
 import { certificateThumbprint, type Signer } from '../signer';
+import type { TrustStore } from '../trust';
 import { AppendQueue, type AppendedInvoice, type AppendOptions } from './append';
 import type { BatchInfo } from './batch-row';
 import { Batches, type BatchPolicy } from './batches';
@@ -34,6 +35,12 @@ export type { Backlog, RejectedInvoice } from './queries';
 export interface JournalOptions {
   /** Needed to append and to close batches; not to upload or verify. */
   signer?: Signer;
+  /**
+   * The fund CA(s) the signer's certificate must chain to before anything is signed. Default: the
+   * TEST ONLY `fixtures/keys/fund-ca.pem` (as the reference fund): a real deployment passes the
+   * fund's CA, which no test certificate chains to.
+   */
+  trust?: TrustStore;
   batch?: Partial<BatchPolicy>;
   now?: () => Date;
   /** Largest number of drafts signed and committed in one transaction. */
@@ -54,7 +61,7 @@ export class Journal {
     this.db = db;
     const now = options.now ?? (() => new Date());
     this.queries = new JournalQueries(db);
-    this.signing = new JournalSigning(this.queries, options.signer);
+    this.signing = new JournalSigning(this.queries, options.signer, options.trust);
     this.batchCycle = new Batches(this.queries, this.signing, { batch: options.batch, now, whenIdle: () => this.whenIdle() });
     this.appends = new AppendQueue(this.queries, this.signing, this.batchCycle, { now, maxGroup: options.maxGroup ?? 1000 });
     this.outbox = new Outbox(this.queries, now);
