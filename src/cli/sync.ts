@@ -110,6 +110,24 @@ function printSummary(s: SyncSummary, downlink: DownlinkResult[], json: boolean)
   }
 }
 
+/** Two runs of one pass as one summary (the second after a refused manifest was signed again). */
+function addSummaries(a: SyncSummary, b: SyncSummary): SyncSummary {
+  const sum = (k: 'batches' | 'invoices' | 'accepted' | 'rejected' | 'replayed' | 'retries' | 'settledBatches' | 'paid' | 'durationMs') =>
+    a[k] + b[k];
+  return {
+    ...b,
+    batches: sum('batches'),
+    invoices: sum('invoices'),
+    accepted: sum('accepted'),
+    rejected: sum('rejected'),
+    replayed: sum('replayed'),
+    retries: sum('retries'),
+    settledBatches: sum('settledBatches'),
+    paid: sum('paid'),
+    durationMs: sum('durationMs'),
+  };
+}
+
 export function register(program: Command): void {
   program
     .command('sync')
@@ -188,7 +206,10 @@ export function register(program: Command): void {
             signal: abort.signal,
             onProgress: (p) => display.update(p),
           });
-          const summary = await uploader.runOnce();
+          let summary = await uploader.runOnce();
+          // The fund refused a manifest's certificate just now: signed again with this key (if the
+          // fund can accept it) and sent again in the same pass.
+          if (summary.error && (await journal.signPendingManifests()) > 0) summary = addSummaries(summary, await uploader.runOnce());
           display.end();
           let dl: DownlinkResult[] = [];
           if (opts.downlink && !abort.signal.aborted) {

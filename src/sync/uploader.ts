@@ -247,7 +247,7 @@ export class Uploader {
     } catch (err) {
       if (current !== undefined) {
         try {
-          this.journal.recordAttemptFailure(current.id, err instanceof Error ? err.message : String(err));
+          this.journal.recordAttemptFailure(current.id, err instanceof Final ? err.error : err instanceof Error ? err : String(err));
         } catch {
           // The journal may be busy; the failure is in the summary anyway.
         }

@@ -3,6 +3,8 @@ import type { CloseReason } from '../manifest';
 /**
  * A `batches` row as SQLite returns it, and the `BatchInfo` the journal hands out. One shape for
  * the journal's modules and for `journal verify`, which reads the same table from the bytes.
+ * A batch's current manifest is the newest of its history (schema.ts): `CURRENT_BATCHES` reads
+ * the rows with that one in place of the first.
  */
 
 export type BatchState = 'open' | 'closed' | 'sent' | 'acknowledged' | 'settled';
@@ -17,7 +19,15 @@ export interface BatchInfo {
   closedAt: string | null;
   closeReason: CloseReason | null;
   signed: boolean;
+  /** Of the current manifest (the one uploaded). */
   idempotencyKey: string | null;
+  /** Manifests signed for this batch: 1, more once a refused one was signed again. */
+  manifests: number;
+  /**
+   * The fund refused the current manifest for its certificate, and stored nothing: the next
+   * signer-holding call whose certificate the fund accepts signs a new one (Batches).
+   */
+  manifestRefused: { code: string; reason: string } | null;
   sentAt: string | null;
   acknowledgedAt: string | null;
   settledAt: string | null;
@@ -49,7 +59,24 @@ export interface BatchRow {
   last_error: string | null;
 }
 
-export const toBatchInfo = (r: BatchRow): BatchInfo => ({
+/** A row of `CURRENT_BATCHES`: `manifest_jws` and `idempotency_key` are the current manifest's. */
+export interface CurrentBatchRow extends BatchRow {
+  manifests: number;
+  refusal_code: string | null;
+  refusal_reason: string | null;
+}
+
+/** Batches (alias `b`; filter on `b.` columns) with their current manifest and its refusal, if any. */
+export const CURRENT_BATCHES = `
+SELECT b.id, b.state, b.opened_at, b.first_number, b.last_number, b.count, b.closed_at, b.close_reason,
+       COALESCE(m.manifest_jws, b.manifest_jws) AS manifest_jws, COALESCE(m.idempotency_key, b.idempotency_key) AS idempotency_key,
+       b.sent_at, b.acknowledged_at, b.settled_at, b.accepted, b.rejected, b.paid, b.attempts, b.last_error,
+       COALESCE(m.seq, b.manifest_jws IS NOT NULL) AS manifests, r.code AS refusal_code, r.reason AS refusal_reason
+  FROM batches b
+  LEFT JOIN resigned_manifests m ON m.batch_id = b.id AND m.seq = (SELECT MAX(seq) FROM resigned_manifests WHERE batch_id = b.id)
+  LEFT JOIN manifest_refusals r ON r.idempotency_key = COALESCE(m.idempotency_key, b.idempotency_key)`;
+
+export const toBatchInfo = (r: CurrentBatchRow): BatchInfo => ({
   id: r.id,
   state: r.state,
   openedAt: r.opened_at,
@@ -60,6 +87,8 @@ export const toBatchInfo = (r: BatchRow): BatchInfo => ({
   closeReason: r.close_reason as CloseReason | null,
   signed: r.manifest_jws !== null,
   idempotencyKey: r.idempotency_key,
+  manifests: r.manifests,
+  manifestRefused: r.refusal_code !== null ? { code: r.refusal_code, reason: r.refusal_reason ?? '' } : null,
   sentAt: r.sent_at,
   acknowledgedAt: r.acknowledged_at,
   settledAt: r.settled_at,

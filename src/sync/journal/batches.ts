@@ -1,9 +1,10 @@
 import type Database from 'better-sqlite3';
 import { JournalError } from '../errors';
-import { jwsHash, signCompact } from '../jws';
+import { jwsHash, parseProtectedHeader, signCompact } from '../jws';
 import { addToTotals, emptyTotals, type BatchManifest, type CloseReason } from '../manifest';
-import type { BatchInfo, BatchRow } from './batch-row';
+import type { BatchInfo, BatchRow, CurrentBatchRow } from './batch-row';
 import type { JournalQueries } from './queries';
+import type { Signer } from '../signer';
 import type { JournalSigning } from './signing';
 
 /**
@@ -11,6 +12,12 @@ import type { JournalSigning } from './signing';
  * closes when it reaches `maxCount`, when it is older than `maxAgeMs` (`closeDueBatches`) or on
  * demand (`closeOpenBatch`). Closing seals the range in one transaction and then signs the
  * manifest; a crash in between leaves a sealed batch that the next signer-holding call signs.
+ *
+ * A manifest the fund refused for its certificate (recorded by the outbox; the fund stored
+ * nothing) is signed again, over the same invoices, by the next signer-holding call whose
+ * certificate passes the local check and is not the refused one. The invoices are untouched: they
+ * are signed and immutable, and the chain does not include manifests. The new manifest joins the
+ * batch's history (schema.ts) and, being the newest, is the one uploaded.
  */
 
 export interface BatchPolicy {
@@ -60,6 +67,9 @@ export class Batches {
       seal: db.prepare("UPDATE batches SET state = 'closed', closed_at = ?, close_reason = ? WHERE id = ? AND state = 'open'"),
       unsigned: db.prepare("SELECT * FROM batches WHERE state = 'closed' AND manifest_jws IS NULL ORDER BY id"),
       setManifest: db.prepare('UPDATE batches SET manifest_jws = ?, idempotency_key = ? WHERE id = ? AND manifest_jws IS NULL'),
+      resign: db.prepare(
+        'INSERT INTO resigned_manifests (batch_id, seq, manifest_jws, idempotency_key, replaces, signed_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
     };
   }
 
@@ -115,7 +125,10 @@ export class Batches {
     return null;
   }
 
-  /** Signs the manifests of sealed batches (after a crash between sealing and signing). */
+  /**
+   * Signs the manifests of sealed batches (after a crash between sealing and signing), and new
+   * manifests for batches whose manifest the fund refused for its certificate. Returns how many.
+   */
   async signPendingManifests(): Promise<number> {
     const signer = this.signing.require('closing a batch');
     let pharmacyId = this.signing.pharmacyOf(signer);
@@ -133,7 +146,27 @@ export class Batches {
         .immediate();
       n++;
     }
+    for (const b of this.queries.batchRows("WHERE b.state = 'closed' AND r.code IS NOT NULL ORDER BY b.id")) {
+      if (await this.resign(b, signer)) n++;
+    }
     return n;
+  }
+
+  /** A new manifest for refused batch `b`, unless `signer` holds the refused certificate. */
+  private async resign(b: CurrentBatchRow, signer: Signer): Promise<boolean> {
+    const refused = b.manifest_jws!;
+    // The same certificate would be refused again.
+    if (parseProtectedHeader(refused.slice(0, refused.indexOf('.')))['x5t#S256'] === signer.keyId) return false;
+    const now = this.now();
+    const pharmacyId = this.signing.check(signer, now, new Date(b.closed_at!));
+    const jws = await signCompact(this.buildManifest(b, pharmacyId), 'chifa-manifest+jws', signer);
+    this.db
+      .transaction(() => {
+        this.signing.keepCertificate(signer, pharmacyId, now.toISOString());
+        this.st.resign.run(b.id, b.manifests + 1, jws, idempotencyKeyFor(jws), b.idempotency_key, now.toISOString());
+      })
+      .immediate();
+    return true;
   }
 
   private buildManifest(b: BatchRow, pharmacyId: string): BatchManifest {

@@ -157,8 +157,11 @@ export class Journal {
     return this.outbox.uploadRequest(id);
   }
 
-  /** Records an attempt that failed (for the backlog display); does not change the state. */
-  recordAttemptFailure(id: number, error: string): void {
+  /**
+   * Records an attempt that failed (for the backlog display); does not change the state. A
+   * FundError refusing the manifest's certificate is recorded as such (see Batches: re-signing).
+   */
+  recordAttemptFailure(id: number, error: string | Error): void {
     this.outbox.recordAttemptFailure(id, error);
   }
 

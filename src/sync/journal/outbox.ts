@@ -1,14 +1,35 @@
 import type Database from 'better-sqlite3';
-import { JournalError } from '../errors';
+import { FundError, JournalError } from '../errors';
 import { parseProtectedHeader } from '../jws';
-import type { BatchAck, InvoiceResult, UploadBody } from '../protocol';
-import { toBatchInfo, type BatchInfo, type BatchRow } from './batch-row';
+import { errorBodySchema, type BatchAck, type InvoiceResult, type UploadBody } from '../protocol';
+import { toBatchInfo, type BatchInfo } from './batch-row';
 import type { JournalQueries } from './queries';
 
 /** A signed answer of the fund as received: its compact JWS and the fund's certificate (DER). */
 export interface SignedProof {
   jws: string;
   certificate: Buffer;
+}
+
+/**
+ * The fund's codes for a certificate it does not accept (sync/trust.ts codes, upper-cased, and
+ * its pharmacy check): when they name the manifest, a manifest signed with another certificate
+ * can succeed where this one cannot.
+ */
+const CERTIFICATE_REFUSALS = new Set([
+  'CERT_UNTRUSTED',
+  'CERT_EXPIRED',
+  'BAD_CERTIFICATE',
+  'BAD_CERTIFICATE_SUBJECT',
+  'CERT_PHARMACY_MISMATCH',
+]);
+
+/** The code of `error` if it is the fund refusing a manifest for its certificate. */
+function manifestCertificateRefusal(error: string | Error): string | null {
+  if (!(error instanceof FundError) || error.status !== 422 || !CERTIFICATE_REFUSALS.has(error.code)) return null;
+  const body = errorBodySchema.safeParse(error.body);
+  const field = body.success ? body.data.error.field : undefined;
+  return field === 'manifest' || field?.startsWith('manifest.') ? error.code : null;
 }
 
 /**
@@ -23,6 +44,7 @@ export class Outbox {
   private readonly insertAck: Database.Statement;
   private readonly ackCount: Database.Statement;
   private readonly insertProof: Database.Statement;
+  private readonly insertRefusal: Database.Statement;
 
   constructor(
     private readonly queries: JournalQueries,
@@ -34,20 +56,19 @@ export class Outbox {
     );
     this.ackCount = db.prepare("SELECT COUNT(*) AS n, COALESCE(SUM(status = 'accepted'), 0) AS accepted FROM acks WHERE batch_id = ?");
     this.insertProof = db.prepare('INSERT INTO fund_acks (batch_id, received_at, jws, certificate) VALUES (?, ?, ?, ?)');
+    this.insertRefusal = db.prepare(
+      'INSERT INTO manifest_refusals (idempotency_key, batch_id, code, reason, refused_at) VALUES (?, ?, ?, ?, ?)',
+    );
   }
 
   /** Signed batches the fund has not fully acknowledged, in order: the upload queue. */
   uploadQueue(): BatchInfo[] {
-    return (
-      this.db
-        .prepare("SELECT * FROM batches WHERE state IN ('closed', 'sent') AND manifest_jws IS NOT NULL ORDER BY id")
-        .all() as BatchRow[]
-    ).map(toBatchInfo);
+    return this.queries.batchRows("WHERE b.state IN ('closed', 'sent') AND b.manifest_jws IS NOT NULL ORDER BY b.id").map(toBatchInfo);
   }
 
   /** Acknowledged batches whose settlement is still to be learnt. */
   awaitingSettlement(): BatchInfo[] {
-    return (this.db.prepare("SELECT * FROM batches WHERE state = 'acknowledged' ORDER BY id").all() as BatchRow[]).map(toBatchInfo);
+    return this.queries.batchRows("WHERE b.state = 'acknowledged' ORDER BY b.id").map(toBatchInfo);
   }
 
   /** The request body and idempotency key for uploading batch `id`. */
@@ -69,9 +90,22 @@ export class Outbox {
     return { idempotencyKey: b.idempotency_key, body: { certificates, manifest: b.manifest_jws, invoices } };
   }
 
-  /** Records an attempt that failed (for the backlog display); does not change the state. */
-  recordAttemptFailure(id: number, error: string): void {
-    this.db.prepare('UPDATE batches SET attempts = attempts + 1, last_error = ? WHERE id = ?').run(error.slice(0, 500), id);
+  /**
+   * Records an attempt that failed (for the backlog display); does not change the state. When the
+   * fund refused the batch's manifest for its certificate (a FundError naming the manifest), the
+   * refusal is recorded too: it lets a signer the fund accepts sign the batch a new manifest.
+   */
+  recordAttemptFailure(id: number, error: string | Error): void {
+    const message = (typeof error === 'string' ? error : error.message).slice(0, 500);
+    const refusal = manifestCertificateRefusal(error);
+    this.db
+      .transaction(() => {
+        this.db.prepare('UPDATE batches SET attempts = attempts + 1, last_error = ? WHERE id = ?').run(message, id);
+        const b = refusal === null ? undefined : this.queries.batchRow(id);
+        if (b && b.state === 'closed' && b.idempotency_key !== null && b.refusal_code === null)
+          this.insertRefusal.run(b.idempotency_key, id, refusal, message, this.now().toISOString());
+      })
+      .immediate();
   }
 
   /**

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { GENESIS_HASH, type Fund, type InvoiceDocument } from '../invoice';
 import { parseCompact } from '../jws';
-import { toBatchInfo, type BatchInfo, type BatchRow } from './batch-row';
+import { CURRENT_BATCHES, toBatchInfo, type BatchInfo, type BatchRow, type CurrentBatchRow } from './batch-row';
 
 /**
  * What the journal says when asked: the chain's tip, invoices with the fund's answers, batches,
@@ -68,7 +68,7 @@ export class JournalQueries {
     this.st = {
       tip: db.prepare('SELECT number, hash FROM invoices ORDER BY number DESC LIMIT 1'),
       openBatch: db.prepare("SELECT * FROM batches WHERE state = 'open'"),
-      batch: db.prepare('SELECT * FROM batches WHERE id = ?'),
+      batch: db.prepare(`${CURRENT_BATCHES} WHERE b.id = ?`),
       rangeRows: db.prepare(
         'SELECT number, kind, fund, total, fund_amount, patient_amount, hash, jws FROM invoices WHERE number BETWEEN ? AND ? ORDER BY number',
       ),
@@ -91,8 +91,14 @@ export class JournalQueries {
     return r ?? { number: 0, hash: GENESIS_HASH };
   }
 
-  batchRow(id: number): BatchRow | undefined {
-    return this.st.batch.get(id) as BatchRow | undefined;
+  /** Batch `id` with its current manifest. */
+  batchRow(id: number): CurrentBatchRow | undefined {
+    return this.st.batch.get(id) as CurrentBatchRow | undefined;
+  }
+
+  /** Batches with their current manifest, `where` on `b.` columns. */
+  batchRows(where: string, ...params: unknown[]): CurrentBatchRow[] {
+    return this.db.prepare(`${CURRENT_BATCHES} ${where}`).all(...params) as CurrentBatchRow[];
   }
 
   openBatchRow(): BatchRow | undefined {
@@ -127,7 +133,7 @@ export class JournalQueries {
   }
 
   batches(): BatchInfo[] {
-    return (this.db.prepare('SELECT * FROM batches ORDER BY id').all() as BatchRow[]).map(toBatchInfo);
+    return this.batchRows('ORDER BY b.id').map(toBatchInfo);
   }
 
   /** The decoded invoice `number`, with its JWS, hash and the fund's answer if any. */

@@ -14,10 +14,16 @@ import { GENESIS_HASH } from '../invoice';
  *   the pharmacy's proof of what the fund said; never updated or deleted.
  * - `batches`: a closed batch's range cannot change, its manifest and idempotency key are set
  *   once, its state only moves forward (open → closed → sent → acknowledged → settled).
+ * - `manifest_refusals`: the fund refused a batch's current manifest for its certificate (it
+ *   stored nothing); only the current manifest of a closed batch can be refused.
+ * - `resigned_manifests`: a new manifest over the same invoices, signed with another certificate;
+ *   accepted only for a closed batch, as the next in its history, replacing the current manifest
+ *   and only once that one was refused. The newest manifest is the batch's current one (the one
+ *   uploaded); earlier ones stay, with their refusals, as the audit trail.
  * Anyone with the file can drop a trigger; `journal verify` rechecks every signature and link
  * and reports missing triggers, so tampering is detected rather than prevented.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const STATE_RANK = (col: string) =>
   `(CASE ${col} WHEN 'open' THEN 0 WHEN 'closed' THEN 1 WHEN 'sent' THEN 2 WHEN 'acknowledged' THEN 3 WHEN 'settled' THEN 4 END)`;
@@ -34,12 +40,24 @@ export const TRIGGERS = [
   'batches_forward',
   'fund_acks_no_update',
   'fund_acks_no_delete',
+  'manifest_refusals_no_update',
+  'manifest_refusals_no_delete',
+  'manifest_refusals_current',
+  'resigned_manifests_no_update',
+  'resigned_manifests_no_delete',
+  'resigned_manifests_next',
 ] as const;
 
 /** The schema version that created each trigger (a journal of an older version lacks the newer ones). */
 export const TRIGGER_SINCE: Readonly<Partial<Record<(typeof TRIGGERS)[number], number>>> = {
   fund_acks_no_update: 2,
   fund_acks_no_delete: 2,
+  manifest_refusals_no_update: 3,
+  manifest_refusals_no_delete: 3,
+  manifest_refusals_current: 3,
+  resigned_manifests_no_update: 3,
+  resigned_manifests_no_delete: 3,
+  resigned_manifests_next: 3,
 };
 
 /** Version 2: the fund's signed answers. */
@@ -60,8 +78,62 @@ CREATE TRIGGER IF NOT EXISTS fund_acks_no_delete BEFORE DELETE ON fund_acks
 BEGIN SELECT RAISE(ABORT, 'journal: the fund''s signed answers are never deleted'); END;
 `;
 
+/** A batch's current manifest key and its place in the history (1: the manifest signed when it closed). */
+const CURRENT_KEY = (batch: string) =>
+  `COALESCE((SELECT idempotency_key FROM resigned_manifests WHERE batch_id = ${batch} ORDER BY seq DESC LIMIT 1), (SELECT idempotency_key FROM batches WHERE id = ${batch}))`;
+const CURRENT_SEQ = (batch: string) => `COALESCE((SELECT MAX(seq) FROM resigned_manifests WHERE batch_id = ${batch}), 1)`;
+
+/** Version 3: the manifest history — refusals of a manifest's certificate, and manifests signed again. */
+const MANIFEST_HISTORY_SQL = `
+CREATE TABLE IF NOT EXISTS manifest_refusals (
+  idempotency_key TEXT PRIMARY KEY,
+  batch_id INTEGER NOT NULL REFERENCES batches(id),
+  code TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  refused_at TEXT NOT NULL
+) STRICT;
+
+CREATE TRIGGER IF NOT EXISTS manifest_refusals_no_update BEFORE UPDATE ON manifest_refusals
+BEGIN SELECT RAISE(ABORT, 'journal: a recorded refusal is immutable'); END;
+
+CREATE TRIGGER IF NOT EXISTS manifest_refusals_no_delete BEFORE DELETE ON manifest_refusals
+BEGIN SELECT RAISE(ABORT, 'journal: a recorded refusal is never deleted'); END;
+
+CREATE TRIGGER IF NOT EXISTS manifest_refusals_current BEFORE INSERT ON manifest_refusals
+BEGIN
+  SELECT RAISE(ABORT, 'journal: only the current manifest of a closed batch can be refused')
+   WHERE (SELECT state FROM batches WHERE id = NEW.batch_id) IS NOT 'closed'
+      OR NEW.idempotency_key IS NOT ${CURRENT_KEY('NEW.batch_id')};
+END;
+
+CREATE TABLE IF NOT EXISTS resigned_manifests (
+  batch_id INTEGER NOT NULL REFERENCES batches(id),
+  seq INTEGER NOT NULL CHECK (seq >= 2),
+  manifest_jws TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  replaces TEXT NOT NULL REFERENCES manifest_refusals(idempotency_key),
+  signed_at TEXT NOT NULL,
+  PRIMARY KEY (batch_id, seq)
+) STRICT;
+
+CREATE TRIGGER IF NOT EXISTS resigned_manifests_no_update BEFORE UPDATE ON resigned_manifests
+BEGIN SELECT RAISE(ABORT, 'journal: a batch manifest is signed once'); END;
+
+CREATE TRIGGER IF NOT EXISTS resigned_manifests_no_delete BEFORE DELETE ON resigned_manifests
+BEGIN SELECT RAISE(ABORT, 'journal: manifests are never deleted'); END;
+
+CREATE TRIGGER IF NOT EXISTS resigned_manifests_next BEFORE INSERT ON resigned_manifests
+BEGIN
+  SELECT RAISE(ABORT, 'journal: only a closed batch that the fund has not received can be re-signed')
+   WHERE (SELECT state FROM batches WHERE id = NEW.batch_id) IS NOT 'closed';
+  SELECT RAISE(ABORT, 'journal: a new manifest replaces the current one, and only once the fund refused it')
+   WHERE NEW.replaces IS NOT ${CURRENT_KEY('NEW.batch_id')} OR NEW.seq IS NOT ${CURRENT_SEQ('NEW.batch_id')} + 1
+      OR NOT EXISTS (SELECT 1 FROM manifest_refusals WHERE idempotency_key = NEW.replaces);
+END;
+`;
+
 /** SQL that takes a journal from version N − 1 to N, by N. Run in one transaction with the version bump. */
-export const MIGRATIONS: Readonly<Record<number, string>> = { 2: FUND_ACKS_SQL };
+export const MIGRATIONS: Readonly<Record<number, string>> = { 2: FUND_ACKS_SQL, 3: MANIFEST_HISTORY_SQL };
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -161,7 +233,7 @@ BEGIN SELECT RAISE(ABORT, 'journal: acknowledgements are immutable'); END;
 
 CREATE TRIGGER IF NOT EXISTS acks_no_delete BEFORE DELETE ON acks
 BEGIN SELECT RAISE(ABORT, 'journal: acknowledgements are never deleted'); END;
-${FUND_ACKS_SQL}`;
+${FUND_ACKS_SQL}${MANIFEST_HISTORY_SQL}`;
 
 /** Opens pragmas for durability: WAL, synchronous=FULL (never weaken it: a lost invoice cannot be re-signed). */
 export function applyPragmas(db: Database.Database): void {

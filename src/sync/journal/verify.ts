@@ -13,8 +13,9 @@ import { TRIGGER_SINCE, TRIGGERS } from './schema';
 
 /**
  * `chifa journal verify`: rechecks the whole journal from the bytes on disk — every invoice's
- * signature, hash, number and chain link; every batch's range, manifest signature and content;
- * every acknowledgement's invoice; the immutability triggers; SQLite's own page checks. It
+ * signature, hash, number and chain link; every batch's range, and each manifest of its history
+ * (signature, content, and for a re-signed one: it replaced a manifest the fund refused); every
+ * acknowledgement's invoice; the immutability triggers; SQLite's own page checks. It
  * reports what it finds and changes nothing: a corrupted journal is never "repaired".
  */
 
@@ -200,6 +201,21 @@ function run(db: Database.Database, report: JournalReport, problem: (p: JournalP
   report.lastNumber = expected - 1;
   report.lastHash = prev;
 
+  // Manifest history (schema 2): re-signed manifests by batch, in order, and the refused keys.
+  type Resigned = { batch_id: number; seq: number; manifest_jws: string; idempotency_key: string; replaces: string };
+  const resigned = new Map<number, Resigned[]>();
+  const refused = new Map<string, number>();
+  if (version >= 3) {
+    for (const r of db.prepare('SELECT * FROM resigned_manifests ORDER BY batch_id, seq').all() as Resigned[])
+      resigned.set(r.batch_id, [...(resigned.get(r.batch_id) ?? []), r]);
+    for (const r of db.prepare('SELECT idempotency_key, batch_id FROM manifest_refusals').all() as {
+      idempotency_key: string;
+      batch_id: number;
+    }[])
+      refused.set(r.idempotency_key, r.batch_id);
+  }
+  const manifestKeys = new Map<string, number>();
+
   // Batches: contiguous ids and ranges covering every invoice, manifests that match.
   let nextId = 1;
   let nextFirst = 1;
@@ -213,35 +229,59 @@ function run(db: Database.Database, report: JournalReport, problem: (p: JournalP
     nextFirst = b.last_number + 1;
     if (b.last_number > report.lastNumber)
       bad('batch-range', `ends at invoice ${b.last_number}, beyond the last invoice ${report.lastNumber}`);
+    const history = resigned.get(b.id) ?? [];
     if (b.manifest_jws === null) {
       if (b.state !== 'open' && b.state !== 'closed') bad('unsigned-batch', `state ${b.state} without a signed manifest`);
+      if (history.length > 0) bad('manifest-history', 'a re-signed manifest for a batch that was never signed');
       continue;
     }
-    try {
-      const p = verifyJws(b.manifest_jws, 'chifa-manifest+jws', `${where}.manifest`);
-      const m = checkManifest(p.payload, `${where}.manifest`);
-      const totals = emptyTotals();
-      const list: string[] = [];
-      for (let n = b.first_number; n <= b.last_number; n++) {
-        const d = docs.get(n);
-        const h = hashes.get(n);
-        if (!d || !h) continue;
-        list.push(h);
-        addToTotals(totals, d.fund as 'CNAS', d.kind === 'credit-note', { total: d.total, fund: d.fund_amount, patient: d.patient_amount });
-      }
-      if (m.batchId !== b.id || m.from !== b.first_number || m.to !== b.last_number || m.count !== b.count)
-        bad('manifest-mismatch', 'the signed manifest describes another range');
-      else if (m.pharmacyId !== pharmacyId) bad('manifest-mismatch', `the manifest is for pharmacy ${m.pharmacyId}`);
-      else if (canonicalize(m.invoices) !== canonicalize(list)) {
-        const i = m.invoices.findIndex((h, k) => h !== list[k]);
-        bad('manifest-mismatch', `the manifest's hash of invoice ${b.first_number + i} differs from the journal's`);
-      } else if (canonicalize(m.totals) !== canonicalize(totals)) bad('manifest-mismatch', 'the manifest totals differ from the invoices');
-      if (b.idempotency_key !== idempotencyKeyFor(b.manifest_jws))
-        bad('manifest-mismatch', 'the idempotency key is not derived from the manifest');
-    } catch (err) {
-      const e = err as { code?: string; message: string };
-      bad(e.code ?? 'bad-manifest', e.message);
+    const totals = emptyTotals();
+    const list: string[] = [];
+    for (let n = b.first_number; n <= b.last_number; n++) {
+      const d = docs.get(n);
+      const h = hashes.get(n);
+      if (!d || !h) continue;
+      list.push(h);
+      addToTotals(totals, d.fund as 'CNAS', d.kind === 'credit-note', { total: d.total, fund: d.fund_amount, patient: d.patient_amount });
     }
+    const manifests = [{ seq: 1, jws: b.manifest_jws, key: b.idempotency_key, replaces: null as string | null }].concat(
+      history.map((r) => ({ seq: r.seq, jws: r.manifest_jws, key: r.idempotency_key, replaces: r.replaces })),
+    );
+    manifests.forEach((mf, k) => {
+      const label = mf.seq === 1 ? `${where}.manifest` : `${where}.manifest ${mf.seq}`;
+      const wrong = (code: string, message: string): void => bad(code, mf.seq === 1 ? message : `manifest ${mf.seq}: ${message}`);
+      if (mf.key !== null) manifestKeys.set(mf.key, b.id);
+      if (k > 0) {
+        const before = manifests[k - 1]!;
+        if (mf.seq !== k + 1) wrong('manifest-history', `expected manifest ${k + 1} next`);
+        if (mf.replaces !== before.key || refused.get(before.key ?? '') !== b.id)
+          wrong('manifest-history', `replaces a manifest the fund did not refuse (the current one was manifest ${before.seq})`);
+      }
+      try {
+        const p = verifyJws(mf.jws, 'chifa-manifest+jws', label);
+        const m = checkManifest(p.payload, label);
+        if (m.batchId !== b.id || m.from !== b.first_number || m.to !== b.last_number || m.count !== b.count)
+          wrong('manifest-mismatch', 'the signed manifest describes another range');
+        else if (m.pharmacyId !== pharmacyId) wrong('manifest-mismatch', `the manifest is for pharmacy ${m.pharmacyId}`);
+        else if (canonicalize(m.invoices) !== canonicalize(list)) {
+          const i = m.invoices.findIndex((h, k) => h !== list[k]);
+          wrong('manifest-mismatch', `the manifest's hash of invoice ${b.first_number + i} differs from the journal's`);
+        } else if (canonicalize(m.totals) !== canonicalize(totals))
+          wrong('manifest-mismatch', 'the manifest totals differ from the invoices');
+        if (mf.key !== idempotencyKeyFor(mf.jws)) wrong('manifest-mismatch', 'the idempotency key is not derived from the manifest');
+      } catch (err) {
+        const e = err as { code?: string; message: string };
+        wrong(e.code ?? 'bad-manifest', e.message);
+      }
+    });
+  }
+  for (const batchId of resigned.keys()) {
+    if (batchId < 1 || batchId >= nextId)
+      problem({ code: 'manifest-history', batchId, message: `batch ${batchId}: a re-signed manifest for a batch that does not exist` });
+  }
+  for (const [key, batchId] of refused) {
+    if (manifestKeys.get(key) !== batchId)
+      problem({ code: 'manifest-history', batchId, message: `batch ${batchId}: a refusal is recorded for a manifest it does not have` });
   }
   if (report.invoices > 0 && nextFirst !== report.lastNumber + 1) {
     problem({ code: 'batch-range', message: `invoices ${nextFirst}–${report.lastNumber} are in no batch` });
