@@ -47,7 +47,8 @@ export function register(program: Command): void {
     .option('--fund-ca <file>', "PEM of the CA of the fund's TLS certificate")
     .option(
       '--fund-signer-ca <file>',
-      "PEM of the fund CA that issues the fund's signing certificate: its acknowledgements and downlink documents are verified against it " +
+      "PEM of the fund CA that issues the fund's signing certificate: its acknowledgements and downlink documents are verified against it, " +
+        'and the professional card before the journal signs with it ' +
         '(required unless the fund is on loopback, where the TEST ONLY fixtures/keys/fund-ca.pem is the default)',
     )
     .action(async (opts: ServeOptions) => {

@@ -32,7 +32,15 @@ export class TrustStore {
   }
 
   static fromFiles(files: readonly string[]): TrustStore {
-    return new TrustStore(files.map((f) => fs.readFileSync(f)));
+    return new TrustStore(
+      files.map((f) => {
+        try {
+          return fs.readFileSync(f);
+        } catch (err) {
+          throw new CertificateError('bad-fund-ca', `cannot read the fund CA ${f}: ${(err as Error).message}`);
+        }
+      }),
+    );
   }
 
   /** Checks `der`; throws CertificateError (code cert-untrusted / cert-expired / …) if refused. */

@@ -10,6 +10,7 @@ import {
   type RejectedInvoice,
 } from '../../sync/journal/journal';
 import type { Signer } from '../../sync/signer';
+import type { TrustStore } from '../../sync/trust';
 
 /**
  * The counter's view of the signed invoice journal (src/sync): append an invoice signed by the
@@ -48,6 +49,14 @@ export interface InvoiceJournalPort {
   close(): Promise<void>;
 }
 
+export interface CounterJournalOptions {
+  now?: () => Date;
+  /** When the journal closes a batch (default: 500 invoices or 24 hours). */
+  batch?: Partial<BatchPolicy>;
+  /** The fund CAs a professional card's certificate must chain to (Journal's `trust`). */
+  trust?: TrustStore;
+}
+
 /** Where the counter keeps the journal: `DATA/journal.sqlite`. */
 export function journalPath(dataDir: string): string {
   return path.join(dataDir, 'journal.sqlite');
@@ -59,16 +68,17 @@ export class CounterJournal implements InvoiceJournalPort {
   private writer: { journal: Journal; keyId: string; latest: { signer: Signer } } | undefined;
   private readonly now: (() => Date) | undefined;
   private readonly batch: Partial<BatchPolicy> | undefined;
+  private readonly trust: TrustStore | undefined;
 
-  private constructor(file: string, reader: Journal, options: { now?: () => Date; batch?: Partial<BatchPolicy> }) {
+  private constructor(file: string, reader: Journal, options: CounterJournalOptions) {
     this.file = file;
     this.reader = reader;
     this.now = options.now;
     this.batch = options.batch;
+    this.trust = options.trust;
   }
 
-  /** `batch`: when the journal closes a batch (default: 500 invoices or 24 hours). */
-  static open(file: string, options: { now?: () => Date; batch?: Partial<BatchPolicy> } = {}): CounterJournal {
+  static open(file: string, options: CounterJournalOptions = {}): CounterJournal {
     const opts = options.now ? { now: options.now } : {};
     return new CounterJournal(file, Journal.open(file, opts), options);
   }
@@ -94,6 +104,7 @@ export class CounterJournal implements InvoiceJournalPort {
       signer: stand,
       ...(this.now ? { now: this.now } : {}),
       ...(this.batch ? { batch: this.batch } : {}),
+      ...(this.trust ? { trust: this.trust } : {}),
     });
     this.writer = { journal, keyId: signer.keyId, latest };
     return journal;

@@ -8,6 +8,7 @@ import { maskId } from '../../common/log';
 import { ensurePrivateDir, loosePermissions, looseWarning } from '../../common/private-files';
 import { DownlinkStore } from '../../sync/downlink/client';
 import { fundCaFor } from '../../sync/fund-verifier';
+import { TrustStore } from '../../sync/trust';
 import type { BatchPolicy } from '../../sync/journal/journal';
 import { CatalogueStore } from '../../billing/catalogue/store';
 import { CounterJournal, journalPath } from '../counter/journal';
@@ -40,7 +41,11 @@ export interface CounterServerOptions {
   fund?: string;
   /** PEM file of the CA of the fund's TLS certificate. */
   fundCa?: string;
-  /** PEM file of the fund CA that issues the fund's signing certificate (default: TEST ONLY, for a fund on loopback only). */
+  /**
+   * PEM file of the fund CA that issues the fund's signing certificate (default: TEST ONLY, for a
+   * fund on loopback only) — and the professional cards: the journal signs only with a card
+   * whose certificate chains to it (default: the TEST ONLY one, with a warning unless demo).
+   */
   fundSignerCa?: string;
   syncIntervalMs?: number;
   /** When the journal closes a batch (default: 500 invoices or 24 hours). */
@@ -113,6 +118,7 @@ export async function startCounter(o: CounterServerOptions): Promise<RunningCoun
     const journal = CounterJournal.open(journalPath(o.dataDir), {
       ...(o.now ? { now: o.now } : {}),
       ...(o.batch ? { batch: o.batch } : {}),
+      ...(o.fundSignerCa ? { trust: TrustStore.fromFiles([o.fundSignerCa]) } : {}),
     });
     closers.push(() => journal.close());
     const downlink = DownlinkStore.open(o.dataDir);
@@ -133,6 +139,8 @@ export async function startCounter(o: CounterServerOptions): Promise<RunningCoun
     }
     const st = station;
     closers.push(() => st.close());
+    if (!o.fundSignerCa && st.mode !== 'demo')
+      log.warn('the journal trusts the TEST ONLY fund CA for professional cards; configure the fund CA (--fund-signer-ca)');
 
     const service: CounterService = new CounterService({
       station: st,
