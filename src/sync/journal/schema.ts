@@ -28,6 +28,17 @@ export const SCHEMA_VERSION = 3;
 const STATE_RANK = (col: string) =>
   `(CASE ${col} WHEN 'open' THEN 0 WHEN 'closed' THEN 1 WHEN 'sent' THEN 2 WHEN 'acknowledged' THEN 3 WHEN 'settled' THEN 4 END)`;
 
+/** BEFORE UPDATE and BEFORE DELETE triggers that abort: `table`'s rows never change. */
+const immutable = (
+  table: string,
+  update: string,
+  del: string,
+): string => `CREATE TRIGGER IF NOT EXISTS ${table}_no_update BEFORE UPDATE ON ${table}
+BEGIN SELECT RAISE(ABORT, 'journal: ${update}'); END;
+
+CREATE TRIGGER IF NOT EXISTS ${table}_no_delete BEFORE DELETE ON ${table}
+BEGIN SELECT RAISE(ABORT, 'journal: ${del}'); END;`;
+
 export const TRIGGERS = [
   'invoices_no_update',
   'invoices_no_delete',
@@ -71,11 +82,7 @@ CREATE TABLE IF NOT EXISTS fund_acks (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS fund_acks_batch ON fund_acks(batch_id);
 
-CREATE TRIGGER IF NOT EXISTS fund_acks_no_update BEFORE UPDATE ON fund_acks
-BEGIN SELECT RAISE(ABORT, 'journal: the fund''s signed answers are immutable'); END;
-
-CREATE TRIGGER IF NOT EXISTS fund_acks_no_delete BEFORE DELETE ON fund_acks
-BEGIN SELECT RAISE(ABORT, 'journal: the fund''s signed answers are never deleted'); END;
+${immutable('fund_acks', "the fund''s signed answers are immutable", "the fund''s signed answers are never deleted")}
 `;
 
 /** A batch's current manifest key and its place in the history (1: the manifest signed when it closed). */
@@ -93,11 +100,7 @@ CREATE TABLE IF NOT EXISTS manifest_refusals (
   refused_at TEXT NOT NULL
 ) STRICT;
 
-CREATE TRIGGER IF NOT EXISTS manifest_refusals_no_update BEFORE UPDATE ON manifest_refusals
-BEGIN SELECT RAISE(ABORT, 'journal: a recorded refusal is immutable'); END;
-
-CREATE TRIGGER IF NOT EXISTS manifest_refusals_no_delete BEFORE DELETE ON manifest_refusals
-BEGIN SELECT RAISE(ABORT, 'journal: a recorded refusal is never deleted'); END;
+${immutable('manifest_refusals', 'a recorded refusal is immutable', 'a recorded refusal is never deleted')}
 
 CREATE TRIGGER IF NOT EXISTS manifest_refusals_current BEFORE INSERT ON manifest_refusals
 BEGIN
@@ -116,11 +119,7 @@ CREATE TABLE IF NOT EXISTS resigned_manifests (
   PRIMARY KEY (batch_id, seq)
 ) STRICT;
 
-CREATE TRIGGER IF NOT EXISTS resigned_manifests_no_update BEFORE UPDATE ON resigned_manifests
-BEGIN SELECT RAISE(ABORT, 'journal: a batch manifest is signed once'); END;
-
-CREATE TRIGGER IF NOT EXISTS resigned_manifests_no_delete BEFORE DELETE ON resigned_manifests
-BEGIN SELECT RAISE(ABORT, 'journal: manifests are never deleted'); END;
+${immutable('resigned_manifests', 'a batch manifest is signed once', 'manifests are never deleted')}
 
 CREATE TRIGGER IF NOT EXISTS resigned_manifests_next BEFORE INSERT ON resigned_manifests
 BEGIN
@@ -162,11 +161,7 @@ CREATE TABLE IF NOT EXISTS invoices (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS invoices_ref ON invoices(ref_number) WHERE ref_number IS NOT NULL;
 
-CREATE TRIGGER IF NOT EXISTS invoices_no_update BEFORE UPDATE ON invoices
-BEGIN SELECT RAISE(ABORT, 'journal: signed invoices are immutable (issue a correction or a credit note)'); END;
-
-CREATE TRIGGER IF NOT EXISTS invoices_no_delete BEFORE DELETE ON invoices
-BEGIN SELECT RAISE(ABORT, 'journal: signed invoices are never deleted'); END;
+${immutable('invoices', 'signed invoices are immutable (issue a correction or a credit note)', 'signed invoices are never deleted')}
 
 CREATE TRIGGER IF NOT EXISTS invoices_append_only BEFORE INSERT ON invoices
 BEGIN
@@ -228,11 +223,7 @@ CREATE TABLE IF NOT EXISTS acks (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS acks_rejected ON acks(status) WHERE status = 'rejected';
 
-CREATE TRIGGER IF NOT EXISTS acks_no_update BEFORE UPDATE ON acks
-BEGIN SELECT RAISE(ABORT, 'journal: acknowledgements are immutable'); END;
-
-CREATE TRIGGER IF NOT EXISTS acks_no_delete BEFORE DELETE ON acks
-BEGIN SELECT RAISE(ABORT, 'journal: acknowledgements are never deleted'); END;
+${immutable('acks', 'acknowledgements are immutable', 'acknowledgements are never deleted')}
 ${FUND_ACKS_SQL}${MANIFEST_HISTORY_SQL}`;
 
 /** Opens pragmas for durability: WAL, synchronous=FULL (never weaken it: a lost invoice cannot be re-signed). */
