@@ -12,6 +12,7 @@ import { DownlinkStore, refreshDownlink, type DownlinkResult } from '../sync/dow
 import { fundCaFor, FundVerifier } from '../sync/fund-verifier';
 import { fundEndpoint } from '../sync/http';
 import type { Journal } from '../sync/journal/journal';
+import { CertificateError } from '../sync/errors';
 import { SoftwareSigner } from '../sync/signer';
 import { TrustStore } from '../sync/trust';
 import { RequestAuthenticator } from '../sync/request-auth';
@@ -189,17 +190,30 @@ export function register(program: Command): void {
         const dataDir = resolveDataDir(opts.data);
         const loose = loosePermissions(dataDir);
         if (loose.length > 0) logger.warn({ loose }, looseWarning(loose));
-        journal = openExistingJournal(opts.data, { signer, trust: TrustStore.fromFiles([fundCa.file]) });
+        const j = (journal = openExistingJournal(opts.data, { signer, trust: TrustStore.fromFiles([fundCa.file]) }));
         const abort = new AbortController();
         const onSignal = (): void => abort.abort();
         process.once('SIGINT', onSignal);
         process.once('SIGTERM', onSignal);
 
         for (let pass = 0; ;) {
-          if (opts.close) await journal.closeOpenBatch('on-demand');
-          else await journal.closeDueBatches();
+          // A certificate the fund would refuse signs nothing; with --close that ends the run
+          // (exit 2), otherwise the batches already signed are still sent (exit 1).
+          let signing: CertificateError | null = null;
+          const unlessRefused = async <T>(sign: () => Promise<T>): Promise<T | undefined> => {
+            try {
+              return await sign();
+            } catch (err) {
+              if (!(err instanceof CertificateError)) throw err;
+              signing = err;
+              process.stderr.write(`chifa sync: nothing signed: ${err.code}: ${err.message}\n`);
+              return undefined;
+            }
+          };
+          if (opts.close) await j.closeOpenBatch('on-demand');
+          else await unlessRefused(() => j.closeDueBatches());
           const display = new ProgressDisplay();
-          const uploader = new Uploader(journal, {
+          const uploader = new Uploader(j, {
             fund: endpoint,
             retry,
             logger,
@@ -209,7 +223,8 @@ export function register(program: Command): void {
           let summary = await uploader.runOnce();
           // The fund refused a manifest's certificate just now: signed again with this key (if the
           // fund can accept it) and sent again in the same pass.
-          if (summary.error && (await journal.signPendingManifests()) > 0) summary = addSummaries(summary, await uploader.runOnce());
+          if (summary.error && ((await unlessRefused(() => j.signPendingManifests())) ?? 0) > 0)
+            summary = addSummaries(summary, await uploader.runOnce());
           display.end();
           let dl: DownlinkResult[] = [];
           if (opts.downlink && !abort.signal.aborted) {
@@ -231,7 +246,7 @@ export function register(program: Command): void {
           if (opts.once || pass === 0 || eventful) printSummary(summary, dl, opts.json === true);
           pass++;
           if (opts.once || abort.signal.aborted) {
-            process.exitCode = summary.error ? 1 : 0;
+            process.exitCode = summary.error || signing ? 1 : 0;
             break;
           }
           await new Promise<void>((resolve) => {

@@ -1,6 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { FundServer } from '../../src/fund/server';
 import { Journal } from '../../src/sync/journal/journal';
 import { verifyJournal } from '../../src/sync/journal/verify';
 import { TrustStore } from '../../src/sync/trust';
@@ -130,5 +131,50 @@ describe('chifa sync (the built CLI) with a signer the fund would refuse', () =>
     const after = onCleanup(Journal.open(path.join(data, 'journal.sqlite')));
     expect(after.batches().map((b) => [b.state, b.signed])).toEqual([['open', false]]);
     expect(verifyJournal(after.file).ok).toBe(true);
+  });
+
+  test('a manifest the certificate cannot sign is reported, and what is signed is still sent (exit 1)', async () => {
+    const dir = tmpDir();
+    const data = path.join(dir, 'pharmacy');
+    const fund = onCleanup(new FundServer({ dataDir: path.join(dir, 'fund'), verifyThreads: 0, downlinkRecheckMs: 0 }));
+    const url = await fund.listen();
+    const j = Journal.open(path.join(data, 'journal.sqlite'), { signer: signer(1), batch: { maxCount: 100 } });
+    await j.appendMany([sampleDraft(1), sampleDraft(2)]);
+    await j.closeOpenBatch();
+    await j.append(sampleDraft(3));
+    // Batch 2 sealed (a crash before its manifest was signed) on a date the certificate does not cover.
+    j.db
+      .prepare("UPDATE batches SET state = 'closed', closed_at = '2019-06-01T00:00:00.000Z', close_reason = 'on-demand' WHERE id = 2")
+      .run();
+    await j.close();
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+      execFile(
+        process.execPath,
+        [
+          CLI,
+          'sync',
+          '--once',
+          '--fund',
+          url,
+          '--data',
+          data,
+          '--no-downlink',
+          '--key',
+          key('pharmacy-1.key.pem'),
+          '--cert',
+          key('pharmacy-1.cert.pem'),
+        ],
+        { encoding: 'utf8', timeout: 60_000 },
+        (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
+      ),
+    );
+    expect(r.stderr).toMatch(/chifa sync: nothing signed: cert-expired: the certificate is not valid at 2019-06-01/);
+    expect(r.stdout).toMatch(/sync: 1 batches, 2 invoices sent/);
+    expect(r.code).toBe(1);
+    const after = onCleanup(Journal.open(path.join(data, 'journal.sqlite')));
+    expect(after.batches().map((b) => [b.state, b.signed])).toEqual([
+      ['settled', true],
+      ['closed', false],
+    ]);
   });
 });

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { type DownlinkStore, refreshDownlink } from '../../sync/downlink/client';
+import { CertificateError } from '../../sync/errors';
 import { FundVerifier } from '../../sync/fund-verifier';
 import { fundEndpoint, type FundEndpoint } from '../../sync/http';
 import { RequestAuthenticator } from '../../sync/request-auth';
@@ -72,7 +73,14 @@ export class SyncLoop {
     const { service, journal, logger } = this.o;
     let error: string | null = null;
     try {
-      await service.withProfessionalSigner((signer) => journal.closeDueBatches(signer));
+      // A professional card the fund would refuse signs nothing, but what is signed is still sent.
+      try {
+        await service.withProfessionalSigner((signer) => journal.closeDueBatches(signer));
+      } catch (err) {
+        if (!(err instanceof CertificateError)) throw err;
+        error = `${err.code}: ${err.message}`;
+        logger.warn({ error: err.code }, 'the professional card cannot sign: its certificate would be refused');
+      }
       const summary = await new Uploader(journal.syncJournal, { fund: this.endpoint, logger, signal: this.abort.signal }).runOnce();
       if (summary.error) error = `${summary.error.code}: ${summary.error.message}`;
       if (summary.batches > 0 || summary.error)
