@@ -105,11 +105,16 @@ export function register(program: Command): void {
         );
         const failing = batches.filter((x) => x.lastError && (x.state === 'closed' || x.state === 'sent'));
         for (const x of failing.slice(0, 5)) process.stdout.write(`  batch ${x.id}: ${x.attempts} failed attempts, last: ${x.lastError}\n`);
-        for (const x of batches.filter((y) => y.manifestRefused !== null))
-          process.stdout.write(
-            `  batch ${x.id}: the fund refused its manifest's certificate (${x.manifestRefused!.code}); ` +
-              'the next `chifa sync` or counter sync with a certificate the fund accepts signs a new manifest\n',
-          );
+        const refused = batches.filter((y) => y.manifestRefused !== null);
+        for (const x of capLines(
+          refused.map(
+            (y) =>
+              `batch ${y.id}: the fund refused its manifest's certificate (${clip(y.manifestRefused!.code, MAX_LINE)}); ` +
+              'the next `chifa sync` or counter sync with a certificate the fund accepts signs a new manifest',
+          ),
+          MAX_DETAILS,
+        ))
+          process.stdout.write(`  ${x}\n`);
       });
     });
 

@@ -206,7 +206,7 @@ export function register(program: Command): void {
             } catch (err) {
               if (!(err instanceof CertificateError)) throw err;
               signing = err;
-              process.stderr.write(`chifa sync: nothing signed: ${err.code}: ${err.message}\n`);
+              process.stderr.write(`chifa sync: nothing signed: ${err.code}: ${clip(err.message, MAX_LINE)}\n`);
               return undefined;
             }
           };
