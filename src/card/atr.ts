@@ -10,6 +10,13 @@ export interface Atr {
   readonly bytes: Buffer;
   /** Protocols offered (T=0 when no TD byte names another). */
   readonly protocols: readonly number[];
+  /** TA1 as sent, absent when the card sends none (then the default factors apply). */
+  readonly ta1: number | undefined;
+  /**
+   * The rate factors the card offers in TA1 (the defaults Fi 372, Di 1, f(max) 5 MHz without
+   * TA1); undefined when TA1 holds a reserved value, which a reader must treat as "no faster rate".
+   */
+  readonly offered: RateFactors | undefined;
   readonly historical: Buffer;
   /** Compact-TLV objects of the historical bytes, by tag nibble. */
   readonly compact: ReadonlyMap<number, Buffer>;
@@ -24,6 +31,69 @@ export class AtrError extends ChifaError {
   }
 }
 
+/**
+ * Clock rate conversion integer Fi with its maximum clock frequency, and baud rate adjustment
+ * integer Di (ISO/IEC 7816-3 §8.3, tables 7 and 8). One elementary time unit is
+ * etu = (Fi / Di) × (1 / f), f being the clock the reader gives the card; the bit rate is 1 / etu.
+ */
+export interface RateFactors {
+  readonly fi: number;
+  readonly di: number;
+  /** The highest clock frequency the card accepts with this Fi, in Hz. */
+  readonly fMaxHz: number;
+}
+
+/** Fi and f(max) by the high nibble of TA1 (table 7); undefined = reserved. */
+const FI_TABLE: readonly (readonly [fi: number, fMaxMHz: number] | undefined)[] = [
+  [372, 4],
+  [372, 5],
+  [558, 6],
+  [744, 8],
+  [1116, 12],
+  [1488, 16],
+  [1860, 20],
+  undefined,
+  undefined,
+  [512, 5],
+  [768, 7.5],
+  [1024, 10],
+  [1536, 15],
+  [2048, 20],
+  undefined,
+  undefined,
+];
+
+/** Di by the low nibble of TA1 (table 8); undefined = reserved. */
+export const DI_TABLE: readonly (number | undefined)[] = [
+  undefined,
+  1,
+  2,
+  4,
+  8,
+  16,
+  32,
+  64,
+  12,
+  20,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+  undefined,
+];
+
+/** Without TA1 (§8.3): Fd = 372, Dd = 1, f(max) = 5 MHz. */
+export const DEFAULT_RATE: RateFactors = { fi: 372, di: 1, fMaxHz: 5_000_000 };
+
+/** The factors TA1 codes, or undefined when either nibble is reserved. */
+export function rateFactors(ta1: number): RateFactors | undefined {
+  const f = FI_TABLE[(ta1 >> 4) & 0x0f];
+  const di = DI_TABLE[ta1 & 0x0f];
+  if (!f || di === undefined) return undefined;
+  return { fi: f[0], di, fMaxHz: f[1] * 1_000_000 };
+}
+
 export function parseAtr(input: Uint8Array): Atr {
   const b = Buffer.from(input);
   if (b.length < 2) throw new AtrError('an ATR has at least TS and T0', b.length);
@@ -34,8 +104,10 @@ export function parseAtr(input: Uint8Array): Atr {
   let pos = 2;
   const protocols = new Set<number>();
   let sawTd = false;
-  while (y) {
+  let ta1: number | undefined;
+  for (let group = 1; y; group++) {
     // TAi, TBi, TCi, TDi present per bits b5..b8 of the previous Y nibble.
+    if (group === 1 && y & 1 && pos < b.length) ta1 = b[pos];
     for (const bit of [1, 2, 4]) if (y & bit) pos++;
     if (y & 8) {
       if (pos >= b.length) throw new AtrError('truncated interface bytes', pos);
@@ -66,6 +138,8 @@ export function parseAtr(input: Uint8Array): Atr {
   return {
     bytes: b,
     protocols: [...protocols],
+    ta1,
+    offered: ta1 === undefined ? DEFAULT_RATE : rateFactors(ta1),
     historical,
     compact,
     capabilities: { chaining: (third & 0x80) !== 0, extendedLength: (third & 0x40) !== 0 },

@@ -4,16 +4,20 @@ import { toHex } from '../card/apdu';
 import type { CardOptions } from '../emulator/context';
 import { VirtualCard } from '../emulator/virtual-card';
 import { VPCD_PORT, VpcdBridge } from '../emulator/vpcd';
+import { TIMING_PROFILE_NAMES } from '../emulator/timing-profile';
 import { ChifaError } from '../common/errors';
 import { untilStopSignal } from './stop-signal';
 
 /**
- * `chifa emulate --card fixtures/cards/demo.json [--port 35963] [--host 127.0.0.1] [--state FILE]`
+ * `chifa emulate --card fixtures/cards/demo.json [--port 35963] [--host 127.0.0.1] [--state FILE]
+ *   [--timing none|iso-default|typical|FILE.json]`
  *
  * Runs an emulated card and puts it into pcscd's virtual reader (vsmartcard vpcd): it shows up
  * as a card in "Virtual PCD 00 00" (port 35963) or "Virtual PCD 00 01" (35964) to every PC/SC
  * client. Progress goes to stderr; it runs until SIGINT/SIGTERM. SIGUSR2 pulls the card out of
  * the reader or puts it back (SIGUSR1 belongs to Node's debugger). PINs are never printed.
+ * With --timing the card's ATR offers the profile's TA1 and every answer comes after the time a
+ * real card and reader would take (docs/emulator.md, "Timing").
  */
 
 interface EmulateOptions {
@@ -25,6 +29,7 @@ interface EmulateOptions {
   protocol?: string;
   extended: boolean;
   clock?: string;
+  timing: string;
 }
 
 function fail(message: string): never {
@@ -43,6 +48,7 @@ export function register(program: Command): void {
     .option('--protocol <T=0|T=1>', 'transmission protocol the card announces and follows')
     .option('--no-extended', 'no extended length (short APDUs only)')
     .option('--clock <date>', 'fix the card clock (YYYY-MM-DD or ISO time) for certificate validity')
+    .option('--timing <profile>', `answer as slowly as a real card: ${TIMING_PROFILE_NAMES.join(', ')} or a JSON profile`, 'none')
     .action(async (opts: EmulateOptions) => {
       await emulate(opts);
     });
@@ -67,7 +73,7 @@ async function emulate(opts: EmulateOptions): Promise<void> {
     ...(opts.extended === false ? { extendedLength: false } : {}),
   };
   const resumed = opts.state !== undefined && fs.existsSync(opts.state);
-  const card = VirtualCard.open({ image: opts.card, state: opts.state, ...(clock ? { clock } : {}) });
+  const card = VirtualCard.open({ image: opts.card, state: opts.state, timing: opts.timing, ...(clock ? { clock } : {}) });
   if (Object.keys(overrides).length > 0) {
     card.setOptions(overrides);
     card.reset();
@@ -82,6 +88,14 @@ async function emulate(opts: EmulateOptions): Promise<void> {
     `${card.kind} card "${card.os.definition.label}"${resumed ? ` resumed from ${opts.state}` : ''}; ` +
       `${o.protocol}, ${o.extendedLength ? 'extended length' : 'short APDUs only'}${o.chaining ? ', chaining' : ''}; ATR ${toHex(card.atr)}`,
   );
+  const timing = card.timing;
+  if (timing) {
+    const r = timing.rate;
+    say(
+      `timing "${timing.profile.name}": ${Math.round(r.bitRate).toLocaleString('en-US')} bit/s (Fi ${r.fi}, Di ${r.di}, ` +
+        `${(r.clockHz / 1e6).toFixed(4)} MHz${timing.pps ? ', after PPS' : ''}); answers wait their modelled time`,
+    );
+  }
   const bridge = new VpcdBridge(card, { host: opts.host, port, log: say });
   say(`connecting to vpcd at ${opts.host}:${port} (${bridge.readerName})${opts.state ? `; state in ${opts.state}` : ''}`);
   bridge.start();

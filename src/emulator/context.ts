@@ -4,6 +4,7 @@ import type { P256SigningKey } from '../common/p256';
 import type { Df, Ef } from './filesystem';
 import type { Nvm } from './nvm';
 import type { PinObject, SecurityState } from './security';
+import type { CardWork } from './work';
 
 /** How the card talks: transmission protocol and the length features it announces in its ATR. */
 export interface CardOptions {
@@ -57,6 +58,8 @@ export interface CommandContext {
   readonly keys: CardKeys;
   /** GET DATA objects by tag. */
   readonly dataObjects: ReadonlyMap<number, Buffer>;
+  /** What the current command does besides moving bytes (signatures; NVM writes are counted by the OS). */
+  readonly work: CardWork;
   /** The card's clock (certificate validity). */
   now(): Date;
   random(n: number): Buffer;

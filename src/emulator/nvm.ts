@@ -57,6 +57,11 @@ export class Nvm {
   dirty = false;
   /** Counts committed transactions (tests use it to tell writing commands from others). */
   commits = 0;
+  /**
+   * Told of every transaction before it is programmed (the OS uses it to count what a command
+   * writes, for the timing model; see os.ts `work`). `journalled` is the anti-tearing setting.
+   */
+  onCommit: ((writes: readonly NvmWrite[], journalled: boolean) => void) | undefined;
 
   constructor(antiTearing = true) {
     this.antiTearing = antiTearing;
@@ -91,6 +96,7 @@ export class Nvm {
       }
     }
     const pages = splitPages(writes);
+    this.onCommit?.(writes, this.antiTearing);
     if (this.antiTearing) {
       const copy = writes.map((w) => ({ region: w.region, offset: w.offset, bytes: Buffer.from(w.bytes) }));
       this.step(() => {

@@ -16,6 +16,7 @@ import { buildFileSystem, type Df, type Ef } from './filesystem';
 import { Nvm, PowerLoss } from './nvm';
 import { PIN_REGION_SIZE, PinObject, SecurityState } from './security';
 import { ResponseBuffer } from './t0';
+import { CardWork } from './work';
 
 /**
  * The card operating system: one method, `process(command bytes) → response bytes`.
@@ -73,6 +74,7 @@ export class CardOs {
   private readonly chain = new CommandChain();
   private readonly responses = new ResponseBuffer();
   private readonly ctx: CommandContext;
+  private work = new CardWork();
 
   constructor(
     readonly definition: CardDefinition,
@@ -92,6 +94,7 @@ export class CardOs {
     this.dataObjects = new Map(Object.entries(definition.dataObjects).map(([t, v]) => [parseInt(t, 16), Buffer.from(v, 'hex')]));
     this.clock = env.clock ?? (() => new Date());
     this.random = env.random ?? ((n) => randomBytes(n));
+    this.nvm.onCommit = (writes, journalled) => this.work.nvm(writes, journalled);
     this.currentDf = this.mf;
     this.currentEf = undefined;
     // The context's getters must read the OS's current state, and a getter cannot be an arrow.
@@ -114,6 +117,9 @@ export class CardOs {
       },
       keys: this.keys,
       dataObjects: this.dataObjects,
+      get work() {
+        return os.work;
+      },
       now: () => this.clock(),
       random: (n) => this.random(n),
     };
@@ -147,8 +153,14 @@ export class CardOs {
     this.currentEf = ef;
   }
 
+  /** What the last command processed made the card do (NVM writes, signatures): see work.ts. */
+  get lastWork(): CardWork {
+    return this.work;
+  }
+
   /** Processes one command APDU. Never throws for any input (PowerLoss aside, see above). */
   process(apdu: Buffer): Buffer {
+    this.work = new CardWork();
     let reply: Reply;
     try {
       reply = this.dispatch(apdu);
@@ -181,7 +193,7 @@ export class CardOs {
 
     if (ins === INS_GET_RESPONSE && (cla & 0x10) === 0) {
       this.chain.clear();
-      return this.responses.getResponse(parsed);
+      return this.responses.getResponse(parsed, this.options.protocol === 'T=0');
     }
     this.responses.clear();
 

@@ -11,11 +11,16 @@ import { CardOs } from './os';
 import { personalize, personalizeFile } from './personalize';
 import { CardImageError, parseCardImage } from './image-schema';
 import { readStateFile, writeStateFile, type CardSnapshot } from './state';
+import { CardTimingModel, ZERO_COST, type ExchangeCost } from './timing';
+import { resolveTimingProfile, type TimingProfile } from './timing-profile';
+import { CardWork } from './work';
 
 /**
  * An emulated card in a reader slot: the card OS plus the physical things around it — insertion,
- * power, reset, latency, faults, and its memory surviving restarts (write-through to a state
- * file). This is the object tests, the in-process transport and the vpcd bridge hold.
+ * power, reset, latency, faults, its timing (what a real card and reader would take: the TA1 of
+ * its ATR and the modelled time of every exchange, timing.ts), and its memory surviving restarts
+ * (write-through to a state file). This is the object tests, the in-process transport and the
+ * vpcd bridge hold.
  *
  *   const card = VirtualCard.fromImage('fixtures/cards/demo.json');
  *   const rsp = await card.transmit(Buffer.from('00A4040C0BD213000001434849464101', 'hex'));
@@ -34,6 +39,14 @@ export interface VirtualCardOptions {
   readonly random?: (n: number) => Buffer;
   /** Write-through persistence: the state file is rewritten (atomically) after every change. */
   readonly statePath?: string;
+  /** Timing profile: 'none' (default), 'iso-default', 'typical', a JSON file, or a profile. */
+  readonly timing?: string | TimingProfile;
+}
+
+/** One exchange: the response and its modelled time (ZERO_COST without a timing profile). */
+export interface Exchange {
+  readonly response: Buffer;
+  readonly cost: ExchangeCost;
 }
 
 export class VirtualCard extends EventEmitter {
@@ -42,6 +55,7 @@ export class VirtualCard extends EventEmitter {
   private _inserted = true;
   private _powered = false;
   private statePath: string | undefined;
+  private _timing: CardTimingModel | undefined;
 
   constructor(snapshot: CardSnapshot, opts: VirtualCardOptions = {}) {
     super();
@@ -58,6 +72,7 @@ export class VirtualCard extends EventEmitter {
     const problems = fsProblems(this.os.mf);
     if (problems.length > 0) throw new Error(`inconsistent card memory: ${problems.join('; ')}`);
     this.statePath = opts.statePath;
+    this._timing = timingModel(opts.timing);
     this.os.nvm.dirty = true;
     this.powerOn();
   }
@@ -104,7 +119,22 @@ export class VirtualCard extends EventEmitter {
   }
 
   get atr(): Buffer {
-    return buildAtr(this.os.options);
+    return buildAtr(this.os.options, this._timing?.ta1);
+  }
+
+  /** The timing model (undefined: none, the emulator answers with no modelled time). */
+  get timing(): CardTimingModel | undefined {
+    return this._timing;
+  }
+
+  /** Changes the timing profile; the ATR (its TA1) changes with it, seen at the next reset. */
+  setTiming(profile: string | TimingProfile | undefined): void {
+    this._timing = timingModel(profile);
+  }
+
+  /** Modelled time from reset to the first command: ATR, PPS, IFS (ZERO_COST without timing). */
+  resetCost(): ExchangeCost {
+    return this._timing ? this._timing.resetCost(this.atr, this.os.options.protocol) : ZERO_COST;
   }
 
   get inserted(): boolean {
@@ -158,12 +188,31 @@ export class VirtualCard extends EventEmitter {
 
   /** Sends one APDU, honouring latency and faults. Throws CardRemovedError when the card is gone or loses power. */
   async transmit(apdu: Buffer): Promise<Buffer> {
-    const latency = this.faults.latencyMs;
-    if (latency > 0) await new Promise((r) => setTimeout(r, latency));
-    return this.transmitSync(apdu);
+    return (await this.exchange(apdu)).response;
   }
 
-  /** Like transmit, without latency. */
+  /**
+   * Like transmit, and says what the exchange would take on a real card (the timing profile's
+   * model). The modelled time is not waited here: the in-process transport and the vpcd bridge
+   * decide whether to wait it or to count it.
+   */
+  async exchange(apdu: Buffer): Promise<Exchange> {
+    const latency = this.faults.latencyMs;
+    if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+    return this.exchangeSync(apdu);
+  }
+
+  /** Like exchange, without latency. */
+  exchangeSync(apdu: Buffer): Exchange {
+    const before = this.os.lastWork;
+    const response = this.transmitSync(apdu);
+    if (!this._timing) return { response, cost: ZERO_COST };
+    // A command the OS never saw (an injected status word) did no work.
+    const work = this.os.lastWork === before ? new CardWork() : this.os.lastWork;
+    return { response, cost: this._timing.exchange(apdu, response, this.os.options.protocol, work) };
+  }
+
+  /** Like transmit, without latency or timing. */
   transmitSync(apdu: Buffer): Buffer {
     if (!this._inserted) throw new CardRemovedError('the card was removed');
     if (!this._powered) throw new CardRemovedError('the card is not powered (reset or power loss): reconnect');
@@ -252,4 +301,9 @@ export class VirtualCard extends EventEmitter {
     this.os.nvm.dirty = true;
     this.persist();
   }
+}
+
+function timingModel(profile: string | TimingProfile | undefined): CardTimingModel | undefined {
+  const p = profile === undefined ? undefined : resolveTimingProfile(profile);
+  return p ? new CardTimingModel(p) : undefined;
 }

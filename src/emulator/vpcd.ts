@@ -19,6 +19,11 @@ import type { VirtualCard } from './virtual-card';
  * card on again, which runs its recovery. If pcscd is not there (yet), the bridge retries with
  * backoff. TCP_NODELAY is set on our side (vpcd's own side needs scripts/nodelay.so, see
  * docs/pcsc.md), and tests connect to 127.0.0.1 only.
+ *
+ * With a timing profile on the card, every answer leaves after the exchange's modelled time and
+ * a power-on or reset holds the next message back for the ATR and PPS time (timing.ts). vpcd is
+ * a virtual reader: pcscd sends it no PPS and there is no line whose rate could change, so the
+ * delay is computed at the rate the profile says the card and a real reader would agree on.
  */
 
 export const VPCD_PORT = 35963;
@@ -208,10 +213,16 @@ export class VpcdBridge extends EventEmitter {
           this.card.powerOff();
           return;
         case CTRL_POWER_ON:
-          if (this.card.inserted) this.card.powerOn();
+          if (this.card.inserted) {
+            this.card.powerOn();
+            await delay(this.card.resetCost().totalMs);
+          }
           return;
         case CTRL_RESET:
-          if (this.card.inserted) this.card.reset();
+          if (this.card.inserted) {
+            this.card.reset();
+            await delay(this.card.resetCost().totalMs);
+          }
           return;
         case CTRL_GET_ATR:
           socket.write(frame(this.card.atr));
@@ -224,7 +235,9 @@ export class VpcdBridge extends EventEmitter {
     try {
       // vpcd only sends APDUs to a powered card; after a tear it still may: power on first.
       if (!this.card.powered && this.card.inserted) this.card.powerOn();
-      response = await this.card.transmit(payload);
+      const exchange = await this.card.exchange(payload);
+      response = exchange.response;
+      await delay(exchange.cost.totalMs);
     } catch (err) {
       if (err instanceof CardRemovedError) {
         if (this.card.inserted) {
@@ -239,4 +252,9 @@ export class VpcdBridge extends EventEmitter {
     if (response.length > MAX_FRAME) response = Buffer.from([0x67, 0x00]);
     if (!socket.destroyed) socket.write(frame(response));
   }
+}
+
+/** Waits the modelled time (nothing without a timing profile). */
+function delay(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
 }

@@ -1,5 +1,6 @@
 import * as net from 'node:net';
 import { FrameReader, frame, VpcdBridge, vpcdReaderName } from '../../src/emulator/vpcd';
+import { TIMING_PROFILES } from '../../src/emulator/timing-profile';
 import { card, hex, selectInsured, verifyPin } from './helpers';
 
 /**
@@ -196,5 +197,21 @@ describe('VpcdBridge', () => {
     const s = await vpcd.next();
     send(s, Buffer.from([0x04]));
     expect(await reply(s)).toEqual(c.atr);
+  });
+
+  test('with a timing profile the answer leaves after its modelled time, and the ATR offers TA1', async () => {
+    vpcd = await fakeVpcd();
+    const slow = { ...TIMING_PROFILES.typical, name: 'slow', card: { ...TIMING_PROFILES.typical.card, commandMs: 60 } };
+    const c = card('demo', { timing: slow });
+    bridge = new VpcdBridge(c, { port: vpcd.port });
+    bridge.start();
+    const s = await vpcd.next();
+    send(s, Buffer.from([0x04]));
+    const atr = await reply(s);
+    expect(hex(atr.subarray(0, 3))).toBe('3B9818');
+    const start = performance.now();
+    send(s, selectInsured());
+    expect(hex(await reply(s))).toBe('9000');
+    expect(performance.now() - start).toBeGreaterThanOrEqual(60);
   });
 });

@@ -36,6 +36,7 @@ export function externalAuthenticate(ctx: CommandContext, cmd: Command): Reply {
   if (!challenge || !cert) return sw(SW.CONDITIONS_OF_USE_NOT_SATISFIED);
   if (cmd.data.length !== SIGNATURE_LENGTH) return sw(SW.WRONG_LENGTH);
   let good: boolean;
+  ctx.work.ecdsa('verify');
   try {
     good = cryptoVerify('sha256', challenge, { key: cert.publicKey, dsaEncoding: 'ieee-p1363' }, cmd.data);
   } catch {
@@ -51,6 +52,7 @@ export function internalAuthenticate(ctx: CommandContext, cmd: Command): Reply {
   if (cmd.p2 !== PRO_SIGN_KEY_REF || !ctx.keys.signing) return sw(SW.REFERENCE_DATA_NOT_FOUND);
   if (cmd.data.length === 0 || cmd.data.length > 255) return sw(SW.WRONG_LENGTH);
   if (!ctx.security.verified.has(PIN_REF)) return sw(SW.SECURITY_STATUS_NOT_SATISFIED);
+  ctx.work.ecdsa('sign');
   const sig = cryptoSign('sha256', cmd.data, { key: ctx.keys.signing, dsaEncoding: 'ieee-p1363' });
   return fit(sig, cmd.ne);
 }

@@ -40,6 +40,7 @@ function verifyCertificate(ctx: CommandContext, cmd: Command): Reply {
     return sw(SW.WRONG_DATA);
   }
   let trusted: boolean;
+  ctx.work.ecdsa('verify');
   try {
     trusted = cert.verify(fundCa);
   } catch {
@@ -60,5 +61,6 @@ function computeSignature(ctx: CommandContext, cmd: Command): Reply {
   if (key === undefined) return sw(SW.REFERENCE_DATA_NOT_FOUND);
   if (cmd.data.length !== 32) return sw(SW.WRONG_LENGTH);
   if (!ctx.security.verified.has(PIN_REF)) return sw(SW.SECURITY_STATUS_NOT_SATISFIED);
+  ctx.work.ecdsa('sign');
   return fit(key.signDigest(cmd.data), cmd.ne);
 }
