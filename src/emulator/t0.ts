@@ -13,7 +13,9 @@ import type { Reply } from './context';
  *  - both protocols: a handler's `more` (see Reply) is kept and announced with '61xx' after the
  *    data that fitted.
  * GET RESPONSE answers '61yy' while more is left, then the command's own status word. Any other
- * command drops what is pending.
+ * command drops what is pending. Le larger than what is left: T=0 answers '6Cxx' (the exact Le,
+ * ISO 7816-3 §10.3.3); T=1 returns what is left, Ne being the most the terminal accepts (ISO
+ * 7816-4 §5.1) — with extended length '6Cxx' could not even say a length above 255.
  */
 export class ResponseBuffer {
   private pending: Buffer | null = null;
@@ -48,12 +50,12 @@ export class ResponseBuffer {
   }
 
   /** GET RESPONSE 'C0'. */
-  getResponse(cmd: ParsedCommand): Reply {
+  getResponse(cmd: ParsedCommand, t0: boolean): Reply {
     const pending = this.pending;
     if (!pending) return { sw: SW.CONDITIONS_OF_USE_NOT_SATISFIED };
     if (cmd.p1 !== 0 || cmd.p2 !== 0) return { sw: SW.INCORRECT_P1P2 };
     if (cmd.data.length !== 0) return { sw: SW.WRONG_LENGTH };
-    const ne = cmd.ne ?? 256;
+    const ne = Math.min(cmd.ne ?? 256, t0 ? Infinity : pending.length);
     if (ne > pending.length) return { sw: 0x6c00 | (pending.length & 0xff) };
     const out = pending.subarray(0, ne);
     const rest = pending.subarray(ne);

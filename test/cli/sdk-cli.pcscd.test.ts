@@ -76,7 +76,7 @@ describePcsc('chifa readers / apdu / read against chifa emulate', () => {
     expect(card.holder.ssn).toBe('180516012345');
     expect(card.beneficiaries).toHaveLength(4);
     expect(card.dispensations).toHaveLength(4);
-    expect(card.apdus).toBe(8);
+    expect(card.apdus).toBe(11);
     const wrong = await chifa(['read', '--reader', 'Virtual PCD 00 00', '--pin-stdin'], { input: '9999\n' });
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toBe('chifa read: wrong PIN, 2 tries left\n');

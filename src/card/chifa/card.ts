@@ -1,3 +1,4 @@
+import { InvalidInputError } from '../../common/errors';
 import {
   appendRecord,
   changeReferenceData,
@@ -16,15 +17,46 @@ import { type CardCapabilities, type CardTransport, TransportError } from '../tr
 import { decodeBeneficiary, decodeDispensation, decodeEmergency, decodeHolder, decodePrescription, decodeRights } from './decode';
 import { encodeDispensation, encodePrescription, type NewDispensation } from './encode';
 import { AccessDeniedError, AppendInterruptedError, CardProtocolError, NotAChifaCardError } from './errors';
-import { readRecords, readTransparent, type ReadStrategy } from './files';
+import { readRecords, readTransparent, RecordReader, type ReadStrategy } from './files';
 import { Link, type LinkOptions } from './link';
 import { pinBlock, pukBlock, wipe } from './pin';
 import type { FullReadResult, PinResult, PinStatus, ProfessionalAuthResult, UnblockResult } from './results';
-import type { Beneficiary, CardData, Dispensation, Emergency, Holder, Prescription, Rights } from './types';
+import type { Beneficiary, CardData, Dispensation, Emergency, Holder, IsoDate, Prescription, Rights } from './types';
 
 export interface ChifaCardOptions extends LinkOptions {
   /** 'multi-record' (default): READ RECORD(S) over whole files; 'naive': one record per APDU (benchmark baseline). */
   strategy?: ReadStrategy;
+}
+
+/** Records per READ RECORD(S) when a read may stop early (see HistoryReadOptions.chunk). */
+export const DEFAULT_CHUNK = 8;
+
+/**
+ * A read of a ring (prescriptions, dispensations) that stops once older records no longer
+ * matter. The ring is in the order records were appended, newest first, which for records
+ * written at the counter is also date order.
+ */
+export interface HistoryReadOptions<T> {
+  /** Stop at the first record for which this is true: that record and all older ones are left out. */
+  readonly until?: (record: T) => boolean;
+  /** Only records dated on or after this day (YYYY-MM-DD): stop at the first older one. */
+  readonly since?: IsoDate;
+  /**
+   * Records asked for per READ RECORD(S) / GET RESPONSE (default DEFAULT_CHUNK), at most what one
+   * answer carries (256 bytes without extended length); the condition is checked after each.
+   * Larger chunks mean fewer APDUs, smaller ones fewer bytes read past the point where the read
+   * stops (bench/card-timing.ts measures both).
+   */
+  readonly chunk?: number;
+}
+
+/** Options of the record iterators (`dispensations()`, `prescriptions()`). */
+export interface RecordIteratorOptions {
+  /**
+   * Records per APDU exchange (default DEFAULT_CHUNK, at most what one answer carries); each is
+   * one card transaction.
+   */
+  readonly chunk?: number;
 }
 
 /**
@@ -145,14 +177,35 @@ export class ChifaCard {
     return this.link.atomic(async (s) => decodeEmergency(await this.transparent(s, InsuredFiles.emergency)));
   }
 
-  /** Up to 40 prescriptions, newest first. */
-  readPrescriptions(): Promise<Prescription[]> {
-    return this.link.atomic((s) => this.prescriptions(s));
+  /**
+   * Up to 40 prescriptions, newest first; with `until` or `since`, only those newer than where
+   * the read stops, read a chunk at a time (see HistoryReadOptions).
+   */
+  readPrescriptions(options: HistoryReadOptions<Prescription> = {}): Promise<Prescription[]> {
+    return this.link.atomic((s) => this.history(s, InsuredFiles.prescriptions, decodePrescription, options));
   }
 
-  /** Up to 400 dispensed drugs, newest first. */
-  readDispensations(): Promise<Dispensation[]> {
-    return this.link.atomic((s) => this.dispensations(s));
+  /**
+   * Up to 400 dispensed drugs, newest first; with `until` or `since`, only those newer than where
+   * the read stops, read a chunk at a time — e.g. `{ since: today - longest treatment }` for
+   * the supplies that may still be running.
+   */
+  readDispensations(options: HistoryReadOptions<Dispensation> = {}): Promise<Dispensation[]> {
+    return this.link.atomic((s) => this.history(s, InsuredFiles.dispensations, decodeDispensation, options));
+  }
+
+  /**
+   * The dispensed drugs newest first, read `chunk` records at a time as the loop asks for them:
+   * breaking out of the loop reads nothing more. Each chunk is one card transaction, so other
+   * calls on this card may come between two steps (the reader then finds its place again).
+   */
+  dispensations(options: RecordIteratorOptions = {}): AsyncGenerator<Dispensation> {
+    return this.iterate(InsuredFiles.dispensations, decodeDispensation, options.chunk ?? DEFAULT_CHUNK);
+  }
+
+  /** The prescriptions newest first, a chunk at a time (as `dispensations()`). */
+  prescriptions(options: RecordIteratorOptions = {}): AsyncGenerator<Prescription> {
+    return this.iterate(InsuredFiles.prescriptions, decodePrescription, options.chunk ?? DEFAULT_CHUNK);
   }
 
   /**
@@ -277,13 +330,55 @@ export class ChifaCard {
     return decodeRecords(await this.records(s, InsuredFiles.beneficiaries), decodeBeneficiary);
   }
 
-  private async prescriptions(s: CardSession): Promise<Prescription[]> {
-    return decodeRecords(await this.records(s, InsuredFiles.prescriptions), decodePrescription);
+  /** A ring read whole (no stop condition), or chunk by chunk until the condition says stop. */
+  private async history<T extends { readonly date: IsoDate }>(
+    s: CardSession,
+    file: FileSpec,
+    decode: (bytes: Buffer, record: number) => T,
+    options: HistoryReadOptions<T>,
+  ): Promise<T[]> {
+    const stop = stopCondition(options);
+    if (!stop) return decodeRecords(await this.records(s, file), decode);
+    const reader = new RecordReader(file, this.link.capabilities);
+    const step = Math.min(checkChunk(options.chunk ?? DEFAULT_CHUNK), reader.perApdu);
+    const out: T[] = [];
+    while (!reader.finished) {
+      const first = reader.position;
+      const records = await reader.next(s, step);
+      for (const [i, bytes] of records.entries()) {
+        const r = decode(bytes, first + i);
+        if (stop(r)) return out;
+        out.push(r);
+      }
+    }
+    return out;
   }
 
-  private async dispensations(s: CardSession): Promise<Dispensation[]> {
-    return decodeRecords(await this.records(s, InsuredFiles.dispensations), decodeDispensation);
+  private async *iterate<T>(file: FileSpec, decode: (bytes: Buffer, record: number) => T, chunk: number): AsyncGenerator<T> {
+    const reader = new RecordReader(file, this.link.capabilities);
+    const step = Math.min(checkChunk(chunk), reader.perApdu);
+    while (!reader.finished) {
+      const first = reader.position;
+      const records = await this.link.atomic((s) => reader.next(s, step));
+      for (const [i, bytes] of records.entries()) yield decode(bytes, first + i);
+    }
   }
+}
+
+function checkChunk(chunk: number): number {
+  if (!Number.isInteger(chunk) || chunk < 1 || chunk > 1024) {
+    throw new InvalidInputError([{ field: 'chunk', message: `must be an integer 1..1024, got ${chunk}` }], 'read options');
+  }
+  return chunk;
+}
+
+function stopCondition<T extends { readonly date: IsoDate }>(options: HistoryReadOptions<T>): ((r: T) => boolean) | undefined {
+  const { until, since } = options;
+  if (since !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(since)) {
+    throw new InvalidInputError([{ field: 'since', message: `expected a date YYYY-MM-DD, got ${String(since)}` }], 'read options');
+  }
+  if (since === undefined) return until;
+  return until ? (r) => r.date < since || until(r) : (r) => r.date < since;
 }
 
 /** Decodes records read in order, numbering them as the card does (record 1 first). */

@@ -2,7 +2,14 @@
  * The Chifa card application: the one way from the counter (src/pos) to a card. Works over any
  * CardTransport: PC/SC (src/card/pcsc), the in-process emulator, or a replayed transcript.
  */
-export { ChifaCard, type ChifaCardOptions, type ProfessionalAuthenticator } from './card';
+export {
+  ChifaCard,
+  DEFAULT_CHUNK,
+  type ChifaCardOptions,
+  type HistoryReadOptions,
+  type ProfessionalAuthenticator,
+  type RecordIteratorOptions,
+} from './card';
 export { ProfessionalCard } from './professional';
 export { professionalCardSigner, type CardSigner } from './signer';
 export * from './types';

@@ -17,7 +17,19 @@ export function getData(tag: number, ne = 256): Command<GetDataResult> {
   });
 }
 
-/** GET RESPONSE (INS 'C0', §7.6.1): fetches the rest of a T=0 answer; the channel does this for you. */
-export function getResponse(ne: number, cla = CLA): Command<Buffer> {
-  return command('GET RESPONSE', { cla, ins: 0xc0, p1: 0, p2: 0, ne }, (r) => (r.ok || r.sw1 === SW1.BYTES_AVAILABLE ? r.data : undefined));
+/**
+ * GET RESPONSE (INS 'C0', §7.6.1): the next part of an answer the card announced with '61xx'
+ * (T=0, or response chaining §5.3.4). The channel fetches such parts for you up to the Ne you
+ * asked for; send it yourself to go on with an answer you took only part of. `chained`: the card
+ * still holds more ('61xx' again). '6985': nothing is pending (another command came between).
+ */
+export type GetResponseResult = { kind: 'ok'; data: Buffer; chained: boolean } | { kind: 'nothingPending' };
+
+export function getResponse(ne: number, cla = CLA): Command<GetResponseResult> {
+  return command('GET RESPONSE', { cla, ins: 0xc0, p1: 0, p2: 0, ne }, (r) => {
+    if (r.ok) return { kind: 'ok', data: r.data, chained: false };
+    if (r.sw1 === SW1.BYTES_AVAILABLE) return { kind: 'ok', data: r.data, chained: true };
+    if (r.sw === SW.CONDITIONS_OF_USE_NOT_SATISFIED) return { kind: 'nothingPending' };
+    return undefined;
+  });
 }

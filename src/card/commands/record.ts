@@ -1,4 +1,4 @@
-import { SW } from '../status';
+import { SW, SW1 } from '../status';
 import { command, CLA, type Command } from './command';
 
 /**
@@ -19,8 +19,13 @@ export const RecordMode = {
 } as const;
 export type RecordModeName = keyof typeof RecordMode;
 
+/**
+ * `endOfRecords`: '6282', the card says the last record was reached. `chained`: '61xx', the card
+ * holds the rest of its answer for GET RESPONSE (response chaining, ISO 7816-4 §5.3.4) — the
+ * channel fetched parts of it up to Ne, and the rest is there for the caller to ask for.
+ */
 export type ReadRecordResult =
-  | { kind: 'ok'; data: Buffer; endOfRecords: boolean }
+  | { kind: 'ok'; data: Buffer; endOfRecords: boolean; chained: boolean }
   | { kind: 'recordNotFound' }
   | { kind: 'securityNotSatisfied' }
   | { kind: 'notFound' }
@@ -48,8 +53,9 @@ export function readRecord(opts: { record: number; sfi?: number; mode?: RecordMo
   checkRecord(opts.record);
   const p2 = p2For(opts.sfi, RecordMode[opts.mode ?? 'single']);
   return command('READ RECORD', { cla: CLA, ins: 0xb2, p1: opts.record, p2, ne: opts.ne ?? 256 }, (r) => {
-    if (r.ok) return { kind: 'ok', data: r.data, endOfRecords: false };
-    if (r.sw === SW.END_OF_FILE) return { kind: 'ok', data: r.data, endOfRecords: true };
+    if (r.ok) return { kind: 'ok', data: r.data, endOfRecords: false, chained: false };
+    if (r.sw === SW.END_OF_FILE) return { kind: 'ok', data: r.data, endOfRecords: true, chained: false };
+    if (r.sw1 === SW1.BYTES_AVAILABLE) return { kind: 'ok', data: r.data, endOfRecords: false, chained: true };
     if (r.sw === SW.RECORD_NOT_FOUND) return { kind: 'recordNotFound' };
     if (r.sw === SW.SECURITY_STATUS_NOT_SATISFIED) return { kind: 'securityNotSatisfied' };
     if (r.sw === SW.FILE_NOT_FOUND) return { kind: 'notFound' };

@@ -1,4 +1,4 @@
-import { type CommandApdu, ResponseApdu, encodeCommand, parseResponse, MAX_SHORT_NC, MAX_SHORT_NE } from '../apdu';
+import { type CommandApdu, ResponseApdu, encodeCommand, parseResponse, MAX_EXTENDED_NE, MAX_SHORT_NC, MAX_SHORT_NE } from '../apdu';
 import type { CardCapabilities, CardTransport } from './transport';
 import { TransportError } from './transport';
 import { SECRET_INS } from './trace';
@@ -23,21 +23,28 @@ export const CLA_CHAINING = 0x10;
 export const MAX_GET_RESPONSE_ROUNDS = 300;
 
 /**
- * T=0 '61xx': response bytes remain; fetch them with GET RESPONSE (INS 'C0', ISO 7816-4 §7.6.1)
- * using the original CLA (minus the chaining bit) and Le = SW2 ('00' = 256). Bounded: a card that
- * keeps answering 61xx beyond MAX_GET_RESPONSE_ROUNDS or 64 KiB gets a TransportError.
+ * '61xx': response bytes remain (T=0, or response chaining, ISO 7816-4 §5.3.4); fetch them with
+ * GET RESPONSE (INS 'C0', §7.6.1) using the original CLA (minus the chaining bit) — until the
+ * command's Ne bytes are in hand (no Le: up to 65536). Each GET RESPONSE asks for
+ * min(SW2, what Ne still allows); SW2 '00' means 256 or more remain, so it asks for all that Ne
+ * still allows (the length processor lowers that to 256 on a card without extended length).
+ * What the card holds beyond Ne stays there: the answer ends with '61xx' and the caller may fetch
+ * more with its own GET RESPONSE, or leave it (reading a long record file a chunk at a time does).
+ * Bounded: a card that keeps answering 61xx beyond MAX_GET_RESPONSE_ROUNDS or 64 KiB gets a
+ * TransportError.
  */
 export const getResponseProcessor: ApduProcessor = (next) => async (command) => {
   let resp = await next(command);
   if (resp.sw1 !== SW1.BYTES_AVAILABLE) return resp;
+  const limit = command.ne ?? MAX_EXTENDED_NE;
   const parts: Buffer[] = [resp.data];
   let total = resp.data.length;
   const cla = command.cla & ~CLA_CHAINING;
-  for (let round = 0; resp.sw1 === SW1.BYTES_AVAILABLE; round++) {
-    if (round >= MAX_GET_RESPONSE_ROUNDS || total > 65536) {
+  for (let round = 0; resp.sw1 === SW1.BYTES_AVAILABLE && total < limit; round++) {
+    if (round >= MAX_GET_RESPONSE_ROUNDS || total > MAX_EXTENDED_NE) {
       throw new TransportError('get-response-loop', `card kept answering 61xx after ${round} GET RESPONSE rounds (${total} bytes)`);
     }
-    const ne = resp.sw2 === 0 ? MAX_SHORT_NE : resp.sw2;
+    const ne = Math.min(resp.sw2 === 0 ? MAX_EXTENDED_NE : resp.sw2, limit - total);
     resp = await next({ cla, ins: 0xc0, p1: 0, p2: 0, ne });
     parts.push(resp.data);
     total += resp.data.length;

@@ -51,7 +51,7 @@ describe('ChifaCard over the in-process emulator', () => {
     const t = new CountingTransport(virtualCard('demo'));
     const card = await ChifaCard.open(t);
     expect(card.holder).toEqual(img.holder);
-    expect(t.count).toBe(2); // SELECT + READ BINARY
+    expect(t.count).toBe(3); // SELECT, READ BINARY of the template's header, READ BINARY of the rest
     const r = await card.readAll({ pin: img.pin });
     if (r.kind !== 'ok') throw new Error(r.kind);
     expect(r.data.holder).toEqual(img.holder);
@@ -62,7 +62,7 @@ describe('ChifaCard over the in-process emulator', () => {
     expect(r.data.dispensations).toEqual(img.dispensations);
   });
 
-  it('reads a card with both rings full in 8 APDUs with extended length', async () => {
+  it('reads a card with both rings full in 11 APDUs with extended length', async () => {
     const t = new CountingTransport(virtualCard('full-rings'));
     const card = await ChifaCard.open(t);
     expect(card.capabilities.extendedLength).toBe(true);
@@ -73,7 +73,10 @@ describe('ChifaCard over the in-process emulator', () => {
     // Newest first: dates never increase down the list.
     const dates = r.data.dispensations.map((d) => d.date);
     expect([...dates].sort().reverse()).toEqual(dates);
-    expect(t.count).toBe(8);
+    // SELECT, VERIFY, one READ RECORD(S) per record file, and two READ BINARY per transparent file
+    // (the template's header, then exactly the rest: never the padding after it).
+    expect(t.count).toBe(1 + 1 + 3 + 3 * 2);
+    expect(t.countIns(0xb0)).toBe(6);
   });
 
   it('with short APDUs only: within the layout floor + 5', async () => {
@@ -104,8 +107,9 @@ describe('ChifaCard over the in-process emulator', () => {
     const a = await (await ChifaCard.open(naive, { strategy: 'naive' })).readAll({ pin: '1234' });
     const b = await (await ChifaCard.open(smart)).readAll({ pin: '1234' });
     expect(a).toEqual(b);
-    // 4 beneficiaries + 2 prescriptions + 4 dispensations, each with its closing 6A83.
-    expect(naive.count).toBe(2 + 1 + 5 + 2 + 3 + 5);
+    // 4 beneficiaries + 2 prescriptions + 4 dispensations, each with its closing 6A83; two
+    // READ BINARY per transparent file.
+    expect(naive.count).toBe(3 + 1 + 5 + 4 + 3 + 5);
     expect(smart.count).toBeLessThan(naive.count);
     // Past record 254 even the naive way relies on the card chaining the rest.
     const fullNaive = new CountingTransport(virtualCard('full-rings'));
@@ -222,8 +226,8 @@ describe('ChifaCard over the in-process emulator', () => {
     const before = t.count;
     const err = await card.readAll({ pin: '1234' }).catch((e: unknown) => e);
     expect(err).toMatchObject({ file: 'EF.DISPENSATIONS', record: 1, field: 'date', offset: 4 });
-    // VERIFY and the five reads, the dispensations first: nothing was left unread.
-    expect(t.count - before).toBe(6);
+    // VERIFY and the reads (two per transparent file), the dispensations first: nothing was left unread.
+    expect(t.count - before).toBe(8);
     t.rewrite = undefined;
     const again = await card.readAll();
     expect(again.kind === 'ok' && again.data.dispensations.length).toBe(400);

@@ -30,6 +30,7 @@ export function virtualCard(name: string, opts: VirtualCardOptions = {}): Virtua
 export class CountingTransport implements CardTransport {
   count = 0;
   readonly commands: Buffer[] = [];
+  readonly responses: Buffer[] = [];
   rewrite: ((command: Buffer, response: Buffer) => Buffer) | undefined;
   readonly inner: InProcessTransport;
 
@@ -45,7 +46,9 @@ export class CountingTransport implements CardTransport {
     this.count++;
     this.commands.push(Buffer.from(command));
     const resp = await this.inner.transmit(command);
-    return this.rewrite ? this.rewrite(command, resp) : resp;
+    const out = this.rewrite ? this.rewrite(command, resp) : resp;
+    this.responses.push(out);
+    return out;
   }
 
   /** APDUs with this INS so far. */

@@ -20,18 +20,37 @@ class ScriptedCard implements CardTransport {
 
 describe('61xx GET RESPONSE', () => {
   test('chains GET RESPONSE with Le = SW2 and the original CLA, concatenating data', async () => {
-    const card = new ScriptedCard((_c, n) => ['AAAA 6103', 'BBBBBB 6100', 'CC'.repeat(256) + '6101', 'DD 9000'][n]!);
+    const card = new ScriptedCard((_c, n) => ['AAAA 6103', 'BBBBBB 6102', 'CCCC 9000'][n]!);
     const ch = new CardChannel(card);
     const r = await ch.transmit({ cla: 0x80, ins: 0xca, p1: 0x9f, p2: 0x7f, ne: 256 });
-    expect(card.sent).toEqual(['80CA9F7F00', '80C0000003', '80C0000000', '80C0000001']);
+    expect(card.sent).toEqual(['80CA9F7F00', '80C0000003', '80C0000002']);
     expect(r.sw).toBe(0x9000);
-    expect(toHex(r.data)).toBe('AAAABBBBBB' + 'CC'.repeat(256) + 'DD');
+    expect(toHex(r.data)).toBe('AAAABBBBBBCCCC');
+  });
+
+  test('fetches no more than Ne: "61 00" asks for what Ne still allows, and what is left stays on the card', async () => {
+    const card = new ScriptedCard((_c, n) => ['AAAA 6103', 'BBBBBB 6100', 'CC'.repeat(251) + '6105'][n]!);
+    const ch = new CardChannel(card);
+    const r = await ch.transmit({ cla: 0x80, ins: 0xca, p1: 0x9f, p2: 0x7f, ne: 256 });
+    // 5 bytes in hand, 251 more allowed; then Ne is reached and the card's 5 remaining bytes are the caller's to fetch.
+    expect(card.sent).toEqual(['80CA9F7F00', '80C0000003', '80C00000FB']);
+    expect(r.sw).toBe(0x6105);
+    expect(r.data.length).toBe(256);
+  });
+
+  test('with extended length, one GET RESPONSE asks for all that Ne still allows', async () => {
+    const card = new ScriptedCard((_c, n) => ['AA'.repeat(256) + '6100', 'BB'.repeat(1024) + '6100'][n]!);
+    const ch = new CardChannel(card, { capabilities: { extendedLength: true, chaining: true } });
+    const r = await ch.transmit({ cla: 0, ins: 0xb2, p1: 1, p2: 0x35, ne: 1280 });
+    expect(card.sent).toEqual(['00B20135000500', '00C00000000400']);
+    expect(r.sw).toBe(0x6100);
+    expect(r.data.length).toBe(1280);
   });
 
   test('is bounded: a card that answers 61xx forever gets a TransportError', async () => {
     const card = new ScriptedCard(() => '00 6101');
     const ch = new CardChannel(card);
-    await expect(ch.transmit({ cla: 0, ins: 0xb0, p1: 0, p2: 0, ne: 1 })).rejects.toThrow(TransportError);
+    await expect(ch.transmit({ cla: 0, ins: 0xca, p1: 0x9f, p2: 0x7f })).rejects.toThrow(TransportError);
     expect(card.sent.length).toBeLessThan(400);
   });
 

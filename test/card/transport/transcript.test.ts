@@ -48,7 +48,12 @@ test('a recorded session replays exactly, with the PIN redacted in the transcrip
 
   const replay = new ReplayTransport(text);
   const ch2 = new CardChannel(replay);
-  expect(await ch2.run(readRecord({ record: 1, sfi: 1 }))).toEqual({ kind: 'ok', data: fromHex('AABB'), endOfRecords: false });
+  expect(await ch2.run(readRecord({ record: 1, sfi: 1 }))).toEqual({
+    kind: 'ok',
+    data: fromHex('AABB'),
+    endOfRecords: false,
+    chained: false,
+  });
   // A different PIN of the same length matches the redacted line: replay cannot know the PIN.
   expect(await ch2.run(verify(0x81, Buffer.from('39393939FFFFFFFF', 'hex')))).toEqual({ kind: 'ok' });
   await expect(ch2.run(readRecord({ record: 2, sfi: 1 }))).rejects.toBeInstanceOf(CardRemovedError);
