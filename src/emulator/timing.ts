@@ -130,6 +130,21 @@ export class CardTimingModel {
   }
 
   /**
+   * The least time a task can take on this card: `bytes` it must move, as bare characters at the
+   * agreed rate (no headers, framing or turnarounds), and the card operations it cannot avoid
+   * (EEPROM pages, signatures). What a benchmark compares a modelled run against.
+   */
+  floorMs(need: { bytes: number; nvmPages?: number; ecdsaSign?: number; ecdsaVerify?: number }): number {
+    const card = this.profile.card;
+    return (
+      this.bytesMs(need.bytes) +
+      (need.nvmPages ?? 0) * card.eeprom.pageWriteMs +
+      (need.ecdsaSign ?? 0) * card.ecdsaP256.signMs +
+      (need.ecdsaVerify ?? 0) * card.ecdsaP256.verifyMs
+    );
+  }
+
+  /**
    * From reset to the first command: the ATR at the default rate, PPS request and answer when
    * the rate changes, and with T=1 the reader's S(IFS request) and the card's answer when IFSD
    * is not the default 32 (§11.4.2).
