@@ -184,4 +184,27 @@ print(len(data), '%02X%02X' % (sw1, sw2))
     expect(ex[1]!.data.startsWith('6217')).toBe(true);
     expect(ex[4]!.data).toBe(golden('dispensation').padded);
   });
+
+  test('--timing typical: the ATR offers TA1 = 18 and answers come after their modelled time', async () => {
+    expect(await insured!.stop()).toBe(0);
+    await waitForCard(READERS[0].name, false);
+    insured = await startEmulator({ card: 'fixtures/cards/demo.json', port: READERS[0].port, args: ['--timing', 'typical'] });
+    expect(insured.log()).toMatch(/timing "typical": 129,032 bit\/s \(Fi 372, Di 12, 4\.0000 MHz, after PPS\)/);
+    expect((await scanReaders()).get(READERS[0].name)).toEqual({ present: true, atr: '3B98188131FE450073B621C00590003A' });
+    // READ BINARY of the whole 256-byte EF.HOLDER: 5 + 258 bytes and 3 T=1 blocks (IFSD 254)
+    // = 275 characters, 12 etu each, 30 etu of guard times, at 31 / 4 MHz per etu: 25.8 ms, and
+    // 2 ms of processing.
+    const script = String.raw`
+import sys, time
+from smartcard.System import readers
+c = {str(r): r for r in readers()}[sys.argv[1]].createConnection(); c.connect()
+c.transmit(list(bytes.fromhex('00A4040C0BD213000001434849464101')))
+t = time.monotonic()
+data, sw1, sw2 = c.transmit(list(bytes.fromhex('00B0810000')))
+print(len(data), '%02X%02X' % (sw1, sw2), int((time.monotonic() - t) * 1000))
+`;
+    const [len, sw, ms] = (await python(script, [READERS[0].name])).trim().split(' ');
+    expect([len, sw]).toEqual(['256', '9000']);
+    expect(Number(ms)).toBeGreaterThanOrEqual(27);
+  });
 });
