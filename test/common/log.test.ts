@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
+import pino from 'pino';
+import type SonicBoom from 'sonic-boom';
 import { createLogger, maskId } from '../../src/common/log';
 
 /** Collects the JSON lines a logger writes. */
@@ -32,19 +34,21 @@ describe('createLogger', () => {
     else process.env.CHIFA_LOG_LEVEL = saved;
   });
 
-  test('a CLI logger (to a file descriptor, as `chifa fund` and `chifa sync` log to fd 2) redacts PINs', () => {
+  test('a CLI logger (to a file descriptor, as `chifa fund` and `chifa sync` log to fd 2) redacts PINs', async () => {
     delete process.env.CHIFA_LOG_LEVEL;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chifa-log-'));
     const file = path.join(dir, 'stderr.log');
     const fd = fs.openSync(file, 'w');
-    try {
-      const log = createLogger({ name: 'chifa-sync', defaultLevel: 'warn', destination: fd });
-      log.warn({ pin: '1234', puk: '87654321', newPin: '4321', card: { pin: '0000', puk: '11111111', newPin: '9999' } }, 'slipped');
-      log.info({ pin: '5555' }, 'below the level');
-      log.flush();
-    } finally {
-      fs.closeSync(fd);
-    }
+    const log = createLogger({ name: 'chifa-sync', defaultLevel: 'warn', destination: fd });
+    log.warn({ pin: '1234', puk: '87654321', newPin: '4321', card: { pin: '0000', puk: '11111111', newPin: '9999' } }, 'slipped');
+    log.info({ pin: '5555' }, 'below the level');
+    // The logger's stream owns the descriptor from here: ending it flushes and closes it. Closing
+    // the fd behind its back would let a later test's file reuse the number under a live stream.
+    const stream = (log as unknown as Record<symbol, SonicBoom>)[pino.symbols.streamSym]!;
+    await new Promise<void>((resolve) => {
+      stream.once('close', () => resolve());
+      stream.end();
+    });
     const text = fs.readFileSync(file, 'utf8');
     fs.rmSync(dir, { recursive: true, force: true });
     for (const secret of ['1234', '87654321', '4321', '0000', '11111111', '9999', '5555']) expect(text).not.toContain(secret);
