@@ -53,6 +53,11 @@ export default tseslint.config(
         URLSearchParams: 'readonly',
         Intl: 'readonly',
         HTMLElement: 'readonly',
+        HTMLInputElement: 'readonly',
+        HTMLTextAreaElement: 'readonly',
+        HTMLSelectElement: 'readonly',
+        HTMLButtonElement: 'readonly',
+        HTMLTableElement: 'readonly',
         KeyboardEvent: 'readonly',
         console: 'readonly',
         history: 'readonly',
@@ -64,6 +69,11 @@ export default tseslint.config(
         crypto: 'readonly',
       },
     },
+  },
+  {
+    // Modules the page shares with the server: ES modules that run anywhere (no globals).
+    files: ['src/common/format.js', 'src/billing/gs1.js'],
+    languageOptions: { sourceType: 'module' },
   },
   {
     // Tests read JSON answers (the API's, the fund's) without declaring every shape.

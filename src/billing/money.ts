@@ -4,6 +4,7 @@
  * anything that could leave the range where a JS number is an exact integer is refused or done in
  * BigInt.
  */
+import { formatMoney, formatRate as formatPercent } from '../common/format';
 
 /** An amount in centimes of dinar; always a safe, non-negative integer in this module's results. */
 export type Centimes = number;
@@ -52,24 +53,12 @@ export function addExact(a: number, b: number): number | undefined {
   return Number.isSafeInteger(s) ? s : undefined;
 }
 
-/**
- * Formats centimes for people: `123456` → `1 234,56 DA` (French/Algerian style: space between
- * thousands, comma before centimes). Uses string arithmetic only.
- */
+/** Formats centimes for people, the French way: `123456` → `1 234,56 DA` (src/common/format.js). */
 export function formatDa(c: Centimes): string {
-  if (!Number.isSafeInteger(c)) throw new RangeError(`formatDa: not an integer amount: ${c}`);
-  const neg = c < 0;
-  const abs = String(neg ? -c : c).padStart(3, '0');
-  const units = abs.slice(0, -2);
-  const cents = abs.slice(-2);
-  const grouped = units.replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
-  return `${neg ? '-' : ''}${grouped},${cents} DA`;
+  return formatMoney(c, 'fr');
 }
 
 /** Formats a rate in basis points as a percentage: 8000 → `80 %`, 8250 → `82,5 %`. */
 export function formatRate(bp: RateBp): string {
-  const whole = Math.trunc(bp / 100);
-  const frac = bp % 100;
-  if (frac === 0) return `${whole} %`;
-  return `${whole},${String(frac).padStart(2, '0').replace(/0$/, '')} %`;
+  return formatPercent(bp, 'fr');
 }

@@ -32,7 +32,4 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 }
 
 /** Masks an insured person's identifier (social-security number, card serial) for logs. */
-export function maskId(id: string): string {
-  if (id.length <= 4) return '*'.repeat(id.length);
-  return '*'.repeat(id.length - 4) + id.slice(-4);
-}
+export { maskId } from './format';

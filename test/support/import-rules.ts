@@ -87,7 +87,7 @@ export function readSources(dir: string): SourceFile[] {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.ts'))
+      else if (e.name.endsWith('.ts') || e.name.endsWith('.js'))
         out.push({ path: path.relative(dir, p).split(path.sep).join('/'), text: fs.readFileSync(p, 'utf8') });
     }
   };

@@ -1,4 +1,5 @@
 import type { Product } from '../../billing/catalogue/product';
+import { formatDate } from '../../common/format';
 import type { IsoDate } from '../../common/calendar-date';
 import type { DispensationRecord } from './card-data';
 
@@ -116,7 +117,7 @@ export function computeWarnings(input: WarningInput): CounterWarning[] {
       out.push({
         code: 'possible-duplicate',
         line: i,
-        message: `${what} a été délivré le ${frDate(best.record.date)} pour ${best.record.durationDays} jours (encore ${left} jour${left > 1 ? 's' : ''} de traitement) : délivrance en double possible.`,
+        message: `${what} a été délivré le ${formatDate(best.record.date, 'fr')} pour ${best.record.durationDays} jours (encore ${left} jour${left > 1 ? 's' : ''} de traitement) : délivrance en double possible.`,
         details: {
           productCode: best.record.productCode,
           dispensedOn: best.record.date,
@@ -128,8 +129,4 @@ export function computeWarnings(input: WarningInput): CounterWarning[] {
     }
   });
   return out;
-}
-
-function frDate(d: IsoDate): string {
-  return `${d.slice(8, 10)}/${d.slice(5, 7)}/${d.slice(0, 4)}`;
 }
