@@ -85,6 +85,7 @@ export function register(program: Command): void {
             `  reference tariff: ${p.referencePrice === null ? 'none' : formatDa(p.referencePrice)}`,
             `  reimbursable:     ${p.reimbursable ? 'yes' : 'no'}`,
             `  prior approval:   ${p.priorApproval ? 'required' : 'no'}`,
+            `  GTIN:             ${p.gtin ?? 'none'}`,
           ].join('\n') + '\n',
         );
       } finally {

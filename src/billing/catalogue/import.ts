@@ -2,7 +2,8 @@ import { quoteClipped } from '../../common/display';
 import { CatalogueImportError, type RowProblem } from '../errors';
 import { parseCsv } from './csv';
 import { decodeCatalogue, type CatalogueEncoding } from './encoding';
-import { CATALOGUE_COLUMNS, type CatalogueColumn, type Product } from './product';
+import { normalizeGtin } from '../gs1';
+import { CATALOGUE_COLUMNS, OPTIONAL_CATALOGUE_COLUMNS, type CatalogueColumn, type Product } from './product';
 import type { CatalogueStore } from './store';
 
 /** A product read from the CSV, with the line it came from. */
@@ -17,15 +18,19 @@ export interface ParsedCatalogue {
   problems: RowProblem[];
   /** True when the file cannot be read at all (bad header): nothing can be imported. */
   fatal: boolean;
+  /** True when the file has a `gtin` column (then an empty cell means "no GTIN"). */
+  hasGtin: boolean;
 }
 
 const CODE = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,31}$/;
 const CENTIMES = /^(0|[1-9][0-9]*)$/;
 const TEXT_MAX = 200;
 
+const KNOWN_COLUMNS: readonly string[] = [...CATALOGUE_COLUMNS, ...OPTIONAL_CATALOGUE_COLUMNS];
+
 /**
  * Reads and validates a catalogue CSV (header row with the columns of `CATALOGUE_COLUMNS`, in any
- * order). Collects every problem rather than stopping at the first, so one run of
+ * order, and optionally those of `OPTIONAL_CATALOGUE_COLUMNS`). Collects every problem rather than stopping at the first, so one run of
  * `chifa catalogue import` shows the whole list to fix.
  */
 export function parseCatalogueCsv(text: string): ParsedCatalogue {
@@ -34,17 +39,17 @@ export function parseCatalogueCsv(text: string): ParsedCatalogue {
   const header = records[0];
   if (!header) {
     if (problems.length === 0) problems.push({ line: 1, column: 1, message: 'the file is empty (no header row)' });
-    return { products: [], problems, fatal: true };
+    return { products: [], problems, fatal: true, hasGtin: false };
   }
   const headerProblems: RowProblem[] = [];
   const index = new Map<CatalogueColumn, number>();
   header.fields.forEach((raw, i) => {
     const name = raw.trim();
-    if (!(CATALOGUE_COLUMNS as readonly string[]).includes(name)) {
+    if (!KNOWN_COLUMNS.includes(name)) {
       headerProblems.push({
         line: header.line,
         column: i + 1,
-        message: `unknown column ${quoteClipped(raw)}; expected ${CATALOGUE_COLUMNS.join(',')}`,
+        message: `unknown column ${quoteClipped(raw)}; expected ${CATALOGUE_COLUMNS.join(',')} (and optionally ${OPTIONAL_CATALOGUE_COLUMNS.join(',')})`,
       });
     } else if (index.has(name as CatalogueColumn)) {
       headerProblems.push({ line: header.line, column: i + 1, columnName: name, message: 'column named twice' });
@@ -61,12 +66,15 @@ export function parseCatalogueCsv(text: string): ParsedCatalogue {
       products: [],
       problems: [...problems.filter((p) => p.line < header.line), ...headerProblems, ...problems.filter((p) => p.line > header.line)],
       fatal: true,
+      hasGtin: false,
     };
   }
+  const hasGtin = index.has('gtin');
 
   const width = header.fields.length;
   const products: ParsedProduct[] = [];
   const firstLineOf = new Map<string, number>();
+  const gtinLineOf = new Map<string, number>();
   for (const rec of records.slice(1)) {
     const rowProblems: RowProblem[] = [];
     const bad = (c: CatalogueColumn, message: string) =>
@@ -103,12 +111,14 @@ export function parseCatalogueCsv(text: string): ParsedCatalogue {
     const referencePrice = centimes(get('referencePrice'), true, (m) => bad('referencePrice', m));
     const reimbursable = flag(get('reimbursable'), (m) => bad('reimbursable', m));
     const priorApproval = flag(get('priorApproval'), (m) => bad('priorApproval', m));
+    const gtin = hasGtin ? gtinCell(get('gtin'), gtinLineOf, (m) => bad('gtin', m)) : undefined;
 
     if (rowProblems.length > 0) {
       problems.push(...rowProblems);
       continue;
     }
     firstLineOf.set(code, rec.line);
+    if (gtin !== undefined) gtinLineOf.set(gtin, rec.line);
     products.push({
       line: rec.line,
       product: {
@@ -121,11 +131,37 @@ export function parseCatalogueCsv(text: string): ParsedCatalogue {
         referencePrice: referencePrice ?? null,
         reimbursable: reimbursable!,
         priorApproval: priorApproval!,
+        ...(gtin !== undefined ? { gtin } : {}),
       },
     });
   }
   problems.sort((a, b) => a.line - b.line || a.column - b.column);
-  return { products, problems, fatal: false };
+  return { products, problems, fatal: false, hasGtin };
+}
+
+/**
+ * A GTIN cell: empty (no GTIN), or the 8, 12, 13 or 14 digits of a GS1 GTIN whose check digit is
+ * right (GS1 General Specifications §7.9.1), kept as 14 digits; one GTIN names one pack, so it may
+ * not appear on two rows.
+ */
+function gtinCell(raw: string, lineOf: ReadonlyMap<string, number>, bad: (m: string) => void): string | undefined {
+  const s = raw.trim();
+  if (s === '') return undefined;
+  if (!/^(\d{8}|\d{12,14})$/.test(s)) {
+    bad(`${quoteClipped(raw)}: expected a GTIN of 8, 12, 13 or 14 digits`);
+    return undefined;
+  }
+  const gtin = normalizeGtin(s);
+  if (gtin === undefined) {
+    bad(`${quoteClipped(raw)}: the GTIN's check digit is wrong`);
+    return undefined;
+  }
+  const first = lineOf.get(gtin);
+  if (first !== undefined) {
+    bad(`duplicate GTIN ${s} (first on line ${first})`);
+    return undefined;
+  }
+  return gtin;
 }
 
 function centimes(raw: string, optional: boolean, bad: (m: string) => void): number | undefined {
@@ -185,7 +221,8 @@ export interface ImportOptions {
  * encoding throws CatalogueEncodingError and nothing is written) or text already decoded.
  * With `skipBad`, the good rows are written and the problems returned; without it, any problem
  * throws CatalogueImportError (listing them all) and nothing is written. A bad header is always
- * fatal. Existing codes are updated (a tariff update), new codes inserted.
+ * fatal. Existing codes are updated (a tariff update), new codes inserted. A file without a `gtin`
+ * column leaves the GTINs the store holds as they are; with one, it sets them (empty: none).
  */
 export function importCatalogue(store: CatalogueStore, input: string | Uint8Array, options: ImportOptions = {}): ImportResult {
   const file = options.file ?? 'catalogue';
@@ -194,6 +231,9 @@ export function importCatalogue(store: CatalogueStore, input: string | Uint8Arra
   if (parsed.fatal || (parsed.problems.length > 0 && !options.skipBad)) {
     throw new CatalogueImportError(file, parsed.problems);
   }
-  const { inserted, updated } = store.upsertMany(parsed.products.map((p) => p.product));
+  const { inserted, updated } = store.upsertMany(
+    parsed.products.map((p) => p.product),
+    { setGtin: parsed.hasGtin },
+  );
   return { imported: inserted + updated, inserted, updated, skipped: parsed.problems };
 }

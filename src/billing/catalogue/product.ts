@@ -18,6 +18,11 @@ export interface Product {
   reimbursable: boolean;
   /** True when the fund must approve the product before paying for it. */
   priorApproval: boolean;
+  /**
+   * The GS1 GTIN of the pack, as 14 digits (a GTIN-13 printed under an EAN-13 is padded with one
+   * leading zero, as a GS1 DataMatrix carries it in AI 01); absent when the catalogue has none.
+   */
+  gtin?: string;
 }
 
 /** The CSV columns, in the order the sample file and the exporter use. */
@@ -32,4 +37,6 @@ export const CATALOGUE_COLUMNS = [
   'reimbursable',
   'priorApproval',
 ] as const;
-export type CatalogueColumn = (typeof CATALOGUE_COLUMNS)[number];
+/** Columns a file may have or not: without `gtin`, an import leaves the GTINs it holds as they are. */
+export const OPTIONAL_CATALOGUE_COLUMNS = ['gtin'] as const;
+export type CatalogueColumn = (typeof CATALOGUE_COLUMNS)[number] | (typeof OPTIONAL_CATALOGUE_COLUMNS)[number];

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import type { Statement } from 'better-sqlite3';
 import { openDatabase, type Db } from '../../common/db';
+import { BillingError } from '../errors';
 import { databasePath, defaultCatalogueCsv } from '../../common/paths';
 import { importCatalogue } from './import';
 import type { Product } from './product';
@@ -15,9 +16,15 @@ CREATE TABLE IF NOT EXISTS catalogue_product (
   unit_price      INTEGER NOT NULL CHECK (unit_price >= 0),
   reference_price INTEGER          CHECK (reference_price IS NULL OR reference_price >= 0),
   reimbursable    INTEGER NOT NULL CHECK (reimbursable IN (0, 1)),
-  prior_approval  INTEGER NOT NULL CHECK (prior_approval IN (0, 1))
+  prior_approval  INTEGER NOT NULL CHECK (prior_approval IN (0, 1)),
+  gtin            TEXT             CHECK (gtin IS NULL OR (length(gtin) = 14 AND gtin NOT GLOB '*[^0-9]*'))
 ) STRICT;
 `;
+
+/** Added after the first catalogues were written: databases made before get the column here. */
+const GTIN_COLUMN = `ALTER TABLE catalogue_product ADD COLUMN gtin TEXT CHECK (gtin IS NULL OR (length(gtin) = 14 AND gtin NOT GLOB '*[^0-9]*'))`;
+/** One GTIN names one pack: a scan finds one product. */
+const GTIN_INDEX = `CREATE UNIQUE INDEX IF NOT EXISTS catalogue_product_gtin ON catalogue_product (gtin) WHERE gtin IS NOT NULL`;
 
 interface Row {
   code: string;
@@ -29,6 +36,7 @@ interface Row {
   reference_price: number | null;
   reimbursable: number;
   prior_approval: number;
+  gtin: string | null;
 }
 
 function toProduct(r: Row): Product {
@@ -42,7 +50,15 @@ function toProduct(r: Row): Product {
     referencePrice: r.reference_price,
     reimbursable: r.reimbursable === 1,
     priorApproval: r.prior_approval === 1,
+    ...(r.gtin !== null ? { gtin: r.gtin } : {}),
   };
+}
+
+/** A GTIN the import would give a product already belongs to another one (not in the same file). */
+export class DuplicateGtinError extends BillingError {
+  constructor(gtin: string, code: string, holder: string) {
+    super('duplicate-gtin', `gtin: ${gtin} (${code}) is already the GTIN of ${holder}`, 'gtin');
+  }
 }
 
 /**
@@ -54,19 +70,30 @@ export class CatalogueStore {
   private readonly getStmt: Statement<[string], Row>;
   private readonly existsStmt: Statement<[string], { one: number }>;
   private readonly upsertStmt: Statement<Record<string, unknown>>;
+  private readonly upsertKeepGtinStmt: Statement<Record<string, unknown>>;
+  private readonly byGtinStmt: Statement<[string], Row>;
+  private readonly clearGtinStmt: Statement<[string]>;
 
   constructor(db: Db) {
     this.db = db;
     db.exec(SCHEMA);
+    const columns = db.prepare('PRAGMA table_info(catalogue_product)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'gtin')) db.exec(GTIN_COLUMN);
+    db.exec(GTIN_INDEX);
     this.getStmt = db.prepare<[string], Row>('SELECT * FROM catalogue_product WHERE code = ?');
     this.existsStmt = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM catalogue_product WHERE code = ?');
-    this.upsertStmt = db.prepare(
-      `INSERT INTO catalogue_product (code, dci, brand, form, strength, unit_price, reference_price, reimbursable, prior_approval)
-       VALUES (@code, @dci, @brand, @form, @strength, @unitPrice, @referencePrice, @reimbursable, @priorApproval)
-       ON CONFLICT (code) DO UPDATE SET dci = excluded.dci, brand = excluded.brand, form = excluded.form,
-         strength = excluded.strength, unit_price = excluded.unit_price, reference_price = excluded.reference_price,
-         reimbursable = excluded.reimbursable, prior_approval = excluded.prior_approval`,
-    );
+    const upsert = (setGtin: boolean) =>
+      db.prepare<Record<string, unknown>>(
+        `INSERT INTO catalogue_product (code, dci, brand, form, strength, unit_price, reference_price, reimbursable, prior_approval, gtin)
+         VALUES (@code, @dci, @brand, @form, @strength, @unitPrice, @referencePrice, @reimbursable, @priorApproval, @gtin)
+         ON CONFLICT (code) DO UPDATE SET dci = excluded.dci, brand = excluded.brand, form = excluded.form,
+           strength = excluded.strength, unit_price = excluded.unit_price, reference_price = excluded.reference_price,
+           reimbursable = excluded.reimbursable, prior_approval = excluded.prior_approval${setGtin ? ', gtin = excluded.gtin' : ''}`,
+      );
+    this.upsertStmt = upsert(true);
+    this.upsertKeepGtinStmt = upsert(false);
+    this.byGtinStmt = db.prepare<[string], Row>('SELECT * FROM catalogue_product WHERE gtin = ?');
+    this.clearGtinStmt = db.prepare<[string]>('UPDATE catalogue_product SET gtin = NULL WHERE code = ?');
   }
 
   /** Opens the catalogue in `DATA_DIR/chifa.sqlite`, seeding it from the sample CSV if empty. */
@@ -81,6 +108,12 @@ export class CatalogueStore {
     return r ? toProduct(r) : undefined;
   }
 
+  /** The product with this GTIN (14 digits, see Product.gtin). */
+  byGtin(gtin: string): Product | undefined {
+    const r = this.byGtinStmt.get(gtin);
+    return r ? toProduct(r) : undefined;
+  }
+
   count(): number {
     return (this.db.prepare('SELECT count(*) AS n FROM catalogue_product').get() as { n: number }).n;
   }
@@ -90,16 +123,32 @@ export class CatalogueStore {
     return (this.db.prepare('SELECT * FROM catalogue_product ORDER BY code').all() as Row[]).map(toProduct);
   }
 
-  /** Inserts or updates products in one transaction (all or nothing). */
-  upsertMany(products: readonly Product[]): { inserted: number; updated: number } {
+  /**
+   * Inserts or updates products in one transaction (all or nothing). `setGtin` (default true):
+   * write each product's GTIN (none when absent); false leaves the GTINs stored as they are (a file
+   * without a GTIN column). GTINs may move between the products written together; a GTIN that
+   * still belongs to another product throws DuplicateGtinError and nothing is written.
+   */
+  upsertMany(products: readonly Product[], options: { setGtin?: boolean } = {}): { inserted: number; updated: number } {
+    const setGtin = options.setGtin !== false;
+    const stmt = setGtin ? this.upsertStmt : this.upsertKeepGtinStmt;
     const run = this.db.transaction((items: readonly Product[]) => {
       let inserted = 0;
       let updated = 0;
+      // The unique index is checked row by row: free the GTINs of the products written here
+      // first, so two of them may swap theirs.
+      if (setGtin) for (const p of items) this.clearGtinStmt.run(p.code);
       for (const p of items) {
         if (this.existsStmt.get(p.code)) updated++;
         else inserted++;
-        this.upsertStmt.run({
+        const gtin = p.gtin ?? null;
+        if (gtin !== null && setGtin) {
+          const holder = this.byGtinStmt.get(gtin);
+          if (holder && holder.code !== p.code) throw new DuplicateGtinError(gtin, p.code, holder.code);
+        }
+        stmt.run({
           ...p,
+          gtin,
           reimbursable: p.reimbursable ? 1 : 0,
           priorApproval: p.priorApproval ? 1 : 0,
         });

@@ -1,6 +1,7 @@
 import type { Db } from '../../common/db';
 import type { Product } from '../../billing/catalogue/product';
 import { describeProduct } from '../../billing/quote';
+import { displayGtin } from '../../billing/gs1';
 
 /**
  * Catalogue search for the basket editor: by code prefix, or by a prefix of a word of the DCI or
@@ -20,12 +21,15 @@ export interface SearchHit {
   referencePrice: number | null;
   reimbursable: boolean;
   priorApproval: boolean;
+  gtin?: string;
 }
 
 interface Indexed {
   product: Product;
   code: string;
   words: string[];
+  /** The GTIN as printed under the barcode (13 digits when it has a leading zero), or ''. */
+  gtin: string;
 }
 
 function fold(s: string): string {
@@ -60,26 +64,33 @@ export class CatalogueSearch {
         referencePrice: (r.reference_price as number | null) ?? null,
         reimbursable: r.reimbursable === 1,
         priorApproval: r.prior_approval === 1,
+        ...(typeof r.gtin === 'string' ? { gtin: r.gtin } : {}),
       };
       const words = [...fold(product.dci).split(/[^a-z0-9]+/), ...fold(product.brand).split(/[^a-z0-9]+/)].filter((w) => w !== '');
-      return { product, code: fold(product.code), words };
+      return { product, code: fold(product.code), words, gtin: product.gtin !== undefined ? displayGtin(product.gtin) : '' };
     });
     this.version = v;
   }
 
   /**
    * Products whose code starts with `query`, then those with a DCI or brand word starting with
-   * each word of `query` (all words must match). At most `limit`.
+   * each word of `query` (all words must match), and for 6 digits or more those whose GTIN starts
+   * with them (the digits printed under a barcode the scanner cannot read). At most `limit`.
    */
   search(query: string, limit = 20): SearchHit[] {
     this.refresh();
     const q = fold(query).trim();
     if (q === '') return [];
     const terms = q.split(/[^a-z0-9]+/).filter((t) => t !== '');
+    const digits = /^\d{6,14}$/.test(q) ? q : undefined;
     const byCode: Product[] = [];
     const byName: Product[] = [];
     for (const e of this.index) {
-      if (e.code.startsWith(q)) byCode.push(e.product);
+      if (
+        e.code.startsWith(q) ||
+        (digits !== undefined && e.gtin !== '' && (e.gtin.startsWith(digits) || e.product.gtin!.startsWith(digits)))
+      )
+        byCode.push(e.product);
       else if (terms.length > 0 && terms.every((t) => e.words.some((w) => w.startsWith(t)))) byName.push(e.product);
       if (byCode.length >= limit) break;
     }
