@@ -27,6 +27,9 @@ export const TEXT_LIMITS = {
   code: { max: 32 },
   label: { max: 200, min: 0 },
   approval: { max: 64 },
+  // GS1 AI 10 (batch/lot) and AI 21 (serial): at most 20 characters of GS1 character set 82.
+  lot: { max: 20 },
+  serial: { max: 20 },
   lineReason: { max: 64, min: 0 },
   cardSerial: { max: 32 },
   insuredId: { max: 32 },
@@ -102,6 +105,9 @@ const LINE = {
   priorApproval: true,
   approval: false,
   durationDays: false,
+  lot: false,
+  expiry: false,
+  serial: false,
   total: true,
   base: true,
   fund: true,
@@ -191,6 +197,9 @@ export function checkDocumentShape(v: unknown, field: string): void {
     bool(l.priorApproval, `${lf}.priorApproval`);
     if (l.approval !== undefined) str(l.approval, `${lf}.approval`, T.approval);
     if (l.durationDays !== undefined) int(l.durationDays, `${lf}.durationDays`, 0, 3660);
+    if (l.lot !== undefined) str(l.lot, `${lf}.lot`, T.lot);
+    if (l.expiry !== undefined) date(l.expiry, `${lf}.expiry`);
+    if (l.serial !== undefined) str(l.serial, `${lf}.serial`, T.serial);
     centimes(l.total, `${lf}.total`);
     centimes(l.base, `${lf}.base`);
     centimes(l.fund, `${lf}.fund`);

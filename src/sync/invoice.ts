@@ -46,6 +46,14 @@ export interface InvoiceLine {
   approval?: string;
   /** Treatment duration in days (for the card's dispensing record). */
   durationDays?: number;
+  /**
+   * The pack dispensed, when it was scanned from its GS1 DataMatrix: lot (AI 10), expiry date
+   * (AI 17, the last day of use) and serial number (AI 21). Kept for recalls and for the fund's
+   * checks; the card's dispensing record does not carry them.
+   */
+  lot?: string;
+  expiry?: IsoDate;
+  serial?: string;
   /** The split of this line: total = unitPrice × quantity, fund + patient = total. */
   total: number;
   base: number;
@@ -130,6 +138,9 @@ const line = z.strictObject({
   priorApproval: z.boolean(),
   approval: text(TEXT_LIMITS.approval).optional(),
   durationDays: z.number().int().min(0).max(3660).optional(),
+  lot: text(TEXT_LIMITS.lot).optional(),
+  expiry: isoDateSchema.optional(),
+  serial: text(TEXT_LIMITS.serial).optional(),
   total: centimes,
   base: centimes,
   fund: centimes,
@@ -266,8 +277,8 @@ export function draftFromSplit(input: {
   fund: Fund;
   beneficiary: InvoiceDraft['beneficiary'];
   prescription?: InvoiceDraft['prescription'];
-  /** Per line (same order as the basket): label and treatment duration for the record. */
-  details?: readonly { label?: string; durationDays?: number }[];
+  /** Per line (same order as the basket): label, treatment duration, and the pack's lot, expiry, serial. */
+  details?: readonly { label?: string; durationDays?: number; lot?: string; expiry?: IsoDate; serial?: string }[];
 }): InvoiceDraft {
   const { split, basket, context } = input;
   if (split.lines.length !== basket.lines.length)
@@ -286,6 +297,9 @@ export function draftFromSplit(input: {
       priorApproval: b.priorApproval,
       ...(approval !== undefined && approval.trim() !== '' ? { approval } : {}),
       ...(det?.durationDays !== undefined ? { durationDays: det.durationDays } : {}),
+      ...(det?.lot !== undefined ? { lot: det.lot } : {}),
+      ...(det?.expiry !== undefined ? { expiry: det.expiry } : {}),
+      ...(det?.serial !== undefined ? { serial: det.serial } : {}),
       total: s.total,
       base: s.base,
       fund: s.fund,

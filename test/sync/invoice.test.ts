@@ -10,8 +10,13 @@ import {
 import { sampleDraft } from './helpers';
 
 function doc(i: number): InvoiceDocument {
+  const draft = sampleDraft(i);
+  // Every third document has a scanned pack on its first line, so the mutations reach those fields.
+  const lines =
+    i % 3 === 0 ? [{ ...draft.lines[0]!, lot: 'LOT42', expiry: '2027-12-31', serial: 'SN-0001' }, ...draft.lines.slice(1)] : draft.lines;
   return {
-    ...sampleDraft(i),
+    ...draft,
+    lines,
     v: 1,
     kind: 'invoice',
     pharmacyId: 'DZ16-PH-00001',
@@ -130,6 +135,15 @@ describe('invoice document checks', () => {
     );
     expect(() => checkDraft(withApproval('\ud800'))).toThrow(expect.objectContaining({ field: 'lines[0].approval' }));
     expect(() => checkDraft(withApproval('AP\u0000'))).toThrow(expect.objectContaining({ field: 'lines[0].approval' }));
+    const withPack = (pack: Record<string, string>) => ({ ...d, lines: [{ ...d.lines[0]!, ...pack }, ...d.lines.slice(1)] });
+    expect(() => checkDraft(withPack({ lot: 'L1', expiry: '2027-12-31', serial: 'S1' }))).not.toThrow();
+    expect(() => checkDraft(withPack({ lot: 'L\u202e1' }))).toThrow(expect.objectContaining({ field: 'lines[0].lot' }));
+    expect(() => checkDraft(withPack({ lot: 'x'.repeat(21) }))).toThrow(expect.objectContaining({ field: 'lines[0].lot' }));
+    expect(() => checkDraft(withPack({ serial: '' }))).toThrow(expect.objectContaining({ field: 'lines[0].serial' }));
+    expect(() => checkDraft(withPack({ expiry: '2027-02-30' }))).toThrow(expect.objectContaining({ field: 'lines[0].expiry' }));
+    expect(() => checkDocument({ ...doc(1), lines: [{ ...doc(1).lines[0]!, lot: '\ud800' }] })).toThrow(
+      expect.objectContaining({ field: 'payload.lines[0].lot' }),
+    );
     expect(() => checkDraft({ ...d, prescription: { reference: 'RX-1', prescriber: 'Dr \u001b[31mX' } })).toThrow(
       expect.objectContaining({ field: 'prescription.prescriber' }),
     );

@@ -6,6 +6,7 @@ import { describeProduct, type ProductLookup, type Quote, type QuoteLineResult }
 import type { RuleBook } from '../../billing/rules/load';
 import { computeSplit, type Basket, type SplitContext, type SplitLine } from '../../billing/split';
 import type { Beneficiary, CardRead } from './card-data';
+import { checkLots } from './lots';
 import type { CounterQuoteRequest } from './request';
 import { computeWarnings, type CounterWarning } from './warnings';
 
@@ -62,6 +63,7 @@ export function contextFromCard(card: CardRead, rank: number, blacklisted: boole
 }
 
 export function priceBasket(card: CardRead, request: CounterQuoteRequest, deps: PricingDeps): CounterQuote {
+  checkLots(request.lines, deps.today);
   const beneficiary = beneficiaryOf(card, request.beneficiary);
   const products: Product[] = [];
   const lines: SplitLine[] = request.lines.map((l, i) => {

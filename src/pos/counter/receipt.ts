@@ -24,6 +24,10 @@ export interface ReceiptLine {
   patient: number;
   reason: string | null;
   reasonText: string | null;
+  /** The pack's lot, expiry date and serial number, when it was scanned. */
+  lot: string | null;
+  expiry: IsoDate | null;
+  serial: string | null;
 }
 
 export interface Receipt {
@@ -100,6 +104,9 @@ export function buildReceipt(input: {
       patient: l.patient,
       reason: l.reason,
       reasonText: reasonText(l.reason),
+      lot: l.lot ?? null,
+      expiry: l.expiry ?? null,
+      serial: l.serial ?? null,
     })),
     totals: d.totals,
     thirdPartyPayment: d.thirdPartyPayment,

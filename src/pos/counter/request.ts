@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { InvalidInputError } from '../../common/errors';
 import { freeText } from '../../common/free-text';
+import { isoDateSchema } from '../../common/calendar-date';
 import { zodIssues } from '../../common/zod-issues';
 import { canonicalize } from '../../sync/canonical';
 
@@ -41,6 +42,10 @@ export const counterLineSchema = z.strictObject({
     .optional(),
   /** The fund's prior-approval reference, for products that need one. */
   approval: freeText({ max: 64 }, { expected: 'expected an approval reference', trim: true }).optional(),
+  /** The pack's lot (GS1 AI 10), expiry date (AI 17) and serial number (AI 21), when it was scanned. */
+  lot: freeText({ max: 20 }, { expected: 'expected a lot number' }).optional(),
+  expiry: isoDateSchema.optional(),
+  serial: freeText({ max: 20 }, { expected: 'expected a serial number' }).optional(),
 });
 
 const basketShape = {

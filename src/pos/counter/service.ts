@@ -475,7 +475,13 @@ export class CounterService {
         fund: read.rights.fund,
         beneficiary: { cardSerial: read.holder.cardSerial, rank: priced.beneficiary.rank, insuredId: read.holder.ssn },
         ...(request.prescription !== undefined ? { prescription: prescriptionOf(read, request.prescription) } : {}),
-        details: request.lines.map((l, i) => ({ label: q.lines[i]!.description ?? l.code, durationDays: l.durationDays! })),
+        details: request.lines.map((l, i) => ({
+          label: q.lines[i]!.description ?? l.code,
+          durationDays: l.durationDays!,
+          ...(l.lot !== undefined ? { lot: l.lot } : {}),
+          ...(l.expiry !== undefined ? { expiry: l.expiry } : {}),
+          ...(l.serial !== undefined ? { serial: l.serial } : {}),
+        })),
       });
       // (b) signed by the professional card and durable in the journal before anything touches
       // the insured card. If signing fails (card pulled), nothing was written anywhere.
