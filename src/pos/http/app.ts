@@ -11,8 +11,10 @@ import { clip } from '../../common/display';
 import { packageRoot } from '../../common/paths';
 import { requireLoopbackHostHeader, requireToken } from './auth';
 import { HttpError, toHttpError } from './errors';
+import { mountGtinRoute } from './gtin-route';
 import { PathTemplates } from './path-params';
 import { requireJsonBody } from './request-body';
+import { serveSharedModules } from './shared-assets';
 
 /**
  * The counter's HTTP API (JSON, express 5) and its static page. Request bodies are never logged:
@@ -25,7 +27,7 @@ export interface AppOptions {
   logger: Logger;
   /** Refuse Host headers that are not loopback names (on when bound to loopback). */
   checkHost: boolean;
-  /** Where index.html, app.js and style.css are (default: src/pos/web in the package). */
+  /** Where the page is: index.html, js/, style.css, favicon.svg (default: src/pos/web in the package). */
   webDir?: string;
 }
 
@@ -136,6 +138,9 @@ export function createApp(options: AppOptions): express.Express {
     res.json(hit(p));
   });
 
+  // GS1 barcodes: the product a scanned GTIN names.
+  mountGtinRoute(api, paths, service.catalogue);
+
   api.post('/quote', (req, res) => {
     res.json(service.quote(parseBody(counterQuoteSchema, req.body, 'quote request')));
   });
@@ -191,6 +196,7 @@ export function createApp(options: AppOptions): express.Express {
   });
 
   app.use('/api', api);
+  app.use(serveSharedModules());
   app.use(
     express.static(options.webDir ?? webDirectory(), {
       index: 'index.html',

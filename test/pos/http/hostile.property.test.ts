@@ -57,6 +57,8 @@ const ROUTES: Record<string, RouteSpec> = {
   'POST /professional/verify': { schema: pinSchema, weight: 2 },
   'GET /catalogue': {},
   'GET /catalogue/:code': { params: { code: fc.constantFrom(...CODES, 'NOPE-01') } },
+  // The sample's GTIN of N02BE01-01, one no product has, and not a GTIN.
+  'GET /catalogue/gtin/:gtin': { params: { gtin: fc.constantFrom('2990000000019', '6130000424231', '02990000000019', '123') } },
   'POST /quote': { schema: counterQuoteSchema, weight: 4 },
   'POST /checkout': { schema: checkoutSchema, weight: 10 },
   'GET /card-writes': {},
@@ -181,6 +183,22 @@ const HINTS: Record<string, fc.Arbitrary<unknown>> = {
   ),
   reason: fc.oneof(
     { weight: 3, arbitrary: fc.constantFrom('délivrance abandonnée', 'carte illisible') },
+    { weight: 1, arbitrary: fc.constantFrom(...NASTY_STRINGS) },
+  ),
+  // A scanned pack, now and then: good, expired (400 expired-lot), or nasty text.
+  lot: fc.oneof(
+    { weight: 4, arbitrary: fc.constant(undefined) },
+    { weight: 2, arbitrary: fc.constantFrom('LOT42', 'A1-B2/7') },
+    { weight: 1, arbitrary: fc.constantFrom(...NASTY_STRINGS) },
+  ),
+  expiry: fc.oneof(
+    { weight: 4, arbitrary: fc.constant(undefined) },
+    { weight: 2, arbitrary: fc.constantFrom('2027-12-31', '2099-01-01') },
+    { weight: 1, arbitrary: fc.constantFrom('2000-01-01', '2027-02-30', '31/12/2027') },
+  ),
+  serial: fc.oneof(
+    { weight: 6, arbitrary: fc.constant(undefined) },
+    { weight: 1, arbitrary: fc.constantFrom('SN0001', 'SN0002') },
     { weight: 1, arbitrary: fc.constantFrom(...NASTY_STRINGS) },
   ),
   // Mostly left out (undefined is dropped by JSON.stringify): a random expectation is a 409.

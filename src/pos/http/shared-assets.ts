@@ -1,0 +1,35 @@
+import * as path from 'node:path';
+import type { NextFunction, Request, Response } from 'express';
+import { packageRoot } from '../../common/paths';
+
+/**
+ * The modules the counter page shares with the server, one implementation each: the formatting
+ * of amounts, rates, dates and masked identifiers, and the reading of GS1 barcodes. They are ES
+ * modules written in JavaScript with JSDoc types and no imports, so the browser runs their
+ * sources as they are, at `/assets/NAME` (a module script under the page's `script-src 'self'`),
+ * while tsc compiles the same files into dist/ for the server: there is no generated copy that
+ * could lag behind.
+ */
+export function sharedModules(root: string = packageRoot()): ReadonlyMap<string, string> {
+  return new Map([
+    ['format.js', path.join(root, 'src', 'common', 'format.js')],
+    ['gs1.js', path.join(root, 'src', 'billing', 'gs1.js')],
+  ]);
+}
+
+/** Serves `GET /assets/NAME` for the shared modules only; anything else goes on (to a 404). */
+export function serveSharedModules(modules: ReadonlyMap<string, string> = sharedModules()) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const m = /^\/assets\/([a-z0-9-]+\.js)$/.exec(req.path);
+    const file = m ? modules.get(m[1]!) : undefined;
+    if (file === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      next();
+      return;
+    }
+    res.setHeader('Cache-Control', 'no-cache');
+    res.type('text/javascript');
+    res.sendFile(file, (err) => {
+      if (err) next(err);
+    });
+  };
+}
