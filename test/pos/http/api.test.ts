@@ -117,7 +117,7 @@ describe('access', () => {
   test('security headers on the page and the API', async () => {
     const page = await fetch(`${counter.url}/`);
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain('Comptoir Chifa');
+    expect(await page.text()).toContain('<script type="module" src="js/main.js"></script>');
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(page.headers.get('x-frame-options')).toBe('DENY');
     expect((await call('GET', '/api/status')).headers.get('cache-control')).toBe('no-store');

@@ -1,0 +1,65 @@
+// @ts-check
+/**
+ * The counter page (docs/counter.md): plain ES modules, no bundler, no external resources, under
+ * the server's strict Content-Security-Policy. Everything shown comes from the counter API with
+ * the token from the URL fragment; the PIN is read from its field, sent once, and the field
+ * emptied: it is never kept.
+ *
+ * Modules by concern: api (the client), i18n (+ i18n/fr, i18n/ar), store (state and events),
+ * status (chips, banners, sync), card-panel, basket, checkout, receipt, scanner (keyboard-wedge
+ * scans), scan (what a scan does), shortcuts. The formatters and the GS1 reader are the server's
+ * own modules (src/common/format.js, src/billing/gs1.js), served at /assets/ — tsc resolves
+ * `../assets/*.js` to them through `rootDirs` (tsconfig.web.json).
+ */
+import { $, $input } from './dom.js';
+import { initialLanguage, onLanguageChange, setLanguage } from './i18n.js';
+import { isLang } from '../assets/format.js';
+import { setToken, takeTokenFromFragment, token, whenUnauthorized } from './api.js';
+import { dispatch } from './store.js';
+import { poll, wireStatus } from './status.js';
+import { wireCardPanel } from './card-panel.js';
+import { wireBasket } from './basket.js';
+import { checkout } from './checkout.js';
+import { wireReceipt } from './receipt.js';
+import { installScanner } from './scanner.js';
+import { onScan } from './scan.js';
+import { wireShortcuts } from './shortcuts.js';
+
+function showTokenScreen() {
+  $('token-screen').hidden = false;
+  $('app').hidden = true;
+}
+
+function start() {
+  takeTokenFromFragment();
+  whenUnauthorized(showTokenScreen);
+  wireStatus();
+  wireCardPanel();
+  wireBasket();
+  wireReceipt();
+  wireShortcuts();
+  onLanguageChange(() => dispatch({ type: 'language' }));
+  setLanguage(initialLanguage());
+  for (const b of document.querySelectorAll('[data-lang]'))
+    b.addEventListener('click', () => {
+      const l = b.getAttribute('data-lang');
+      if (isLang(l)) setLanguage(l, { remember: true });
+    });
+  $('token-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const input = $input('token-input');
+    const value = input.value.trim();
+    input.value = '';
+    if (!value) return;
+    setToken(value);
+    $('token-screen').hidden = true;
+    $('app').hidden = false;
+  });
+  $('checkout-btn').addEventListener('click', () => void checkout());
+  installScanner((text) => void onScan(text));
+  if (!token()) showTokenScreen();
+  else $('app').hidden = false;
+  void poll();
+}
+
+start();

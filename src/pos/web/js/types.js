@@ -1,0 +1,207 @@
+// @ts-check
+/**
+ * The shapes of the counter API's answers that the page reads (docs/counter.md, the API table).
+ * Types only: this module exports nothing at run time.
+ */
+
+/**
+ * @typedef {object} Holder
+ * @property {string} ssn
+ * @property {string} cardSerial
+ * @property {string} lastName
+ * @property {string} firstName
+ * @property {string} lastNameAr
+ * @property {string} firstNameAr
+ * @property {string} birthDate
+ * @property {string} expiryDate
+ */
+
+/**
+ * @typedef {object} Beneficiary
+ * @property {number} rank
+ * @property {'insured' | 'spouse' | 'child' | 'ascendant' | 'other'} relationship
+ * @property {string} firstName
+ * @property {string} lastName
+ * @property {string} birthDate
+ */
+
+/**
+ * @typedef {object} Rights
+ * @property {'CNAS' | 'CASNOS'} fund
+ * @property {string} category
+ * @property {number} rateBp
+ * @property {string} rightsEnd
+ * @property {{ code: string, validUntil: string }[]} chronic
+ * @property {{ rank: number, category: string, rateBp: number, rightsEnd: string }[]} beneficiaryRights
+ */
+
+/**
+ * @typedef {object} PrescriptionRecord
+ * @property {string} date
+ * @property {string} prescriberId
+ * @property {string} speciality
+ * @property {number} rank
+ * @property {string} reference
+ * @property {{ productCode: string, quantity: number, durationDays: number }[]} lines
+ */
+
+/**
+ * @typedef {object} DispensationRecord
+ * @property {string} date
+ * @property {string} pharmacyId
+ * @property {number} rank
+ * @property {string} productCode
+ * @property {number} quantity
+ * @property {number} durationDays
+ * @property {number | null} invoiceNumber
+ * @property {string | null} prescriptionRef
+ */
+
+/**
+ * @typedef {object} CardRead
+ * @property {Holder} holder
+ * @property {Beneficiary[]} beneficiaries
+ * @property {Rights} rights
+ * @property {{ bloodGroup: string | null, allergies: string[], conditions: string[] }} emergency
+ * @property {PrescriptionRecord[]} prescriptions
+ * @property {DispensationRecord[]} dispensations
+ */
+
+/**
+ * @typedef {object} PendingWrite
+ * @property {number} invoiceNumber
+ * @property {string} cardSerial
+ * @property {number} records
+ * @property {number} written
+ */
+
+/**
+ * @typedef {object} Pharmacy
+ * @property {string} pharmacyId
+ * @property {string} name
+ * @property {string} pharmacist
+ */
+
+/**
+ * @typedef {object} Status
+ * @property {'demo' | 'pcsc'} mode
+ * @property {boolean} serviceAvailable
+ * @property {{ name: string, cardPresent: boolean }[]} readers
+ * @property {string} today
+ * @property {{ present: boolean, opened: boolean, verified: boolean, holder: Holder | null, pinRetriesLeft: number | null }} insured
+ * @property {{ present: boolean, unlocked: boolean, pharmacy: Pharmacy | null }} professional
+ * @property {PendingWrite[]} pendingWrites
+ * @property {{ lastNumber: number | null, openInvoices: number, unsentBatches: number, unsentInvoices: number, rejectedPending: number } | null} sync
+ * @property {{ insuredPin: string, professionalPin?: string } | null} demo
+ */
+
+/**
+ * @typedef {object} Product
+ * @property {string} code
+ * @property {string} dci
+ * @property {string} brand
+ * @property {string} form
+ * @property {string} strength
+ * @property {number} unitPrice
+ * @property {number | null} referencePrice
+ * @property {boolean} reimbursable
+ * @property {boolean} priorApproval
+ * @property {string} [gtin]
+ */
+
+/**
+ * @typedef {object} QuoteLine
+ * @property {number} total
+ * @property {number} fund
+ * @property {number} patient
+ * @property {string | null} reason
+ */
+
+/**
+ * @typedef {object} Quote
+ * @property {number} total
+ * @property {number} fund
+ * @property {number} patient
+ * @property {number} rateBp
+ * @property {string} ruleVersion
+ * @property {boolean} thirdPartyPayment
+ * @property {string | null} reason
+ * @property {QuoteLine[]} lines
+ */
+
+/**
+ * @typedef {object} Warning
+ * @property {'allergy' | 'possible-duplicate'} code
+ * @property {number} line
+ * @property {string} message
+ * @property {Record<string, string | number | boolean>} details
+ */
+
+/** @typedef {{ quote: Quote, warnings: Warning[] }} QuoteOutcome */
+
+/**
+ * @typedef {object} WriteOutcome
+ * @property {number} invoiceNumber
+ * @property {'pending' | 'done' | 'cancelled'} state
+ * @property {number} records
+ * @property {number} written
+ * @property {{ code: string, message: string } | null} error
+ */
+
+/** @typedef {{ result: 'ok', card: CardRead, recovery: WriteOutcome[] } | { result: 'wrong-pin', retriesLeft: number }} VerifyOutcome */
+
+/** @typedef {{ holder: Holder, pinRetriesLeft: number | null, verified: boolean }} OpenOutcome */
+
+/** @typedef {{ invoice: { number: number }, cardWrite: WriteOutcome }} CheckoutOutcome */
+
+/**
+ * @typedef {object} ReceiptLine
+ * @property {string} code
+ * @property {string} label
+ * @property {number} quantity
+ * @property {number | null} durationDays
+ * @property {number} unitPrice
+ * @property {number | null} referencePrice
+ * @property {number} total
+ * @property {number} fund
+ * @property {number} patient
+ * @property {string | null} reason
+ * @property {string | null} lot
+ * @property {string | null} expiry
+ * @property {string | null} serial
+ */
+
+/**
+ * @typedef {object} Receipt
+ * @property {number} number
+ * @property {'invoice' | 'corrected-invoice' | 'credit-note'} kind
+ * @property {string} date
+ * @property {string} issuedAt
+ * @property {string} hashPrefix
+ * @property {{ pharmacyId: string, name: string | null, pharmacist: string | null, wilaya: number | null, agreement: string | null }} pharmacy
+ * @property {'CNAS' | 'CASNOS'} fund
+ * @property {{ cardSerial: string, insuredId: string | null, rank: number }} beneficiary
+ * @property {{ reference: string, date: string | null, prescriber: string | null } | null} prescription
+ * @property {string} category
+ * @property {number} rateBp
+ * @property {string} ruleVersion
+ * @property {ReceiptLine[]} lines
+ * @property {{ total: number, fund: number, patient: number }} totals
+ * @property {boolean} thirdPartyPayment
+ * @property {string | null} reason
+ * @property {{ state: string, records: number, written: number } | null} cardWrite
+ * @property {number | null} creditNote
+ * @property {{ number: number } | null} references
+ */
+
+/**
+ * @typedef {object} RejectedInvoice
+ * @property {number} number
+ * @property {string} date
+ * @property {string} code
+ * @property {string} reason
+ * @property {number} fundAmount
+ * @property {number | null} correctedBy
+ */
+
+export {};
