@@ -134,9 +134,11 @@ function render() {
         'tbody',
         null,
         r.lines.map((l) => {
+          // Each part isolated: a code such as N02BE01-01 keeps its order in an Arabic line.
           const sub = [l.code];
           if (l.durationDays) sub.push(tn('days.count', l.durationDays));
           if (l.reason) sub.push(reasonText(l.reason));
+          const parts = sub.flatMap((x, i) => [i > 0 ? ' · ' : null, h('bdi', null, x)]);
           const pack = [];
           if (l.lot !== null || l.expiry !== null) pack.push(t('basket.pack', { lot: l.lot ?? '—', expiry: date(l.expiry) }));
           if (l.serial !== null) pack.push(t('basket.packSerial', { serial: l.serial }));
@@ -147,7 +149,7 @@ function render() {
               'td',
               null,
               h('bdi', null, l.label),
-              h('div', { class: 'sub' }, sub.join(' · ')),
+              h('div', { class: 'sub' }, parts),
               pack.length ? h('div', { class: 'sub pack' }, pack.join(' · ')) : null,
             ),
             h('td', { class: 'num' }, String(l.quantity)),
