@@ -110,14 +110,35 @@ maybe('counter page: languages, barcodes, keyboard', () => {
     await page.waitForFunction(() => document.activeElement?.id === 'search-input');
   }
 
-  /** What a keyboard-wedge scanner does: the characters a few milliseconds apart, then Enter (GS is Ctrl+]). */
-  async function scan(page: Page, text: string): Promise<void> {
-    const parts = text.split('\x1d');
-    for (let i = 0; i < parts.length; i++) {
-      if (i > 0) await page.keyboard.press('Control+BracketRight');
-      await page.keyboard.type(parts[i]!, { delay: 4 });
+  /**
+   * What a keyboard-wedge scanner does: key presses a few milliseconds apart, then Enter; GS is
+   * Ctrl+]. Sent through Chromium's input pipeline (CDP Input.dispatchKeyEvent: trusted events that
+   * type into the focused field) with the scanner's own clock as their time stamps: the page sees
+   * a scanner's timing however busy this machine is when the test runs.
+   */
+  async function scan(page: Page, text: string, gapMs = 5): Promise<void> {
+    const cdp = await page.context().newCDPSession(page);
+    let t = Date.now() / 1000;
+    const press = async (key: string, code: string, keyCode: number, options: { text?: string; ctrl?: boolean } = {}) => {
+      t += gapMs / 1000;
+      const common = { key, code, windowsVirtualKeyCode: keyCode, modifiers: options.ctrl ? 2 : 0 };
+      await cdp.send('Input.dispatchKeyEvent', {
+        ...common,
+        type: options.text !== undefined ? 'keyDown' : 'rawKeyDown',
+        timestamp: t,
+        ...(options.text !== undefined ? { text: options.text, unmodifiedText: options.text } : {}),
+      });
+      await cdp.send('Input.dispatchKeyEvent', { ...common, type: 'keyUp', timestamp: t + 0.001 });
+    };
+    for (const ch of text) {
+      if (ch === '\x1d') await press(']', 'BracketRight', 221, { ctrl: true });
+      else if (/\d/.test(ch)) await press(ch, `Digit${ch}`, ch.charCodeAt(0), { text: ch });
+      else if (/[a-z]/i.test(ch)) await press(ch, `Key${ch.toUpperCase()}`, ch.toUpperCase().charCodeAt(0), { text: ch });
+      else if (ch === ']') await press(ch, 'BracketRight', 221, { text: ch });
+      else throw new Error(`the test scanner has no key for ${JSON.stringify(ch)}`);
     }
-    await page.keyboard.press('Enter');
+    await press('Enter', 'Enter', 13, { text: '\r' });
+    await cdp.detach();
   }
 
   const lines = (page: Page) => page.locator('#basket-table tbody tr');
