@@ -3,7 +3,7 @@
  * The page's messages in Modern Standard Arabic, with the terms of the Algerian insurance and
  * pharmacy practice: بطاقة الشفاء (the Chifa card), المؤمن له (the insured person), ذوو الحقوق
  * (the beneficiaries, ayants droit), الدفع من قبل الغير (third-party payment, tiers payant),
- * الصندوق الوطني للضمان الاجتماعي للعمال الأجراء (CNAS), الحصة (a pack's lot), الرمز السري (PIN).
+ * الصندوق الوطني للتأمينات الاجتماعية للعمال الأجراء (CNAS), الحصة (a pack's lot), الرمز السري (PIN).
  * Numbers stay in Western Arabic digits (src/common/format.js). Plural forms follow the six CLDR
  * categories of Arabic (zero, one, two, few = 3–10, many = 11–99, other).
  */
@@ -143,7 +143,7 @@ const ar = {
   'emergency.none': 'لا توجد حساسية مسجلة',
   'emergency.conditions': 'الأمراض',
 
-  'fund.CNAS': 'CNAS — الصندوق الوطني للضمان الاجتماعي للعمال الأجراء',
+  'fund.CNAS': 'CNAS — الصندوق الوطني للتأمينات الاجتماعية للعمال الأجراء',
   'fund.CASNOS': 'CASNOS — الصندوق الوطني للضمان الاجتماعي لغير الأجراء',
   'category.ordinary': 'مؤمن له عادي',
   'category.chronic': 'مريض مزمن',
