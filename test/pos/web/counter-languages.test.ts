@@ -292,7 +292,7 @@ maybe('counter page: languages, barcodes, keyboard', () => {
     await page.locator('#pin-submit').click();
     await page.locator('#pin-message').filter({ hasText: 'رمز سري خاطئ: بقيت محاولتان.' }).waitFor();
     await unlock(page);
-    await expect(page.locator('#rights-facts').textContent()).resolves.toContain('الصندوق الوطني للضمان الاجتماعي للعمال الأجراء');
+    await expect(page.locator('#rights-facts').textContent()).resolves.toContain('الصندوق الوطني للتأمينات الاجتماعية للعمال الأجراء');
 
     await scan(page, DOLIPRANE);
     await lines(page).first().filter({ hasText: 'Doliprane' }).waitFor();
