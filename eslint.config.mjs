@@ -72,7 +72,7 @@ export default tseslint.config(
   },
   {
     // Modules the page shares with the server: ES modules that run anywhere (no globals).
-    files: ['src/common/format.js', 'src/billing/gs1.js'],
+    files: ['src/common/format.js', 'src/common/gs1.js', 'src/common/calendar.js'],
     languageOptions: { sourceType: 'module' },
   },
   {

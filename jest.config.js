@@ -12,7 +12,7 @@ const transform = { '^.+\\.ts$': tsJest, '/src/.+\\.js$': tsJest };
 // (src/pos/http/shared-assets.ts; tsconfig.web.json's rootDirs says the same to tsc).
 const moduleNameMapper = {
   '^\\.\\./assets/format\\.js$': '<rootDir>/src/common/format.js',
-  '^\\.\\./assets/gs1\\.js$': '<rootDir>/src/billing/gs1.js',
+  '^\\.\\./assets/gs1\\.js$': '<rootDir>/src/common/gs1.js',
 };
 module.exports = {
   projects: [

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { daysInMonth } from './calendar.js';
 
 /**
  * Calendar dates as `YYYY-MM-DD` strings. Dispensing, effective-from, expiry and rights-end dates
@@ -22,12 +23,6 @@ export function isIsoDate(s: unknown): s is IsoDate {
   const d = Number(m[3]);
   if (mo < 1 || mo > 12 || d < 1) return false;
   return d <= daysInMonth(y, mo);
-}
-
-/** Month lengths in the Gregorian calendar, which ISO 8601 dates use for every year. */
-function daysInMonth(y: number, m: number): number {
-  if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
-  return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
 }
 
 /** The zod form of `isIsoDate`, for every schema that holds a date. */

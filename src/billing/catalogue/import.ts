@@ -2,7 +2,7 @@ import { quoteClipped } from '../../common/display';
 import { CatalogueImportError, type RowProblem } from '../errors';
 import { parseCsv } from './csv';
 import { decodeCatalogue, type CatalogueEncoding } from './encoding';
-import { normalizeGtin } from '../gs1';
+import { normalizeGtin } from '../../common/gs1';
 import { CATALOGUE_COLUMNS, OPTIONAL_CATALOGUE_COLUMNS, type CatalogueColumn, type Product } from './product';
 import type { CatalogueStore } from './store';
 

@@ -1,7 +1,7 @@
 import type { Db } from '../../common/db';
 import type { Product } from '../../billing/catalogue/product';
 import { describeProduct } from '../../billing/quote';
-import { displayGtin } from '../../billing/gs1';
+import { displayGtin } from '../../common/gs1';
 
 /**
  * Catalogue search for the basket editor: by code prefix, or by a prefix of a word of the DCI or

@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import { normalizeGtin } from '../../billing/gs1';
+import { normalizeGtin } from '../../common/gs1';
 import type { CatalogueStore } from '../../billing/catalogue/store';
 import { hit } from '../counter/catalogue-search';
 import { HttpError } from './errors';
@@ -7,7 +7,7 @@ import type { PathTemplates } from './path-params';
 
 /**
  * `GET /api/catalogue/gtin/:gtin`: the product a scanned barcode names. `gtin` is the 8, 12, 13
- * or 14 digits of a GTIN with its check digit (src/billing/gs1.js; the page reads the barcode
+ * or 14 digits of a GTIN with its check digit (src/common/gs1.js; the page reads the barcode
  * itself and sends the GTIN). Answers `{ gtin, product }`: `gtin` as 14 digits, `product` as
  * `GET /api/catalogue/:code` gives it, or null when the catalogue has no product with this GTIN —
  * an unknown barcode is an everyday answer at a counter (the page lets the pharmacist pick the

@@ -5,7 +5,7 @@ import { packageRoot } from '../../common/paths';
 /**
  * The modules the counter page shares with the server, one implementation each: the formatting
  * of amounts, rates, dates and masked identifiers, and the reading of GS1 barcodes. They are ES
- * modules written in JavaScript with JSDoc types and no imports, so the browser runs their
+ * modules written in JavaScript with JSDoc types that import only each other (by relative path), so the browser runs their
  * sources as they are, at `/assets/NAME` (a module script under the page's `script-src 'self'`),
  * while tsc compiles the same files into dist/ for the server: there is no generated copy that
  * could lag behind.
@@ -13,7 +13,8 @@ import { packageRoot } from '../../common/paths';
 export function sharedModules(root: string = packageRoot()): ReadonlyMap<string, string> {
   return new Map([
     ['format.js', path.join(root, 'src', 'common', 'format.js')],
-    ['gs1.js', path.join(root, 'src', 'billing', 'gs1.js')],
+    ['gs1.js', path.join(root, 'src', 'common', 'gs1.js')],
+    ['calendar.js', path.join(root, 'src', 'common', 'calendar.js')],
   ]);
 }
 

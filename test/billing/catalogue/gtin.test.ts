@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { importCatalogue, parseCatalogueCsv } from '../../../src/billing/catalogue/import';
 import { CatalogueStore, DuplicateGtinError } from '../../../src/billing/catalogue/store';
-import { checkDigit } from '../../../src/billing/gs1';
+import { checkDigit } from '../../../src/common/gs1';
 import { openDatabase } from '../../../src/common/db';
 import { defaultCatalogueCsv } from '../../../src/common/paths';
 import { CatalogueSearch } from '../../../src/pos/counter/catalogue-search';

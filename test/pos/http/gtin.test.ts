@@ -1,4 +1,4 @@
-import { checkDigit } from '../../../src/billing/gs1';
+import { checkDigit } from '../../../src/common/gs1';
 import { startCounter, type RunningCounter } from '../../../src/pos/http/server';
 import { captureLogger, DEMO_PIN, NOW, tmpDir } from '../counter/harness';
 

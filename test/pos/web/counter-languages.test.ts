@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { buildElementString, checkDigit } from '../../../src/billing/gs1';
+import { buildElementString, checkDigit } from '../../../src/common/gs1';
 import { packageRoot } from '../../../src/common/paths';
 import { startCounter, type RunningCounter } from '../../../src/pos/http/server';
 import { captureLogger, DEMO_PIN, NOW, tmpDir } from '../counter/harness';
@@ -335,13 +335,11 @@ maybe('counter page: languages, barcodes, keyboard', () => {
     const icon = await fetch(`${counter.url}/favicon.svg`);
     expect(icon.status).toBe(200);
     expect(icon.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
-    for (const name of ['format.js', 'gs1.js']) {
+    for (const name of ['format.js', 'gs1.js', 'calendar.js']) {
       const res = await fetch(`${counter.url}/assets/${name}`);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^text\/javascript/);
-      expect(await res.text()).toBe(
-        fs.readFileSync(path.join(packageRoot(), 'src', name === 'gs1.js' ? 'billing' : 'common', name), 'utf8'),
-      );
+      expect(await res.text()).toBe(fs.readFileSync(path.join(packageRoot(), 'src', 'common', name), 'utf8'));
     }
     expect((await fetch(`${counter.url}/assets/log.ts`)).status).toBe(404);
     expect((await fetch(`${counter.url}/assets/..%2Fcommon%2Fformat.js`)).status).toBe(404);

@@ -51,7 +51,13 @@ test('every text is NFC and printable', () => {
 
 test('the Arabic catalogue is in Arabic, with the terms of the Algerian practice', () => {
   const all = Object.values(ar).flatMap(texts).join('\n');
-  for (const term of ['بطاقة الشفاء', 'المؤمن له', 'ذوو الحقوق', 'الدفع من قبل الغير', 'الصندوق الوطني للتأمينات الاجتماعية للعمال الأجراء'])
+  for (const term of [
+    'بطاقة الشفاء',
+    'المؤمن له',
+    'ذوو الحقوق',
+    'الدفع من قبل الغير',
+    'الصندوق الوطني للتأمينات الاجتماعية للعمال الأجراء',
+  ])
     expect(all).toContain(term);
   // Messages left in French by mistake: a Latin word of four letters or more outside the names
   // (codes, commands, standards) an Arabic text keeps as they are.

@@ -8,7 +8,7 @@
  * Modules by concern: api (the client), i18n (+ i18n/fr, i18n/ar), store (state and events),
  * status (chips, banners, sync), card-panel, basket, checkout, receipt, scanner (keyboard-wedge
  * scans), scan (what a scan does), shortcuts. The formatters and the GS1 reader are the server's
- * own modules (src/common/format.js, src/billing/gs1.js), served at /assets/ — tsc resolves
+ * own modules (src/common/format.js, src/common/gs1.js), served at /assets/ — tsc resolves
  * `../assets/*.js` to them through `rootDirs` (tsconfig.web.json).
  */
 import { $, $input } from './dom.js';

@@ -1,10 +1,13 @@
 // @ts-check
+import { daysInMonth } from './calendar.js';
+
 /**
  * GS1 barcodes on medicine packs, as a keyboard-wedge scanner types them: an EAN-13 (a GTIN-13,
  * the linear barcode) or the element string of a GS1 DataMatrix (the 2D code with the GTIN, the
  * expiry date, the lot and the serial number). One implementation for the server (compiled with
  * the TypeScript sources) and for the counter page (the browser loads this very file as an ES
- * module, served at /assets/gs1.js): so it imports nothing and uses nothing but the language.
+ * module, served at /assets/gs1.js): so it imports nothing but its neighbour calendar.js (served
+ * beside it) and uses nothing but the language.
  *
  * The rules are those of the GS1 General Specifications: the Application Identifier table (§3.2),
  * the element strings of predefined length that need no separator (the table "Element strings
@@ -276,15 +279,6 @@ function parseElementString(s, base, today) {
   const serial = seen.get('21');
   if (serial !== undefined) scan.serial = serial;
   return { ok: true, scan };
-}
-
-/**
- * @param {number} y
- * @param {number} m
- */
-function daysInMonth(y, m) {
-  if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
-  return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
 }
 
 /**

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { buildElementString, checkDigit, displayGtin, GS, gs1Date, normalizeGtin, parseScan, type ScanResult } from '../../src/billing/gs1';
+import { buildElementString, checkDigit, displayGtin, GS, gs1Date, normalizeGtin, parseScan, type ScanResult } from '../../src/common/gs1';
 
 /**
  * Reading GS1 barcodes as a keyboard-wedge scanner types them (GS1 General Specifications): the
