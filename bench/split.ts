@@ -67,10 +67,11 @@ function makeCases(products: Product[]): Case[] {
 /** The naive version: float rate, Math.round, same rules otherwise. Not exact; scale only. */
 function naiveFloatSplit(b: Basket, rules: RuleBook, ctx: SplitContext): { fund: number; patient: number } {
   const rule = rules.rulesFor(b.date);
-  const rate = rule.rates[ctx.category] / 10000;
+  const cat = rule.categoriesById.get(ctx.category)!;
+  const rate = cat.rateBp / 10000;
   let total = 0;
   for (const l of b.lines) total += l.unitPrice * l.quantity;
-  const refused = !rule.thresholdExemptCategories.includes(ctx.category) && total > rule.thresholdCentimes;
+  const refused = !cat.thresholdExempt && total > rule.thresholdCentimes;
   let fund = 0;
   for (const l of b.lines) {
     if (refused || !l.reimbursable || (l.priorApproval && !l.approval)) continue;

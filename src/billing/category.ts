@@ -1,13 +1,23 @@
-/**
- * Coverage categories (docs/split.md). The rate each one gets, and which ones are exempt from the
- * per-prescription threshold, are rules data (`fixtures/rules/`), not code.
- * - `ordinary`: an ordinary insured person or beneficiary;
- * - `chronic`: a patient with a recognised chronic disease;
- * - `retiree`: a retiree whose pension is below the national minimum wage.
- */
-export const CATEGORIES = ['ordinary', 'chronic', 'retiree'] as const;
-export type Category = (typeof CATEGORIES)[number];
+import { z } from 'zod';
 
-export function isCategory(s: unknown): s is Category {
-  return typeof s === 'string' && (CATEGORIES as readonly string[]).includes(s);
+/**
+ * Coverage categories are rules data (`fixtures/rules/*.json`, docs/split.md): each rule version
+ * lists its categories — an id, the code the card stores, labels in French and Arabic, the rate,
+ * whether the per-prescription ceiling applies, and the limits that apply — so a category the
+ * fund adds is a rules file or a downlink away, not a release. Code only knows what an id looks
+ * like; whether it exists is the rule version's answer.
+ */
+
+/** A category id, e.g. `ordinary`, `chronic`, `work-accident`. */
+export type Category = string;
+
+/** Lower-case ASCII letters, digits and inner hyphens, 1 to 32 characters. */
+export const CATEGORY_ID_PATTERN = /^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
+
+export function isCategoryId(s: unknown): s is Category {
+  return typeof s === 'string' && CATEGORY_ID_PATTERN.test(s);
 }
+
+export const categoryIdSchema = z
+  .string({ message: 'expected a category id' })
+  .regex(CATEGORY_ID_PATTERN, { message: 'expected a category id: lower-case letters, digits and hyphens (e.g. "ordinary")' });

@@ -28,6 +28,13 @@ export class UnknownProductError extends BillingError {
   }
 }
 
+/** A line substitutes a product that is not an equivalent of the one prescribed (same DCI, form and strength). */
+export class NotSubstitutableError extends BillingError {
+  constructor(field: string, message: string) {
+    super('not-substitutable', `${field}: ${message}`, field);
+  }
+}
+
 /** No rule version is in force on the requested date. */
 export class NoRulesInForceError extends BillingError {
   readonly date: string;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CATEGORIES } from './category';
+import { categoryIdSchema } from './category';
 import { isoDateSchema } from '../common/calendar-date';
 import { InvalidInputError, MalformedJsonError } from '../common/errors';
 import { zodIssues } from '../common/zod-issues';
@@ -14,12 +14,23 @@ const centimes = z
   .number({ message: 'expected an amount in integer centimes' })
   .int({ message: 'expected an integer number of centimes (250.00 DA is 25000)' })
   .min(0, { message: 'an amount cannot be negative' });
-const category = z.enum(CATEGORIES, { message: `expected one of ${CATEGORIES.map((c) => JSON.stringify(c)).join(', ')}` });
 const flag = z.boolean({ message: 'expected true or false' });
+const wholeNumber = (min: number, max: number, what: string) =>
+  z
+    .number({ message: `expected ${what}` })
+    .int({ message: `expected a whole number of ${what}` })
+    .min(min, { message: `at least ${min}` })
+    .max(max, { message: `at most ${max}` });
+const code = (what: string) =>
+  z
+    .string({ message: `expected ${what}` })
+    .min(1, { message: 'must not be empty' })
+    .max(32);
+const reference = z.string({ message: 'expected a prescription reference' }).min(1, { message: 'must not be empty' }).max(32);
 
 export const quoteLineSchema = z
   .strictObject({
-    code: z.string({ message: 'expected a product code' }).min(1, { message: 'must not be empty' }).max(32).optional(),
+    code: code('a product code').optional(),
     quantity: z
       .number({ message: 'expected an integer quantity ≥ 1' })
       .int({ message: 'expected a whole number of units' })
@@ -31,16 +42,32 @@ export const quoteLineSchema = z
     priorApproval: flag.optional(),
     /** The fund's prior-approval reference for this line. */
     approval: z.string({ message: 'expected an approval reference' }).min(1, { message: 'must not be empty' }).max(64).optional(),
+    /** Treatment duration in days (checked against the category's duration limit). */
+    durationDays: wholeNumber(1, 3660, 'days').optional(),
+    /** Units the prescription line prescribes, and units of it dispensed earlier (the quantity limit). */
+    prescribedQuantity: wholeNumber(1, 100_000, 'units').optional(),
+    dispensedBefore: wholeNumber(0, 100_000, 'units').optional(),
+    /** Generic substitution: the product prescribed (a catalogue code, or its reference tariff). */
+    prescribed: z
+      .strictObject({ code: code('the prescribed product code').optional(), referencePrice: centimes.nullable().optional() })
+      .refine((p) => p.code !== undefined || p.referencePrice !== undefined, { message: 'give the prescribed code or its referencePrice' })
+      .optional(),
   })
   .superRefine((line, ctx) => {
     if (line.code === undefined && line.unitPrice === undefined) {
       ctx.addIssue({ code: 'custom', path: ['unitPrice'], message: 'required when the line has no code' });
     }
+    if (line.dispensedBefore !== undefined && line.prescribedQuantity === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['prescribedQuantity'], message: 'required with dispensedBefore' });
+    }
   });
+
+const rights = z.strictObject({ category: categoryIdSchema, rightsEnd: isoDateSchema.optional() });
 
 export const quoteRequestSchema = z.strictObject({
   date: isoDateSchema,
-  category,
+  /** A category id of the rules in force on `date` (e.g. "ordinary", "chronic"). */
+  category: categoryIdSchema,
   lines: z
     .array(quoteLineSchema, { message: 'expected an array of lines' })
     .min(1, { message: 'a prescription needs at least one line' })
@@ -50,7 +77,13 @@ export const quoteRequestSchema = z.strictObject({
   rightsEnd: isoDateSchema.optional(),
   blacklisted: flag.optional(),
   /** The beneficiary's own rights, when the card gives them; otherwise the insured's apply. */
-  beneficiary: z.strictObject({ category, rightsEnd: isoDateSchema.optional() }).optional(),
+  beneficiary: rights.optional(),
+  /** The prescription's reference, and the prescriptions served earlier to the beneficiary (the per-period limit). */
+  prescription: reference.optional(),
+  prescriptionHistory: z
+    .array(z.strictObject({ reference, date: isoDateSchema }), { message: 'expected an array of {reference, date}' })
+    .max(1000)
+    .optional(),
 });
 
 export type QuoteLine = z.infer<typeof quoteLineSchema>;

@@ -75,7 +75,12 @@ export function assessInvoice(doc: InvoiceDocument, fingerprint: string, ctx: Ch
           reimbursable: l.reimbursable,
           priorApproval: l.priorApproval,
           ...(l.approval !== undefined ? { approval: l.approval } : {}),
+          ...(l.durationDays !== undefined ? { durationDays: l.durationDays } : {}),
+          ...(l.prescribedQuantity !== undefined ? { prescribedQuantity: l.prescribedQuantity } : {}),
+          ...(l.dispensedBefore !== undefined ? { dispensedBefore: l.dispensedBefore } : {}),
+          ...(l.prescribed !== undefined ? { prescribed: l.prescribed } : {}),
         })),
+        ...(doc.prescription !== undefined ? { prescription: doc.prescription.reference } : {}),
       },
       ctx.rules,
       { ...doc.context, blacklisted },
@@ -108,6 +113,23 @@ function compareSplit(doc: InvoiceDocument, s: Split): string | null {
     ];
     for (const [f, a, b] of lc)
       if (a !== b) return `lines[${i}].${f}: the invoice says ${JSON.stringify(a)}, the fund computes ${JSON.stringify(b)}`;
+  }
+  // Amount items: the invoice lists the non-zero ones, in the rule version's order.
+  const items = s.items.filter((it) => it.amount !== 0);
+  const given = doc.items ?? [];
+  if (given.length !== items.length)
+    return `items: the invoice has ${given.length} non-zero amount items, the fund computes ${items.length} (${items.map((i) => i.id).join(', ') || 'none'})`;
+  for (let k = 0; k < items.length; k++) {
+    const a = given[k]!;
+    const b = items[k]!;
+    const ic: [string, unknown, unknown][] = [
+      ['id', a.id, b.id],
+      ['amount', a.amount, b.amount],
+      ['fund', a.fund, b.fund],
+      ['patient', a.patient, b.patient],
+    ];
+    for (const [f, x, y] of ic)
+      if (x !== y) return `items[${k}].${f}: the invoice says ${JSON.stringify(x)}, the fund computes ${JSON.stringify(y)}`;
   }
   const cmp: [string, unknown, unknown][] = [
     ['category', doc.category, s.category],

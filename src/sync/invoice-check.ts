@@ -1,4 +1,4 @@
-import { CATEGORIES } from '../billing/category';
+import { CATEGORY_ID_PATTERN } from '../billing/category';
 import { textProblem, type TextLimits } from '../common/free-text';
 import { CALENDAR_DATE_MESSAGE, isIsoDate } from '../common/calendar-date';
 import { SyncError } from './errors';
@@ -39,6 +39,7 @@ export const TEXT_LIMITS = {
   reason: { max: 64, min: 0 },
   referenceReason: { max: 200, min: 0 },
   pharmacyId: { max: 64 },
+  itemId: { max: 48 },
 } as const satisfies Record<string, TextLimits>;
 const T = TEXT_LIMITS;
 
@@ -86,6 +87,10 @@ function oneOf(v: unknown, field: string, values: readonly string[]): void {
   if (typeof v !== 'string' || !values.includes(v)) fail(field, `expected one of ${values.join(', ')}`);
 }
 
+function categoryId(v: unknown, field: string): void {
+  if (typeof v !== 'string' || !CATEGORY_ID_PATTERN.test(v)) fail(field, 'expected a category id');
+}
+
 function date(v: unknown, field: string): void {
   if (!isIsoDate(v)) fail(field, CALENDAR_DATE_MESSAGE);
 }
@@ -108,14 +113,20 @@ const LINE = {
   lot: false,
   expiry: false,
   serial: false,
+  prescribedQuantity: false,
+  dispensedBefore: false,
+  prescribed: false,
   total: true,
   base: true,
   fund: true,
   patient: true,
   reason: true,
 };
+const PRESCRIBED = { code: true, referencePrice: true };
 const RIGHTS = { category: true, rightsEnd: false };
-const CONTEXT = { category: true, rightsEnd: false, cardExpiry: false, beneficiary: false };
+const CONTEXT = { category: true, rightsEnd: false, cardExpiry: false, beneficiary: false, prescriptionHistory: false };
+const PAST_PRESCRIPTION = { reference: true, date: true };
+const ITEM = { id: true, label: false, amount: true, fund: true, patient: true };
 const BENEFICIARY = { cardSerial: true, rank: true, insuredId: false };
 const PRESCRIPTION = { reference: true, date: false, prescriber: false };
 const TOTALS = { total: true, base: true, fund: true, patient: true };
@@ -137,6 +148,7 @@ const DOCUMENT = {
   rateBp: true,
   ruleVersion: true,
   lines: true,
+  items: false,
   totals: true,
   thirdPartyPayment: true,
   reason: true,
@@ -144,6 +156,9 @@ const DOCUMENT = {
 };
 
 const FUNDS = ['CNAS', 'CASNOS'];
+/** Bounds of the lists an invoice may carry besides its lines. */
+export const MAX_HISTORY = 1000;
+export const MAX_ITEMS = 20;
 const KINDS = ['invoice', 'corrected-invoice', 'credit-note'];
 
 /** Throws InvalidInvoiceError unless `v` has the shape of an InvoiceDocument. */
@@ -169,16 +184,27 @@ export function checkDocumentShape(v: unknown, field: string): void {
     if (p.prescriber !== undefined) str(p.prescriber, at('prescription.prescriber'), T.prescriber);
   }
   const c = object(d.context, at('context'), CONTEXT);
-  oneOf(c.category, at('context.category'), CATEGORIES);
+  categoryId(c.category, at('context.category'));
   if (c.rightsEnd !== undefined) date(c.rightsEnd, at('context.rightsEnd'));
   if (c.cardExpiry !== undefined) date(c.cardExpiry, at('context.cardExpiry'));
   if (c.beneficiary !== undefined) {
     const r = object(c.beneficiary, at('context.beneficiary'), RIGHTS);
-    oneOf(r.category, at('context.beneficiary.category'), CATEGORIES);
+    categoryId(r.category, at('context.beneficiary.category'));
     if (r.rightsEnd !== undefined) date(r.rightsEnd, at('context.beneficiary.rightsEnd'));
   }
+  if (c.prescriptionHistory !== undefined) {
+    const hf = at('context.prescriptionHistory');
+    if (!Array.isArray(c.prescriptionHistory)) fail(hf, 'expected an array');
+    const h = c.prescriptionHistory as unknown[];
+    if (h.length > MAX_HISTORY) fail(hf, `at most ${MAX_HISTORY} entries`);
+    for (let i = 0; i < h.length; i++) {
+      const p = object(h[i], `${hf}[${i}]`, PAST_PRESCRIPTION);
+      str(p.reference, `${hf}[${i}].reference`, T.prescriptionReference);
+      date(p.date, `${hf}[${i}].date`);
+    }
+  }
   bool(d.blacklisted, at('blacklisted'));
-  oneOf(d.category, at('category'), CATEGORIES);
+  categoryId(d.category, at('category'));
   int(d.rateBp, at('rateBp'), 0, 10_000);
   str(d.ruleVersion, at('ruleVersion'), T.ruleVersion);
   if (!Array.isArray(d.lines)) fail(at('lines'), 'expected an array');
@@ -200,11 +226,32 @@ export function checkDocumentShape(v: unknown, field: string): void {
     if (l.lot !== undefined) str(l.lot, `${lf}.lot`, T.lot);
     if (l.expiry !== undefined) date(l.expiry, `${lf}.expiry`);
     if (l.serial !== undefined) str(l.serial, `${lf}.serial`, T.serial);
+    if (l.prescribedQuantity !== undefined) int(l.prescribedQuantity, `${lf}.prescribedQuantity`, 1, 100_000);
+    if (l.dispensedBefore !== undefined) int(l.dispensedBefore, `${lf}.dispensedBefore`, 0, 100_000);
+    if (l.prescribed !== undefined) {
+      const p = object(l.prescribed, `${lf}.prescribed`, PRESCRIBED);
+      str(p.code, `${lf}.prescribed.code`, T.code);
+      if (p.referencePrice !== null) centimes(p.referencePrice, `${lf}.prescribed.referencePrice`);
+    }
     centimes(l.total, `${lf}.total`);
     centimes(l.base, `${lf}.base`);
     centimes(l.fund, `${lf}.fund`);
     centimes(l.patient, `${lf}.patient`);
     if (l.reason !== null) str(l.reason, `${lf}.reason`, T.lineReason);
+  }
+  if (d.items !== undefined) {
+    if (!Array.isArray(d.items)) fail(at('items'), 'expected an array');
+    const items = d.items as unknown[];
+    if (items.length > MAX_ITEMS) fail(at('items'), `at most ${MAX_ITEMS} items`);
+    for (let i = 0; i < items.length; i++) {
+      const f = `${at('items')}[${i}]`;
+      const it = object(items[i], f, ITEM);
+      str(it.id, `${f}.id`, T.itemId);
+      if (it.label !== undefined) str(it.label, `${f}.label`, T.label);
+      centimes(it.amount, `${f}.amount`);
+      centimes(it.fund, `${f}.fund`);
+      centimes(it.patient, `${f}.patient`);
+    }
   }
   const t = object(d.totals, at('totals'), TOTALS);
   centimes(t.total, at('totals.total'));

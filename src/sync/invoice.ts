@@ -1,11 +1,19 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { CATEGORIES, type Category } from '../billing/category';
+import { categoryIdSchema, type Category } from '../billing/category';
 import { freeText, type TextLimits } from '../common/free-text';
 import { isoDateSchema, type IsoDate } from '../common/calendar-date';
 import { zodIssues } from '../common/zod-issues';
-import type { Basket, CoverageRights, Split, SplitContext } from '../billing/split';
-import { checkDocumentShape, InvalidInvoiceError, TEXT_LIMITS, UTC_INSTANT, UTC_INSTANT_MESSAGE } from './invoice-check';
+import type { Basket, CoverageRights, PastPrescription, Split, SplitContext } from '../billing/split';
+import {
+  checkDocumentShape,
+  InvalidInvoiceError,
+  MAX_HISTORY,
+  MAX_ITEMS,
+  TEXT_LIMITS,
+  UTC_INSTANT,
+  UTC_INSTANT_MESSAGE,
+} from './invoice-check';
 
 /** A draft or document that is malformed or whose amounts do not add up. */
 export { InvalidInvoiceError, TEXT_LIMITS };
@@ -44,7 +52,7 @@ export interface InvoiceLine {
   priorApproval: boolean;
   /** The fund's prior-approval reference, when one was given. */
   approval?: string;
-  /** Treatment duration in days (for the card's dispensing record). */
+  /** Treatment duration in days (for the card's dispensing record, and the duration limits). */
   durationDays?: number;
   /**
    * The pack dispensed, when it was scanned from its GS1 DataMatrix: lot (AI 10), expiry date
@@ -54,6 +62,11 @@ export interface InvoiceLine {
   lot?: string;
   expiry?: IsoDate;
   serial?: string;
+  /** The quantity the prescription line prescribes, and what earlier dispensings of it gave (the quantity limit). */
+  prescribedQuantity?: number;
+  dispensedBefore?: number;
+  /** Generic substitution: the product prescribed (`code` is then the product dispensed). */
+  prescribed?: { code: string; referencePrice: number | null };
   /** The split of this line: total = unitPrice × quantity, fund + patient = total. */
   total: number;
   base: number;
@@ -67,6 +80,18 @@ export interface InvoiceLine {
 export interface CardContext extends CoverageRights {
   cardExpiry?: IsoDate;
   beneficiary?: CoverageRights;
+  /** The beneficiary's earlier prescriptions the per-period limit counted (from the card). */
+  prescriptionHistory?: PastPrescription[];
+}
+
+/** A non-zero amount item of the split (markup, per-invoice fee): fund + patient = amount. */
+export interface InvoiceItem {
+  /** The item's id in the rule version. */
+  id: string;
+  label?: string;
+  amount: number;
+  fund: number;
+  patient: number;
 }
 
 export interface Totals {
@@ -101,6 +126,8 @@ export interface InvoiceDraft {
   rateBp: number;
   ruleVersion: string;
   lines: InvoiceLine[];
+  /** Amount items that are not zero; totals are the lines' sums plus these. */
+  items?: InvoiceItem[];
   totals: Totals;
   thirdPartyPayment: boolean;
   /** Split engine document reason (why the fund pays nothing), or null. */
@@ -126,7 +153,7 @@ const centimes = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, { message: 'expected a SHA-256 hex digest' });
 /** Free text: see TEXT_LIMITS (invoice-check.ts). */
 const text = (limits: TextLimits) => freeText(limits);
-const rights = z.strictObject({ category: z.enum(CATEGORIES), rightsEnd: isoDateSchema.optional() });
+const rights = z.strictObject({ category: categoryIdSchema, rightsEnd: isoDateSchema.optional() });
 
 const line = z.strictObject({
   code: text(TEXT_LIMITS.code),
@@ -141,6 +168,9 @@ const line = z.strictObject({
   lot: text(TEXT_LIMITS.lot).optional(),
   expiry: isoDateSchema.optional(),
   serial: text(TEXT_LIMITS.serial).optional(),
+  prescribedQuantity: z.number().int().min(1).max(100_000).optional(),
+  dispensedBefore: z.number().int().min(0).max(100_000).optional(),
+  prescribed: z.strictObject({ code: text(TEXT_LIMITS.code), referencePrice: centimes.nullable() }).optional(),
   total: centimes,
   base: centimes,
   fund: centimes,
@@ -165,16 +195,32 @@ const draftShape = {
     })
     .optional(),
   context: z.strictObject({
-    category: z.enum(CATEGORIES),
+    category: categoryIdSchema,
     rightsEnd: isoDateSchema.optional(),
     cardExpiry: isoDateSchema.optional(),
     beneficiary: rights.optional(),
+    prescriptionHistory: z
+      .array(z.strictObject({ reference: text(TEXT_LIMITS.prescriptionReference), date: isoDateSchema }))
+      .max(MAX_HISTORY)
+      .optional(),
   }),
   blacklisted: z.boolean(),
-  category: z.enum(CATEGORIES),
+  category: categoryIdSchema,
   rateBp: z.number().int().min(0).max(10_000),
   ruleVersion: text(TEXT_LIMITS.ruleVersion),
   lines: z.array(line).min(1).max(200),
+  items: z
+    .array(
+      z.strictObject({
+        id: text(TEXT_LIMITS.itemId),
+        label: text(TEXT_LIMITS.label).optional(),
+        amount: centimes,
+        fund: centimes,
+        patient: centimes,
+      }),
+    )
+    .max(MAX_ITEMS)
+    .optional(),
   totals: z.strictObject({ total: centimes, base: centimes, fund: centimes, patient: centimes }),
   thirdPartyPayment: z.boolean(),
   reason: text(TEXT_LIMITS.reason).nullable(),
@@ -203,8 +249,8 @@ function firstIssue(error: z.ZodError, prefix: string): InvalidInvoiceError {
 
 /**
  * Arithmetic the document must satisfy whatever the rules: each line's total is
- * unitPrice × quantity, base ≤ total, fund ≤ base, fund + patient = total, and the totals are the
- * sums of the lines. Corrections and credit notes must reference a document; invoices must not.
+ * unitPrice × quantity, base ≤ total, fund ≤ base, fund + patient = total; each item's fund +
+ * patient = amount; and the totals are the sums of the lines and items (the base, of the lines). Corrections and credit notes must reference a document; invoices must not.
  */
 function checkArithmetic(d: InvoiceDraft, prefix: string): void {
   const at = (f: string) => (prefix ? `${prefix}.${f}` : f);
@@ -225,6 +271,16 @@ function checkArithmetic(d: InvoiceDraft, prefix: string): void {
     base += l.base;
     fund += l.fund;
     patient += l.patient;
+  });
+  (d.items ?? []).forEach((it, i) => {
+    if (it.fund + it.patient !== it.amount)
+      throw new InvalidInvoiceError(
+        at(`items[${i}].patient`),
+        `fund + patient must equal amount (${it.fund} + ${it.patient} ≠ ${it.amount})`,
+      );
+    total += it.amount;
+    fund += it.fund;
+    patient += it.patient;
   });
   const t = d.totals;
   if (!Number.isSafeInteger(total)) throw new InvalidInvoiceError(at('totals.total'), 'amount exceeds the exact integer range');
@@ -277,16 +333,23 @@ export function draftFromSplit(input: {
   fund: Fund;
   beneficiary: InvoiceDraft['beneficiary'];
   prescription?: InvoiceDraft['prescription'];
-  /** Per line (same order as the basket): label, treatment duration, and the pack's lot, expiry, serial. */
+  /** Per line (same order as the basket): label, the treatment duration when the basket line has none, and the pack's lot, expiry, serial. */
   details?: readonly { label?: string; durationDays?: number; lot?: string; expiry?: IsoDate; serial?: string }[];
+  /** Labels of the amount items by id (what the receipt shows for a non-zero item). */
+  itemLabels?: Readonly<Record<string, string>>;
 }): InvoiceDraft {
   const { split, basket, context } = input;
   if (split.lines.length !== basket.lines.length)
     throw new InvalidInvoiceError('lines', 'the split and the basket have different line counts');
+  if (basket.prescription !== undefined && input.prescription?.reference !== basket.prescription)
+    throw new InvalidInvoiceError('prescription.reference', 'the split counted another prescription than the invoice names');
   const lines: InvoiceLine[] = split.lines.map((s, i) => {
     const b = basket.lines[i]!;
     const approval = b.approval ?? (b.code !== undefined ? context.approvalRefs?.[b.code] : undefined);
     const det = input.details?.[i];
+    const durationDays = b.durationDays ?? det?.durationDays;
+    if (b.prescribed !== undefined && b.prescribed.code === undefined)
+      throw new InvalidInvoiceError(`lines[${i}].prescribed.code`, 'an invoice names the product prescribed');
     return {
       code: s.code ?? b.code ?? '',
       ...(det?.label !== undefined ? { label: det.label } : {}),
@@ -296,10 +359,13 @@ export function draftFromSplit(input: {
       reimbursable: b.reimbursable,
       priorApproval: b.priorApproval,
       ...(approval !== undefined && approval.trim() !== '' ? { approval } : {}),
-      ...(det?.durationDays !== undefined ? { durationDays: det.durationDays } : {}),
+      ...(durationDays !== undefined ? { durationDays } : {}),
       ...(det?.lot !== undefined ? { lot: det.lot } : {}),
       ...(det?.expiry !== undefined ? { expiry: det.expiry } : {}),
       ...(det?.serial !== undefined ? { serial: det.serial } : {}),
+      ...(b.prescribedQuantity !== undefined ? { prescribedQuantity: b.prescribedQuantity } : {}),
+      ...(b.dispensedBefore !== undefined ? { dispensedBefore: b.dispensedBefore } : {}),
+      ...(b.prescribed !== undefined ? { prescribed: { code: b.prescribed.code!, referencePrice: b.prescribed.referencePrice } } : {}),
       total: s.total,
       base: s.base,
       fund: s.fund,
@@ -319,7 +385,16 @@ export function draftFromSplit(input: {
           },
         }
       : {}),
+    ...(context.prescriptionHistory !== undefined && context.prescriptionHistory.length > 0
+      ? { prescriptionHistory: context.prescriptionHistory.map((p) => ({ reference: p.reference, date: p.date })) }
+      : {}),
   };
+  const items = split.items
+    .filter((it) => it.amount !== 0)
+    .map((it) => {
+      const label = input.itemLabels?.[it.id];
+      return { id: it.id, ...(label !== undefined ? { label } : {}), amount: it.amount, fund: it.fund, patient: it.patient };
+    });
   return checkDraft({
     kind: 'invoice',
     fund: input.fund,
@@ -332,6 +407,7 @@ export function draftFromSplit(input: {
     rateBp: split.rateBp,
     ruleVersion: split.ruleVersion,
     lines,
+    ...(items.length > 0 ? { items } : {}),
     totals: { total: split.total, base: split.base, fund: split.fund, patient: split.patient },
     thirdPartyPayment: split.thirdPartyPayment,
     reason: split.reason,

@@ -118,3 +118,61 @@ test('the readable table shows amounts as "1 234,56 DA" and explains refusals', 
   expect(text).toContain('not-reimbursable: the product is not reimbursable');
   expect(text).toContain('Third-party payment: yes. The fund pays 1 059,65 DA');
 });
+
+describe('generic substitution and limits in a quote request', () => {
+  const generics = new Map<string, Product>([
+    ['DOLI', product('DOLI', { unitPrice: 5200, referencePrice: 4500 })],
+    ['GEN', product('GEN', { brand: 'Paracétamol Saidal', unitPrice: 4250, referencePrice: 4400 })],
+    ['GEN8', product('GEN8', { brand: 'Paracétamol Saidal', form: 'comprimé, boîte de 8', unitPrice: 2300 })],
+    ['IBU', product('IBU', { dci: 'Ibuprofène', brand: 'Brufen', strength: '400 mg' })],
+  ]);
+  const find = (c: string) => generics.get(c);
+
+  test('an equivalent generic: the invoice line keeps both products, the base follows the tariff rule (lower)', () => {
+    const q = quote(req([{ code: 'GEN', quantity: 2, prescribed: { code: 'DOLI' } }]), rules, find);
+    expect(q.lines[0]).toMatchObject({ code: 'GEN', prescribedCode: 'DOLI', referencePrice: 4400, tariff: 4400, base: 8500, fund: 6800 });
+    const text = formatQuote(q);
+    expect(text).toContain('(for DOLI)');
+  });
+
+  test.each([
+    ['another pack size', 'GEN8', 'a different form'],
+    ['another DCI and strength', 'IBU', 'a different DCI, strength'],
+    ['the same product', 'DOLI', 'the product dispensed is the one prescribed'],
+  ])('%s is not a substitute', (_label, code, message) => {
+    let err: unknown;
+    try {
+      quote(req([{ code, quantity: 1, prescribed: { code: 'DOLI' } }]), rules, find);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'not-substitutable', field: 'lines[0].prescribed.code' });
+    expect((err as Error).message).toContain(message);
+  });
+
+  test('an unknown prescribed code names its field', () => {
+    expect(() => quote(req([{ code: 'GEN', quantity: 1, prescribed: { code: 'NOPE' } }]), rules, find)).toThrow(UnknownProductError);
+  });
+
+  test('the table explains each refusal with its numbers and the French category label', () => {
+    const q = quote(
+      req(
+        [
+          { code: 'DOLI', quantity: 3, prescribedQuantity: 4, dispensedBefore: 2 },
+          { code: 'GEN', quantity: 1, durationDays: 120 },
+          { code: 'GEN', quantity: 1, durationDays: 30 },
+        ],
+        { category: 'chronic' },
+      ),
+      rules,
+      find,
+    );
+    expect(q.categoryLabel).toEqual({ fr: 'Malade chronique', ar: 'مريض مزمن' });
+    expect(q.lines.map((l) => l.reason)).toEqual(['over-prescribed-quantity', 'treatment-too-long', null]);
+    const text = formatQuote(q);
+    expect(text).toContain('category chronic — Malade chronique (100 %)');
+    expect(text).toContain('over-prescribed-quantity: more units than the prescription leaves to dispense');
+    expect(text).toContain('line 1: prescribed-quantity: 3 asked, 4 prescribed, 2 already dispensed: at most 2');
+    expect(text).toContain('line 2: chronic-treatment-duration: 120 days of treatment, at most 90');
+  });
+});

@@ -16,7 +16,7 @@ const isoDate = (from: string, to: string) =>
     .date({ min: new Date(`${from}T00:00:00Z`), max: new Date(`${to}T00:00:00Z`), noInvalidDate: true })
     .map((d) => d.toISOString().slice(0, 10));
 const date = isoDate('2023-01-01', '2026-12-31');
-const category = fc.constantFrom<Category>('ordinary', 'chronic', 'retiree');
+const category = fc.constantFrom<Category>('ordinary', 'chronic', 'retiree', 'mutualist', 'invalidity', 'work-accident', 'veteran');
 const price = fc.integer({ min: 0, max: 2_000_000 }); // up to 20,000 DA a unit
 
 const lineArb: fc.Arbitrary<SplitLine> = fc.record(
@@ -108,7 +108,7 @@ test('threshold boundary: total = threshold is covered, threshold + 1 centime is
     priorApproval: fc.constant(false),
   });
   fc.assert(
-    fc.property(date, fc.array(small, { maxLength: 6 }), fc.constantFrom<Category>('ordinary', 'retiree'), (d, ls, cat) => {
+    fc.property(date, fc.array(small, { maxLength: 6 }), fc.constantFrom<Category>('ordinary', 'mutualist', 'veteran'), (d, ls, cat) => {
       const threshold = rules.rulesFor(d).thresholdCentimes;
       const sum = ls.reduce((acc, l) => acc + l.unitPrice * l.quantity, 0);
       const pad = (p: number): SplitLine => ({ quantity: 1, unitPrice: p, reimbursable: true, priorApproval: false });

@@ -102,12 +102,14 @@ describe('per-prescription threshold, both sides of 2023-12-19', () => {
     // date, category, total, covered, version
     ['2023-12-18', 'ordinary', 300000, true, V1],
     ['2023-12-18', 'ordinary', 300001, false, V1],
-    ['2023-12-18', 'retiree', 300001, false, V1],
+    ['2023-12-18', 'retiree', 10000000, true, V1],
+    ['2023-12-18', 'mutualist', 300001, false, V1],
     ['2023-12-18', 'chronic', 10000000, true, V1],
     ['2023-12-19', 'ordinary', 300001, true, V2],
     ['2023-12-19', 'ordinary', 500000, true, V2],
     ['2023-12-19', 'ordinary', 500001, false, V2],
-    ['2023-12-19', 'retiree', 500001, false, V2],
+    ['2023-12-19', 'retiree', 10000000, true, V2],
+    ['2023-12-19', 'veteran', 500001, false, V2],
     ['2023-12-19', 'chronic', 10000000, true, V2],
   ] as const)('%s %s total %d → covered %s (%s)', (date, category, total, covered, version) => {
     // Two lines so that the threshold is seen to apply to the prescription, not to a line.
@@ -115,7 +117,7 @@ describe('per-prescription threshold, both sides of 2023-12-19', () => {
     expect(s.total).toBe(total);
     expect(s.ruleVersion).toBe(version);
     expect(s.thirdPartyPayment).toBe(covered);
-    expect(s.thresholdApplies).toBe(category !== 'chronic');
+    expect(s.thresholdApplies).toBe(category !== 'chronic' && category !== 'retiree');
     if (covered) {
       expect(s.reason).toBeNull();
       expect(s.fund).toBeGreaterThan(0);
@@ -237,6 +239,7 @@ test('the result names the rule version and carries the line details', () => {
     lines: [line(30000, 2, { code: 'A', referencePrice: 25000 }), line(1000, 3)],
   };
   const s = computeSplit(basket, rules, { category: 'ordinary' });
+  const zero = { amount: 0, fund: 0, patient: 0, payer: 'fund' };
   expect(s).toEqual({
     date: '2023-12-19',
     ruleVersion: V2,
@@ -250,31 +253,43 @@ test('the result names the rule version and carries the line details', () => {
     patient: 20600,
     thirdPartyPayment: true,
     reason: null,
+    detail: null,
     lines: [
       {
         index: 0,
         code: 'A',
+        prescribedCode: null,
         quantity: 2,
         unitPrice: 30000,
         referencePrice: 25000,
+        tariff: 25000,
         total: 60000,
         base: 50000,
         fund: 40000,
         patient: 20000,
         reason: null,
+        detail: null,
       },
       {
         index: 1,
         code: null,
+        prescribedCode: null,
         quantity: 3,
         unitPrice: 1000,
         referencePrice: null,
+        tariff: null,
         total: 3000,
         base: 3000,
         fund: 2400,
         patient: 600,
         reason: null,
+        detail: null,
       },
+    ],
+    // The shipped amount items are at zero (their rates and bases are not public).
+    items: [
+      { id: 'markup', kind: 'markup', base: 'fund-share', baseAmount: 42400, rateBp: 0, ...zero },
+      { id: 'invoice-fee', kind: 'invoice-fee', base: null, baseAmount: null, rateBp: null, ...zero },
     ],
   });
 });

@@ -14,7 +14,7 @@ import type { BatchManifest } from '../../src/sync/manifest';
 import { Uploader } from '../../src/sync/uploader';
 import { RequestAuthenticator } from '../../src/sync/request-auth';
 import type { Signer } from '../../src/sync/signer';
-import { credentials, key, onCleanup, rogueSigner, sampleDraft, signedPayload, signer, tmpDir } from '../sync/helpers';
+import { credentials, key, onCleanup, partlyPaidDraft, rogueSigner, sampleDraft, signedPayload, signer, tmpDir } from '../sync/helpers';
 
 const noSleep = { sleep: async () => undefined };
 
@@ -102,9 +102,8 @@ describe('fund server + uploader (in-process, loopback HTTP)', () => {
 
   test('a wrong split is rejected with a reason; the corrected invoice is recycled in a new batch', async () => {
     const { fund, journal, uploader } = await setup({ maxCount: 3 });
-    const good = sampleDraft(7);
     // Shift one centime from the patient to the fund: the arithmetic still holds, the rules do not.
-    const i = good.lines.findIndex((l) => l.fund > 0 && l.fund < l.base);
+    const { draft: good, line: i } = partlyPaidDraft();
     const bad: InvoiceDraft = structuredClone(good);
     bad.lines[i]!.fund += 1;
     bad.lines[i]!.patient -= 1;

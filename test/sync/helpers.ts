@@ -40,18 +40,23 @@ export function sampleDraft(i: number, options: { date?: string; cardSerial?: st
   for (let k = 0; k < n; k++) {
     const unitPrice = 5000 + Math.floor(r() * 90000);
     const ref = r() < 0.3 ? null : Math.floor(unitPrice * (0.6 + r() * 0.5));
+    const quantity = 1 + Math.floor(r() * 3);
+    const prescribed = r() < 0.4 ? Math.floor(r() * 5) + 1 : undefined;
     lines.push({
       code: `P${String(1000 + Math.floor(r() * 9000))}`,
-      quantity: 1 + Math.floor(r() * 3),
+      quantity,
       unitPrice,
       referencePrice: ref,
       reimbursable: r() < 0.9,
       priorApproval: false,
+      durationDays: [7, 30, 90, 120][Math.floor(r() * 4)]!,
+      ...(prescribed !== undefined ? { prescribedQuantity: prescribed, dispensedBefore: Math.floor(r() * 2) } : {}),
+      ...(r() < 0.2 ? { prescribed: { code: `G${String(1000 + Math.floor(r() * 9000))}`, referencePrice: r() < 0.5 ? null : ref } } : {}),
     });
   }
-  const category = (['ordinary', 'chronic', 'retiree'] as const)[Math.floor(r() * 3)]!;
-  const basket = { date: options.date ?? '2024-03-15', lines };
-  const context = { category };
+  const category = (['ordinary', 'chronic', 'retiree', 'mutualist', 'work-accident'] as const)[Math.floor(r() * 5)]!;
+  const basket = { date: options.date ?? '2024-03-15', lines, prescription: `RX-${i}` };
+  const context = r() < 0.3 ? { category, prescriptionHistory: [{ reference: `RX-${i - 1}`, date: '2024-02-01' }] } : { category };
   const split = computeSplit(basket, rules, context);
   return draftFromSplit({
     split,
@@ -61,6 +66,15 @@ export function sampleDraft(i: number, options: { date?: string; cardSerial?: st
     beneficiary: { cardSerial: options.cardSerial ?? `C${String(100000 + Math.floor(r() * 900000))}`, rank: 1 + Math.floor(r() * 3) },
     prescription: { reference: `RX-${i}`, date: basket.date, prescriber: 'Dr Test' },
   });
+}
+
+/** The first sample draft from `from` on with a line the fund pays part of (a share to shift by a centime). */
+export function partlyPaidDraft(from = 7): { draft: InvoiceDraft; line: number } {
+  for (let k = from; ; k++) {
+    const draft = sampleDraft(k);
+    const line = draft.lines.findIndex((l) => l.fund > 0 && l.fund < l.base);
+    if (line >= 0) return { draft, line };
+  }
 }
 
 /** Resources a test opened: closed after each test even when an assertion failed midway. */

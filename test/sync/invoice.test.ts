@@ -11,9 +11,14 @@ import { sampleDraft } from './helpers';
 
 function doc(i: number): InvoiceDocument {
   const draft = sampleDraft(i);
-  // Every third document has a scanned pack on its first line, so the mutations reach those fields.
+  // Every third document has a scanned pack on its first line and a non-zero amount item (the
+  // shipped rules have none), so the mutations reach those fields.
   const lines =
     i % 3 === 0 ? [{ ...draft.lines[0]!, lot: 'LOT42', expiry: '2027-12-31', serial: 'SN-0001' }, ...draft.lines.slice(1)] : draft.lines;
+  if (i % 3 === 0) {
+    draft.items = [{ id: 'invoice-fee', label: 'Frais par facture', amount: 500, fund: 500, patient: 0 }];
+    draft.totals = { ...draft.totals, total: draft.totals.total + 500, fund: draft.totals.fund + 500 };
+  }
   return {
     ...draft,
     lines,
@@ -125,6 +130,38 @@ describe('invoice document checks', () => {
       expect.objectContaining({ field: 'payload.beneficiary.rank' }),
     );
     expect(() => checkDraft({ ...d, kind: 'credit-note' })).toThrow(expect.objectContaining({ field: 'references' }));
+    expect(() => checkDraft({ ...d, category: 'Ordinary' })).toThrow(expect.objectContaining({ field: 'category' }));
+  });
+
+  test('amount items add to the totals, each with fund + patient = amount', () => {
+    const d = sampleDraft(2);
+    const item = { id: 'invoice-fee', amount: 500, fund: 500, patient: 0 };
+    const totals = { ...d.totals, total: d.totals.total + 500, fund: d.totals.fund + 500 };
+    expect(() => checkDraft({ ...d, items: [item], totals })).not.toThrow();
+    expect(() => checkDraft({ ...d, items: [item] })).toThrow(expect.objectContaining({ field: 'totals.total' }));
+    expect(() => checkDraft({ ...d, items: [{ ...item, patient: 1 }], totals })).toThrow(
+      expect.objectContaining({ field: 'items[0].patient' }),
+    );
+    expect(() => checkDocument({ ...doc(2), items: [{ ...item, id: '' }] })).toThrow(
+      expect.objectContaining({ field: 'payload.items[0].id' }),
+    );
+  });
+
+  test('a substituted line names the product prescribed; the quantity and history fields are checked', () => {
+    const d = sampleDraft(5);
+    const l0 = d.lines[0]!;
+    expect(() =>
+      checkDraft({ ...d, lines: [{ ...l0, prescribed: { code: 'G1', referencePrice: null } }, ...d.lines.slice(1)] }),
+    ).not.toThrow();
+    expect(() => checkDraft({ ...d, lines: [{ ...l0, prescribed: { referencePrice: 5 } }, ...d.lines.slice(1)] })).toThrow(
+      expect.objectContaining({ field: 'lines[0].prescribed.code' }),
+    );
+    expect(() => checkDraft({ ...d, lines: [{ ...l0, prescribedQuantity: 0 }, ...d.lines.slice(1)] })).toThrow(
+      expect.objectContaining({ field: 'lines[0].prescribedQuantity' }),
+    );
+    expect(() =>
+      checkDocument({ ...doc(5), context: { category: 'ordinary', prescriptionHistory: [{ reference: 'R', date: 'x' }] } }),
+    ).toThrow(expect.objectContaining({ field: 'payload.context.prescriptionHistory[0].date' }));
   });
 
   test('free text that gets signed: controls, bidi controls, lone surrogates and non-NFC text are refused naming the field', () => {

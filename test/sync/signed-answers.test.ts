@@ -16,7 +16,17 @@ import type { BatchAck, DownlinkSignature, SignedAnswer } from '../../src/sync/p
 import { sha256b64u } from '../../src/sync/request-auth';
 import type { Signer } from '../../src/sync/signer';
 import { Uploader } from '../../src/sync/uploader';
-import { credentials, fundVerifier, onCleanup, pharmacyEndpoint, rogueSigner, sampleDraft, signer, tmpDir } from './helpers';
+import {
+  credentials,
+  fundVerifier,
+  onCleanup,
+  partlyPaidDraft,
+  pharmacyEndpoint,
+  rogueSigner,
+  sampleDraft,
+  signer,
+  tmpDir,
+} from './helpers';
 
 /**
  * The terminal acts on nothing the fund says before checking the fund's signature: a tampered
@@ -85,8 +95,7 @@ async function setup() {
   const fund = onCleanup(new FundServer({ dataDir: path.join(dir, 'fund'), verifyThreads: 0, downlinkRecheckMs: 0 }));
   const realUrl = await fund.listen();
   const journal = onCleanup(Journal.open(path.join(dir, 'journal.sqlite'), { signer: signer(1), batch: { maxCount: 3 } }));
-  const good = sampleDraft(7);
-  const i = good.lines.findIndex((l) => l.fund > 0 && l.fund < l.base);
+  const { draft: good, line: i } = partlyPaidDraft();
   const bad: InvoiceDraft = structuredClone(good);
   bad.lines[i]!.fund += 1;
   bad.lines[i]!.patient -= 1;

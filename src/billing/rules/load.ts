@@ -5,7 +5,7 @@ import { InvalidRulesError, NoRulesInForceError, OverlappingRulesError } from '.
 import { InvalidInputError } from '../../common/errors';
 import { zodIssues } from '../../common/zod-issues';
 import { defaultRulesDir } from '../../common/paths';
-import { ruleFileSchema, type RuleVersion } from './schema';
+import { ruleFileSchema, type CategoryRule, type RuleFile, type RuleVersion } from './schema';
 
 /**
  * All rule versions, ordered by `effectiveFrom`, with no two in force on the same day.
@@ -54,15 +54,36 @@ export function parseRuleFile(text: string, source: string): RuleVersion {
     const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
     throw new InvalidRulesError(source, first.field, first.message + more);
   }
-  const r = parsed.data;
+  return freezeVersion(parsed.data, source);
+}
+
+function freezeVersion(r: RuleFile, source: string): RuleVersion {
+  const limitsById = new Map(r.limits.map((l) => [l.id, Object.freeze({ ...l })]));
+  const categories = r.categories.map((c): CategoryRule =>
+    Object.freeze({
+      id: c.id,
+      cardCode: c.cardCode,
+      label: Object.freeze({ ...c.label }),
+      rateBp: c.rateBp,
+      thresholdExempt: c.thresholdExempt,
+      limits: Object.freeze(c.limits.map((id) => limitsById.get(id)!).filter((l) => l.enabled)),
+      source: c.source,
+      certainty: c.certainty,
+      note: c.note,
+    }),
+  );
   return Object.freeze({
     version: r.version,
     effectiveFrom: r.effectiveFrom,
     effectiveUntil: r.effectiveUntil,
     description: r.description,
-    rates: Object.freeze({ ...r.rates }),
     thresholdCentimes: r.thresholdCentimes,
-    thresholdExemptCategories: Object.freeze([...r.thresholdExemptCategories]),
+    categories: Object.freeze(categories),
+    categoriesById: new Map(categories.map((c) => [c.id, c])),
+    categoriesByCardCode: new Map(categories.map((c) => [c.cardCode, c])),
+    limits: Object.freeze([...limitsById.values()]),
+    amountItems: Object.freeze(r.amountItems.map((i) => Object.freeze({ ...i, label: Object.freeze({ ...i.label }) }))),
+    substitution: Object.freeze({ tariff: r.substitution.tariff, source: r.substitution.source, certainty: r.substitution.certainty }),
     source,
   });
 }

@@ -2,7 +2,7 @@ import type { Product } from '../../billing/catalogue/product';
 import type { IsoDate } from '../../common/calendar-date';
 import { UnknownProductError } from '../../billing/errors';
 import { InvalidInputError } from '../../common/errors';
-import { describeProduct, type ProductLookup, type Quote, type QuoteLineResult } from '../../billing/quote';
+import { describeProduct, labelled, type ProductLookup, type Quote, type QuoteLineResult } from '../../billing/quote';
 import type { RuleBook } from '../../billing/rules/load';
 import { computeSplit, type Basket, type SplitContext, type SplitLine } from '../../billing/split';
 import type { Beneficiary, CardRead } from './card-data';
@@ -95,5 +95,5 @@ export function priceBasket(card: CardRead, request: CounterQuoteRequest, deps: 
     dispensations: card.dispensations,
     lookup: deps.lookup,
   });
-  return { quote: { ...s, lines: out }, basket, context, products, beneficiary, warnings };
+  return { quote: labelled(s, deps.rules, out), basket, context, products, beneficiary, warnings };
 }

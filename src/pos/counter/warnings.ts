@@ -1,3 +1,4 @@
+import { normalizeName } from '../../billing/catalogue/names';
 import type { Product } from '../../billing/catalogue/product';
 import { formatDate } from '../../common/format';
 import type { IsoDate } from '../../common/calendar-date';
@@ -17,16 +18,6 @@ export interface CounterWarning {
   /** French, for the pharmacist; `details` holds the same facts for programs. */
   message: string;
   details: Record<string, string | number | boolean>;
-}
-
-/** Lower-case, accents removed, anything not a letter or digit turned into one space. */
-export function normalizeName(s: string): string {
-  return s
-    .normalize('NFD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, ' ')
-    .trim();
 }
 
 /** True when one name contains the other as whole words ("amoxicilline" in "amoxicilline sodique"). */

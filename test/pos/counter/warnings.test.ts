@@ -1,6 +1,7 @@
 import type { Product } from '../../../src/billing/catalogue/product';
 import type { DispensationRecord } from '../../../src/pos/counter/card-data';
-import { addDays, allergyMatch, computeWarnings, daysBetween, normalizeName } from '../../../src/pos/counter/warnings';
+import { normalizeName } from '../../../src/billing/catalogue/names';
+import { addDays, allergyMatch, computeWarnings, daysBetween } from '../../../src/pos/counter/warnings';
 
 const product = (code: string, dci: string, brand = 'Brand'): Product => ({
   code,
