@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defaultBlacklistJson, defaultCatalogueCsv, defaultRulesDir } from '../common/paths';
-import { blacklistSchema, type DownlinkName } from '../sync/downlink/format';
+import { blacklistedOn, blacklistSchema, type DownlinkName } from '../sync/downlink/format';
 import { SyncError } from '../sync/errors';
 
 /**
@@ -25,7 +25,7 @@ export class DownlinkFiles {
   private readonly dir: string;
   private readonly rulesDir: string;
   private readonly cache = new Map<DownlinkName, Cached>();
-  private blacklistMap: Map<string, string> = new Map();
+  private blacklistMap: Map<string, { since?: string; until?: string }> = new Map();
   private blacklistStamp = '';
   /** The files are stat'ed at most this often (the fund asks for every invoice it checks). */
   private readonly recheckMs: number;
@@ -118,11 +118,11 @@ export class DownlinkFiles {
     const doc = this.get('blacklist')!;
     if (doc.etag !== this.blacklistStamp) {
       const parsed = blacklistSchema.parse(JSON.parse(doc.body.toString('utf8')));
-      this.blacklistMap = new Map(parsed.cards.map((c) => [c.cardSerial, c.since ?? '0000-01-01']));
+      this.blacklistMap = new Map(parsed.cards.map((c) => [c.cardSerial, c]));
       this.blacklistStamp = doc.etag;
     }
-    const since = this.blacklistMap.get(cardSerial);
-    return since !== undefined && date >= since;
+    const entry = this.blacklistMap.get(cardSerial);
+    return entry !== undefined && blacklistedOn(entry, date);
   }
 }
 

@@ -82,6 +82,58 @@ describe('downlink', () => {
     await fund.close();
   });
 
+  test('a temporary blacklist entry refuses the days from since through until, at the counter and at the fund', async () => {
+    const dir = tmpDir();
+    const fundDir = path.join(dir, 'fund');
+    fs.mkdirSync(path.join(fundDir, 'downlink'), { recursive: true });
+    fs.writeFileSync(
+      path.join(fundDir, 'downlink', 'blacklist.json'),
+      JSON.stringify({ cards: [{ cardSerial: 'C200001', since: '2024-03-01', until: '2024-03-31', reason: 'frozen during an inquiry' }] }),
+    );
+    const fund = onCleanup(new FundServer({ dataDir: fundDir, verifyThreads: 0, downlinkRecheckMs: 0 }));
+    const ep = pharmacyEndpoint(await fund.listen());
+    const terminal = path.join(dir, 'terminal');
+    const store = onCleanup(DownlinkStore.open(terminal));
+    expect((await refreshDownlink(ep, store, { names: ['blacklist'] }))[0]!.status).toBe('updated');
+    const bl = store.blacklist;
+    const days: [string, boolean][] = [
+      ['2024-02-29', false],
+      ['2024-03-01', true],
+      ['2024-03-31', true],
+      ['2024-04-01', false],
+    ];
+    for (const [date, refused] of days) expect([date, bl.isBlacklisted('C200001', date)]).toEqual([date, refused]);
+
+    // Each day's invoice, priced with the counter's answer, is accepted by the fund: it agrees on every side of the freeze.
+    const rules = loadRules();
+    const journal = onCleanup(Journal.open(path.join(terminal, 'journal.sqlite'), { signer: signer(1), batch: { maxCount: 4 } }));
+    for (const [date] of days) {
+      const basket = { date, lines: [{ code: 'A', quantity: 1, unitPrice: 10000, reimbursable: true, priorApproval: false }] };
+      const context = { category: 'ordinary', blacklisted: bl.isBlacklisted('C200001', date) };
+      const split = computeSplit(basket, rules, context);
+      expect(split.reason).toBe(context.blacklisted ? 'card-blacklisted' : null);
+      await journal.append(draftFromSplit({ split, basket, context, fund: 'CNAS', beneficiary: { cardSerial: 'C200001', rank: 1 } }));
+    }
+    await journal.whenIdle();
+    expect(await new Uploader(journal, { fund: ep }).runOnce()).toMatchObject({ accepted: 4, rejected: 0 });
+
+    expect(() =>
+      store.apply('blacklist', Buffer.from('{"cards":[{"cardSerial":"X","since":"2024-03-02","until":"2024-03-01"}]}'), '"b"'),
+    ).toThrow(/until is before since/);
+  });
+
+  test('a blacklist database from before temporary entries gets the column; its entries stay permanent', () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'downlink.sqlite');
+    const old = new Database(file);
+    old.exec('CREATE TABLE blacklist (card_serial TEXT PRIMARY KEY, since TEXT, reason TEXT) STRICT, WITHOUT ROWID');
+    old.prepare('INSERT INTO blacklist VALUES (?, ?, ?)').run('C1', '2024-01-01', 'old');
+    old.close();
+    const bl = onCleanup(BlacklistStore.open(dir));
+    expect(bl.isBlacklisted('C1', '2030-01-01')).toBe(true);
+    expect(bl.isBlacklisted('C1', '2023-12-31')).toBe(false);
+  });
+
   test('retried through 5xx and dropped connections', async () => {
     const dir = tmpDir();
     const fund = onCleanup(

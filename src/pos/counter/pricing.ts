@@ -30,7 +30,7 @@ export interface PricingDeps {
   rules: RuleBook;
   lookup: ProductLookup;
   /** The fund's blacklist (downlink); undefined when the counter has no copy. */
-  isBlacklisted?: (cardSerial: string) => boolean;
+  isBlacklisted?: (cardSerial: string, date: IsoDate) => boolean;
   today: IsoDate;
 }
 
@@ -81,7 +81,7 @@ export function priceBasket(card: CardRead, request: CounterQuoteRequest, deps: 
     if (l.approval !== undefined) line.approval = l.approval;
     return line;
   });
-  const blacklisted = deps.isBlacklisted ? deps.isBlacklisted(card.holder.cardSerial) : false;
+  const blacklisted = deps.isBlacklisted ? deps.isBlacklisted(card.holder.cardSerial, deps.today) : false;
   const context = contextFromCard(card, request.beneficiary, blacklisted);
   const basket: Basket = { date: deps.today, lines };
   const s = computeSplit(basket, deps.rules, context);

@@ -50,7 +50,7 @@ export interface CounterDeps {
   rules: RuleBook;
   journal: InvoiceJournalPort;
   /** The fund's blacklist (downlink store), when the counter has one. */
-  isBlacklisted?: (cardSerial: string) => boolean;
+  isBlacklisted?: (cardSerial: string, date: IsoDate) => boolean;
   logger: Logger;
   now?: () => Date;
 }
@@ -129,7 +129,7 @@ export class CounterService {
   rules: RuleBook;
   readonly journal: InvoiceJournalPort;
   readonly writes: CardWriteStore;
-  private readonly isBlacklisted: ((serial: string) => boolean) | undefined;
+  private readonly isBlacklisted: ((serial: string, date: IsoDate) => boolean) | undefined;
   private readonly log: Logger;
   private readonly now: () => Date;
   private readonly mutex = new Mutex();

@@ -147,7 +147,7 @@ export async function startCounter(o: CounterServerOptions): Promise<RunningCoun
       catalogue,
       rules,
       journal,
-      isBlacklisted: (serial: string): boolean => downlink.blacklist.isBlacklisted(serial, service.today()),
+      isBlacklisted: (serial: string, date: string): boolean => downlink.blacklist.isBlacklisted(serial, date),
       logger: log,
       ...(o.now ? { now: o.now } : {}),
     });

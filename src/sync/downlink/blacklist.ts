@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import * as path from 'node:path';
 import { openDatabase } from '../../common/db';
-import { blacklistSchema, type BlacklistDocument } from './format';
+import { blacklistedOn, blacklistSchema, type BlacklistDocument } from './format';
 import { SyncError } from '../errors';
 
 /**
@@ -15,6 +15,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS blacklist (
   card_serial TEXT PRIMARY KEY,
   since TEXT,
+  until TEXT,
   reason TEXT
 ) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS downlink_documents (
@@ -45,7 +46,10 @@ export class BlacklistStore {
     this.db = db;
     this.ownsDb = ownsDb;
     db.exec(SCHEMA);
-    this.lookup = db.prepare('SELECT since FROM blacklist WHERE card_serial = ?');
+    // A database made before temporary entries existed gets the column (its entries are permanent).
+    const columns = db.prepare("SELECT name FROM pragma_table_info('blacklist')").pluck().all() as string[];
+    if (!columns.includes('until')) db.exec('ALTER TABLE blacklist ADD COLUMN until TEXT');
+    this.lookup = db.prepare('SELECT since, until FROM blacklist WHERE card_serial = ?');
   }
 
   /** The blacklist in `DATA/downlink.sqlite`. */
@@ -55,12 +59,13 @@ export class BlacklistStore {
 
   /**
    * True when the card is blacklisted on `onDate` (YYYY-MM-DD; default: any date, i.e. listed at
-   * all). An entry with `since` refuses dispensing dates from that day on.
+   * all). An entry refuses dispensing dates from its `since` (if any) through its `until` (if
+   * any): a temporary freeze ends after `until`.
    */
   isBlacklisted(cardSerial: string, onDate?: string): boolean {
-    const row = this.lookup.get(cardSerial) as { since: string | null } | undefined;
+    const row = this.lookup.get(cardSerial) as { since: string | null; until: string | null } | undefined;
     if (!row) return false;
-    return row.since === null || onDate === undefined || onDate >= row.since;
+    return onDate === undefined || blacklistedOn(row, onDate);
   }
 
   count(): number {
@@ -86,11 +91,11 @@ export class BlacklistStore {
       throw new SyncError('bad-downlink', `blacklist: ${i.path.join('.') || '(root)'}: ${i.message}`, `blacklist.${i.path.join('.')}`);
     }
     const doc: BlacklistDocument = r.data;
-    const insert = this.db.prepare('INSERT OR REPLACE INTO blacklist (card_serial, since, reason) VALUES (?, ?, ?)');
+    const insert = this.db.prepare('INSERT OR REPLACE INTO blacklist (card_serial, since, until, reason) VALUES (?, ?, ?, ?)');
     this.db
       .transaction(() => {
         this.db.prepare('DELETE FROM blacklist').run();
-        for (const c of doc.cards) insert.run(c.cardSerial, c.since ?? null, c.reason ?? null);
+        for (const c of doc.cards) insert.run(c.cardSerial, c.since ?? null, c.until ?? null, c.reason ?? null);
         this.db
           .prepare(
             "INSERT INTO downlink_documents (name, etag, body, applied_at) VALUES ('blacklist', ?, ?, ?) ON CONFLICT(name) DO UPDATE SET etag = excluded.etag, body = excluded.body, applied_at = excluded.applied_at",
