@@ -44,11 +44,12 @@ export const quoteLineSchema = z
     approval: z.string({ message: 'expected an approval reference' }).min(1, { message: 'must not be empty' }).max(64).optional(),
     /** Treatment duration in days (checked against the category's duration limit). */
     durationDays: wholeNumber(1, 3660, 'days').optional(),
-    /** Units the prescription line prescribes, and units of it dispensed earlier (the quantity limit). */
-    prescribedQuantity: wholeNumber(1, 100_000, 'units').optional(),
-    dispensedBefore: wholeNumber(0, 100_000, 'units').optional(),
-    /** Generic substitution: the product prescribed (a catalogue code, or its reference tariff). */
+    /** Units the prescription orders of this product, and units dispensed against it before (the quantity limit). */
     prescribed: z
+      .strictObject({ quantity: wholeNumber(0, 100_000, 'units'), alreadyDispensed: wholeNumber(0, 1_000_000, 'units').default(0) })
+      .optional(),
+    /** Generic substitution: the product prescribed, which this line's product replaces (a catalogue code, or its reference tariff). */
+    replaces: z
       .strictObject({ code: code('the prescribed product code').optional(), referencePrice: centimes.nullable().optional() })
       .refine((p) => p.code !== undefined || p.referencePrice !== undefined, { message: 'give the prescribed code or its referencePrice' })
       .optional(),
@@ -56,9 +57,6 @@ export const quoteLineSchema = z
   .superRefine((line, ctx) => {
     if (line.code === undefined && line.unitPrice === undefined) {
       ctx.addIssue({ code: 'custom', path: ['unitPrice'], message: 'required when the line has no code' });
-    }
-    if (line.dispensedBefore !== undefined && line.prescribedQuantity === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['prescribedQuantity'], message: 'required with dispensedBefore' });
     }
   });
 

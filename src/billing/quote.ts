@@ -74,9 +74,8 @@ export function resolveLines(request: QuoteRequest, lookup: ProductLookup): { li
     if (l.code !== undefined) line.code = l.code;
     if (l.approval !== undefined) line.approval = l.approval;
     if (l.durationDays !== undefined) line.durationDays = l.durationDays;
-    if (l.prescribedQuantity !== undefined) line.prescribedQuantity = l.prescribedQuantity;
-    if (l.dispensedBefore !== undefined) line.dispensedBefore = l.dispensedBefore;
-    if (l.prescribed !== undefined) line.prescribed = prescribedOf(l.prescribed, p, lookup, i);
+    if (l.prescribed !== undefined) line.prescribed = { quantity: l.prescribed.quantity, alreadyDispensed: l.prescribed.alreadyDispensed };
+    if (l.replaces !== undefined) line.replaces = replacedProduct(l.replaces, p, lookup, i);
     return line;
   });
   return { lines, products };
@@ -87,18 +86,18 @@ export function resolveLines(request: QuoteRequest, lookup: ProductLookup): { li
  * dispensed product (same DCI, form and strength) when that one is in the catalogue too; a
  * reference tariff given on the request wins over the catalogue's.
  */
-function prescribedOf(
-  given: NonNullable<QuoteRequest['lines'][number]['prescribed']>,
+function replacedProduct(
+  given: NonNullable<QuoteRequest['lines'][number]['replaces']>,
   dispensed: Product | undefined,
   lookup: ProductLookup,
   i: number,
-): NonNullable<SplitLine['prescribed']> {
+): NonNullable<SplitLine['replaces']> {
   let p: Product | undefined;
   if (given.code !== undefined) {
     p = lookup(given.code);
-    if (!p) throw new UnknownProductError(given.code, `lines[${i}].prescribed.code`);
+    if (!p) throw new UnknownProductError(given.code, `lines[${i}].replaces.code`);
     const problem = dispensed ? substitutionProblem(p, dispensed) : null;
-    if (problem !== null) throw new NotSubstitutableError(`lines[${i}].prescribed.code`, problem);
+    if (problem !== null) throw new NotSubstitutableError(`lines[${i}].replaces.code`, problem);
   }
   return {
     ...(given.code !== undefined ? { code: given.code } : {}),

@@ -32,12 +32,35 @@ export interface SplitLine {
   approval?: string;
   /** Treatment duration in days; absent: the duration limits are not evaluated on this line. */
   durationDays?: number;
-  /** Units the prescription line prescribes; absent: the quantity limit is not evaluated. */
-  prescribedQuantity?: number;
-  /** Units of the same prescription line dispensed earlier (partial dispensings); default 0. */
-  dispensedBefore?: number;
-  /** Generic substitution: the product prescribed, when another one of the same DCI, form and strength is dispensed. */
-  prescribed?: { code?: string; referencePrice: Centimes | null };
+  /**
+   * Dispensed against a prescription the card holds: what it prescribes of this product and what
+   * was already dispensed against it. Absent: no prescription data (a paper prescription), and the
+   * quantity limit is not evaluated.
+   */
+  prescribed?: PrescribedQuantity;
+  /** Generic substitution: the product prescribed, which this one (same DCI, form and strength) replaces. */
+  replaces?: { code?: string; referencePrice: Centimes | null };
+}
+
+/** A product's quantities on one prescription: prescribed, and already dispensed against it. */
+export interface PrescribedQuantity {
+  /** Units the prescription orders (0: the product is not on it). */
+  quantity: number;
+  /** Units already dispensed against the same prescription (partial dispensings before this one). */
+  alreadyDispensed: number;
+}
+
+/**
+ * What the prescription still allows of a product: prescribed minus already dispensed, never
+ * below 0. A partial dispensing leaves the rest for a later one, at this pharmacy or another.
+ */
+export function remainingToDispense(p: PrescribedQuantity): number {
+  return Math.max(0, p.quantity - p.alreadyDispensed);
+}
+
+/** True when `quantity` units exceed what the prescription has left. */
+export function exceedsPrescription(quantity: number, p: PrescribedQuantity | undefined): boolean {
+  return p !== undefined && quantity > remainingToDispense(p);
 }
 
 export interface Basket {
@@ -101,7 +124,7 @@ export const REASONS: Readonly<Record<DocumentReason | LineReason, string>> = Ob
   'nothing-covered': 'no line of the prescription is covered',
   'not-reimbursable': 'the product is not reimbursable',
   'prior-approval-required': "the product needs the fund's prior approval and no approval reference was given",
-  'over-prescribed-quantity': 'more units than the prescription leaves to dispense',
+  'over-prescribed-quantity': 'more units than the prescription has left to dispense',
   'treatment-too-long': 'the treatment duration is longer than the rules allow for this category',
 });
 
@@ -171,9 +194,9 @@ export interface Split {
 /**
  * Computes the split of one prescription.
  * - per line: total = unitPrice × quantity; base = min(unitPrice, tariff) × quantity (0 if not
- *   reimbursable), the tariff being the line's reference tariff or, for a substituted generic,
- *   the one the rule version's substitution rule picks; fund = base × rate rounded half up to
- *   the centime; patient = the rest;
+ *   reimbursable), the tariff being the line's reference tariff or, for a generic that replaces
+ *   the prescribed product, the one the rule version's substitution rule picks; fund = base ×
+ *   rate rounded half up to the centime; patient = the rest;
  * - the fund pays nothing on a line that is not reimbursable, that needs prior approval without
  *   an approval reference, or that a limit of the category refuses (more than the prescription
  *   leaves to dispense, a treatment longer than allowed);
@@ -224,8 +247,7 @@ export function computeSplit(basket: Basket, rules: RuleBook, context: SplitCont
     checkLine(l, i);
     const lineTotal = l.unitPrice * l.quantity;
     if (!Number.isSafeInteger(lineTotal)) throw new AmountOverflowError(`lines[${i}].total`);
-    const tariff =
-      l.prescribed === undefined ? (l.referencePrice ?? null) : substitutedTariff(rule, l.referencePrice ?? null, l.prescribed);
+    const tariff = l.replaces === undefined ? (l.referencePrice ?? null) : substitutedTariff(rule, l.referencePrice ?? null, l.replaces);
     const unitBase = tariff === null || tariff > l.unitPrice ? l.unitPrice : tariff;
     totals[i] = lineTotal;
     tariffs[i] = tariff;
@@ -266,7 +288,7 @@ export function computeSplit(basket: Basket, rules: RuleBook, context: SplitCont
     out[i] = {
       index: i,
       code: l.code ?? null,
-      prescribedCode: l.prescribed?.code ?? null,
+      prescribedCode: l.replaces?.code ?? null,
       quantity: l.quantity,
       unitPrice: l.unitPrice,
       referencePrice: l.referencePrice ?? null,
@@ -347,11 +369,9 @@ function substitutedTariff(
 function lineLimit(limit: LimitRule, l: SplitLine): string | null {
   switch (limit.kind) {
     case 'prescribed-quantity': {
-      if (l.prescribedQuantity === undefined) return null;
-      const before = l.dispensedBefore ?? 0;
-      if (before + l.quantity <= l.prescribedQuantity) return null;
-      const left = Math.max(0, l.prescribedQuantity - before);
-      return `${limit.id}: ${l.quantity} asked, ${l.prescribedQuantity} prescribed, ${before} already dispensed: at most ${left}`;
+      const p = l.prescribed;
+      if (p === undefined || !exceedsPrescription(l.quantity, p)) return null;
+      return `${limit.id}: ${l.quantity} asked, ${p.quantity} prescribed, ${p.alreadyDispensed} already dispensed: at most ${remainingToDispense(p)}`;
     }
     case 'max-treatment-days':
       if (l.durationDays === undefined || l.durationDays <= limit.days) return null;
@@ -420,17 +440,18 @@ function checkLine(l: SplitLine, i: number): void {
   if (l.durationDays !== undefined && (!Number.isSafeInteger(l.durationDays) || l.durationDays < 0)) {
     bad(`lines[${i}].durationDays`, 'expected a whole number of days');
   }
-  if (l.prescribedQuantity !== undefined && (!Number.isSafeInteger(l.prescribedQuantity) || l.prescribedQuantity < 1)) {
-    bad(`lines[${i}].prescribedQuantity`, 'expected an integer ≥ 1');
+  const q = l.prescribed;
+  if (q !== undefined) {
+    if (q === null || typeof q !== 'object') bad(`lines[${i}].prescribed`, 'expected an object');
+    if (!Number.isSafeInteger(q.quantity) || q.quantity < 0) bad(`lines[${i}].prescribed.quantity`, 'expected an integer ≥ 0');
+    if (!Number.isSafeInteger(q.alreadyDispensed) || q.alreadyDispensed < 0)
+      bad(`lines[${i}].prescribed.alreadyDispensed`, 'expected an integer ≥ 0');
   }
-  if (l.dispensedBefore !== undefined && (!Number.isSafeInteger(l.dispensedBefore) || l.dispensedBefore < 0)) {
-    bad(`lines[${i}].dispensedBefore`, 'expected an integer ≥ 0');
-  }
-  const p = l.prescribed;
-  if (p !== undefined) {
-    if (p === null || typeof p !== 'object') bad(`lines[${i}].prescribed`, 'expected an object');
-    if (p.referencePrice !== null && !isCentimes(p.referencePrice)) {
-      bad(`lines[${i}].prescribed.referencePrice`, 'expected a non-negative integer number of centimes, or null');
+  const r = l.replaces;
+  if (r !== undefined) {
+    if (r === null || typeof r !== 'object') bad(`lines[${i}].replaces`, 'expected an object');
+    if (r.referencePrice !== null && !isCentimes(r.referencePrice)) {
+      bad(`lines[${i}].replaces.referencePrice`, 'expected a non-negative integer number of centimes, or null');
     }
   }
 }

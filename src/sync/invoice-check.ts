@@ -113,16 +113,16 @@ const LINE = {
   lot: false,
   expiry: false,
   serial: false,
-  prescribedQuantity: false,
-  dispensedBefore: false,
   prescribed: false,
+  replaces: false,
   total: true,
   base: true,
   fund: true,
   patient: true,
   reason: true,
 };
-const PRESCRIBED = { code: true, referencePrice: true };
+const PRESCRIBED = { quantity: true, alreadyDispensed: true };
+const REPLACES = { code: true, referencePrice: true };
 const RIGHTS = { category: true, rightsEnd: false };
 const CONTEXT = { category: true, rightsEnd: false, cardExpiry: false, beneficiary: false, prescriptionHistory: false };
 const PAST_PRESCRIPTION = { reference: true, date: true };
@@ -226,12 +226,15 @@ export function checkDocumentShape(v: unknown, field: string): void {
     if (l.lot !== undefined) str(l.lot, `${lf}.lot`, T.lot);
     if (l.expiry !== undefined) date(l.expiry, `${lf}.expiry`);
     if (l.serial !== undefined) str(l.serial, `${lf}.serial`, T.serial);
-    if (l.prescribedQuantity !== undefined) int(l.prescribedQuantity, `${lf}.prescribedQuantity`, 1, 100_000);
-    if (l.dispensedBefore !== undefined) int(l.dispensedBefore, `${lf}.dispensedBefore`, 0, 100_000);
     if (l.prescribed !== undefined) {
       const p = object(l.prescribed, `${lf}.prescribed`, PRESCRIBED);
-      str(p.code, `${lf}.prescribed.code`, T.code);
-      if (p.referencePrice !== null) centimes(p.referencePrice, `${lf}.prescribed.referencePrice`);
+      int(p.quantity, `${lf}.prescribed.quantity`, 0, 100_000);
+      int(p.alreadyDispensed, `${lf}.prescribed.alreadyDispensed`, 0, 1_000_000);
+    }
+    if (l.replaces !== undefined) {
+      const r = object(l.replaces, `${lf}.replaces`, REPLACES);
+      str(r.code, `${lf}.replaces.code`, T.code);
+      if (r.referencePrice !== null) centimes(r.referencePrice, `${lf}.replaces.referencePrice`);
     }
     centimes(l.total, `${lf}.total`);
     centimes(l.base, `${lf}.base`);

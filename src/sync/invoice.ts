@@ -62,11 +62,14 @@ export interface InvoiceLine {
   lot?: string;
   expiry?: IsoDate;
   serial?: string;
-  /** The quantity the prescription line prescribes, and what earlier dispensings of it gave (the quantity limit). */
-  prescribedQuantity?: number;
-  dispensedBefore?: number;
-  /** Generic substitution: the product prescribed (`code` is then the product dispensed). */
-  prescribed?: { code: string; referencePrice: number | null };
+  /**
+   * Dispensed against a prescription on the card: the units it prescribes of this product and
+   * those already dispensed against it, as the card said at checkout. The split refuses a line
+   * above the rest (`over-prescribed-quantity`), and the fund recomputes it from these.
+   */
+  prescribed?: { quantity: number; alreadyDispensed: number };
+  /** Generic substitution: the product prescribed, which `code` (the product dispensed) replaces. */
+  replaces?: { code: string; referencePrice: number | null };
   /** The split of this line: total = unitPrice × quantity, fund + patient = total. */
   total: number;
   base: number;
@@ -168,9 +171,10 @@ const line = z.strictObject({
   lot: text(TEXT_LIMITS.lot).optional(),
   expiry: isoDateSchema.optional(),
   serial: text(TEXT_LIMITS.serial).optional(),
-  prescribedQuantity: z.number().int().min(1).max(100_000).optional(),
-  dispensedBefore: z.number().int().min(0).max(100_000).optional(),
-  prescribed: z.strictObject({ code: text(TEXT_LIMITS.code), referencePrice: centimes.nullable() }).optional(),
+  prescribed: z
+    .strictObject({ quantity: z.number().int().min(0).max(100_000), alreadyDispensed: z.number().int().min(0).max(1_000_000) })
+    .optional(),
+  replaces: z.strictObject({ code: text(TEXT_LIMITS.code), referencePrice: centimes.nullable() }).optional(),
   total: centimes,
   base: centimes,
   fund: centimes,
@@ -348,8 +352,8 @@ export function draftFromSplit(input: {
     const approval = b.approval ?? (b.code !== undefined ? context.approvalRefs?.[b.code] : undefined);
     const det = input.details?.[i];
     const durationDays = b.durationDays ?? det?.durationDays;
-    if (b.prescribed !== undefined && b.prescribed.code === undefined)
-      throw new InvalidInvoiceError(`lines[${i}].prescribed.code`, 'an invoice names the product prescribed');
+    if (b.replaces !== undefined && b.replaces.code === undefined)
+      throw new InvalidInvoiceError(`lines[${i}].replaces.code`, 'an invoice names the product prescribed');
     return {
       code: s.code ?? b.code ?? '',
       ...(det?.label !== undefined ? { label: det.label } : {}),
@@ -363,9 +367,10 @@ export function draftFromSplit(input: {
       ...(det?.lot !== undefined ? { lot: det.lot } : {}),
       ...(det?.expiry !== undefined ? { expiry: det.expiry } : {}),
       ...(det?.serial !== undefined ? { serial: det.serial } : {}),
-      ...(b.prescribedQuantity !== undefined ? { prescribedQuantity: b.prescribedQuantity } : {}),
-      ...(b.dispensedBefore !== undefined ? { dispensedBefore: b.dispensedBefore } : {}),
-      ...(b.prescribed !== undefined ? { prescribed: { code: b.prescribed.code!, referencePrice: b.prescribed.referencePrice } } : {}),
+      ...(b.prescribed !== undefined
+        ? { prescribed: { quantity: b.prescribed.quantity, alreadyDispensed: b.prescribed.alreadyDispensed } }
+        : {}),
+      ...(b.replaces !== undefined ? { replaces: { code: b.replaces.code!, referencePrice: b.replaces.referencePrice } } : {}),
       total: s.total,
       base: s.base,
       fund: s.fund,

@@ -70,12 +70,10 @@ describe('limit: quantity at most what was prescribed (shipped, every category)'
     ['anything after the whole prescription', 'chronic', 2, 2, 1, true],
     ['chronic too: the prescribed quantity', 'chronic', 2, 0, 2, false],
     ['a retiree above the prescription', 'retiree', 1, 0, 2, true],
-    ['no prescribed quantity known: not evaluated', 'ordinary', undefined, undefined, 9, false],
+    ['a product the prescription does not order (0)', 'ordinary', 0, 0, 1, true],
+    ['no prescription known: not evaluated', 'ordinary', undefined, undefined, 9, false],
   ] as const)('%s', (_label, cat, prescribed, before, quantity, refused) => {
-    const l = line(1000, quantity, {
-      ...(prescribed !== undefined ? { prescribedQuantity: prescribed } : {}),
-      ...(before !== undefined ? { dispensedBefore: before } : {}),
-    });
+    const l = line(1000, quantity, prescribed !== undefined ? { prescribed: { quantity: prescribed, alreadyDispensed: before! } } : {});
     const s = computeSplit({ date: DATE, lines: [l, line(2000)] }, shipped, { category: cat });
     expect(s.lines[0]!.reason).toBe(refused ? 'over-prescribed-quantity' : null);
     expect(s.lines[0]!.fund).toBe(refused ? 0 : Math.round((1000 * quantity * s.rateBp) / 10000));
@@ -88,13 +86,17 @@ describe('limit: quantity at most what was prescribed (shipped, every category)'
   });
 
   test('a refused line still reports its base (the patient may claim it)', () => {
-    const s = computeSplit({ date: DATE, lines: [line(1000, 5, { prescribedQuantity: 4 })] }, shipped, { category: 'ordinary' });
+    const s = computeSplit({ date: DATE, lines: [line(1000, 5, { prescribed: { quantity: 4, alreadyDispensed: 0 } })] }, shipped, {
+      category: 'ordinary',
+    });
     expect(s.lines[0]).toMatchObject({ base: 5000, fund: 0, patient: 5000 });
     expect(s).toMatchObject({ thirdPartyPayment: false, reason: 'nothing-covered' });
   });
 
   test('a rule version without the limit does not evaluate it', () => {
-    const s = computeSplit({ date: '2024-01-01', lines: [line(1000, 5, { prescribedQuantity: 1 })] }, book({}), { category: 'ordinary' });
+    const s = computeSplit({ date: '2024-01-01', lines: [line(1000, 5, { prescribed: { quantity: 1, alreadyDispensed: 0 } })] }, book({}), {
+      category: 'ordinary',
+    });
     expect(s.lines[0]!.reason).toBeNull();
   });
 });
@@ -301,7 +303,7 @@ describe('generic substitution: the base follows the reference tariff rule', () 
     ['prescribed', 4250, 4500, 4000, 4000, 4000],
     ['prescribed', 5800, 4500, 4800, 4800, 4800],
   ] as const)('%s: price %d, tariffs %s / %s → tariff %s, base %d', (rule, price, dispensed, prescribed, tariff, base) => {
-    const l = line(price, 1, { code: 'G', referencePrice: dispensed, prescribed: { code: 'P', referencePrice: prescribed } });
+    const l = line(price, 1, { code: 'G', referencePrice: dispensed, replaces: { code: 'P', referencePrice: prescribed } });
     const s = computeSplit({ date: '2024-01-01', lines: [l] }, withTariff(rule), { category: 'ordinary' });
     expect(s.lines[0]).toMatchObject({ code: 'G', prescribedCode: 'P', tariff, base, fund: Math.round(base * 0.8) });
   });
@@ -314,9 +316,13 @@ describe('generic substitution: the base follows the reference tariff rule', () 
   });
 
   test('a bad prescribed tariff is refused naming it', () => {
-    const l = line(100, 1, { prescribed: { referencePrice: -5 } });
+    const l = line(100, 1, { replaces: { referencePrice: -5 } });
     expect(thrown(() => computeSplit({ date: DATE, lines: [l] }, shipped, { category: 'ordinary' }))).toMatchObject({
-      field: 'lines[0].prescribed.referencePrice',
+      field: 'lines[0].replaces.referencePrice',
+    });
+    const q = line(100, 1, { prescribed: { quantity: 1, alreadyDispensed: -1 } });
+    expect(thrown(() => computeSplit({ date: DATE, lines: [q] }, shipped, { category: 'ordinary' }))).toMatchObject({
+      field: 'lines[0].prescribed.alreadyDispensed',
     });
   });
 });

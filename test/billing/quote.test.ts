@@ -129,7 +129,7 @@ describe('generic substitution and limits in a quote request', () => {
   const find = (c: string) => generics.get(c);
 
   test('an equivalent generic: the invoice line keeps both products, the base follows the tariff rule (lower)', () => {
-    const q = quote(req([{ code: 'GEN', quantity: 2, prescribed: { code: 'DOLI' } }]), rules, find);
+    const q = quote(req([{ code: 'GEN', quantity: 2, replaces: { code: 'DOLI' } }]), rules, find);
     expect(q.lines[0]).toMatchObject({ code: 'GEN', prescribedCode: 'DOLI', referencePrice: 4400, tariff: 4400, base: 8500, fund: 6800 });
     const text = formatQuote(q);
     expect(text).toContain('(for DOLI)');
@@ -142,23 +142,23 @@ describe('generic substitution and limits in a quote request', () => {
   ])('%s is not a substitute', (_label, code, message) => {
     let err: unknown;
     try {
-      quote(req([{ code, quantity: 1, prescribed: { code: 'DOLI' } }]), rules, find);
+      quote(req([{ code, quantity: 1, replaces: { code: 'DOLI' } }]), rules, find);
     } catch (e) {
       err = e;
     }
-    expect(err).toMatchObject({ code: 'not-substitutable', field: 'lines[0].prescribed.code' });
+    expect(err).toMatchObject({ code: 'not-substitutable', field: 'lines[0].replaces.code' });
     expect((err as Error).message).toContain(message);
   });
 
   test('an unknown prescribed code names its field', () => {
-    expect(() => quote(req([{ code: 'GEN', quantity: 1, prescribed: { code: 'NOPE' } }]), rules, find)).toThrow(UnknownProductError);
+    expect(() => quote(req([{ code: 'GEN', quantity: 1, replaces: { code: 'NOPE' } }]), rules, find)).toThrow(UnknownProductError);
   });
 
   test('the table explains each refusal with its numbers and the French category label', () => {
     const q = quote(
       req(
         [
-          { code: 'DOLI', quantity: 3, prescribedQuantity: 4, dispensedBefore: 2 },
+          { code: 'DOLI', quantity: 3, prescribed: { quantity: 4, alreadyDispensed: 2 } },
           { code: 'GEN', quantity: 1, durationDays: 120 },
           { code: 'GEN', quantity: 1, durationDays: 30 },
         ],
@@ -171,7 +171,7 @@ describe('generic substitution and limits in a quote request', () => {
     expect(q.lines.map((l) => l.reason)).toEqual(['over-prescribed-quantity', 'treatment-too-long', null]);
     const text = formatQuote(q);
     expect(text).toContain('category chronic — Malade chronique (100 %)');
-    expect(text).toContain('over-prescribed-quantity: more units than the prescription leaves to dispense');
+    expect(text).toContain('over-prescribed-quantity: more units than the prescription has left to dispense');
     expect(text).toContain('line 1: prescribed-quantity: 3 asked, 4 prescribed, 2 already dispensed: at most 2');
     expect(text).toContain('line 2: chronic-treatment-duration: 120 days of treatment, at most 90');
   });

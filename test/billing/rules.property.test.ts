@@ -61,9 +61,8 @@ const lineArb: fc.Arbitrary<SplitLine> = fc.record(
     reimbursable: fc.boolean(),
     priorApproval: fc.constant(false),
     durationDays: fc.integer({ min: 0, max: 200 }),
-    prescribedQuantity: fc.integer({ min: 1, max: 10 }),
-    dispensedBefore: fc.integer({ min: 0, max: 10 }),
-    prescribed: fc.record({ code: fc.constant('P'), referencePrice: fc.option(price, { nil: null }) }),
+    prescribed: fc.record({ quantity: fc.integer({ min: 0, max: 10 }), alreadyDispensed: fc.integer({ min: 0, max: 10 }) }),
+    replaces: fc.record({ code: fc.constant('P'), referencePrice: fc.option(price, { nil: null }) }),
   },
   { requiredKeys: ['quantity', 'unitPrice', 'reimbursable', 'priorApproval'] },
 );
@@ -119,7 +118,7 @@ test('a limit never makes the fund pay more on a line', () => {
         check(l.fund <= f.fund, 'limited fund ≤ unlimited fund', [l, f]);
         if (l.reason === 'over-prescribed-quantity') {
           const line = lines[i]!;
-          check((line.dispensedBefore ?? 0) + line.quantity > line.prescribedQuantity!, 'refused only above the prescription', line);
+          check(line.prescribed!.alreadyDispensed + line.quantity > line.prescribed!.quantity, 'refused only above the prescription', line);
         }
       });
     }),

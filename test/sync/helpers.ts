@@ -50,8 +50,8 @@ export function sampleDraft(i: number, options: { date?: string; cardSerial?: st
       reimbursable: r() < 0.9,
       priorApproval: false,
       durationDays: [7, 30, 90, 120][Math.floor(r() * 4)]!,
-      ...(prescribed !== undefined ? { prescribedQuantity: prescribed, dispensedBefore: Math.floor(r() * 2) } : {}),
-      ...(r() < 0.2 ? { prescribed: { code: `G${String(1000 + Math.floor(r() * 9000))}`, referencePrice: r() < 0.5 ? null : ref } } : {}),
+      ...(prescribed !== undefined ? { prescribed: { quantity: prescribed, alreadyDispensed: Math.floor(r() * 2) } } : {}),
+      ...(r() < 0.2 ? { replaces: { code: `G${String(1000 + Math.floor(r() * 9000))}`, referencePrice: r() < 0.5 ? null : ref } } : {}),
     });
   }
   const category = (['ordinary', 'chronic', 'retiree', 'mutualist', 'work-accident'] as const)[Math.floor(r() * 5)]!;

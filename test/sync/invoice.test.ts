@@ -150,14 +150,13 @@ describe('invoice document checks', () => {
   test('a substituted line names the product prescribed; the quantity and history fields are checked', () => {
     const d = sampleDraft(5);
     const l0 = d.lines[0]!;
-    expect(() =>
-      checkDraft({ ...d, lines: [{ ...l0, prescribed: { code: 'G1', referencePrice: null } }, ...d.lines.slice(1)] }),
-    ).not.toThrow();
-    expect(() => checkDraft({ ...d, lines: [{ ...l0, prescribed: { referencePrice: 5 } }, ...d.lines.slice(1)] })).toThrow(
-      expect.objectContaining({ field: 'lines[0].prescribed.code' }),
+    const withLine = (extra: Record<string, unknown>) => ({ ...d, lines: [{ ...l0, ...extra }, ...d.lines.slice(1)] });
+    expect(() => checkDraft(withLine({ replaces: { code: 'G1', referencePrice: null } }))).not.toThrow();
+    expect(() => checkDraft(withLine({ replaces: { referencePrice: 5 } }))).toThrow(
+      expect.objectContaining({ field: 'lines[0].replaces.code' }),
     );
-    expect(() => checkDraft({ ...d, lines: [{ ...l0, prescribedQuantity: 0 }, ...d.lines.slice(1)] })).toThrow(
-      expect.objectContaining({ field: 'lines[0].prescribedQuantity' }),
+    expect(() => checkDraft(withLine({ prescribed: { quantity: -1, alreadyDispensed: 0 } }))).toThrow(
+      expect.objectContaining({ field: 'lines[0].prescribed.quantity' }),
     );
     expect(() =>
       checkDocument({ ...doc(5), context: { category: 'ordinary', prescriptionHistory: [{ reference: 'R', date: 'x' }] } }),

@@ -24,18 +24,19 @@ export const blacklistSchema = z.strictObject({
   version: z.string().max(64).optional(),
   cards: z
     .array(
-      z.strictObject({
-        cardSerial: z.string().min(1).max(32),
-        /** First dispensing date refused (inclusive); absent: since always. */
-        since: isoDateSchema.optional(),
-        /** Last dispensing date refused (inclusive): a temporary freeze; absent: permanent. */
-        until: isoDateSchema.optional(),
-        reason: z.string().max(200).optional(),
-      })
-      .refine((c) => c.since === undefined || c.until === undefined || c.since <= c.until, {
-        message: 'until is before since',
-        path: ['until'],
-      }),
+      z
+        .strictObject({
+          cardSerial: z.string().min(1).max(32),
+          /** First dispensing date refused (inclusive); absent: since always. */
+          since: isoDateSchema.optional(),
+          /** Last dispensing date refused (inclusive): a temporary freeze; absent: permanent. */
+          until: isoDateSchema.optional(),
+          reason: z.string().max(200).optional(),
+        })
+        .refine((c) => c.since === undefined || c.until === undefined || c.since <= c.until, {
+          message: 'until is before since',
+          path: ['until'],
+        }),
     )
     .max(5_000_000),
 });
