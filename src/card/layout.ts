@@ -159,6 +159,12 @@ export const Tags = {
     category: 0x81,
     rateBp: 0x82,
     rightsEnd: 0x83,
+    /** The fund's version number of these rights (int); absent: 0, as personalised. A signed update must be newer. */
+    sequence: 0x84,
+    /** The day the fund issued these rights (date); absent on personalised cards. */
+    issuedOn: 0x85,
+    /** Last day the fund lets the card be used, past EF.HOLDER's expiry date (date, optional). */
+    cardValidUntil: 0x86,
     /** Repeated: a chronic-disease entry { code 0x80, validUntil 0x81 }. */
     chronic: 0xa4,
     /** Repeated: rights of one beneficiary that differ from the insured's { rank 0x80, category 0x81, rateBp 0x82, rightsEnd 0x83 }. */
@@ -208,10 +214,33 @@ export const Tags = {
 export const Relationship = { insured: 1, spouse: 2, child: 3, ascendant: 4, other: 9 } as const;
 /** Funds: CNAS covers salaried workers, CASNOS the self-employed. */
 export const FundCode = { CNAS: 1, CASNOS: 2 } as const;
-/** Coverage categories (they name the rules' categories in src/pos). */
-export const CategoryCode = { ordinary: 1, chronic: 2, retiree: 3 } as const;
+/**
+ * Category codes as the card images name them. The card stores the number; which category of the
+ * rules it means is the rules files' business (`cardCode`, docs/split.md), so a code outside this
+ * table is still a valid card.
+ */
+export const CategoryCode = { ordinary: 1, chronic: 2, retiree: 3, mutualist: 4, invalidity: 5, workAccident: 6, veteran: 7 } as const;
 /** Card types of the first Chifa card: a family card or an individual one. */
 export const CardType = { family: 1, individual: 2 } as const;
+
+/**
+ * The fund's signed rights update (docs/card-layout.md §6a): after PSO: VERIFY CERTIFICATE with
+ * the fund's signing certificate, PUT DATA (INS 'DA', ISO 7816-4 §7.4.3) with P1-P2 = '00E2' —
+ * the rights template's tag on one byte — and the fund's signed rights document as data: the
+ * card replaces EF.RIGHTS only when the signature verifies and the document is for this card,
+ * current and newer than the rights it holds. "The nature of the data object induces the
+ * management function" (§7.4.3): this one is written only in its signed form.
+ */
+export const PUT_DATA_INS = 0xda;
+export const RIGHTS_DOCUMENT_TAG = 0x00e2;
+/** The JWS `typ` of a fund's rights document (src/sync/rights.ts). */
+export const RIGHTS_DOCUMENT_TYPE = 'chifa-rights+jws';
+/**
+ * Extended key usage the card requires of the certificate that signs rights documents: the fund's
+ * signing key (the same OID as src/sync/ca-trust.ts FUND_SIGNING_EKU, pinned equal by a test), so
+ * a pharmacist's card, issued by the same CA, cannot sign rights.
+ */
+export const FUND_SIGNING_EKU_OID = '2.25.300306956012372355258226365261619428337';
 
 /** Maximum number of lines a prescription record can hold (bounded by its 128-byte record). */
 export const MAX_PRESCRIPTION_LINES = 5;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { toHex } from '../card/apdu';
 import { ChifaCard, type CardData, type FullReadResult } from '../card/chifa';
+import { CategoryCode } from '../card/layout';
 import { PcscTransport } from '../card/pcsc';
 import type { CardTransport } from '../card/transport/transport';
 import { maskId } from '../common/log';
@@ -142,7 +143,7 @@ function formatCard(
   if (data) {
     const r = data.rights;
     lines.push(
-      `rights      ${r.fund}, ${r.category}, ${r.rateBp / 100} %, until ${r.rightsEnd}${r.chronic.length ? `; chronic: ${r.chronic.map((c) => `${c.code} (to ${c.validUntil})`).join(', ')}` : ''}`,
+      `rights      ${r.fund}, category ${categoryName(r.categoryCode)}, ${r.rateBp / 100} %, until ${r.rightsEnd}${r.chronic.length ? `; chronic: ${r.chronic.map((c) => `${c.code} (to ${c.validUntil})`).join(', ')}` : ''}${r.sequence > 0 ? `; updated by the fund on ${r.issuedOn ?? '?'} (version ${r.sequence})` : ''}`,
     );
     for (const b of data.beneficiaries)
       lines.push(`  rank ${String(b.rank).padEnd(2)} ${b.relationship.padEnd(9)} ${b.lastName} ${b.firstName}, born ${b.birthDate}`);
@@ -169,4 +170,10 @@ function formatCard(
   }
   lines.push(`read in ${meta.apdus} APDUs, ${meta.ms} ms`);
   return lines.join('\n') + '\n';
+}
+
+/** A card category code with the name the layout's table gives it (the rules may call it otherwise). */
+function categoryName(code: number): string {
+  const name = Object.entries(CategoryCode).find(([, c]) => c === code)?.[0];
+  return name !== undefined ? `${code} (${name})` : String(code);
 }

@@ -26,6 +26,11 @@ export function defaultBlacklistJson(): string {
   return path.join(packageRoot(), 'fixtures', 'blacklist.json');
 }
 
+/** The shipped TEST ONLY rights registry of the reference fund: `fixtures/rights.json`. */
+export function defaultRightsJson(): string {
+  return path.join(packageRoot(), 'fixtures', 'rights.json');
+}
+
 /** The shipped sample catalogue: `fixtures/catalogue/catalogue.csv`. */
 export function defaultCatalogueCsv(): string {
   return path.join(packageRoot(), 'fixtures', 'catalogue', 'catalogue.csv');

@@ -72,19 +72,55 @@ export function encodeBeneficiary(b: InsuredImage['beneficiaries'][number]): Buf
   });
 }
 
-export function encodeRights(r: InsuredImage['rights']): Buffer {
+/**
+ * EF.RIGHTS in the card's own codes: what personalization writes from a card image
+ * (`rightsOfImage`) and what a fund-signed rights update carries (put-data.ts).
+ */
+export interface CardRights {
+  fund: number;
+  category: number;
+  rateBp: number;
+  rightsEnd: string;
+  /** The fund's version of these rights; 0 (left out) as personalised. */
+  sequence?: number;
+  issuedOn?: string;
+  cardValidUntil?: string;
+  chronic: readonly { code: string; validUntil: string }[];
+  beneficiaryRights: readonly { rank: number; category: number; rateBp: number; rightsEnd: string }[];
+}
+
+/** A card image's rights, names turned into the card's codes. */
+export function rightsOfImage(r: InsuredImage['rights']): CardRights {
+  const category = (c: string | number): number => (typeof c === 'number' ? c : CategoryCode[c as keyof typeof CategoryCode]);
+  return {
+    fund: FundCode[r.fund],
+    category: category(r.category),
+    rateBp: r.rateBp,
+    rightsEnd: r.rightsEnd,
+    ...(r.sequence !== undefined ? { sequence: r.sequence } : {}),
+    ...(r.issuedOn !== undefined ? { issuedOn: r.issuedOn } : {}),
+    ...(r.cardValidUntil !== undefined ? { cardValidUntil: r.cardValidUntil } : {}),
+    chronic: r.chronic,
+    beneficiaryRights: r.beneficiaryRights.map((b) => ({ ...b, category: category(b.category) })),
+  };
+}
+
+export function encodeRights(r: CardRights): Buffer {
   const t = Tags.rights;
   return encodeTlv({
     tag: t.template,
     children: [
-      p(t.fund, uint(FundCode[r.fund])),
-      p(t.category, uint(CategoryCode[r.category])),
+      p(t.fund, uint(r.fund)),
+      p(t.category, uint(r.category)),
       p(t.rateBp, uint(r.rateBp)),
       p(t.rightsEnd, bcdDate(r.rightsEnd)),
+      ...(r.sequence !== undefined && r.sequence > 0 ? [p(t.sequence, uint(r.sequence))] : []),
+      ...(r.issuedOn !== undefined ? [p(t.issuedOn, bcdDate(r.issuedOn))] : []),
+      ...(r.cardValidUntil !== undefined ? [p(t.cardValidUntil, bcdDate(r.cardValidUntil))] : []),
       ...r.chronic.map((c) => ({ tag: t.chronic, children: [p(0x80, ascii(c.code)), p(0x81, bcdDate(c.validUntil))] })),
       ...r.beneficiaryRights.map((b) => ({
         tag: t.beneficiaryRights,
-        children: [p(0x80, uint(b.rank)), p(0x81, uint(CategoryCode[b.category])), p(0x82, uint(b.rateBp)), p(0x83, bcdDate(b.rightsEnd))],
+        children: [p(0x80, uint(b.rank)), p(0x81, uint(b.category)), p(0x82, uint(b.rateBp)), p(0x83, bcdDate(b.rightsEnd))],
       })),
     ],
   });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ChifaError } from '../common/errors';
-import { MAX_PRESCRIPTION_LINES, PIN_LENGTH, PUK_LENGTH } from '../card/layout';
+import { CategoryCode, MAX_PRESCRIPTION_LINES, PIN_LENGTH, PUK_LENGTH } from '../card/layout';
 import { isoDateSchema } from '../common/calendar-date';
 import { formatPath } from '../common/field-path';
 
@@ -45,7 +45,8 @@ const names = {
 };
 
 const relationship = z.enum(['insured', 'spouse', 'child', 'ascendant', 'other']);
-const category = z.enum(['ordinary', 'chronic', 'retiree']);
+/** A category by its name in the layout's table (`CategoryCode`), or any card code 1..255 (the rules map codes to categories). */
+const category = z.union([z.enum(Object.keys(CategoryCode) as [keyof typeof CategoryCode, ...(keyof typeof CategoryCode)[]]), int(1, 255)]);
 
 const beneficiary = z.strictObject({ rank: int(1, 15), relationship, ...names, birthDate: isoDateSchema });
 
@@ -54,6 +55,11 @@ const rights = z.strictObject({
   category,
   rateBp: int(0, 10000),
   rightsEnd: isoDateSchema,
+  /** The fund's version of these rights (a signed update must be newer); default 0. */
+  sequence: int(0, 0xffffffff).optional(),
+  issuedOn: isoDateSchema.optional(),
+  /** The fund lets the card be used until this day, past its printed expiry. */
+  cardValidUntil: isoDateSchema.optional(),
   chronic: z
     .array(z.strictObject({ code: code(12), validUntil: isoDateSchema }))
     .max(8)

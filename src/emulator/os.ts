@@ -9,6 +9,7 @@ import { readBinary, updateBinary } from './commands/binary';
 import { getData } from './commands/get-data';
 import { changeReferenceData, resetRetryCounter, verify } from './commands/pin';
 import { pso } from './commands/pso';
+import { putData } from './commands/put-data';
 import { select } from './commands/select';
 import { DEFAULT_OPTIONS, type CardKeys, type CardOptions, type Command, type CommandContext, type Handler, type Reply } from './context';
 import type { CardDefinition } from './definition';
@@ -43,10 +44,11 @@ const HANDLERS: ReadonlyMap<number, Handler> = new Map<number, Handler>([
   [0x88, internalAuthenticate],
   [0x2a, pso],
   [0xca, getData],
+  [0xda, putData],
 ]);
 
 /** Instructions that may write NVM (the property tests check that no others do). */
-export const WRITING_INS: ReadonlySet<number> = new Set([0xd6, 0xdc, 0xe2, 0x20, 0x24, 0x2c]);
+export const WRITING_INS: ReadonlySet<number> = new Set([0xd6, 0xdc, 0xe2, 0x20, 0x24, 0x2c, 0xda]);
 /** Instructions that may change a PIN object. */
 export const PIN_INS: ReadonlySet<number> = new Set([0x20, 0x24, 0x2c]);
 

@@ -25,6 +25,7 @@ import {
   encodePharmacy,
   encodePrescription,
   encodeRights,
+  rightsOfImage,
 } from './encode';
 import type { DfDef, EfDef } from './filesystem';
 import { pad } from './filesystem';
@@ -212,7 +213,7 @@ function personalizeInsured(image: InsuredImage, baseDir: string, source: string
   const { transparent, records } = fileWriter(os, source);
   transparent(InsuredFiles.holder, 'holder', encodeHolder(image.holder));
   records(InsuredFiles.beneficiaries, 'beneficiaries', image.beneficiaries.map(encodeBeneficiary), false);
-  transparent(InsuredFiles.rights, 'rights', encodeRights(image.rights));
+  transparent(InsuredFiles.rights, 'rights', encodeRights(rightsOfImage(image.rights)));
   transparent(InsuredFiles.emergency, 'emergency', encodeEmergency(image.emergency));
 
   const generated = image.generate

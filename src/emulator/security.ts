@@ -110,6 +110,13 @@ export interface VerifiedCertificate {
   readonly subjectCn: string;
 }
 
+/** The fund's signing certificate that PSO: VERIFY CERTIFICATE accepted (its EKU says so). */
+export interface VerifiedFundSigner {
+  readonly publicKey: KeyObject;
+  /** base64url SHA-256 of the certificate (DER): what a JWS names in `x5t#S256`. */
+  readonly thumbprint: string;
+}
+
 /**
  * Volatile security state: cleared on reset, power-off and when another DF becomes current.
  */
@@ -120,6 +127,8 @@ export class SecurityState {
   certificate: VerifiedCertificate | null = null;
   /** Set by a successful EXTERNAL AUTHENTICATE. */
   professional: VerifiedCertificate | null = null;
+  /** Set by PSO: VERIFY CERTIFICATE with the fund's signing certificate; PUT DATA of signed rights checks against it. */
+  fundSigner: VerifiedFundSigner | null = null;
   /** The last GET CHALLENGE answer, single-use. */
   challenge: Buffer | null = null;
 
@@ -127,6 +136,7 @@ export class SecurityState {
     this.verified.clear();
     this.certificate = null;
     this.professional = null;
+    this.fundSigner = null;
     this.challenge = null;
   }
 }

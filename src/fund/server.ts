@@ -5,6 +5,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createLogger } from '../common/log';
+import { maskId } from '../common/log';
 import { testKeyFile } from '../common/paths';
 import { loadRules } from '../billing/rules/load';
 import type { RuleBook } from '../billing/rules/load';
@@ -22,6 +23,7 @@ import { AnswerSigner } from './answers';
 import { AuthRefusal, RequestVerifier, type AuthenticatedRequest } from './auth';
 import { errorBody, handleBatch, PharmacyLocks, type BatchDeps } from './batch';
 import { DownlinkFiles } from './downlink';
+import { RightsRegistry } from './rights';
 import { FaultInjector, NO_FAULTS, type FaultSpec } from './faults';
 import { FundStore } from './store';
 import { TrustStore } from '../sync/trust';
@@ -54,6 +56,8 @@ export interface FundServerOptions {
   maxBodyBytes?: number;
   /** How often the downlink files are re-stat'ed, ms (default 1000). */
   downlinkRecheckMs?: number;
+  /** Days a signed rights document stays writable to a card (default 7). */
+  rightsValidityDays?: number;
   logger?: Logger;
   now?: () => Date;
 }
@@ -89,6 +93,7 @@ export class FundServer {
     this.pool = new VerifyPool(options.verifyThreads);
     this.faults = new FaultInjector(options.faults ?? NO_FAULTS);
     const downlink = new DownlinkFiles(options.dataDir, options.rulesDir, options.downlinkRecheckMs);
+    const rightsRegistry = new RightsRegistry(options.dataDir, options.rightsValidityDays);
     const verifier = new RequestVerifier({
       trust,
       store: this.store,
@@ -258,6 +263,29 @@ export class FundServer {
       const pharmacyId = String(req.params.pharmacyId);
       const tip: ChainTipAnswer = { pharmacyId, ...this.store.tip(pharmacyId) };
       res.json(await answers.answer(tip, 'chifa-chain+jws'));
+    });
+
+    // A card's current rights, signed: what a counter writes to an expired card (docs/sync.md, "Rights").
+    app.get('/v1/rights/:cardSerial', async (req: Request, res: Response) => {
+      const serial = String(req.params.cardSerial);
+      if (!/^[A-Z0-9-]{4,20}$/.test(serial)) {
+        res.status(400).json(errorBody('BAD_REQUEST', 'expected a card serial (4 to 20 of A-Z, 0-9, -)', 'cardSerial'));
+        return;
+      }
+      let doc;
+      try {
+        doc = rightsRegistry.document(serial, now().toISOString().slice(0, 10));
+      } catch (err) {
+        log.error({ err }, 'rights registry');
+        res.status(500).json(errorBody('RIGHTS_UNAVAILABLE', (err as Error).message));
+        return;
+      }
+      if (!doc) {
+        res.status(404).json(errorBody('UNKNOWN_CARD', 'the fund has no rights for this card', 'cardSerial'));
+        return;
+      }
+      log.info({ pharmacyId: pharmacyOf(res), card: maskId(serial), sequence: doc.sequence }, 'rights document signed');
+      res.set('Cache-Control', 'no-store').json(await answers.answer(doc, 'chifa-rights+jws'));
     });
 
     app.get('/v1/downlink/:name', async (req: Request, res: Response) => {

@@ -27,7 +27,9 @@ export type JwsType =
   | 'chifa-ack+jws'
   | 'chifa-batches+jws'
   | 'chifa-chain+jws'
-  | 'chifa-downlink+jws';
+  | 'chifa-downlink+jws'
+  /** The fund's signed rights of one card (src/sync/rights.ts), which the card itself verifies too. */
+  | 'chifa-rights+jws';
 export const JWS_TYPES: readonly JwsType[] = [
   'chifa-invoice+jws',
   'chifa-manifest+jws',
@@ -36,6 +38,7 @@ export const JWS_TYPES: readonly JwsType[] = [
   'chifa-batches+jws',
   'chifa-chain+jws',
   'chifa-downlink+jws',
+  'chifa-rights+jws',
 ];
 
 export interface JwsHeader {

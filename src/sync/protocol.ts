@@ -8,6 +8,7 @@ import { z } from 'zod';
  *   GET  /v1/pharmacies/:pharmacyId/batches?from=N   batch summaries (settlement)
  *   GET  /v1/pharmacies/:pharmacyId/chain   the last number and hash the fund holds
  *   GET  /v1/downlink/:name                 blacklist | catalogue | rules, with ETag
+ *   GET  /v1/rights/:cardSerial             the card's current rights, signed (src/sync/rights.ts)
  *   GET  /v1/health                         the only route without authentication
  *
  * Every request but health carries a request token signed by the pharmacist's card

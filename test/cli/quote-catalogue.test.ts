@@ -84,7 +84,7 @@ describe('chifa quote --json', () => {
       JSON.stringify({ date: '2024-03-01', category: 'chronic', lines: [{ code: 'N02BE01-01', quantity: 2 }] }),
     );
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain('category chronic (100 %), rules tp-2023-12-19, no threshold for this category');
+    expect(r.stdout).toContain('category chronic — Malade chronique (100 %), rules tp-2023-12-19, no threshold for this category');
     expect(r.stdout).toMatch(/Doliprane 500 mg.*104,00 DA\s+90,00 DA\s+90,00 DA\s+14,00 DA/);
     expect(r.stdout).toContain('Third-party payment: yes. The fund pays 90,00 DA; the patient pays 14,00 DA.');
   });

@@ -10,6 +10,7 @@ import {
   encodePharmacy,
   encodePrescription,
   encodeRights,
+  rightsOfImage,
 } from '../../src/emulator/encode';
 import { fcp } from '../../src/emulator/fcp';
 import { parseCardImage, type InsuredImage, type ProfessionalImage } from '../../src/emulator/image-schema';
@@ -68,7 +69,7 @@ const vectors: Vector[] = [
     spec: InsuredFiles.rights,
     source: 'fixtures/cards/chronic.json rights',
     fields: chronic.rights,
-    template: encodeRights(chronic.rights),
+    template: encodeRights(rightsOfImage(chronic.rights)),
     where: { card: 'chronic' },
   },
   {

@@ -4,6 +4,7 @@ import {
   changeReferenceData,
   externalAuthenticate,
   getChallenge,
+  putData,
   resetRetryCounter,
   selectAid,
   verify,
@@ -11,7 +12,8 @@ import {
   verifyStatus,
   type VerifyResult,
 } from '../commands';
-import { CHALLENGE_LENGTH, INSURED_AID, InsuredFiles, PIN_MAX_TRIES, PIN_REF, type FileSpec } from '../layout';
+import { CHALLENGE_LENGTH, INSURED_AID, InsuredFiles, PIN_MAX_TRIES, PIN_REF, RIGHTS_DOCUMENT_TAG, type FileSpec } from '../layout';
+import { SW } from '../status';
 import type { CardSession } from '../transport/channel';
 import { type CardCapabilities, type CardTransport, TransportError } from '../transport/transport';
 import { decodeBeneficiary, decodeDispensation, decodeEmergency, decodeHolder, decodePrescription, decodeRights } from './decode';
@@ -20,7 +22,7 @@ import { AccessDeniedError, AppendInterruptedError, CardProtocolError, NotAChifa
 import { readRecords, readTransparent, RecordReader, type ReadStrategy } from './files';
 import { Link, type LinkOptions } from './link';
 import { pinBlock, pukBlock, wipe } from './pin';
-import type { FullReadResult, PinResult, PinStatus, ProfessionalAuthResult, UnblockResult } from './results';
+import type { FullReadResult, PinResult, PinStatus, ProfessionalAuthResult, RightsUpdateResult, UnblockResult } from './results';
 import type { Beneficiary, CardData, Dispensation, Emergency, Holder, IsoDate, Prescription, Rights } from './types';
 
 export interface ChifaCardOptions extends LinkOptions {
@@ -268,6 +270,40 @@ export class ChifaCard {
           return { kind: 'blocked' };
         default:
           throw new CardProtocolError(`EXTERNAL AUTHENTICATE: ${r.kind}`);
+      }
+    });
+  }
+
+  /**
+   * Writes the fund's signed rights document to the card (docs/card-layout.md §6a): PSO: VERIFY
+   * CERTIFICATE with the fund's signing certificate, then PUT DATA '00E2' with the document as the
+   * fund signed it (a compact JWS). The card checks the signature, the card serial, the validity
+   * and that the document is newer than its rights, and replaces EF.RIGHTS in one atomic write;
+   * a refusal leaves the rights as they were. Read the rights again afterwards (needs the PIN).
+   * The certificate verification ends a professional authentication (as any PSO: VERIFY
+   * CERTIFICATE does).
+   */
+  updateRights(fundCertificate: Buffer, document: string): Promise<RightsUpdateResult> {
+    const data = Buffer.from(document, 'latin1');
+    return this.link.atomic(async (s) => {
+      const cert = await s.run(verifyCertificate(fundCertificate));
+      if (cert.kind === 'rejected') return { kind: 'certificateRejected', sw: cert.sw };
+      const r = await s.run(putData(RIGHTS_DOCUMENT_TAG, data));
+      switch (r.kind) {
+        case 'ok':
+          return { kind: 'ok' };
+        case 'securityNotSatisfied':
+          return { kind: 'refused', reason: 'not-a-fund-key', sw: SW.SECURITY_STATUS_NOT_SATISFIED };
+        case 'verificationFailed':
+          return { kind: 'refused', reason: 'bad-signature', sw: SW.VERIFICATION_FAILED };
+        case 'wrongData':
+          return { kind: 'refused', reason: 'malformed', sw: SW.WRONG_DATA };
+        case 'conditionsNotSatisfied':
+          return { kind: 'refused', reason: 'not-current', sw: SW.CONDITIONS_OF_USE_NOT_SATISFIED };
+        case 'notEnoughMemory':
+          return { kind: 'refused', reason: 'too-large', sw: SW.NOT_ENOUGH_MEMORY };
+        case 'notFound':
+          return { kind: 'refused', reason: 'not-supported', sw: SW.REFERENCE_DATA_NOT_FOUND };
       }
     });
   }

@@ -1,4 +1,4 @@
-import { CardType, CategoryCode, FundCode, InsuredFiles, ProfessionalFiles, Relationship, Tags } from '../layout';
+import { CardType, FundCode, InsuredFiles, ProfessionalFiles, Relationship, Tags } from '../layout';
 import { enumOf, readCode, readTemplate, readText, type Template } from './fields';
 import type {
   Beneficiary,
@@ -69,16 +69,19 @@ export function decodeRights(bytes: Buffer): Rights {
     const b = t.nested(node, 'beneficiaryRights', i);
     return {
       rank: b.uint(0x80, 'rank', 1, MAX_RANK),
-      category: enumOf(CategoryCode, b, b.one(0x81, 'category'), 'category'),
+      categoryCode: b.uint(0x81, 'category', 1, 0xff),
       rateBp: b.uint(0x82, 'rateBp', 0, MAX_RATE_BP),
       rightsEnd: b.date(0x83, 'rightsEnd'),
     };
   });
   return {
     fund: enumOf(FundCode, t, t.one(tags.fund, 'fund'), 'fund'),
-    category: enumOf(CategoryCode, t, t.one(tags.category, 'category'), 'category'),
+    categoryCode: t.uint(tags.category, 'category', 1, 0xff),
     rateBp: t.uint(tags.rateBp, 'rateBp', 0, MAX_RATE_BP),
     rightsEnd: t.date(tags.rightsEnd, 'rightsEnd'),
+    sequence: t.opt(tags.sequence, 'sequence') !== undefined ? t.uint(tags.sequence, 'sequence') : 0,
+    issuedOn: t.opt(tags.issuedOn, 'issuedOn') !== undefined ? t.date(tags.issuedOn, 'issuedOn') : undefined,
+    cardValidUntil: t.opt(tags.cardValidUntil, 'cardValidUntil') !== undefined ? t.date(tags.cardValidUntil, 'cardValidUntil') : undefined,
     chronic,
     beneficiaryRights,
   };

@@ -23,3 +23,23 @@ export type ProfessionalAuthResult =
 
 /** A full read: the data, or why the PIN did not open it. */
 export type FullReadResult = { readonly kind: 'ok'; readonly data: CardData } | Exclude<PinResult, { kind: 'ok' }>;
+
+/**
+ * Outcome of writing the fund's signed rights document to the card (docs/card-layout.md §6a).
+ * `refused` says why the card would not take it; the card's rights are then unchanged.
+ */
+export type RightsUpdateResult =
+  | { readonly kind: 'ok' }
+  /** PSO: VERIFY CERTIFICATE refused the fund's signing certificate (not from the fund CA, expired...). */
+  | { readonly kind: 'certificateRejected'; readonly sw: number }
+  | {
+      readonly kind: 'refused';
+      /**
+       * `not-a-fund-key`: the certificate was accepted but is not the fund's signing key;
+       * `bad-signature`: the signature does not verify; `malformed`: not a rights document, or
+       * another card's; `not-current`: outside its validity, or not newer than the card's rights;
+       * `too-large`: does not fit in EF.RIGHTS; `not-supported`: the card has no signed rights.
+       */
+      readonly reason: 'not-a-fund-key' | 'bad-signature' | 'malformed' | 'not-current' | 'too-large' | 'not-supported';
+      readonly sw: number;
+    };

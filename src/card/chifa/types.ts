@@ -9,7 +9,6 @@ export type { IsoDate };
 
 export type Relationship = 'insured' | 'spouse' | 'child' | 'ascendant' | 'other';
 export type Fund = 'CNAS' | 'CASNOS';
-export type Category = 'ordinary' | 'chronic' | 'retiree';
 export type CardKind = 'family' | 'individual';
 
 /** EF.HOLDER — readable without PIN. */
@@ -47,7 +46,8 @@ export interface ChronicEntry {
 /** Rights of one beneficiary that differ from the insured's. */
 export interface BeneficiaryRights {
   readonly rank: number;
-  readonly category: Category;
+  /** The card's category code (1..255); the rules files say which category it is (`cardCode`). */
+  readonly categoryCode: number;
   /** Coverage rate in basis points (8000 = 80 %). */
   readonly rateBp: number;
   readonly rightsEnd: IsoDate;
@@ -56,10 +56,17 @@ export interface BeneficiaryRights {
 /** EF.RIGHTS. */
 export interface Rights {
   readonly fund: Fund;
-  readonly category: Category;
+  /** The card's category code (1..255); the rules files say which category it is (`cardCode`). */
+  readonly categoryCode: number;
   /** Coverage rate in basis points (8000 = 80 %). */
   readonly rateBp: number;
   readonly rightsEnd: IsoDate;
+  /** The fund's version of these rights: 0 as personalised, raised by each signed update. */
+  readonly sequence: number;
+  /** The day the fund issued these rights (a signed update), if it did. */
+  readonly issuedOn: IsoDate | undefined;
+  /** The fund lets the card be used until this day, past the holder file's expiry date, if it says so. */
+  readonly cardValidUntil: IsoDate | undefined;
   readonly chronic: readonly ChronicEntry[];
   readonly beneficiaryRights: readonly BeneficiaryRights[];
 }

@@ -18,6 +18,44 @@ export function getData(tag: number, ne = 256): Command<GetDataResult> {
 }
 
 /**
+ * PUT DATA (INS 'DA', ISO 7816-4 §7.4.3): P1-P2 is the tag of the data object, the data field its
+ * new content — or, for an object the card writes only in a signed form (the Chifa rights,
+ * docs/card-layout.md §6a), the signed document that carries it. Long data goes with command
+ * chaining or extended length (the channel chooses).
+ */
+export type PutDataResult =
+  | { kind: 'ok' }
+  /** '6982': the card wants a prior step (for signed rights: the fund's certificate). */
+  | { kind: 'securityNotSatisfied' }
+  /** '6300': the signature over the data does not verify. */
+  | { kind: 'verificationFailed' }
+  /** '6A80': the data is malformed or not for this card. */
+  | { kind: 'wrongData' }
+  /** '6985': not now (out of its validity, or not newer than what the card holds). */
+  | { kind: 'conditionsNotSatisfied' }
+  /** '6A84': it does not fit. */
+  | { kind: 'notEnoughMemory' }
+  /** '6A88': the card has no such data object. */
+  | { kind: 'notFound' };
+
+const PUT_DATA_SW: ReadonlyMap<number, PutDataResult> = new Map<number, PutDataResult>([
+  [SW.SECURITY_STATUS_NOT_SATISFIED, { kind: 'securityNotSatisfied' }],
+  [SW.VERIFICATION_FAILED, { kind: 'verificationFailed' }],
+  [SW.WRONG_DATA, { kind: 'wrongData' }],
+  [SW.CONDITIONS_OF_USE_NOT_SATISFIED, { kind: 'conditionsNotSatisfied' }],
+  [SW.NOT_ENOUGH_MEMORY, { kind: 'notEnoughMemory' }],
+  [SW.REFERENCE_DATA_NOT_FOUND, { kind: 'notFound' }],
+]);
+
+export function putData(tag: number, data: Uint8Array): Command<PutDataResult> {
+  if (!Number.isInteger(tag) || tag < 0 || tag > 0xffff) throw new RangeError(`PUT DATA tag must be 0000..FFFF, got ${tag}`);
+  if (data.length === 0) throw new RangeError('PUT DATA needs data');
+  return command('PUT DATA', { cla: CLA, ins: 0xda, p1: tag >> 8, p2: tag & 0xff, data }, (r) =>
+    r.ok ? { kind: 'ok' } : PUT_DATA_SW.get(r.sw),
+  );
+}
+
+/**
  * GET RESPONSE (INS 'C0', §7.6.1): the next part of an answer the card announced with '61xx'
  * (T=0, or response chaining §5.3.4). The channel fetches such parts for you up to the Ne you
  * asked for; send it yourself to go on with an answer you took only part of. `chained`: the card

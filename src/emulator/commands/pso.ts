@@ -1,17 +1,20 @@
-import { X509Certificate } from 'node:crypto';
-import { PIN_REF } from '../../card/layout';
+import { createHash, X509Certificate } from 'node:crypto';
+import { FUND_SIGNING_EKU_OID, PIN_REF } from '../../card/layout';
 import { SW } from '../../card/status';
 import { fit, ok, sw, type Command, type CommandContext, type Reply } from '../context';
 
 /**
  * PERFORM SECURITY OPERATION '2A' (ISO 7816-8 §11).
  *
- * 00 BE  VERIFY CERTIFICATE (insured card): data = the professional's X.509 certificate (DER),
- *        usually sent with command chaining or extended length. Accepted when it parses, holds an
- *        EC P-256 key, is not a CA, is signed by the fund CA whose public key the card holds, and
- *        the card's clock is within its validity. Malformed or wrong key type: '6A80'; not issued
- *        by the fund CA or expired/not yet valid: '6982'. Any attempt drops an earlier
- *        certificate and professional authentication.
+ * 00 BE  VERIFY CERTIFICATE (insured card): data = an X.509 certificate (DER), usually sent with
+ *        command chaining or extended length. Accepted when it parses, holds an EC P-256 key, is
+ *        not a CA, is signed by the fund CA whose public key the card holds, and the card's clock
+ *        is within its validity. A certificate with the fund-signing extended key usage becomes
+ *        the key signed rights updates are checked with (PUT DATA, put-data.ts); any other, a
+ *        professional's, the key EXTERNAL AUTHENTICATE checks — never both, so a pharmacist's
+ *        card cannot sign rights and the fund's key cannot open the rings. Malformed or wrong key
+ *        type: '6A80'; not issued by the fund CA or expired/not yet valid: '6982'. Any attempt
+ *        drops an earlier certificate, fund signer and professional authentication.
  * 9E 9A  COMPUTE DIGITAL SIGNATURE (professional card): data = a 32-byte SHA-256 digest; answers
  *        the 64-byte ECDSA r||s signature over it (so it verifies as ES256 over the original
  *        message). Requires the PIN.
@@ -28,6 +31,7 @@ function verifyCertificate(ctx: CommandContext, cmd: Command): Reply {
   if (!fundCa) return sw(SW.FUNCTION_NOT_SUPPORTED);
   ctx.security.certificate = null;
   ctx.security.professional = null;
+  ctx.security.fundSigner = null;
   if (cmd.data.length === 0) return sw(SW.WRONG_LENGTH);
   let cert: X509Certificate;
   try {
@@ -51,6 +55,10 @@ function verifyCertificate(ctx: CommandContext, cmd: Command): Reply {
   const from = Date.parse(cert.validFrom);
   const to = Date.parse(cert.validTo);
   if (!(now >= from && now <= to)) return sw(SW.SECURITY_STATUS_NOT_SATISFIED);
+  if ((cert.keyUsage ?? []).includes(FUND_SIGNING_EKU_OID)) {
+    ctx.security.fundSigner = { publicKey: key, thumbprint: createHash('sha256').update(cert.raw).digest('base64url') };
+    return ok();
+  }
   const cn = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1] ?? '';
   ctx.security.certificate = { publicKey: key, subjectCn: cn };
   return ok();

@@ -1,4 +1,5 @@
 import type { Category } from '../../billing/category';
+import type { Label } from '../../billing/rules/schema';
 import type { IsoDate } from '../../common/calendar-date';
 
 /**
@@ -42,20 +43,35 @@ export interface ChronicEntry {
   validUntil: IsoDate;
 }
 
+/**
+ * A category as the card holds it: the code in EF.RIGHTS, and what the rules in force call it
+ * (`category`, its `label` in French and Arabic) — null when no category of the rules has that
+ * code: the counter then cannot price third-party payment for it (it never guesses).
+ */
+export interface CardCategory {
+  categoryCode: number;
+  category: Category | null;
+  categoryLabel: Label | null;
+}
+
 /** A beneficiary's own rights when they differ from the insured's. */
-export interface BeneficiaryRights {
+export interface BeneficiaryRights extends CardCategory {
   rank: number;
-  category: Category;
   rateBp: number;
   rightsEnd: IsoDate;
 }
 
-export interface CardRights {
+export interface CardRights extends CardCategory {
   fund: FundName;
-  category: Category;
   rateBp: number;
   /** Last day the rights are valid (inclusive). */
   rightsEnd: IsoDate;
+  /** The fund's version of these rights (0 as the card was issued; raised by each online update). */
+  sequence: number;
+  /** The day the fund issued these rights online, if it did. */
+  issuedOn: IsoDate | null;
+  /** The fund lets the card be used until this day, past the holder file's expiry date. */
+  cardValidUntil: IsoDate | null;
   chronic: ChronicEntry[];
   beneficiaryRights: BeneficiaryRights[];
 }

@@ -86,6 +86,20 @@ export class CardOperationError extends CardConflictError {
   }
 }
 
+/**
+ * The card's rights name a category code that no category of the rules in force has: the counter
+ * cannot say what the fund pays (it does not guess a rate), so it prices nothing until the rules
+ * know the code (a rules file, or the fund's downlink).
+ */
+export class UnknownCategoryError extends CardConflictError {
+  constructor(code: number, ruleVersion: string) {
+    super(
+      'unknown-category',
+      `the card's category code ${code} is not a category of the rules ${ruleVersion}: third-party payment cannot be priced until the rules know it`,
+    );
+  }
+}
+
 /** The PC/SC service (pcscd) is not running or was lost. */
 export class CardServiceUnavailableError extends CounterError {
   constructor(message = 'the PC/SC service (pcscd) is not available') {

@@ -13,7 +13,10 @@ import type { CardWrite } from './card-writes';
  */
 
 export interface ReceiptLine {
+  /** The product dispensed. */
   code: string;
+  /** The product prescribed, when a generic replaced it; null otherwise. */
+  replaces: string | null;
   label: string;
   quantity: number;
   durationDays: number | null;
@@ -45,6 +48,8 @@ export interface Receipt {
   rateBp: number;
   ruleVersion: string;
   lines: ReceiptLine[];
+  /** Amount items (markups, per-invoice fee) that are not zero, each on a line of its own. */
+  items: { id: string; label: string; amount: number; fund: number; patient: number }[];
   totals: InvoiceDocument['totals'];
   thirdPartyPayment: boolean;
   reason: string | null;
@@ -94,6 +99,7 @@ export function buildReceipt(input: {
     ruleVersion: d.ruleVersion,
     lines: d.lines.map((l) => ({
       code: l.code,
+      replaces: l.replaces?.code ?? null,
       label: l.label ?? l.code,
       quantity: l.quantity,
       durationDays: l.durationDays ?? null,
@@ -108,6 +114,7 @@ export function buildReceipt(input: {
       expiry: l.expiry ?? null,
       serial: l.serial ?? null,
     })),
+    items: (d.items ?? []).map((it) => ({ id: it.id, label: it.label ?? it.id, amount: it.amount, fund: it.fund, patient: it.patient })),
     totals: d.totals,
     thirdPartyPayment: d.thirdPartyPayment,
     reason: d.reason,

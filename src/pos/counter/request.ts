@@ -46,6 +46,11 @@ export const counterLineSchema = z.strictObject({
   lot: freeText({ max: 20 }, { expected: 'expected a lot number' }).optional(),
   expiry: isoDateSchema.optional(),
   serial: freeText({ max: 20 }, { expected: 'expected a serial number' }).optional(),
+  /**
+   * Generic substitution: the product prescribed, which `code` (same DCI, form and strength)
+   * replaces. The invoice names both; the card records `code`, the product dispensed.
+   */
+  replaces: printable(16, 'the prescribed product code').optional(),
 });
 
 const basketShape = {

@@ -9,10 +9,12 @@ import {
   type NewDispensation,
   type PinResult,
   type PinStatus,
+  type Rights,
+  type RightsUpdateResult,
 } from '../../card/chifa';
 import type { CardTransport } from '../../card/transport/transport';
 import type { Signer } from '../../sync/signer';
-import type { CardHolder, CardRead, DispensationRecord, PharmacyIdentity } from './card-data';
+import type { CardHolder, CardRead, CardRights, DispensationRecord, PharmacyIdentity } from './card-data';
 import { CardOperationError, CardGoneError, CardServiceUnavailableError, CardMissingError, PinRequiredError } from './errors';
 import type { InsuredCardPort, ProfessionalAuthenticatorPort, ProfessionalCardPort } from './station';
 
@@ -87,18 +89,35 @@ export function toDispensation(d: Dispensation): DispensationRecord {
   };
 }
 
+/** EF.RIGHTS in the counter's terms; the category names are the rules' business (pricing.ts `withCategories`). */
+export function toRights(r: Rights): CardRights {
+  return {
+    fund: r.fund,
+    categoryCode: r.categoryCode,
+    category: null,
+    categoryLabel: null,
+    rateBp: r.rateBp,
+    rightsEnd: r.rightsEnd,
+    sequence: r.sequence,
+    issuedOn: r.issuedOn ?? null,
+    cardValidUntil: r.cardValidUntil ?? null,
+    chronic: r.chronic.map((c) => ({ ...c })),
+    beneficiaryRights: r.beneficiaryRights.map((b) => ({
+      rank: b.rank,
+      categoryCode: b.categoryCode,
+      category: null,
+      categoryLabel: null,
+      rateBp: b.rateBp,
+      rightsEnd: b.rightsEnd,
+    })),
+  };
+}
+
 export function toCardRead(d: CardData): CardRead {
   return {
     holder: toHolder(d.holder),
     beneficiaries: d.beneficiaries.map((b) => ({ ...b })),
-    rights: {
-      fund: d.rights.fund,
-      category: d.rights.category,
-      rateBp: d.rights.rateBp,
-      rightsEnd: d.rights.rightsEnd,
-      chronic: d.rights.chronic.map((c) => ({ ...c })),
-      beneficiaryRights: d.rights.beneficiaryRights.map((b) => ({ ...b })),
-    },
+    rights: toRights(d.rights),
     emergency: {
       bloodGroup: d.emergency.bloodGroup ?? null,
       allergies: [...d.emergency.allergies],
@@ -200,6 +219,10 @@ export class SdkInsuredPort extends Guarded implements InsuredCardPort {
 
   readDispensations(): Promise<DispensationRecord[]> {
     return this.guard(async () => (await (await this.chifa()).readDispensations()).map(toDispensation));
+  }
+
+  updateRights(fundCertificate: Buffer, document: string): Promise<RightsUpdateResult> {
+    return this.guard(async () => (await this.chifa()).updateRights(fundCertificate, document));
   }
 
   appendDispensations(

@@ -8,6 +8,7 @@ import type { CatalogueStore } from '../../billing/catalogue/store';
 import { today as localToday, type IsoDate } from '../../common/calendar-date';
 import type { RuleBook } from '../../billing/rules/load';
 import { REASONS } from '../../billing/split';
+import type { SignedRights } from '../../sync/rights';
 import type { CardHolder, CardRead, DispensationRecord, PharmacyIdentity } from './card-data';
 import { CardWriteStore, type CardWrite } from './card-writes';
 import {
@@ -22,7 +23,7 @@ import {
 } from './errors';
 import type { InvoiceJournalPort } from './journal';
 import { Mutex } from '../../common/mutex';
-import { priceBasket, type CounterQuote } from './pricing';
+import { cardUsableUntil, priceBasket, withCategories, type CounterQuote } from './pricing';
 import { missingRecords, recordsOfInvoice } from './records';
 import { basketFingerprint, type CheckoutRequest, type CounterQuoteRequest } from './request';
 import type { CardStation, InsuredCardPort, ProfessionalCardPort, ReaderStatus, StationMode } from './station';
@@ -51,6 +52,8 @@ export interface CounterDeps {
   journal: InvoiceJournalPort;
   /** The fund's blacklist (downlink store), when the counter has one. */
   isBlacklisted?: (cardSerial: string, date: IsoDate) => boolean;
+  /** The fund, for a card's current rights when the card or its rights have expired; absent: no fund configured. */
+  rights?: RightsSource;
   logger: Logger;
   now?: () => Date;
 }
@@ -64,6 +67,39 @@ interface Session {
    * null from any VERIFY until it succeeds, and the session itself ends with the insertion.
    */
   read: CardRead | null;
+  /** The last online rights update of this card (null: not needed, or not tried yet). */
+  rights: RightsUpdate | null;
+}
+
+/**
+ * Where the counter gets a card's current rights online (the fund: rights-source.ts). The request
+ * is authenticated with the professional card's `signer`, which the counter lends under its lock.
+ * Throws a typed error (fund unreachable, unknown card, a signature that is not the fund's); never
+ * returns rights it did not verify.
+ */
+export interface RightsSource {
+  fetch(cardSerial: string, signer: Signer): Promise<SignedRights>;
+}
+
+/**
+ * The online rights update of the card in the reader (docs/counter.md, "Expired cards"): asked of
+ * the fund when the card or its rights have expired.
+ * - `updated`: the fund's newer rights were verified, written to the card and read back: the
+ *   counter prices with them;
+ * - `current`: the fund has nothing newer than the card: the card's rights stand;
+ * - `failed`: no fund answer the counter could use, or the card refused it;
+ * - `unavailable`: no fund is configured.
+ * In the last two the counter prices with the card as it is (third-party payment refused for the
+ * expiry) and `message` says why it could not do better.
+ */
+export interface RightsUpdate {
+  status: 'updated' | 'current' | 'failed' | 'unavailable';
+  /** A stable code for `failed` / `unavailable` (`no-fund`, `fund-unreachable`, `unknown-card`, `bad-fund-signature`, `card-refused-rights`, …). */
+  code: string | null;
+  message: string;
+  /** The fund's version of the rights now on the card, when known. */
+  sequence: number | null;
+  at: string;
 }
 
 export interface PendingWriteSummary {
@@ -90,6 +126,8 @@ export interface CounterStatus {
     pinRetriesLeft: number | null;
     /** Pending card writes for the card in the reader. */
     pendingWrites: number[];
+    /** The card's online rights update, when one was needed. */
+    rights: RightsUpdate | null;
   };
   professional: { present: boolean; unlocked: boolean; pharmacy: PharmacyIdentity | null };
   pendingWrites: PendingWriteSummary[];
@@ -106,7 +144,8 @@ export interface WriteOutcome {
   error: { code: string; message: string } | null;
 }
 
-export type VerifyOutcome = { result: 'ok'; card: CardRead; recovery: WriteOutcome[] } | { result: 'wrong-pin'; retriesLeft: number };
+export type VerifyOutcome =
+  { result: 'ok'; card: CardRead; recovery: WriteOutcome[]; rights: RightsUpdate | null } | { result: 'wrong-pin'; retriesLeft: number };
 
 export interface CheckoutOutcome {
   invoice: { number: number; hash: string; date: IsoDate; issuedAt: string; totals: InvoiceDocument['totals']; thirdPartyPayment: boolean };
@@ -119,7 +158,12 @@ export interface QuoteOutcome {
   quote: CounterQuote['quote'];
   warnings: CounterQuote['warnings'];
   beneficiary: CounterQuote['beneficiary'];
+  /** Why the fund does not pay at the counter, for people — with what the online rights update could not do, for an expired card. */
   reasonText: string | null;
+  /** The card's prescription the basket is dispensed against: per product, prescribed, dispensed, remaining. */
+  prescription: CounterQuote['prescription'];
+  /** The card's online rights update, when one was needed. */
+  rights: RightsUpdate | null;
 }
 
 export class CounterService {
@@ -130,6 +174,7 @@ export class CounterService {
   readonly journal: InvoiceJournalPort;
   readonly writes: CardWriteStore;
   private readonly isBlacklisted: ((serial: string, date: IsoDate) => boolean) | undefined;
+  private readonly rightsSource: RightsSource | undefined;
   private readonly log: Logger;
   private readonly now: () => Date;
   private readonly mutex = new Mutex();
@@ -142,6 +187,7 @@ export class CounterService {
     this.rules = deps.rules;
     this.journal = deps.journal;
     this.isBlacklisted = deps.isBlacklisted;
+    this.rightsSource = deps.rights;
     this.log = deps.logger;
     this.now = deps.now ?? (() => new Date());
     this.writes = new CardWriteStore(this.journal.db, this.now);
@@ -224,6 +270,7 @@ export class CounterService {
         holder: session?.holder ?? null,
         pinRetriesLeft: session?.pinRetriesLeft ?? null,
         pendingWrites: session ? pending.filter((w) => w.cardSerial === session.holder.cardSerial).map((w) => w.invoiceNumber) : [],
+        rights: session?.rights ?? null,
       },
       professional: pro,
       pendingWrites: pending.map(summary),
@@ -246,7 +293,13 @@ export class CounterService {
     const current = this.currentSession(card.insertion);
     if (current) return current;
     const opened = await card.open();
-    const s: Session = { insertion: card.insertion, holder: opened.holder, pinRetriesLeft: opened.pinRetriesLeft, read: null };
+    const s: Session = {
+      insertion: card.insertion,
+      holder: opened.holder,
+      pinRetriesLeft: opened.pinRetriesLeft,
+      read: null,
+      rights: null,
+    };
     this.session = s;
     this.log.info({ card: maskId(s.holder.cardSerial), pending: this.writes.pending(s.holder.cardSerial).length }, 'insured card opened');
     return s;
@@ -291,10 +344,11 @@ export class CounterService {
       }
       s.pinRetriesLeft = null;
       // If the read fails the session stays without data, and the page asks for the PIN again.
-      s.read = await card.readAll();
+      s.read = this.named(await card.readAll());
       this.log.info({ card: maskId(s.holder.cardSerial) }, 'PIN verified; card read');
+      s.rights = await this.updateRights(card, s);
       const recovery = await this.recoverFor(card, s);
-      return { result: 'ok', card: s.read!, recovery };
+      return { result: 'ok', card: s.read!, recovery, rights: s.rights };
     });
   }
 
@@ -335,6 +389,92 @@ export class CounterService {
   /** What the PIN opened, for the page after a reload. */
   card(): CardRead {
     return this.requireVerified().read!;
+  }
+
+  /** Asks the fund for the card's current rights again (after a failure: the fund was unreachable). */
+  refreshRights(): Promise<RightsUpdate | null> {
+    return this.mutex.run(async () => {
+      const s = this.requireVerified();
+      const card = this.station.insured();
+      if (card.insertion !== s.insertion) throw new CardGoneError();
+      s.rights = await this.updateRights(card, s);
+      return s.rights;
+    });
+  }
+
+  /** The card's rights with the names and labels today's rules give their category codes (for people). */
+  private named(read: CardRead): CardRead {
+    const rule = this.rules.find(this.today());
+    return rule ? withCategories(read, rule) : read;
+  }
+
+  /** True when the card, the insured's rights or a beneficiary's own rights have expired today. */
+  private rightsExpired(read: CardRead): boolean {
+    const today = this.today();
+    const r = read.rights;
+    return today > cardUsableUntil(read) || today > r.rightsEnd || r.beneficiaryRights.some((b) => today > b.rightsEnd);
+  }
+
+  /**
+   * The online rights update (docs/counter.md, "Expired cards"), when the card or its rights have
+   * expired: the fund's signed rights, verified here, written to the card (which verifies them
+   * again and refuses anything not newer), then read back — the counter prices with what the card
+   * holds, never with rights the card did not take. The caller holds the lock.
+   */
+  private async updateRights(card: InsuredCardPort, s: Session): Promise<RightsUpdate | null> {
+    const read = s.read!;
+    if (!this.rightsExpired(read)) return null;
+    const at = this.now().toISOString();
+    const serial = maskId(read.holder.cardSerial);
+    const failed = (status: 'failed' | 'unavailable', code: string, message: string): RightsUpdate => {
+      this.log.warn({ card: serial, code }, 'the card has expired rights and they could not be updated online');
+      return { status, code, message, sequence: read.rights.sequence, at };
+    };
+    if (!this.rightsSource) {
+      return failed(
+        'unavailable',
+        'no-fund',
+        'no fund is configured: the counter cannot ask for the current rights of an expired card, so it cannot serve it with third-party payment (the patient pays and claims later)',
+      );
+    }
+    let signer: Signer;
+    try {
+      signer = (await this.readyProfessional()).signer;
+    } catch (err) {
+      const e = describeError(err);
+      return failed('failed', e.code, `the fund is asked with the pharmacist's card, which is not ready: ${e.message}`);
+    }
+    let got: SignedRights;
+    try {
+      got = await this.rightsSource.fetch(read.holder.cardSerial, signer);
+    } catch (err) {
+      const e = describeError(err);
+      const why: Record<string, string> = {
+        'fund-unreachable': 'the fund cannot be reached',
+        'unknown-card': 'the fund has no rights for this card',
+        'bad-fund-signature': "the answer is not signed by the fund's key",
+        'fund-cert-untrusted': "the answer is not signed by the fund's key",
+      };
+      return failed('failed', e.code, `${why[e.code] ?? 'the fund did not give the current rights'}: ${e.message}`);
+    }
+    if (got.document.sequence <= read.rights.sequence) {
+      return { status: 'current', code: null, message: 'the fund has no newer rights for this card', sequence: read.rights.sequence, at };
+    }
+    const r = await card.updateRights(got.certificate, got.jws);
+    if (r.kind !== 'ok') {
+      const why =
+        r.kind === 'certificateRejected' ? "the card refused the fund's certificate" : `the card refused the document (${r.reason})`;
+      return failed('failed', 'card-refused-rights', `${why}: its rights are unchanged`);
+    }
+    s.read = this.named(await card.readAll());
+    this.log.info({ card: serial, sequence: got.document.sequence, rightsEnd: got.document.rights.rightsEnd }, 'rights updated online');
+    return {
+      status: 'updated',
+      code: null,
+      message: `rights updated online by the fund (version ${got.document.sequence}, valid until ${got.document.rights.rightsEnd})`,
+      sequence: got.document.sequence,
+      at,
+    };
   }
 
   private requireOpen(): Session {
@@ -431,12 +571,12 @@ export class CounterService {
   quote(request: CounterQuoteRequest): QuoteOutcome {
     const s = this.requireVerified();
     const q = this.price(request, s);
-    return {
-      quote: q.quote,
-      warnings: q.warnings,
-      beneficiary: q.beneficiary,
-      reasonText: q.quote.reason ? REASONS[q.quote.reason] : null,
-    };
+    const reason = q.quote.reason;
+    let reasonText = reason ? REASONS[reason] + (q.quote.detail ? ` (${q.quote.detail})` : '') : null;
+    if ((reason === 'card-expired' || reason === 'rights-expired') && s.rights && s.rights.status !== 'updated') {
+      reasonText = `${reasonText}; ${s.rights.message}`;
+    }
+    return { quote: q.quote, warnings: q.warnings, beneficiary: q.beneficiary, reasonText, prescription: q.prescription, rights: s.rights };
   }
 
   // ------------------------------------------------------------------ checkout
@@ -482,6 +622,7 @@ export class CounterService {
           ...(l.expiry !== undefined ? { expiry: l.expiry } : {}),
           ...(l.serial !== undefined ? { serial: l.serial } : {}),
         })),
+        itemLabels: Object.fromEntries(q.items.map((it) => [it.id, it.label.fr])),
       });
       // (b) signed by the professional card and durable in the journal before anything touches
       // the insured card. If signing fails (card pulled), nothing was written anywhere.

@@ -1,4 +1,4 @@
-import type { PinResult, PinStatus } from '../../card/chifa';
+import type { PinResult, PinStatus, RightsUpdateResult } from '../../card/chifa';
 import type { Signer } from '../../sync/signer';
 import type { CardHolder, CardRead, DispensationRecord, PharmacyIdentity } from './card-data';
 
@@ -46,6 +46,11 @@ export interface InsuredCardPort {
   readAll(): Promise<CardRead>;
   /** Needs the PIN. Newest first. */
   readDispensations(): Promise<DispensationRecord[]>;
+  /**
+   * Writes the fund's signed rights document (the compact JWS as the fund signed it) after
+   * presenting the fund's signing certificate (DER); the card verifies both (docs/card-layout.md §6a).
+   */
+  updateRights(fundCertificate: Buffer, document: string): Promise<RightsUpdateResult>;
   /**
    * Authenticates the professional card to this card, then appends the records one APPEND RECORD
    * each, in order. `onWritten(i)` is called after record i is confirmed by the card. Throws on

@@ -113,6 +113,11 @@ export function createApp(options: AppOptions): express.Express {
     res.json(service.card());
   });
 
+  // Asks the fund again for the current rights of an expired card (after the fund was unreachable).
+  api.post('/card/rights', async (_req, res) => {
+    res.json({ rights: await service.refreshRights(), card: service.card() });
+  });
+
   api.post('/professional/verify', async (req, res) => {
     const { pin } = parseBody(pinSchema, req.body, 'PIN request');
     res.json(await service.verifyProfessionalPin(pin));

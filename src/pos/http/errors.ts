@@ -24,7 +24,7 @@ export class HttpError extends ChifaError {
   }
 }
 
-const BAD_INPUT = new Set(['invalid-input', 'malformed-json', 'amount-overflow', 'expired-lot']);
+const BAD_INPUT = new Set(['invalid-input', 'malformed-json', 'amount-overflow', 'expired-lot', 'not-substitutable']);
 /**
  * Codes from the sync layer that mean the professional card or journal state blocks the operation
  * (the card's certificate is one the fund would refuse: another pharmacy's, untrusted, expired).

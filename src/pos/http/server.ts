@@ -7,7 +7,9 @@ import { ChifaError } from '../../common/errors';
 import { maskId } from '../../common/log';
 import { ensurePrivateDir, loosePermissions, looseWarning } from '../../common/private-files';
 import { DownlinkStore } from '../../sync/downlink/client';
-import { fundCaFor } from '../../sync/fund-verifier';
+import { fundCaFor, FundVerifier } from '../../sync/fund-verifier';
+import { fundEndpoint } from '../../sync/http';
+import { FundRightsSource } from '../counter/rights-source';
 import { TrustStore } from '../../sync/trust';
 import type { BatchPolicy } from '../../sync/journal/journal';
 import { CatalogueStore } from '../../billing/catalogue/store';
@@ -20,6 +22,9 @@ import { loadRules, type RuleBook } from '../../billing/rules/load';
 import { createApp } from './app';
 import { resolveToken, TOKEN_FILE } from './auth';
 import { isLoopbackHost } from '../../common/loopback';
+
+/** How long the counter waits for the fund's answer on a card's rights (the pharmacist is waiting). */
+const RIGHTS_TIMEOUT_MS = 8000;
 
 /**
  * Starts the counter: data directory (catalogue, journal with card_writes, downlink), the card
@@ -142,12 +147,26 @@ export async function startCounter(o: CounterServerOptions): Promise<RunningCoun
     if (!o.fundSignerCa && st.mode !== 'demo')
       log.warn('the journal trusts the TEST ONLY fund CA for professional cards; configure the fund CA (--fund-signer-ca)');
 
+    // With a fund, the counter asks it for the current rights of an expired card (checked against
+    // the fund CA, like every answer of the fund); the sync loop below uses the same trust.
+    const signerCa = o.fund ? fundCaFor(o.fund, o.fundSignerCa, '--fund-signer-ca') : undefined;
+    const rights = o.fund
+      ? new FundRightsSource(
+          fundEndpoint(o.fund, {
+            ...(o.fundCa ? { ca: fs.readFileSync(o.fundCa) } : {}),
+            verifier: new FundVerifier([fs.readFileSync(signerCa!.file)], o.now ? { now: o.now } : {}),
+            timeoutMs: RIGHTS_TIMEOUT_MS,
+          }),
+          o.now,
+        )
+      : undefined;
     const service: CounterService = new CounterService({
       station: st,
       catalogue,
       rules,
       journal,
       isBlacklisted: (serial: string, date: string): boolean => downlink.blacklist.isBlacklisted(serial, date),
+      ...(rights ? { rights } : {}),
       logger: log,
       ...(o.now ? { now: o.now } : {}),
     });
@@ -173,8 +192,7 @@ export async function startCounter(o: CounterServerOptions): Promise<RunningCoun
     }
 
     let sync: SyncLoop | undefined;
-    if (o.fund) {
-      const signerCa = fundCaFor(o.fund, o.fundSignerCa, '--fund-signer-ca');
+    if (o.fund && signerCa) {
       if (signerCa.testOnly)
         log.warn({ ca: signerCa.file }, "verifying the fund's signatures with the TEST ONLY fund CA (the fund is on loopback)");
       const loop = new SyncLoop({

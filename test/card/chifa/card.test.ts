@@ -14,7 +14,7 @@ import { InsuredFiles } from '../../../src/card/layout';
 import type { Signer } from '../../../src/sync/signer';
 import { CardRemovedError } from '../../../src/card/transport/transport';
 import type { TraceEvent } from '../../../src/card/transport/trace';
-import { CountingTransport, image, virtualCard } from './helpers';
+import { CountingTransport, image, sdkRights, virtualCard } from './helpers';
 
 /** The Chifa card API against the emulator, in-process. */
 
@@ -56,7 +56,7 @@ describe('ChifaCard over the in-process emulator', () => {
     if (r.kind !== 'ok') throw new Error(r.kind);
     expect(r.data.holder).toEqual(img.holder);
     expect(r.data.beneficiaries).toEqual(img.beneficiaries);
-    expect(r.data.rights).toEqual(img.rights);
+    expect(r.data.rights).toEqual(sdkRights(img.rights));
     expect(r.data.emergency).toEqual(normalizeEmergency(img.emergency));
     expect(r.data.prescriptions).toEqual(img.prescriptions);
     expect(r.data.dispensations).toEqual(img.dispensations);

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { InProcessTransport } from '../../../src/emulator/in-process-transport';
 import { VirtualCard, type VirtualCardOptions } from '../../../src/emulator/virtual-card';
 import type { CardTransport } from '../../../src/card/transport/transport';
+import { CategoryCode } from '../../../src/card/layout';
 
 export const CARDS = path.join(__dirname, '../../../fixtures/cards');
 
@@ -59,4 +60,23 @@ export class CountingTransport implements CardTransport {
   close(): Promise<void> {
     return this.inner.close();
   }
+}
+
+/**
+ * A card image's rights (category names, optional fields left out) as the SDK decodes them: the
+ * card's category codes (layout's `CategoryCode`), sequence 0 and no update dates when absent.
+ */
+export function sdkRights(r: unknown): unknown {
+  const img = r as Record<string, unknown> & { category: string | number; beneficiaryRights?: Record<string, unknown>[] };
+  const code = (c: unknown): number => (typeof c === 'number' ? c : CategoryCode[c as keyof typeof CategoryCode]);
+  const { category, beneficiaryRights, sequence, issuedOn, cardValidUntil, ...rest } = img;
+  return {
+    ...rest,
+    categoryCode: code(category),
+    sequence: sequence ?? 0,
+    issuedOn,
+    cardValidUntil,
+    chronic: img.chronic ?? [],
+    beneficiaryRights: (beneficiaryRights ?? []).map(({ category: c, ...b }) => ({ ...b, categoryCode: code(c) })),
+  };
 }

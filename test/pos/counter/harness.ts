@@ -12,10 +12,11 @@ import { EmulatedStation } from '../../../src/pos/counter/emulated-station';
 import { CounterJournal, journalPath } from '../../../src/pos/counter/journal';
 import { missingRecords, recordsOfInvoice } from '../../../src/pos/counter/records';
 import { toDispensation } from '../../../src/pos/counter/sdk-ports';
-import { CounterService } from '../../../src/pos/counter/service';
-import { loadRules } from '../../../src/billing/rules/load';
+import { CounterService, type RightsSource } from '../../../src/pos/counter/service';
+import { loadRules, type RuleBook } from '../../../src/billing/rules/load';
 import type { InvoiceDocument } from '../../../src/sync/invoice';
 import { verifyJournal } from '../../../src/sync/journal/verify';
+import type { BatchPolicy } from '../../../src/sync/journal/journal';
 
 /**
  * A counter over the real pieces: the demo card images in the in-process emulator (persisted in a
@@ -60,12 +61,39 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function openHarness(dir = tmpDir()): Promise<Harness> {
-  const station = EmulatedStation.openDemo(dir);
+export interface HarnessOptions {
+  /** Another card image than the demo's (a path). */
+  insuredImage?: string;
+  /** The emulated cards' clock (default: the host's). */
+  cardClock?: () => Date;
+  /** The counter's clock (default: NOW). */
+  now?: () => Date;
+  /** The fund as a source of current rights (default: none, as without --fund). */
+  rights?: RightsSource;
+  /** The rules (default: the shipped ones). */
+  rules?: RuleBook;
+  /** The journal's batch policy (e.g. `{ maxCount: 1 }`: every invoice closes its batch). */
+  batch?: Partial<BatchPolicy>;
+}
+
+export async function openHarness(dir = tmpDir(), options: HarnessOptions = {}): Promise<Harness> {
+  const station = EmulatedStation.openDemo(dir, {
+    ...(options.insuredImage ? { insuredImage: options.insuredImage } : {}),
+    ...(options.cardClock ? { clock: options.cardClock } : {}),
+  });
   const catalogue = CatalogueStore.open(dir);
-  const journal = CounterJournal.open(journalPath(dir), { now: () => NOW });
+  const now = options.now ?? (() => NOW);
+  const journal = CounterJournal.open(journalPath(dir), { now, ...(options.batch ? { batch: options.batch } : {}) });
   const { logger, lines } = captureLogger();
-  const service = new CounterService({ station, catalogue, rules: loadRules(), journal, logger, now: () => NOW });
+  const service = new CounterService({
+    station,
+    catalogue,
+    rules: options.rules ?? loadRules(),
+    journal,
+    logger,
+    now,
+    ...(options.rights ? { rights: options.rights } : {}),
+  });
   service.reconcile();
   const h: Harness = {
     dir,
@@ -120,6 +148,20 @@ export async function readCard(card: VirtualCard): Promise<{ serial: string; rec
   card.remove();
   card.insert();
   return { serial: c.holder.cardSerial, records: out };
+}
+
+/**
+ * A copy of a fixture card image in `dir`, changed by `edit` (its key paths made absolute), for a
+ * test that needs a card the fixtures do not have.
+ */
+export function cardImage(dir: string, name: string, edit: (image: Record<string, unknown>) => void): string {
+  const cards = path.join(__dirname, '../../../fixtures/cards');
+  const image = JSON.parse(fs.readFileSync(path.join(cards, `${name}.json`), 'utf8')) as Record<string, unknown>;
+  image.fundCa = path.join(cards, image.fundCa as string);
+  edit(image);
+  const file = path.join(dir, `${name}-edited.json`);
+  fs.writeFileSync(file, JSON.stringify(image));
+  return file;
 }
 
 /** The demo card's PUK (fixtures/cards/demo.json, TEST ONLY). */

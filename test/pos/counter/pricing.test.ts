@@ -28,15 +28,14 @@ test('prices from the catalogue with the rights on the card', () => {
 test("a beneficiary's own rights replace the insured's", () => {
   const card = cardRead({
     rights: {
-      fund: 'CNAS',
-      category: 'ordinary',
-      rateBp: 8000,
-      rightsEnd: '2026-12-31',
-      chronic: [],
-      beneficiaryRights: [{ rank: 3, category: 'chronic', rateBp: 10000, rightsEnd: '2027-01-01' }],
+      ...cardRead().rights,
+      beneficiaryRights: [{ rank: 3, categoryCode: 2, category: null, categoryLabel: null, rateBp: 10000, rightsEnd: '2027-01-01' }],
     },
   });
-  expect(contextFromCard(card, 3, false).beneficiary).toEqual({ category: 'chronic', rightsEnd: '2027-01-01' });
+  expect(contextFromCard(card, 3, false, rules.rulesFor('2025-06-15')).beneficiary).toEqual({
+    category: 'chronic',
+    rightsEnd: '2027-01-01',
+  });
   const q = priceBasket(card, { beneficiary: 3, lines: [{ code: 'N02BE01-01', quantity: 2 }] }, deps);
   expect(q.quote.fund).toBe(9000);
 });

@@ -54,6 +54,7 @@ const ROUTES: Record<string, RouteSpec> = {
   'POST /card/open': {},
   'POST /card/verify': { schema: pinSchema, weight: 2 },
   'GET /card': {},
+  'POST /card/rights': {},
   'POST /professional/verify': { schema: pinSchema, weight: 2 },
   'GET /catalogue': {},
   'GET /catalogue/:code': { params: { code: fc.constantFrom(...CODES, 'NOPE-01') } },
