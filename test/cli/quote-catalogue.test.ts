@@ -129,6 +129,39 @@ describe('chifa quote --json', () => {
     expect(r.stderr).toContain(expected);
   });
 
+  test('the new fields: a substituted generic, prescription quantities, a treatment duration; refusals explained', () => {
+    const request = {
+      date: '2024-03-01',
+      category: 'chronic',
+      prescription: 'RX1',
+      lines: [
+        { code: 'N02BE01-03', quantity: 2, replaces: { code: 'N02BE01-01' }, prescribed: { quantity: 3, alreadyDispensed: 2 } },
+        { code: 'N02BE01-01', quantity: 1, durationDays: 120 },
+      ],
+    };
+    const json = quoteJson(request);
+    expect(json.status).toBe(0);
+    const out = JSON.parse(json.stdout);
+    expect(out.categoryLabel).toEqual({ fr: 'Malade chronique', ar: 'مريض مزمن' });
+    expect(out.lines.map((l: Record<string, unknown>) => [l.code, l.prescribedCode, l.reason])).toEqual([
+      ['N02BE01-03', 'N02BE01-01', 'over-prescribed-quantity'],
+      ['N02BE01-01', null, 'treatment-too-long'],
+    ]);
+    const table = chifa(['quote', '--data', data], JSON.stringify(request));
+    expect(table.status).toBe(0);
+    expect(table.stdout).toContain('(for N02BE01-01)');
+    expect(table.stdout).toContain('line 1: prescribed-quantity: 2 asked, 3 prescribed, 2 already dispensed: at most 1');
+    expect(table.stdout).toContain('line 2: chronic-treatment-duration: 120 days of treatment, at most 90');
+    expect(table.stdout).toContain('Third-party payment: no (nothing-covered: no line of the prescription is covered)');
+    // A product that is not an equivalent, and a category the rules do not define.
+    const bad = quoteJson({ ...request, lines: [{ code: 'M01AE01-01', quantity: 1, replaces: { code: 'N02BE01-01' } }] });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('not-substitutable: lines[0].replaces.code: M01AE01-01 cannot replace N02BE01-01');
+    const student = quoteJson({ ...request, category: 'student' });
+    expect(student.status).toBe(2);
+    expect(student.stderr).toContain('context.category: the rules tp-2023-12-19 have no category "student"');
+  });
+
   test('a rules directory with overlapping versions → exit 2 naming both files', () => {
     const rules = fs.mkdtempSync(path.join(os.tmpdir(), 'chifa-rules-'));
     try {

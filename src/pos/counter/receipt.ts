@@ -4,6 +4,8 @@ import type { IsoDate } from '../../common/calendar-date';
 import { REASONS, type DocumentReason, type LineReason } from '../../billing/split';
 import type { PharmacyIdentity } from './card-data';
 import type { CardWrite } from './card-writes';
+import type { RuleBook } from '../../billing/rules/load';
+import type { Label } from '../../billing/rules/schema';
 
 /**
  * What the page prints for an invoice: everything comes from the signed document (so a receipt
@@ -45,6 +47,8 @@ export interface Receipt {
   beneficiary: { cardSerial: string; insuredId: string | null; rank: number };
   prescription: { reference: string; date: IsoDate | null; prescriber: string | null } | null;
   category: InvoiceDocument['category'];
+  /** The category's label in the rules of the invoice's version (null when the rules no longer have it). */
+  categoryLabel: Label | null;
   rateBp: number;
   ruleVersion: string;
   lines: ReceiptLine[];
@@ -69,6 +73,8 @@ export function buildReceipt(input: {
   creditNote: number | null;
   ack: Receipt['ack'];
   pharmacy: PharmacyIdentity | null;
+  /** The rule versions, to name the category with its label (optional). */
+  rules?: RuleBook;
 }): Receipt {
   const d = input.document;
   const ph = input.pharmacy && input.pharmacy.pharmacyId === d.pharmacyId ? input.pharmacy : null;
@@ -95,6 +101,7 @@ export function buildReceipt(input: {
       ? { reference: d.prescription.reference, date: d.prescription.date ?? null, prescriber: d.prescription.prescriber ?? null }
       : null,
     category: d.category,
+    categoryLabel: labelOf(input.rules, d.ruleVersion, d.category),
     rateBp: d.rateBp,
     ruleVersion: d.ruleVersion,
     lines: d.lines.map((l) => ({
@@ -130,4 +137,9 @@ export function buildReceipt(input: {
     references: d.references ? { number: d.references.number } : null,
     ack: input.ack,
   };
+}
+
+function labelOf(rules: RuleBook | undefined, version: string, category: string): Label | null {
+  const label = rules?.versions.find((v) => v.version === version)?.categoriesById.get(category)?.label;
+  return label ? { ...label } : null;
 }

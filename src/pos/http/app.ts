@@ -174,7 +174,7 @@ export function createApp(options: AppOptions): express.Express {
 
   api.get(paths.add('/invoices/:number/receipt'), (req, res) => {
     const inv = service.invoiceDocument(numberParam(req.params.number));
-    res.json(buildReceipt({ ...inv, pharmacy: service.pharmacyIdentity() }));
+    res.json(buildReceipt({ ...inv, pharmacy: service.pharmacyIdentity(), rules: service.rules }));
   });
 
   api.get('/sync/backlog', (_req, res) => {

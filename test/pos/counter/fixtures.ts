@@ -48,7 +48,7 @@ export function cardRead(overrides: Partial<CardRead> = {}): CardRead {
       fund: 'CNAS',
       categoryCode: 1,
       category: 'ordinary',
-      categoryLabel: { fr: 'Assuré social', ar: 'مؤمن له اجتماعيا' },
+      categoryLabel: { fr: 'Assuré ordinaire', ar: 'مؤمن له عادي' },
       rateBp: 8000,
       rightsEnd: '2026-12-31',
       sequence: 0,

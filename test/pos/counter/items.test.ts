@@ -75,7 +75,16 @@ test('a fee sent down by the fund: priced, shown on its own line of the invoice 
   const out = await h.service.checkout(order);
   const inv = h.journal.invoice(out.invoice.number)!;
   expect(inv.document.items).toEqual([{ id: 'invoice-fee', label: 'Frais par facture', amount: 500, fund: 500, patient: 0 }]);
-  const receipt = buildReceipt({ document: inv.document, hash: inv.hash, cardWrite: null, creditNote: null, ack: null, pharmacy: null });
+  const receipt = buildReceipt({
+    document: inv.document,
+    hash: inv.hash,
+    cardWrite: null,
+    creditNote: null,
+    ack: null,
+    pharmacy: null,
+    rules,
+  });
+  expect(receipt.categoryLabel).toEqual({ fr: 'Assuré ordinaire', ar: 'مؤمن له عادي' });
   expect(receipt.items).toEqual([{ id: 'invoice-fee', label: 'Frais par facture', amount: 500, fund: 500, patient: 0 }]);
   expect(receipt.totals).toEqual({ total: 10900, base: 9000, fund: 7700, patient: 3200 });
   expect(await new Uploader(h.journal.syncJournal, { fund: endpoint(url) }).runOnce()).toMatchObject({ accepted: 1, rejected: 0 });

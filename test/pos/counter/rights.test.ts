@@ -79,7 +79,7 @@ test('an expired card with a fund: rights fetched, verified, written to the card
   if (v.result !== 'ok') throw new Error('PIN');
   expect(v.rights).toMatchObject({ status: 'updated', code: null, sequence: 1 });
   expect(v.card.rights).toMatchObject({ rightsEnd: '2030-12-31', cardValidUntil: '2030-12-31', sequence: 1, issuedOn: '2025-06-15' });
-  expect(v.card.rights).toMatchObject({ category: 'ordinary', categoryLabel: { fr: 'Assuré social', ar: 'مؤمن له اجتماعيا' } });
+  expect(v.card.rights).toMatchObject({ category: 'ordinary', categoryLabel: { fr: 'Assuré ordinaire', ar: 'مؤمن له عادي' } });
   // On the card itself, not only in the counter's memory.
   expect(await cardRights(h.insured)).toMatchObject({ rightsEnd: '2030-12-31', cardValidUntil: '2030-12-31', sequence: 1 });
 

@@ -7,7 +7,7 @@
  */
 import { api, errorText } from './api.js';
 import { $, $button, $input, clear, fact, h } from './dom.js';
-import { date, rate, t, tn } from './i18n.js';
+import { date, lang, rate, t, tn } from './i18n.js';
 import { maskId } from '../assets/format.js';
 import { dispatch, notify, state, subscribe } from './store.js';
 import { loadPrescription } from './basket.js';
@@ -22,10 +22,17 @@ import { refreshStatus } from './status.js';
 /** @typedef {import('./types.js').VerifyOutcome} VerifyOutcome */
 /** @typedef {import('./types.js').OpenOutcome} OpenOutcome */
 
-/** @param {string} category */
-export const categoryText = (category) => {
-  const key = `category.${category}`;
-  return key === 'category.ordinary' || key === 'category.chronic' || key === 'category.retiree' ? t(key) : category;
+/**
+ * A category as the rules label it, in the page's language (the rules files carry French and
+ * Arabic labels); else the page's own name for the three first categories; else the id, or the
+ * card's code when the rules do not know it.
+ * @param {{ category: string | null, categoryLabel?: { fr: string, ar: string } | null, categoryCode?: number }} x
+ */
+export const categoryText = (x) => {
+  if (x.categoryLabel) return x.categoryLabel[lang()];
+  if (x.category === null) return t('category.unknown', { code: x.categoryCode ?? '?' });
+  const key = `category.${x.category}`;
+  return key === 'category.ordinary' || key === 'category.chronic' || key === 'category.retiree' ? t(key) : x.category;
 };
 
 /** @param {Beneficiary['relationship']} r */
@@ -244,7 +251,7 @@ function renderCard() {
   const r = c.rights;
   const rf = clear($('rights-facts'));
   fact(rf, t('rights.fund'), fundText(r.fund));
-  fact(rf, t('rights.category'), categoryText(r.category));
+  fact(rf, t('rights.category'), categoryText(r));
   fact(rf, t('rights.rate'), rate(r.rateBp));
   fact(rf, t('rights.until'), date(r.rightsEnd), r.rightsEnd < today ? 'bad' : null);
   for (const ch of r.chronic) fact(rf, t('rights.chronic', { code: ch.code }), t('rights.untilDate', { date: date(ch.validUntil) }));
@@ -252,7 +259,7 @@ function renderCard() {
     fact(
       rf,
       t('rights.rank', { rank: br.rank }),
-      t('rights.rankValue', { category: categoryText(br.category), rate: rate(br.rateBp), date: date(br.rightsEnd) }),
+      t('rights.rankValue', { category: categoryText(br), rate: rate(br.rateBp), date: date(br.rightsEnd) }),
     );
 
   const em = clear($('emergency'));

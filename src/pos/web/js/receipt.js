@@ -92,7 +92,7 @@ function render() {
       h('dt', null, t('receipt.insured')),
       h('dd', null, h('bdi', null, r.beneficiary.insuredId || '—')),
       h('dt', null, t('receipt.category')),
-      h('dd', null, t('receipt.categoryValue', { category: categoryText(r.category), rate: rate(r.rateBp) })),
+      h('dd', null, t('receipt.categoryValue', { category: categoryText(r), rate: rate(r.rateBp) })),
       r.prescription
         ? [
             h('dt', null, t('receipt.prescription')),

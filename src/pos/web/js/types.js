@@ -28,11 +28,16 @@
 /**
  * @typedef {object} Rights
  * @property {'CNAS' | 'CASNOS'} fund
- * @property {string} category
+ * @property {number} categoryCode the card's code
+ * @property {string | null} category the rules' category for the code (null: the rules do not know it)
+ * @property {{ fr: string, ar: string } | null} categoryLabel
  * @property {number} rateBp
  * @property {string} rightsEnd
+ * @property {number} sequence the fund's version of the rights (0 as issued)
+ * @property {string | null} issuedOn
+ * @property {string | null} cardValidUntil
  * @property {{ code: string, validUntil: string }[]} chronic
- * @property {{ rank: number, category: string, rateBp: number, rightsEnd: string }[]} beneficiaryRights
+ * @property {{ rank: number, categoryCode: number, category: string | null, categoryLabel: { fr: string, ar: string } | null, rateBp: number, rightsEnd: string }[]} beneficiaryRights
  */
 
 /**
@@ -183,6 +188,7 @@
  * @property {{ cardSerial: string, insuredId: string | null, rank: number }} beneficiary
  * @property {{ reference: string, date: string | null, prescriber: string | null } | null} prescription
  * @property {string} category
+ * @property {{ fr: string, ar: string } | null} categoryLabel
  * @property {number} rateBp
  * @property {string} ruleVersion
  * @property {ReceiptLine[]} lines

@@ -148,6 +148,7 @@ const ar = {
   'category.ordinary': 'مؤمن له عادي',
   'category.chronic': 'مريض مزمن',
   'category.retiree': 'متقاعد (دخل ضعيف)',
+  'category.unknown': 'الرمز {code} (غير معروف في القواعد)',
   'relation.insured': 'المؤمن له',
   'relation.spouse': 'زوج/زوجة',
   'relation.child': 'ابن/ابنة',

@@ -115,6 +115,7 @@ const fr = {
   'category.ordinary': 'Assuré ordinaire',
   'category.chronic': 'Malade chronique',
   'category.retiree': 'Retraité (bas revenu)',
+  'category.unknown': 'code {code} (inconnu des règles)',
   'relation.insured': 'Assuré',
   'relation.spouse': 'Conjoint(e)',
   'relation.child': 'Enfant',
