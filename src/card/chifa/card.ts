@@ -19,7 +19,7 @@ import { type CardCapabilities, type CardTransport, TransportError } from '../tr
 import { decodeBeneficiary, decodeDispensation, decodeEmergency, decodeHolder, decodePrescription, decodeRights } from './decode';
 import { encodeDispensation, encodePrescription, type NewDispensation } from './encode';
 import { AccessDeniedError, AppendInterruptedError, CardProtocolError, NotAChifaCardError } from './errors';
-import { readRecords, readTransparent, RecordReader, type ReadStrategy } from './files';
+import { MAX_P1, readRecords, readTransparent, RecordReader, type ReadStrategy } from './files';
 import { Link, type LinkOptions } from './link';
 import { pinBlock, pukBlock, wipe } from './pin';
 import type { FullReadResult, PinResult, PinStatus, ProfessionalAuthResult, RightsUpdateResult, UnblockResult } from './results';
@@ -59,6 +59,12 @@ export interface RecordIteratorOptions {
    * one card transaction.
    */
   readonly chunk?: number;
+  /**
+   * The number of the first record to deliver (default 1, the newest): where an earlier read of
+   * the same ring stopped, to go on without reading again what it already has. Record numbers
+   * count from the newest, so an APPEND RECORD in between moves every record one further.
+   */
+  readonly from?: number;
 }
 
 /**
@@ -202,12 +208,12 @@ export class ChifaCard {
    * calls on this card may come between two steps (the reader then finds its place again).
    */
   dispensations(options: RecordIteratorOptions = {}): AsyncGenerator<Dispensation> {
-    return this.iterate(InsuredFiles.dispensations, decodeDispensation, options.chunk ?? DEFAULT_CHUNK);
+    return this.iterate(InsuredFiles.dispensations, decodeDispensation, options);
   }
 
   /** The prescriptions newest first, a chunk at a time (as `dispensations()`). */
   prescriptions(options: RecordIteratorOptions = {}): AsyncGenerator<Prescription> {
-    return this.iterate(InsuredFiles.prescriptions, decodePrescription, options.chunk ?? DEFAULT_CHUNK);
+    return this.iterate(InsuredFiles.prescriptions, decodePrescription, options);
   }
 
   /**
@@ -390,9 +396,13 @@ export class ChifaCard {
     return out;
   }
 
-  private async *iterate<T>(file: FileSpec, decode: (bytes: Buffer, record: number) => T, chunk: number): AsyncGenerator<T> {
-    const reader = new RecordReader(file, this.link.capabilities);
-    const step = Math.min(checkChunk(chunk), reader.perApdu);
+  private async *iterate<T>(
+    file: FileSpec,
+    decode: (bytes: Buffer, record: number) => T,
+    options: RecordIteratorOptions,
+  ): AsyncGenerator<T> {
+    const reader = new RecordReader(file, this.link.capabilities, checkFrom(options.from ?? 1, file));
+    const step = Math.min(checkChunk(options.chunk ?? DEFAULT_CHUNK), reader.perApdu);
     while (!reader.finished) {
       const first = reader.position;
       const records = await this.link.atomic((s) => reader.next(s, step));
@@ -406,6 +416,14 @@ function checkChunk(chunk: number): number {
     throw new InvalidInputError([{ field: 'chunk', message: `must be an integer 1..1024, got ${chunk}` }], 'read options');
   }
   return chunk;
+}
+
+function checkFrom(from: number, file: FileSpec): number {
+  const max = file.maxRecords ?? MAX_P1;
+  if (!Number.isInteger(from) || from < 1 || from > max + 1) {
+    throw new InvalidInputError([{ field: 'from', message: `must be a record number 1..${max + 1}, got ${from}` }], 'read options');
+  }
+  return from;
 }
 
 function stopCondition<T extends { readonly date: IsoDate }>(options: HistoryReadOptions<T>): ((r: T) => boolean) | undefined {

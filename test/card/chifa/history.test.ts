@@ -121,6 +121,20 @@ describe.each([
   });
 });
 
+test('from: goes on where an earlier read stopped, also past the record P1 can name', async () => {
+  const { card } = await opened(true);
+  for (const from of [1, 150, 254, 300, 400]) {
+    const got: Dispensation[] = [];
+    for await (const d of card.dispensations({ chunk: 8, from })) got.push(d);
+    expect({ from, got }).toEqual({ from, got: full.slice(from - 1) });
+  }
+  const none: Dispensation[] = [];
+  for await (const d of card.dispensations({ from: 401 })) none.push(d);
+  expect(none).toEqual([]);
+  await expect(card.dispensations({ from: 0 }).next()).rejects.toMatchObject({ code: 'invalid-input', field: 'from' });
+  await expect(card.prescriptions({ from: 42 }).next()).rejects.toMatchObject({ field: 'from' });
+});
+
 test('prescriptions: the same reads', async () => {
   const { card } = await opened(true);
   const r = await card.readAll();
