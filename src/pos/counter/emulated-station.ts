@@ -1,6 +1,8 @@
+import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InProcessTransport } from '../../emulator/in-process-transport';
+import type { TimingProfile } from '../../emulator/timing-profile';
 import { VirtualCard } from '../../emulator/virtual-card';
 import type { CardTransport } from '../../card/transport/transport';
 import { packageRoot } from '../../common/paths';
@@ -24,10 +26,17 @@ export const DEMO_PROFESSIONAL_IMAGE = 'pharmacist-1.json';
 class EmulatedSlot {
   insertion = 1;
   private transport: { insertion: number; t: InProcessTransport } | undefined;
+  /** What the transports this slot made before the current one did. */
+  private earlier: CardUsage = { ms: 0, apdus: 0, characters: 0, nvmPages: 0, cryptoMs: 0 };
 
-  constructor(readonly card: VirtualCard) {
+  constructor(
+    readonly card: VirtualCard,
+    private readonly clock: 'real' | 'virtual',
+    changed: () => void,
+  ) {
     const bump = () => {
       this.insertion++;
+      changed();
     };
     card.on('removed', bump);
     card.on('inserted', bump);
@@ -42,10 +51,26 @@ class EmulatedSlot {
   async connect(): Promise<CardTransport> {
     if (!this.card.inserted) throw new CardMissingError();
     if (!this.transport || this.transport.insertion !== this.insertion) {
+      this.earlier = this.usage;
       // A new transport powers the card on if it lost power (the PC/SC reconnect).
-      this.transport = { insertion: this.insertion, t: new InProcessTransport(this.card) };
+      this.transport = { insertion: this.insertion, t: new InProcessTransport(this.card, { clock: this.clock }) };
     }
     return this.transport.t;
+  }
+
+  /** Modelled card time and work so far, every connection of this slot included. */
+  get usage(): CardUsage {
+    const m = this.transport?.t.meter;
+    const e = this.earlier;
+    return m
+      ? {
+          ms: e.ms + m.totalMs,
+          apdus: e.apdus + m.apdus,
+          characters: e.characters + m.characters,
+          nvmPages: e.nvmPages + m.nvmPages,
+          cryptoMs: e.cryptoMs + m.cryptoMs,
+        }
+      : { ...e };
   }
 
   isCurrentFor(insertion: number): boolean {
@@ -53,9 +78,31 @@ class EmulatedSlot {
   }
 }
 
+/**
+ * What a card did so far: modelled milliseconds, APDUs, characters on the line, EEPROM pages,
+ * ECDSA time (all but the APDUs 0 without a timing profile).
+ */
+export interface CardUsage {
+  ms: number;
+  apdus: number;
+  characters: number;
+  nvmPages: number;
+  cryptoMs: number;
+}
+
 export interface EmulatedStationOptions {
   /** PINs to show on the page (demo mode only; test data). */
   hints?: { insuredPin: string; professionalPin?: string };
+  /**
+   * How slow the cards are (src/emulator/timing.ts: 'none', 'iso-default', 'typical', a JSON
+   * profile): the demo shows what a pharmacist would wait for. Absent: each card keeps its own.
+   */
+  timing?: string | TimingProfile;
+  /**
+   * 'real' (default): every card exchange waits its modelled time, as a real card makes the counter
+   * wait; 'virtual': the time is only counted (`usage`), for benchmarks.
+   */
+  clock?: 'real' | 'virtual';
 }
 
 export class EmulatedStation implements CardStation {
@@ -63,10 +110,27 @@ export class EmulatedStation implements CardStation {
   readonly demoHints: { insuredPin: string; professionalPin?: string } | undefined;
   private readonly slots: { insured: EmulatedSlot; professional: EmulatedSlot };
   private ports: { insured?: SdkInsuredPort; professional?: SdkProfessionalPort } = {};
+  private readonly changes = new EventEmitter();
 
   constructor(insured: VirtualCard, professional: VirtualCard, options: EmulatedStationOptions = {}) {
-    this.slots = { insured: new EmulatedSlot(insured), professional: new EmulatedSlot(professional) };
+    if (options.timing !== undefined) {
+      insured.setTiming(options.timing);
+      professional.setTiming(options.timing);
+    }
+    const clock = options.clock ?? 'real';
+    const changed = () => this.changes.emit('change');
+    this.slots = { insured: new EmulatedSlot(insured, clock, changed), professional: new EmulatedSlot(professional, clock, changed) };
     this.demoHints = options.hints;
+  }
+
+  onChange(listener: () => void): () => void {
+    this.changes.on('change', listener);
+    return () => this.changes.off('change', listener);
+  }
+
+  /** What each card has done so far, in modelled time (benchmarks). */
+  usage(which: 'insured' | 'professional'): CardUsage {
+    return this.slots[which].usage;
   }
 
   /**
@@ -75,7 +139,7 @@ export class EmulatedStation implements CardStation {
    */
   static openDemo(
     dataDir: string,
-    options: { insuredImage?: string; professionalImage?: string; clock?: () => Date } = {},
+    options: { insuredImage?: string; professionalImage?: string; clock?: () => Date; timing?: string | TimingProfile } = {},
   ): EmulatedStation {
     const cards = path.join(packageRoot(), 'fixtures', 'cards');
     const insuredImage = options.insuredImage ?? path.join(cards, DEMO_INSURED_IMAGE);
@@ -83,7 +147,9 @@ export class EmulatedStation implements CardStation {
     const dir = path.join(dataDir, 'demo-cards');
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const clock = options.clock ? { clock: options.clock } : {};
-    const insured = VirtualCard.open({ image: insuredImage, state: path.join(dir, 'insured.state.json'), ...clock });
+    // Another insured image than the default gets its own state file: each card keeps its history.
+    const insuredState = options.insuredImage ? `insured-${path.basename(insuredImage, '.json')}.state.json` : 'insured.state.json';
+    const insured = VirtualCard.open({ image: insuredImage, state: path.join(dir, insuredState), ...clock });
     const professional = VirtualCard.open({ image: proImage, state: path.join(dir, 'professional.state.json'), ...clock });
     const pinOf = (file: string): string | undefined => {
       try {
@@ -95,11 +161,10 @@ export class EmulatedStation implements CardStation {
     };
     const insuredPin = pinOf(insuredImage);
     const professionalPin = pinOf(proImage);
-    return new EmulatedStation(
-      insured,
-      professional,
-      insuredPin ? { hints: { insuredPin, ...(professionalPin ? { professionalPin } : {}) } } : {},
-    );
+    return new EmulatedStation(insured, professional, {
+      ...(insuredPin ? { hints: { insuredPin, ...(professionalPin ? { professionalPin } : {}) } } : {}),
+      ...(options.timing !== undefined ? { timing: options.timing } : {}),
+    });
   }
 
   /** The emulated cards themselves (tests and the demo controls remove, insert and inject faults). */

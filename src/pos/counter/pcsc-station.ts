@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { ReaderMonitor, PcscTransport, type PcscBackend } from '../../card/pcsc';
 import type { CardTransport } from '../../card/transport/transport';
@@ -48,20 +49,25 @@ export class PcscStation implements CardStation {
   private readonly options: PcscStationOptions;
   private readonly log: Logger | undefined;
   private counter = 0;
+  private readonly changes = new EventEmitter();
 
   constructor(monitor: ReaderMonitor, options: PcscStationOptions = {}) {
     this.monitor = monitor;
     this.options = options;
     this.log = options.logger;
+    // Listeners hear of a change as soon as the monitor reports it (the page's live events).
+    const changed = () => this.changes.emit('change');
     monitor.on('reader-attached', (name) => {
       this.entry(name);
       this.log?.info({ reader: name }, 'reader attached');
+      changed();
     });
     monitor.on('reader-detached', (name) => {
       const e = this.entries.get(name);
       if (e) this.cardGone(e);
       this.entries.delete(name);
       this.log?.info({ reader: name }, 'reader detached');
+      changed();
     });
     monitor.on('card-inserted', (ev) => {
       const e = this.entry(ev.reader);
@@ -69,18 +75,29 @@ export class PcscStation implements CardStation {
       e.present = true;
       e.insertion = ++this.counter;
       this.log?.info({ reader: ev.reader, role: e.role }, 'card inserted');
-      if (e.role === null) void this.detect(e, e.insertion);
+      changed();
+      if (e.role === null) void this.detect(e, e.insertion).finally(changed);
     });
     monitor.on('card-removed', (ev) => {
       const e = this.entries.get(ev.reader);
       if (e) this.cardGone(e);
       this.log?.info({ reader: ev.reader }, 'card removed');
+      changed();
     });
     monitor.on('service-lost', (ev) => {
       for (const e of this.entries.values()) this.cardGone(e);
       this.log?.warn({ error: ev.error.message }, 'PC/SC service lost; retrying');
+      changed();
     });
-    monitor.on('service-restored', () => this.log?.info('PC/SC service restored'));
+    monitor.on('service-restored', () => {
+      this.log?.info('PC/SC service restored');
+      changed();
+    });
+  }
+
+  onChange(listener: () => void): () => void {
+    this.changes.on('change', listener);
+    return () => this.changes.off('change', listener);
   }
 
   /** Starts a monitor (throws PcscUnavailableError without the native module) and waits for its first picture. */
@@ -149,6 +166,7 @@ export class PcscStation implements CardStation {
           const present = e.present;
           this.cardGone(e);
           e.present = present;
+          this.changes.emit('change');
         }
       },
     };

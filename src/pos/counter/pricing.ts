@@ -100,8 +100,8 @@ export function contextFromCard(card: CardRead, rank: number, blacklisted: boole
   return ctx;
 }
 
-/** The longest window of the per-period limits the rule version enables (0: none). */
-function historyWindow(rule: RuleVersion): number {
+/** The longest window of the per-period limits the rule version enables (0: none): how far back the split looks at the card's dispensations. */
+export function historyWindow(rule: RuleVersion): number {
   let days = 0;
   for (const l of rule.limits) if (l.enabled && l.kind === 'prescriptions-per-period') days = Math.max(days, l.windowDays);
   return days;

@@ -3,18 +3,29 @@ import {
   ChifaCard,
   ProfessionalCard,
   professionalCardSigner,
-  type CardData,
+  type Beneficiary as SdkBeneficiary,
   type Dispensation,
+  type Emergency,
   type Holder,
   type NewDispensation,
   type PinResult,
   type PinStatus,
+  type Prescription,
   type Rights,
   type RightsUpdateResult,
 } from '../../card/chifa';
+import { InsuredFiles } from '../../card/layout';
 import type { CardTransport } from '../../card/transport/transport';
 import type { Signer } from '../../sync/signer';
-import type { CardHolder, CardRead, CardRights, DispensationRecord, PharmacyIdentity } from './card-data';
+import type {
+  Beneficiary,
+  CardHolder,
+  CardRights,
+  DispensationRecord,
+  EmergencyData,
+  PharmacyIdentity,
+  PrescriptionRecord,
+} from './card-data';
 import { CardOperationError, CardGoneError, CardServiceUnavailableError, CardMissingError, PinRequiredError } from './errors';
 import type { InsuredCardPort, ProfessionalAuthenticatorPort, ProfessionalCardPort } from './station';
 
@@ -113,19 +124,16 @@ export function toRights(r: Rights): CardRights {
   };
 }
 
-export function toCardRead(d: CardData): CardRead {
-  return {
-    holder: toHolder(d.holder),
-    beneficiaries: d.beneficiaries.map((b) => ({ ...b })),
-    rights: toRights(d.rights),
-    emergency: {
-      bloodGroup: d.emergency.bloodGroup ?? null,
-      allergies: [...d.emergency.allergies],
-      conditions: [...d.emergency.conditions],
-    },
-    prescriptions: d.prescriptions.map((p) => ({ ...p, lines: p.lines.map((l) => ({ ...l })) })),
-    dispensations: d.dispensations.map(toDispensation),
-  };
+export function toEmergency(e: Emergency): EmergencyData {
+  return { bloodGroup: e.bloodGroup ?? null, allergies: [...e.allergies], conditions: [...e.conditions] };
+}
+
+export function toBeneficiary(b: SdkBeneficiary): Beneficiary {
+  return { ...b };
+}
+
+export function toPrescription(p: Prescription): PrescriptionRecord {
+  return { ...p, lines: p.lines.map((l) => ({ ...l })) };
 }
 
 function toNew(r: DispensationRecord): NewDispensation {
@@ -181,6 +189,7 @@ async function statusOf(card: ChifaCard): Promise<PinStatus | null> {
 }
 
 export class SdkInsuredPort extends Guarded implements InsuredCardPort {
+  readonly historyCapacity = InsuredFiles.dispensations.maxRecords ?? 0;
   private card: ChifaCard | undefined;
 
   constructor(insertion: number, slot: Slot) {
@@ -209,31 +218,44 @@ export class SdkInsuredPort extends Guarded implements InsuredCardPort {
     return this.guard(async () => (await this.chifa()).verifyPin(pin));
   }
 
-  readAll(): Promise<CardRead> {
-    return this.guard(async () => {
-      const r = await (await this.chifa()).readAll();
-      if (r.kind !== 'ok') throw new PinRequiredError();
-      return toCardRead(r.data);
-    });
+  readRights(): Promise<CardRights> {
+    return this.guard(async () => toRights(await (await this.chifa()).readRights()));
   }
 
-  readDispensations(): Promise<DispensationRecord[]> {
-    return this.guard(async () => (await (await this.chifa()).readDispensations()).map(toDispensation));
+  readBeneficiaries(): Promise<Beneficiary[]> {
+    return this.guard(async () => (await (await this.chifa()).readBeneficiaries()).map(toBeneficiary));
   }
 
   updateRights(fundCertificate: Buffer, document: string): Promise<RightsUpdateResult> {
     return this.guard(async () => (await this.chifa()).updateRights(fundCertificate, document));
   }
 
-  appendDispensations(
-    records: readonly DispensationRecord[],
-    professional: ProfessionalCardPort,
-    onWritten?: (index: number) => void,
-  ): Promise<void> {
+  readEmergency(): Promise<EmergencyData> {
+    return this.guard(async () => toEmergency(await (await this.chifa()).readEmergency()));
+  }
+
+  readPrescriptions(): Promise<PrescriptionRecord[]> {
+    return this.guard(async () => (await (await this.chifa()).readPrescriptions()).map(toPrescription));
+  }
+
+  async *dispensations(from: number): AsyncGenerator<DispensationRecord> {
+    const records = await this.guard(async () => (await this.chifa()).dispensations({ from }));
+    try {
+      for (;;) {
+        // Each step may read a chunk from the card: guarded like any other card call.
+        const next = await this.guard(() => records.next());
+        if (next.done) return;
+        yield toDispensation(next.value);
+      }
+    } finally {
+      await records.return(undefined);
+    }
+  }
+
+  authenticate(professional: ProfessionalCardPort): Promise<void> {
     return this.guard(async () => {
       const card = await this.chifa();
-      const auth = await professional.authenticator();
-      const r = await card.authenticateProfessional(auth);
+      const r = await card.authenticateProfessional(await professional.authenticator());
       if (r.kind !== 'ok') {
         const why =
           r.kind === 'certificateRejected'
@@ -243,6 +265,12 @@ export class SdkInsuredPort extends Guarded implements InsuredCardPort {
               : 'professional authentication is blocked on this card';
         throw new CardOperationError('professional-auth-failed', why);
       }
+    });
+  }
+
+  appendDispensations(records: readonly DispensationRecord[], onWritten?: (index: number) => void): Promise<void> {
+    return this.guard(async () => {
+      const card = await this.chifa();
       // One APPEND RECORD per call, so progress is known record by record.
       for (let i = 0; i < records.length; i++) {
         await card.appendDispensations([toNew(records[i]!)]);

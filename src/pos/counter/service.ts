@@ -9,7 +9,16 @@ import { today as localToday, type IsoDate } from '../../common/calendar-date';
 import type { RuleBook } from '../../billing/rules/load';
 import { REASONS } from '../../billing/split';
 import type { SignedRights } from '../../sync/rights';
-import type { CardHolder, CardRead, DispensationRecord, PharmacyIdentity } from './card-data';
+import type {
+  Beneficiary,
+  CardHolder,
+  CardRead,
+  CardRights,
+  DispensationRecord,
+  EmergencyData,
+  PharmacyIdentity,
+  PrescriptionRecord,
+} from './card-data';
 import { CardWriteStore, type CardWrite } from './card-writes';
 import {
   CardGoneError,
@@ -21,9 +30,11 @@ import {
   RequestIdReusedError,
   UnknownInvoiceError,
 } from './errors';
+import { CounterEvents, type HistoryProgress, type ReadStage } from './events';
+import { CardHistory, DEFAULT_HORIZON, horizonRule, sinceRule, type HorizonOptions } from './history';
 import type { InvoiceJournalPort } from './journal';
 import { Mutex } from '../../common/mutex';
-import { cardUsableUntil, priceBasket, withCategories, type CounterQuote } from './pricing';
+import { cardUsableUntil, historyWindow, priceBasket, withCategories, type CounterQuote } from './pricing';
 import { missingRecords, recordsOfInvoice } from './records';
 import { basketFingerprint, type CheckoutRequest, type CounterQuoteRequest } from './request';
 import type { CardStation, InsuredCardPort, ProfessionalCardPort, ReaderStatus, StationMode } from './station';
@@ -36,13 +47,21 @@ import type { PinResult } from '../../card/chifa';
  *
  *   no lost invoice, no card record without its invoice, no invoice without its card record.
  *
+ * After the PIN the card is read in the order the screen needs it (docs/counter.md, "Reading the
+ * card"): rights, beneficiaries and emergency data; then the dispensations as far back as the
+ * duplicate check needs (history.ts, the horizon) — from there quotes and warnings are answered;
+ * then, in the background, the prescriptions and the professional card's authentication to the
+ * insured card. The rest of the history is read when the page opens it. Each step is published
+ * on `events`.
+ *
  * Checkout: (a) price the basket from the card's rights; (b) have the professional card sign the
  * invoice into the journal (durable) and note a pending card write (card_writes, same file);
- * (c) authenticate the professional card to the insured card and append one dispensing record
- * per line, each carrying the invoice number; (d) mark the card write done. If (c) fails the
- * invoice stays and the write stays pending; the next time that card's PIN is verified the counter
- * reads its dispensations, appends only the records still missing, and marks the write done. The
- * pharmacist may instead cancel it: a credit note referencing the invoice, and state cancelled.
+ * (c) append one dispensing record per line, each carrying the invoice number — the professional
+ * card authenticated to the insured card once per card session, not per checkout; (d) mark the
+ * card write done. If (c) fails the invoice stays and the write stays pending; the next time that
+ * card's PIN is verified the counter reads its recent dispensations, appends only the records
+ * still missing, and marks the write done. The pharmacist may instead cancel it: a credit note
+ * referencing the invoice, and state cancelled.
  */
 
 export interface CounterDeps {
@@ -56,6 +75,22 @@ export interface CounterDeps {
   rights?: RightsSource;
   logger: Logger;
   now?: () => Date;
+  /** How far back the dispensations are read after the PIN (default DEFAULT_HORIZON). */
+  horizon?: HorizonOptions;
+  /** Where the counter publishes what happens (a new bus by default). */
+  events?: CounterEvents;
+}
+
+/** What the PIN opened, as far as it has been read. */
+interface SessionData {
+  beneficiaries: Beneficiary[];
+  rights: CardRights;
+  emergency: EmergencyData;
+  /** Null until read (after the duplicate check's dispensations). */
+  prescriptions: PrescriptionRecord[] | null;
+  history: CardHistory;
+  /** The dispensations the duplicate check needs are read: quotes can be answered. */
+  priced: boolean;
 }
 
 interface Session {
@@ -64,9 +99,15 @@ interface Session {
   pinRetriesLeft: number | null;
   /**
    * What the PIN opened (kept up to date after writes), while the card holds the PIN verified:
-   * null from any VERIFY until it succeeds, and the session itself ends with the insertion.
+   * null from any VERIFY until it succeeds and the first files are read, and the session itself
+   * ends with the insertion.
    */
-  read: CardRead | null;
+  read: SessionData | null;
+  /**
+   * The professional card (its insertion) this insured card has authenticated in this session:
+   * the card keeps that until it is reset or leaves the reader, so checkouts need not repeat it.
+   */
+  authenticated: number | null;
   /** The last online rights update of this card (null: not needed, or not tried yet). */
   rights: RightsUpdate | null;
 }
@@ -100,6 +141,17 @@ export interface RightsUpdate {
   /** The fund's version of the rights now on the card, when known. */
   sequence: number | null;
   at: string;
+}
+
+/** How far the reading of the card has got. */
+export interface ReadingState {
+  prescriptions: boolean;
+  history: HistoryProgress;
+}
+
+/** What the PIN opened so far, and how far the reading has got (`GET /api/card`). */
+export interface CardView extends CardRead {
+  reading: ReadingState;
 }
 
 export interface PendingWriteSummary {
@@ -145,7 +197,7 @@ export interface WriteOutcome {
 }
 
 export type VerifyOutcome =
-  { result: 'ok'; card: CardRead; recovery: WriteOutcome[]; rights: RightsUpdate | null } | { result: 'wrong-pin'; retriesLeft: number };
+  { result: 'ok'; card: CardView; recovery: WriteOutcome[]; rights: RightsUpdate | null } | { result: 'wrong-pin'; retriesLeft: number };
 
 export interface CheckoutOutcome {
   invoice: { number: number; hash: string; date: IsoDate; issuedAt: string; totals: InvoiceDocument['totals']; thirdPartyPayment: boolean };
@@ -173,13 +225,17 @@ export class CounterService {
   rules: RuleBook;
   readonly journal: InvoiceJournalPort;
   readonly writes: CardWriteStore;
+  /** What happens at the counter, for the page's event stream. */
+  readonly events: CounterEvents;
   private readonly isBlacklisted: ((serial: string, date: IsoDate) => boolean) | undefined;
   private readonly rightsSource: RightsSource | undefined;
   private readonly log: Logger;
   private readonly now: () => Date;
+  private readonly horizon: HorizonOptions;
   private readonly mutex = new Mutex();
   private session: Session | null = null;
   private pharmacy: { insertion: number; identity: PharmacyIdentity } | null = null;
+  private readonly unsubscribe: () => void;
 
   constructor(deps: CounterDeps) {
     this.station = deps.station;
@@ -190,7 +246,26 @@ export class CounterService {
     this.rightsSource = deps.rights;
     this.log = deps.logger;
     this.now = deps.now ?? (() => new Date());
+    this.horizon = deps.horizon ?? DEFAULT_HORIZON;
+    this.events = deps.events ?? new CounterEvents();
     this.writes = new CardWriteStore(this.journal.db, this.now);
+    this.unsubscribe = this.station.onChange(() => this.stationChanged());
+  }
+
+  /** A reader or card changed: a pulled card's session ends now, and the page hears of it. */
+  private stationChanged(): void {
+    const st = this.station.status();
+    this.currentSession(st.insured);
+    this.events.publish('station', {
+      insured: st.insured,
+      professional: st.professional,
+      serviceAvailable: st.serviceAvailable,
+      readers: st.readers.length,
+    });
+  }
+
+  private publishCard(s: Session, stage: 'opened' | ReadStage | 'closed'): void {
+    this.events.publish('card', { insertion: s.insertion, stage });
   }
 
   today(): IsoDate {
@@ -281,11 +356,21 @@ export class CounterService {
 
   /** The session if it still belongs to the card in the reader; drops it otherwise. */
   private currentSession(insertion: number | null): Session | null {
-    if (this.session && this.session.insertion !== insertion) {
-      this.log.info({ card: maskId(this.session.holder.cardSerial) }, 'insured card removed; session closed');
-      this.session = null;
-    }
+    if (this.session && this.session.insertion !== insertion) this.closeSession(this.session, 'insured card removed; session closed');
     return this.session;
+  }
+
+  private closeSession(s: Session, why: string): void {
+    if (this.session !== s) return;
+    this.log.info({ card: maskId(s.holder.cardSerial) }, why);
+    this.session = null;
+    this.publishCard(s, 'closed');
+  }
+
+  /** A card call of session `s` failed: a pulled card's session is over (its PIN state went with it). */
+  private cardFailed(s: Session, err: unknown): void {
+    const code = describeError(err).code;
+    if (code === 'card-removed' || code === 'no-card') this.closeSession(s, 'insured card gone; session closed');
   }
 
   /** The session of the card now in the reader, opening it (holder, no PIN) on first use. */
@@ -299,9 +384,11 @@ export class CounterService {
       pinRetriesLeft: opened.pinRetriesLeft,
       read: null,
       rights: null,
+      authenticated: null,
     };
     this.session = s;
     this.log.info({ card: maskId(s.holder.cardSerial), pending: this.writes.pending(s.holder.cardSerial).length }, 'insured card opened');
+    this.publishCard(s, 'opened');
     return s;
   }
 
@@ -322,9 +409,11 @@ export class CounterService {
   }
 
   /**
-   * Verifies the holder's PIN. On success reads the card, completes its pending card writes (if
-   * the professional card is ready) and returns what the PIN opened. The PIN is passed to the
-   * card and forgotten: never logged, stored or echoed.
+   * Verifies the holder's PIN. On success reads what the first screen and the quote need (rights,
+   * beneficiaries, emergency data, the dispensations back to the horizon), completes the card's
+   * pending card writes (if the professional card is ready) and returns what the PIN opened; the
+   * prescriptions and the professional authentication follow in the background. The PIN is
+   * passed to the card and forgotten: never logged, stored or echoed.
    */
   verifyPin(pin: string): Promise<VerifyOutcome> {
     return this.mutex.run(async () => {
@@ -343,13 +432,164 @@ export class CounterService {
         throw new PinBlockedError();
       }
       s.pinRetriesLeft = null;
-      // If the read fails the session stays without data, and the page asks for the PIN again.
-      s.read = this.named(await card.readAll());
-      this.log.info({ card: maskId(s.holder.cardSerial) }, 'PIN verified; card read');
-      s.rights = await this.updateRights(card, s);
+      this.publishCard(s, 'verified');
+      try {
+        await this.readFirstScreen(card, s);
+        s.rights = await this.updateRights(card, s);
+        await this.readToHorizon(card, s);
+      } catch (err) {
+        // The session stays without data, and the page asks for the PIN again.
+        s.read = null;
+        this.cardFailed(s, err);
+        throw err;
+      }
+      this.log.info({ card: maskId(s.holder.cardSerial), dispensations: s.read!.history.records.length }, 'PIN verified; card read');
       const recovery = await this.recoverFor(card, s);
-      return { result: 'ok', card: s.read!, recovery, rights: s.rights };
+      this.warmUp(s);
+      return { result: 'ok', card: this.view(s), recovery, rights: s.rights };
     });
+  }
+
+  /** Rights, beneficiaries, emergency data: what the page shows first. */
+  private async readFirstScreen(card: InsuredCardPort, s: Session): Promise<void> {
+    const rights = await card.readRights();
+    const beneficiaries = await card.readBeneficiaries();
+    const emergency = await card.readEmergency();
+    const history = new CardHistory(
+      (from) => card.dispensations(from),
+      card.historyCapacity,
+      (p) => this.events.publish('read-progress', { insertion: s.insertion, file: 'dispensations', ...p }),
+    );
+    s.read = { rights, beneficiaries, emergency, prescriptions: null, history, priced: false };
+    this.publishCard(s, 'rights');
+  }
+
+  /**
+   * The dispensations back to the horizon (history.ts): from then on quotes and warnings can be
+   * answered — the rules' per-period limits' window included.
+   */
+  private async readToHorizon(card: InsuredCardPort, s: Session): Promise<void> {
+    const data = s.read!;
+    if (data.priced) return;
+    if (card.insertion !== s.insertion) throw new CardGoneError();
+    const rule = this.rules.find(this.today());
+    await data.history.readUntil(horizonRule(this.today(), this.horizon, rule ? historyWindow(rule) : 0));
+    data.priced = true;
+    this.publishCard(s, 'pricing');
+  }
+
+  /** The prescription on the card a basket is dispensed against, if the card holds it (the prescriptions read). */
+  private prescriptionFor(s: Session, request: CounterQuoteRequest): PrescriptionRecord | undefined {
+    const ref = request.prescription;
+    return ref === undefined ? undefined : s.read!.prescriptions?.find((p) => p.reference === ref);
+  }
+
+  /** Whether what is read answers `request`: the horizon, and for a card's prescription what was dispensed against it. */
+  private readEnoughFor(s: Session, request: CounterQuoteRequest): boolean {
+    const d = s.read!;
+    if (!d.priced) return false;
+    if (request.prescription === undefined) return true;
+    if (d.prescriptions === null) return false;
+    const p = this.prescriptionFor(s, request);
+    return p === undefined || d.history.reaches(sinceRule(p.date, this.horizon));
+  }
+
+  /** Reads what `request` needs and is not read yet (the caller holds the lock). */
+  private async readFor(card: InsuredCardPort, s: Session, request: CounterQuoteRequest): Promise<void> {
+    try {
+      await this.readToHorizon(card, s);
+      if (request.prescription === undefined) return;
+      await this.readPrescriptions(card, s);
+      const p = this.prescriptionFor(s, request);
+      // The records dispensed against it are dated from its date on.
+      if (p) await s.read!.history.readUntil(sinceRule(p.date, this.horizon));
+    } catch (err) {
+      this.cardFailed(s, err);
+      throw err;
+    }
+  }
+
+  private async readPrescriptions(card: InsuredCardPort, s: Session): Promise<void> {
+    const data = s.read!;
+    if (data.prescriptions !== null) return;
+    data.prescriptions = await card.readPrescriptions();
+    this.publishCard(s, 'prescriptions');
+  }
+
+  /**
+   * After the PIN, while the pharmacist looks at the screen: the prescriptions, then the
+   * professional card's authentication to the insured card (when it is unlocked), so that the
+   * checkout has only its signature and its appends to do. Queued behind whatever the page asked
+   * for meanwhile; a failure here only means the checkout does it.
+   */
+  private warmUp(s: Session): void {
+    void this.mutex
+      .run(async () => {
+        if (this.session !== s || s.read === null) return;
+        let card: InsuredCardPort;
+        try {
+          card = this.station.insured();
+        } catch {
+          return;
+        }
+        if (card.insertion !== s.insertion) return;
+        try {
+          await this.readPrescriptions(card, s);
+          const pro = this.unlockedProfessional();
+          if (pro) await this.authenticateOnce(card, pro, s);
+        } catch (err) {
+          this.cardFailed(s, err);
+          this.log.warn({ card: maskId(s.holder.cardSerial), error: describeError(err).code }, 'reading after the PIN stopped');
+        }
+      })
+      .catch(() => undefined);
+  }
+
+  /** The professional card if it is in its reader and unlocked, else null. */
+  private unlockedProfessional(): ProfessionalCardPort | null {
+    try {
+      const pro = this.station.professional();
+      return pro.unlocked ? pro : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * The professional card authenticated to the insured card, once per card session (and again
+   * if another professional card is used): PSO: VERIFY CERTIFICATE, GET CHALLENGE, INTERNAL
+   * AUTHENTICATE on the professional card, EXTERNAL AUTHENTICATE — three ECDSA operations.
+   */
+  private async authenticateOnce(card: InsuredCardPort, pro: ProfessionalCardPort, s: Session): Promise<void> {
+    if (s.authenticated === pro.insertion) return;
+    s.authenticated = null;
+    await card.authenticate(pro);
+    s.authenticated = pro.insertion;
+  }
+
+  /**
+   * Reads the rest of the dispensation history (the page's history tab), publishing progress;
+   * answers what the PIN opened, the whole history included.
+   */
+  readHistory(): Promise<CardView> {
+    return this.mutex.run(async () => {
+      const s = this.requireVerified();
+      const card = this.station.insured();
+      if (card.insertion !== s.insertion) throw new CardGoneError();
+      try {
+        await s.read!.history.readAll();
+      } catch (err) {
+        this.cardFailed(s, err);
+        throw err;
+      }
+      this.publishCard(s, 'history');
+      return this.view(s);
+    });
+  }
+
+  /** Resolves once nothing is running or queued on the cards (the reads after a PIN included). */
+  settled(): Promise<void> {
+    return this.mutex.run(async () => undefined);
   }
 
   /**
@@ -386,9 +626,27 @@ export class CounterService {
     throw new PinRequiredError();
   }
 
-  /** What the PIN opened, for the page after a reload. */
-  card(): CardRead {
-    return this.requireVerified().read!;
+  /** What the PIN opened so far, for the page (after a reload, or as the reading goes on). */
+  card(): CardView {
+    return this.view(this.requireVerified());
+  }
+
+  /** What the PIN opened so far, its category codes named by today's rules. */
+  private cardRead(s: Session): CardRead {
+    const d = s.read!;
+    return this.named({
+      holder: s.holder,
+      beneficiaries: d.beneficiaries,
+      rights: d.rights,
+      emergency: d.emergency,
+      prescriptions: d.prescriptions ?? [],
+      dispensations: [...d.history.records],
+    });
+  }
+
+  private view(s: Session): CardView {
+    const d = s.read!;
+    return { ...this.cardRead(s), reading: { prescriptions: d.prescriptions !== null, history: d.history.progress } };
   }
 
   /** Asks the fund for the card's current rights again (after a failure: the fund was unreachable). */
@@ -422,7 +680,7 @@ export class CounterService {
    * holds, never with rights the card did not take. The caller holds the lock.
    */
   private async updateRights(card: InsuredCardPort, s: Session): Promise<RightsUpdate | null> {
-    const read = s.read!;
+    const read = this.cardRead(s);
     if (!this.rightsExpired(read)) return null;
     const at = this.now().toISOString();
     const serial = maskId(read.holder.cardSerial);
@@ -460,13 +718,16 @@ export class CounterService {
     if (got.document.sequence <= read.rights.sequence) {
       return { status: 'current', code: null, message: 'the fund has no newer rights for this card', sequence: read.rights.sequence, at };
     }
+    // Presenting the fund's certificate ends the professional card's authentication on the card.
+    s.authenticated = null;
     const r = await card.updateRights(got.certificate, got.jws);
     if (r.kind !== 'ok') {
       const why =
         r.kind === 'certificateRejected' ? "the card refused the fund's certificate" : `the card refused the document (${r.reason})`;
       return failed('failed', 'card-refused-rights', `${why}: its rights are unchanged`);
     }
-    s.read = this.named(await card.readAll());
+    s.read!.rights = await card.readRights();
+    this.publishCard(s, 'rights');
     this.log.info({ card: serial, sequence: got.document.sequence, rightsEnd: got.document.rights.rightsEnd }, 'rights updated online');
     return {
       status: 'updated',
@@ -556,7 +817,7 @@ export class CounterService {
   // ------------------------------------------------------------------ catalogue and quote
 
   private price(request: CounterQuoteRequest, s: Session): CounterQuote {
-    const read = s.read!;
+    const read = this.cardRead(s);
     // Records still waiting to go on this card count as dispensed for the duplicate warning.
     const waiting = this.writes.pending(read.holder.cardSerial).flatMap((w) => missingRecords(w.records, read.dispensations));
     const card: CardRead = waiting.length > 0 ? { ...read, dispensations: [...waiting, ...read.dispensations] } : read;
@@ -568,8 +829,20 @@ export class CounterService {
     });
   }
 
-  quote(request: CounterQuoteRequest): QuoteOutcome {
-    const s = this.requireVerified();
+  /** Answers as soon as what the split and warnings need is read (at once, once it is). */
+  async quote(request: CounterQuoteRequest): Promise<QuoteOutcome> {
+    let s = this.requireVerified();
+    if (!this.readEnoughFor(s, request)) {
+      s = await this.mutex.run(async () => {
+        const cur = this.requireVerified();
+        if (!this.readEnoughFor(cur, request)) {
+          const card = this.station.insured();
+          if (card.insertion !== cur.insertion) throw new CardGoneError();
+          await this.readFor(card, cur, request);
+        }
+        return cur;
+      });
+    }
     const q = this.price(request, s);
     const reason = q.quote.reason;
     let reasonText = reason ? REASONS[reason] + (q.quote.detail ? ` (${q.quote.detail})` : '') : null;
@@ -594,7 +867,13 @@ export class CounterService {
       const s = this.requireVerified();
       const card = this.station.insured();
       if (card.insertion !== s.insertion) throw new CardGoneError();
-      await this.confirmPin(card, s);
+      await this.readFor(card, s, request);
+      try {
+        await this.confirmPin(card, s);
+      } catch (err) {
+        this.cardFailed(s, err);
+        throw err;
+      }
       this.repairRecent();
       const { pro, signer } = await this.readyProfessional();
       const priced = this.price(request, s);
@@ -607,7 +886,7 @@ export class CounterService {
           );
         }
       }
-      const read = s.read!;
+      const read = this.cardRead(s);
       const draft = draftFromSplit({
         split: q,
         basket: priced.basket,
@@ -674,8 +953,9 @@ export class CounterService {
 
   /**
    * Puts the missing records of `write` on the card. With `readFirst`, reads the card's
-   * dispensations and appends only what is missing (recovery); the caller holds the mutex.
-   * Never throws for a card failure: the write stays pending and the outcome says why.
+   * dispensations back to the invoice's date and appends only what is missing (recovery); the
+   * caller holds the mutex. Never throws for a card failure: the write stays pending and the
+   * outcome says why.
    */
   private async writeRecords(
     card: InsuredCardPort,
@@ -686,21 +966,37 @@ export class CounterService {
   ): Promise<WriteOutcome> {
     let written = 0;
     let todo = write.records;
+    const progress = (state: 'writing' | 'done' | 'pending') =>
+      this.events.publish('write-progress', { invoiceNumber: write.invoiceNumber, written, records: write.records.length, state });
     try {
-      if (readFirst) {
-        const onCard = await card.readDispensations();
-        if (s.read) s.read = { ...s.read, dispensations: onCard };
-        todo = missingRecords(write.records, onCard);
+      const history = s.read!.history;
+      if (readFirst && write.records.length > 0) {
+        await history.readUntil(sinceRule(write.records[0]!.date, this.horizon));
+        todo = missingRecords(write.records, history.records);
       }
       const already = write.records.length - todo.length;
       written = already;
+      progress('writing');
       if (todo.length > 0) {
-        await card.appendDispensations(todo, pro, () => {
+        const onWritten = () => {
           written++;
-        });
+          progress('writing');
+        };
+        await this.authenticateOnce(card, pro, s);
+        try {
+          await card.appendDispensations(todo, onWritten);
+        } catch (err) {
+          // The card no longer holds the authentication (another application on a shared card,
+          // a reset the station did not see) and refused the first record: authenticate again.
+          if (written !== already || describeError(err).code !== 'professional-auth-required') throw err;
+          s.authenticated = null;
+          await this.authenticateOnce(card, pro, s);
+          await card.appendDispensations(todo, onWritten);
+        }
       }
       this.writes.markDone(write.invoiceNumber);
-      if (s.read) s.read = { ...s.read, dispensations: [...[...todo].reverse(), ...s.read.dispensations].slice(0, 400) };
+      history.appended(todo);
+      progress('done');
       this.log.info(
         { invoice: write.invoiceNumber, card: maskId(write.cardSerial), appended: todo.length, alreadyOnCard: already },
         'card write done',
@@ -715,13 +1011,20 @@ export class CounterService {
     } catch (err) {
       const e = describeError(err);
       this.writes.attemptFailed(write.invoiceNumber, written, `${e.code}: ${e.message}`);
+      progress('pending');
       this.log.warn(
         { invoice: write.invoiceNumber, card: maskId(write.cardSerial), written, of: write.records.length, error: e.code },
         'card write incomplete; it stays pending',
       );
-      // A pulled card's session is over (its PIN state went with it); any other failure keeps the
-      // session, and the next attempt reads the card first anyway.
-      if ((e.code === 'card-removed' || e.code === 'no-card') && this.session === s) this.session = null;
+      // What the counter read no longer tells what is on the card, nor whether the card still
+      // holds the authentication: both are done again when next needed. A pulled card's session
+      // is over (its PIN state went with it).
+      if (s.read) {
+        s.read.history.forget();
+        s.read.priced = false;
+      }
+      s.authenticated = null;
+      this.cardFailed(s, err);
       return { invoiceNumber: write.invoiceNumber, state: 'pending', records: write.records.length, written, error: e };
     }
   }
@@ -830,6 +1133,7 @@ export class CounterService {
   }
 
   async close(): Promise<void> {
+    this.unsubscribe();
     await this.mutex.run(async () => undefined);
   }
 }

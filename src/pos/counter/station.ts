@@ -1,6 +1,14 @@
 import type { PinResult, PinStatus, RightsUpdateResult } from '../../card/chifa';
 import type { Signer } from '../../sync/signer';
-import type { CardHolder, CardRead, DispensationRecord, PharmacyIdentity } from './card-data';
+import type {
+  Beneficiary,
+  CardHolder,
+  CardRights,
+  DispensationRecord,
+  EmergencyData,
+  PharmacyIdentity,
+  PrescriptionRecord,
+} from './card-data';
 
 /**
  * The counter's view of its card readers: where the insured card and the pharmacist's
@@ -33,35 +41,53 @@ export interface StationStatus {
   professional: number | null;
 }
 
-/** The insured person's card, one insertion of it. Methods throw CardGoneError once it is gone. */
+/**
+ * The insured person's card, one insertion of it. Methods throw CardGoneError once it is gone.
+ * Reads are one file (or one chunk of a ring) each, so the counter can read in the order the
+ * screen needs and stop where it has enough.
+ */
 export interface InsuredCardPort {
   readonly insertion: number;
+  /** How many dispensations the card's ring holds at most (400). */
+  readonly historyCapacity: number;
   /** Selects the application and reads the holder identity (no PIN). */
   open(): Promise<{ holder: CardHolder; pinRetriesLeft: number | null }>;
   /** Never logs or keeps the PIN. */
   verifyPin(pin: string): Promise<PinResult>;
   /** The PIN's state on the card now, without spending a try (empty VERIFY); null if the card cannot tell. */
   pinStatus(): Promise<PinStatus | null>;
-  /** Needs the PIN. Everything the page shows. */
-  readAll(): Promise<CardRead>;
-  /** Needs the PIN. Newest first. */
-  readDispensations(): Promise<DispensationRecord[]>;
+  /** Needs the PIN (as do all the reads below). */
+  readRights(): Promise<CardRights>;
+  readBeneficiaries(): Promise<Beneficiary[]>;
+  readEmergency(): Promise<EmergencyData>;
+  /** Newest first. */
+  readPrescriptions(): Promise<PrescriptionRecord[]>;
   /**
    * Writes the fund's signed rights document (the compact JWS as the fund signed it) after
    * presenting the fund's signing certificate (DER); the card verifies both (docs/card-layout.md §6a).
+   * Presenting a certificate ends the professional card's authentication on this card.
    */
   updateRights(fundCertificate: Buffer, document: string): Promise<RightsUpdateResult>;
   /**
-   * Authenticates the professional card to this card, then appends the records one APPEND RECORD
-   * each, in order. `onWritten(i)` is called after record i is confirmed by the card. Throws on
-   * the first failure (records before it are on the card; the one that failed may be too, if the
-   * card tore after writing it).
+   * The dispensations newest first from record number `from` (1 is the newest), read from the
+   * card a chunk at a time as they are asked for: stop asking and nothing more is read.
    */
-  appendDispensations(
-    records: readonly DispensationRecord[],
-    professional: ProfessionalCardPort,
-    onWritten?: (index: number) => void,
-  ): Promise<void>;
+  dispensations(from: number): AsyncGenerator<DispensationRecord>;
+  /**
+   * Authenticates the professional card to this card (the certificate, a challenge signed on the
+   * professional card): with the PIN, what APPEND RECORD needs. The card keeps it until it is
+   * reset, loses power or leaves the reader. Throws CardOperationError `professional-auth-failed`
+   * when the card refuses.
+   */
+  authenticate(professional: ProfessionalCardPort): Promise<void>;
+  /**
+   * Appends the records, one APPEND RECORD each, in order (needs the PIN and an authenticated
+   * professional card: CardOperationError `professional-auth-required` before the first record
+   * otherwise). `onWritten(i)` is called after record i is confirmed by the card. Throws on the
+   * first failure (records before it are on the card; the one that failed may be too, if the card
+   * tore after writing it).
+   */
+  appendDispensations(records: readonly DispensationRecord[], onWritten?: (index: number) => void): Promise<void>;
 }
 
 /** The pharmacist's professional card, one insertion of it. */
@@ -86,6 +112,12 @@ export interface ProfessionalAuthenticatorPort {
 export interface CardStation {
   readonly mode: StationMode;
   status(): StationStatus;
+  /**
+   * Calls `listener` when `status()` may have changed: a reader attached or gone, a card inserted,
+   * removed, reset or powered off, the PC/SC service lost or back, a card identified. Returns the
+   * unsubscribe function.
+   */
+  onChange(listener: () => void): () => void;
   /** The insured card now present; throws CardMissingError (or CardServiceUnavailableError). */
   insured(): InsuredCardPort;
   /** The professional card now present; throws CardMissingError('professional'). */

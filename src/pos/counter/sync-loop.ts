@@ -4,7 +4,7 @@ import { CertificateError } from '../../sync/errors';
 import { FundVerifier } from '../../sync/fund-verifier';
 import { fundEndpoint, type FundEndpoint } from '../../sync/http';
 import { RequestAuthenticator } from '../../sync/request-auth';
-import { Uploader } from '../../sync/uploader';
+import { Uploader, type SyncProgress } from '../../sync/uploader';
 import { importCatalogue } from '../../billing/catalogue/import';
 import type { CounterJournal } from './journal';
 import type { CounterService } from './service';
@@ -81,7 +81,21 @@ export class SyncLoop {
         error = `${err.code}: ${err.message}`;
         logger.warn({ error: err.code }, 'the professional card cannot sign: its certificate would be refused');
       }
-      const summary = await new Uploader(journal.syncJournal, { fund: this.endpoint, logger, signal: this.abort.signal }).runOnce();
+      const summary = await new Uploader(journal.syncJournal, {
+        fund: this.endpoint,
+        logger,
+        signal: this.abort.signal,
+        // The page shows the upload as it goes (one event per batch the fund answered).
+        onProgress: (p) => service.events.publish('sync-progress', { state: 'running', ...countsOf(p) }),
+      }).runOnce();
+      if (summary.batches > 0 || summary.error)
+        service.events.publish('sync-progress', {
+          state: summary.error ? 'failed' : 'done',
+          doneInvoices: summary.invoices,
+          totalInvoices: summary.invoices + summary.backlog.unsentInvoices,
+          doneBatches: summary.batches,
+          totalBatches: summary.batches + summary.backlog.unsentBatches,
+        });
       if (summary.error) error = `${summary.error.code}: ${summary.error.message}`;
       if (summary.batches > 0 || summary.error)
         logger.info(
@@ -113,4 +127,8 @@ export class SyncLoop {
     this.abort.abort();
     await this.running?.catch(() => undefined);
   }
+}
+
+function countsOf(p: SyncProgress): { doneInvoices: number; totalInvoices: number; doneBatches: number; totalBatches: number } {
+  return { doneInvoices: p.doneInvoices, totalInvoices: p.totalInvoices, doneBatches: p.doneBatches, totalBatches: p.totalBatches };
 }

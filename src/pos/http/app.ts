@@ -11,6 +11,7 @@ import { clip } from '../../common/display';
 import { packageRoot } from '../../common/paths';
 import { requireLoopbackHostHeader, requireToken } from './auth';
 import { HttpError, toHttpError } from './errors';
+import { eventStream } from './events';
 import { mountGtinRoute } from './gtin-route';
 import { PathTemplates } from './path-params';
 import { requireJsonBody } from './request-body';
@@ -29,6 +30,8 @@ export interface AppOptions {
   checkHost: boolean;
   /** Where the page is: index.html, js/, style.css, favicon.svg (default: src/pos/web in the package). */
   webDir?: string;
+  /** How often the event stream sends a heartbeat comment (default 15 s). */
+  eventHeartbeatMs?: number;
 }
 
 export const BODY_LIMIT = '64kb';
@@ -91,6 +94,15 @@ export function createApp(options: AppOptions): express.Express {
   api.get('/health', (_req, res) => {
     res.json({ ok: true, mode: service.station.mode });
   });
+  // The event stream checks the token itself: a browser's EventSource sends a ticket instead.
+  const events = eventStream({
+    events: service.events,
+    token: options.token,
+    logger,
+    ...(options.eventHeartbeatMs !== undefined ? { heartbeatMs: options.eventHeartbeatMs } : {}),
+  });
+  api.get('/events', events.stream);
+
   api.use(requireToken(options.token));
   api.use(paths.middleware());
   api.use(requireJsonBody());
@@ -99,6 +111,8 @@ export function createApp(options: AppOptions): express.Express {
   api.get('/status', (_req, res) => {
     res.json(service.status());
   });
+
+  api.post('/events/ticket', events.ticket);
 
   api.post('/card/open', async (_req, res) => {
     res.json(await service.openCard());
@@ -116,6 +130,10 @@ export function createApp(options: AppOptions): express.Express {
   // Asks the fund again for the current rights of an expired card (after the fund was unreachable).
   api.post('/card/rights', async (_req, res) => {
     res.json({ rights: await service.refreshRights(), card: service.card() });
+  });
+
+  api.post('/card/history', async (_req, res) => {
+    res.json(await service.readHistory());
   });
 
   api.post('/professional/verify', async (req, res) => {
@@ -146,8 +164,8 @@ export function createApp(options: AppOptions): express.Express {
   // GS1 barcodes: the product a scanned GTIN names.
   mountGtinRoute(api, paths, service.catalogue);
 
-  api.post('/quote', (req, res) => {
-    res.json(service.quote(parseBody(counterQuoteSchema, req.body, 'quote request')));
+  api.post('/quote', async (req, res) => {
+    res.json(await service.quote(parseBody(counterQuoteSchema, req.body, 'quote request')));
   });
 
   api.post('/checkout', async (req, res) => {

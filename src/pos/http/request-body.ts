@@ -28,7 +28,8 @@ export function isJsonMediaType(header: string): boolean {
   return true;
 }
 
-function hasBody(req: Request): boolean {
+/** Whether the request says it carries a body (a Transfer-Encoding, or a Content-Length other than 0). */
+export function hasBody(req: Request): boolean {
   if (req.headers['transfer-encoding'] !== undefined) return true;
   const length = req.headers['content-length'];
   return length !== undefined && Number(length) !== 0;

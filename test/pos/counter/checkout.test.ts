@@ -81,8 +81,9 @@ test('removed right after the last APPEND RECORD answered: the write is done, no
 test('sweep: removal before, during and after every APDU of the checkout, each recovered', async () => {
   h = await openHarness();
   let invoices = 0;
-  // APDUs the insured card sees in a checkout: the PIN check (empty VERIFY), certificate,
-  // challenge, external authenticate, 3 appends (more with chaining).
+  // APDUs the insured card sees in a checkout: the PIN check (empty VERIFY), then 3 appends (more
+  // with chaining). The professional authentication happens after the PIN once the professional
+  // card is unlocked (the GET CHALLENGE case above has it inside a checkout).
   for (const phase of ['before', 'during', 'after'] as const) {
     for (let n = 1; n <= 9; n++) {
       await ready(h);

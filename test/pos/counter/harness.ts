@@ -116,7 +116,7 @@ export async function openHarness(dir = tmpDir(), options: HarnessOptions = {}):
   return h;
 }
 
-/** Opens the card, verifies the holder's PIN and unlocks the professional card. */
+/** Opens the card, verifies the holder's PIN, unlocks the professional card, and waits for the card reads to end. */
 export async function ready(h: Harness): Promise<void> {
   await h.service.openCard();
   const v = await h.service.verifyPin(DEMO_PIN);
@@ -125,6 +125,9 @@ export async function ready(h: Harness): Promise<void> {
     const p = await h.service.verifyProfessionalPin(PRO_PIN);
     if (p.result !== 'ok') throw new Error('demo professional PIN refused');
   }
+  // The reads after the PIN (prescriptions, the professional authentication) are done: a fault
+  // the test injects next hits what it means to.
+  await h.service.settled();
 }
 
 /**

@@ -68,7 +68,7 @@ test('a fee sent down by the fund: priced, shown on its own line of the invoice 
   await h.service.openCard();
   expect((await h.service.verifyPin(DEMO_PIN)).result).toBe('ok');
   const order = basket([['N02BE01-01', 2, 5]]);
-  const q = h.service.quote(order);
+  const q = await h.service.quote(order);
   expect(q.quote).toMatchObject({ ruleVersion: 'tp-2023-12-19-fee', total: 10900, fund: 7700, patient: 3200 });
   expect(q.quote.items.find((i) => i.id === 'invoice-fee')).toMatchObject({ amount: 500, fund: 500, label: { fr: 'Frais par facture' } });
 

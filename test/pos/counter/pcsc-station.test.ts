@@ -77,7 +77,7 @@ test('roles detected from the cards; checkout through PC/SC; removal and pcscd l
     plug(backend, READER_B, insured);
     await until(() => station.status().insured !== null, 'insured card back');
     expect((await service.openCard()).verified).toBe(false);
-    expect(() => service.quote(THREE_LINES)).toThrow(expect.objectContaining({ code: 'pin-required' }));
+    await expect(service.quote(THREE_LINES)).rejects.toMatchObject({ code: 'pin-required' });
 
     // pcscd stops: card operations say the service is unavailable.
     backend.stopService();

@@ -197,7 +197,7 @@ describe('end to end on an emulated card: partial dispensings recorded on the ca
 
     await h.service.openCard();
     expect((await h.service.verifyPin(DEMO_PIN)).result).toBe('ok');
-    const tooMany = h.service.quote({ beneficiary: 1, prescription: 'RX000200', lines: [line('N02BE01-01', 3)] });
+    const tooMany = await h.service.quote({ beneficiary: 1, prescription: 'RX000200', lines: [line('N02BE01-01', 3)] });
     expect(tooMany.quote.lines[0]).toMatchObject({ reason: 'over-prescribed-quantity', fund: 0 });
     expect(tooMany.quote.lines[0]!.detail).toBe('prescribed-quantity: 3 asked, 3 prescribed, 1 already dispensed: at most 2');
     expect(tooMany.prescription?.lines).toEqual([{ productCode: 'N02BE01-01', prescribed: 3, dispensed: 1, remaining: 2 }]);
@@ -216,7 +216,7 @@ describe('end to end on an emulated card: partial dispensings recorded on the ca
     // Nothing left: the generic counted against the prescribed product.
     await h.service.openCard();
     expect((await h.service.verifyPin(DEMO_PIN)).result).toBe('ok');
-    const after = h.service.quote({ beneficiary: 1, prescription: 'RX000200', lines: [line('N02BE01-01', 1)] });
+    const after = await h.service.quote({ beneficiary: 1, prescription: 'RX000200', lines: [line('N02BE01-01', 1)] });
     expect(after.quote.lines[0]!.reason).toBe('over-prescribed-quantity');
     expect(after.prescription?.lines[0]).toMatchObject({ dispensed: 3, remaining: 0 });
   });

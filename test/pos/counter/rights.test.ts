@@ -83,7 +83,7 @@ test('an expired card with a fund: rights fetched, verified, written to the card
   // On the card itself, not only in the counter's memory.
   expect(await cardRights(h.insured)).toMatchObject({ rightsEnd: '2030-12-31', cardValidUntil: '2030-12-31', sequence: 1 });
 
-  const q = h.service.quote(ONE_LINE);
+  const q = await h.service.quote(ONE_LINE);
   expect(q.quote).toMatchObject({ thirdPartyPayment: true, reason: null, fund: 7200 });
   expect(q.rights?.status).toBe('updated');
 
@@ -104,7 +104,7 @@ test('without a fund the counter says why it cannot serve the card with third-pa
   const v = await h.service.verifyPin(DEMO_PIN);
   if (v.result !== 'ok') throw new Error('PIN');
   expect(v.rights).toMatchObject({ status: 'unavailable', code: 'no-fund' });
-  const q = h.service.quote(ONE_LINE);
+  const q = await h.service.quote(ONE_LINE);
   expect(q.quote).toMatchObject({ thirdPartyPayment: false, reason: 'card-expired', fund: 0, patient: 10400 });
   expect(q.reasonText).toMatch(/^the card has expired; no fund is configured: the counter cannot ask for the current rights/);
   expect(h.service.status().insured.rights?.code).toBe('no-fund');
@@ -118,7 +118,7 @@ test('a fund that cannot be reached: refused with the reason; asked again once i
   const v = await h.service.verifyPin(DEMO_PIN);
   if (v.result !== 'ok') throw new Error('PIN');
   expect(v.rights).toMatchObject({ status: 'failed', code: 'fund-unreachable' });
-  const q = h.service.quote(ONE_LINE);
+  const q = await h.service.quote(ONE_LINE);
   expect(q.quote.reason).toBe('card-expired');
   expect(q.reasonText).toContain('the fund cannot be reached');
   expect(await cardRights(h.insured)).toMatchObject({ sequence: 0 });
@@ -128,7 +128,7 @@ test('a fund that cannot be reached: refused with the reason; asked again once i
   opened.push(back);
   await back.listen({ port: Number(new URL(url).port) });
   expect(await h.service.refreshRights()).toMatchObject({ status: 'updated', sequence: 1 });
-  expect(h.service.quote(ONE_LINE).quote.thirdPartyPayment).toBe(true);
+  expect((await h.service.quote(ONE_LINE)).quote.thirdPartyPayment).toBe(true);
   expect(await cardRights(h.insured)).toMatchObject({ sequence: 1 });
 });
 
@@ -145,7 +145,7 @@ test("an answer not signed by the fund's key is refused: nothing reaches the car
   const v = await h.service.verifyPin(DEMO_PIN);
   if (v.result !== 'ok') throw new Error('PIN');
   expect(v.rights).toMatchObject({ status: 'failed', code: 'bad-fund-signature' });
-  expect(h.service.quote(ONE_LINE).reasonText).toContain("the answer is not signed by the fund's key");
+  expect((await h.service.quote(ONE_LINE)).reasonText).toContain("the answer is not signed by the fund's key");
   expect(await cardRights(h.insured)).toMatchObject({ sequence: 0, rightsEnd: '2024-02-29' });
 });
 
@@ -157,7 +157,7 @@ test('the card refuses a document past its validity on its own clock: the counte
   if (v.result !== 'ok') throw new Error('PIN');
   expect(v.rights).toMatchObject({ status: 'failed', code: 'card-refused-rights' });
   expect(v.rights?.message).toContain('not-current');
-  expect(h.service.quote(ONE_LINE).quote.reason).toBe('card-expired');
+  expect((await h.service.quote(ONE_LINE)).quote.reason).toBe('card-expired');
 });
 
 test("once updated, the same rights are 'current' when they expire again: the fund has nothing newer", async () => {

@@ -47,7 +47,7 @@ test('blacklist from the fund, then batches uploaded and acknowledged', async ()
     await service.verifyProfessionalPin('0000');
     await service.openCard();
     await service.verifyPin('1234');
-    const q = service.quote(THREE_LINES);
+    const q = await service.quote(THREE_LINES);
     expect(q.quote).toMatchObject({ reason: 'card-blacklisted', fund: 0, thirdPartyPayment: false });
 
     // Each invoice closes its batch (maxCount 1); the next pass uploads it.
@@ -81,7 +81,7 @@ test('without a fund, the blacklist already in DATA/downlink.sqlite applies', as
   try {
     await counter.service.openCard();
     await counter.service.verifyPin('1234');
-    expect(counter.service.quote(THREE_LINES).quote.reason).toBe('card-blacklisted');
+    expect((await counter.service.quote(THREE_LINES)).quote.reason).toBe('card-blacklisted');
   } finally {
     await counter.close();
   }

@@ -43,6 +43,8 @@ interface RouteSpec {
   params?: Record<string, fc.Arbitrary<string>>;
   /** How often it is picked (default 1): the routes that sign are where a mistake costs most. */
   weight?: number;
+  /** An event stream: an answer that starts is read to its first event, then the connection is closed. */
+  stream?: boolean;
 }
 
 const number = fc.oneof(fc.integer({ min: 1, max: 12 }).map(String), fc.constantFrom('999', '123456789012345'));
@@ -55,13 +57,16 @@ const ROUTES: Record<string, RouteSpec> = {
   'POST /card/verify': { schema: pinSchema, weight: 2 },
   'GET /card': {},
   'POST /card/rights': {},
+  'POST /card/history': {},
+  'GET /events': { stream: true },
+  'POST /events/ticket': {},
   'POST /professional/verify': { schema: pinSchema, weight: 2 },
   'GET /catalogue': {},
   'GET /catalogue/:code': { params: { code: fc.constantFrom(...CODES, 'NOPE-01') } },
   // The sample's GTIN of N02BE01-01, one no product has, and not a GTIN.
   'GET /catalogue/gtin/:gtin': { params: { gtin: fc.constantFrom('2990000000019', '6130000424231', '02990000000019', '123') } },
   'POST /quote': { schema: counterQuoteSchema, weight: 4 },
-  'POST /checkout': { schema: checkoutSchema, weight: 10 },
+  'POST /checkout': { schema: checkoutSchema, weight: 14 },
   'GET /card-writes': {},
   'POST /card-writes/:number/complete': { params: { number } },
   'POST /card-writes/:number/cancel': { schema: cancelSchema, params: { number }, weight: 4 },
@@ -582,8 +587,17 @@ function build(a: Attack, token: string): { request: RawRequest; mayHang: boolea
       mayReset = true;
     }
   }
+  const stream = ROUTES[a.route]!.stream === true;
   return {
-    request: { method: a.method, path, headers, ...(body !== undefined ? { body } : {}), chunked, ...(mayHang ? { timeoutMs: 400 } : {}) },
+    request: {
+      method: a.method,
+      path,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+      chunked,
+      ...(mayHang ? { timeoutMs: 400 } : {}),
+      ...(stream ? { stream: true } : {}),
+    },
     mayHang,
     mayReset,
   };

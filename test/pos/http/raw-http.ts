@@ -16,6 +16,12 @@ export interface RawRequest {
   chunked?: boolean;
   /** How long to wait for an answer (a body shorter than its Content-Length gets none). */
   timeoutMs?: number;
+  /**
+   * The answer may be an endless stream (Server-Sent Events): a 200 `text/event-stream` is read
+   * up to its first event (or until the server cuts it), then the connection is closed; other
+   * answers are read to their end.
+   */
+  stream?: boolean;
 }
 
 export interface RawResponse {
@@ -52,14 +58,26 @@ export function rawRequest(baseUrl: string, r: RawRequest): Promise<RawResponse 
     }, r.timeoutMs ?? 15_000);
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      const endless = r.stream === true && String(res.headers['content-type'] ?? '').startsWith('text/event-stream');
+      res.on('data', (c: Buffer) => {
+        chunks.push(c);
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (endless && /\n\n[^]*\n\n/.test(text)) {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text });
+          req.destroy();
+        }
+      });
       res.on('end', () => {
         clearTimeout(timer);
         resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') });
       });
       res.on('error', (err) => {
         clearTimeout(timer);
-        reject(err);
+        // A stream is cut when the server drops the connection (bytes after the request — a GET's
+        // unframed body — are a malformed next request): what it answered is the answer.
+        if (endless) resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') });
+        else reject(err);
       });
     });
     req.on('error', (err: NodeJS.ErrnoException) => {
