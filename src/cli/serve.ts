@@ -5,6 +5,7 @@ import { startCounter } from '../pos/http/server';
 import { resolveDataDir } from '../common/paths';
 import { quoteClipped } from '../common/display';
 import { readTokenFile } from '../pos/http/auth';
+import { TIMING_PROFILE_NAMES } from '../emulator/timing-profile';
 import { reportError } from './report';
 
 /**
@@ -23,6 +24,8 @@ interface ServeOptions {
   insuredReader?: string;
   proReader?: string;
   demo?: boolean;
+  timing?: string;
+  demoCard?: string;
   fund?: string;
   fundCa?: string;
   fundSignerCa?: string;
@@ -40,6 +43,11 @@ export function register(program: Command): void {
     .option('--insured-reader <name>', "PC/SC reader of the patient's card (exact name or part of it)")
     .option('--pro-reader <name>', "PC/SC reader of the pharmacist's professional card")
     .option('--demo', 'use the emulated demo cards even if readers are attached')
+    .option(
+      '--timing <profile>',
+      `demo cards only: answer as slowly as a real card would (${TIMING_PROFILE_NAMES.join(', ')} or a JSON profile; docs/emulator.md "Timing")`,
+    )
+    .option('--demo-card <image>', 'demo cards only: the insured card image (fixtures/cards/full-rings.json holds 400 dispensations)')
     .option(
       '--fund <url>',
       "the fund's base URL: upload batches and fetch the blacklist, catalogue and rules in the background (each request signed by the unlocked professional card)",
@@ -79,6 +87,8 @@ export function register(program: Command): void {
           ...(token ? { token: token.token } : {}),
           ...(opts.allowRemote ? { allowRemote: true } : {}),
           ...(opts.demo ? { demo: true } : {}),
+          ...(opts.timing !== undefined ? { timing: opts.timing } : {}),
+          ...(opts.demoCard !== undefined ? { demoInsuredImage: opts.demoCard } : {}),
           ...(opts.insuredReader ? { insuredReader: opts.insuredReader } : {}),
           ...(opts.proReader ? { professionalReader: opts.proReader } : {}),
           ...(opts.fund ? { fund: opts.fund } : {}),

@@ -18,6 +18,10 @@ export interface OpenStationOptions {
   insuredReader?: string;
   professionalReader?: string;
   logger: Logger;
+  /** Demo cards only: how slow they are (a timing profile: none, iso-default, typical, FILE.json). */
+  timing?: string;
+  /** Demo cards only: the insured card's image (default fixtures/cards/demo.json). */
+  demoInsuredImage?: string;
   /** Tests: a scripted PC/SC backend. */
   backend?: PcscBackend;
   readyTimeoutMs?: number;
@@ -26,8 +30,14 @@ export interface OpenStationOptions {
 export async function openStation(o: OpenStationOptions): Promise<{ station: CardStation; reason: string }> {
   const log = o.logger;
   const demo = (reason: string) => {
-    const station = EmulatedStation.openDemo(o.dataDir);
-    log.warn({ mode: 'demo', reason, cards: `${o.dataDir}/demo-cards` }, `DEMO MODE: emulated cards (TEST ONLY data) — ${reason}`);
+    const station = EmulatedStation.openDemo(o.dataDir, {
+      ...(o.timing !== undefined ? { timing: o.timing } : {}),
+      ...(o.demoInsuredImage !== undefined ? { insuredImage: o.demoInsuredImage } : {}),
+    });
+    log.warn(
+      { mode: 'demo', reason, cards: `${o.dataDir}/demo-cards`, timing: o.timing ?? 'none' },
+      `DEMO MODE: emulated cards (TEST ONLY data) — ${reason}`,
+    );
     return { station, reason };
   };
   if (o.demo) return demo('--demo was given');
@@ -57,6 +67,8 @@ export async function openStation(o: OpenStationOptions): Promise<{ station: Car
       return demo('no card reader is attached');
     }
   }
+  if (o.timing !== undefined || o.demoInsuredImage !== undefined)
+    log.warn('--timing and --demo-card apply to the demo cards only: ignored with PC/SC readers');
   const reason = named ? 'readers named on the command line' : `${readers.length} reader(s) found`;
   log.info({ mode: 'pcsc', readers: readers.map((r) => r.name), reason }, `PC/SC MODE: ${reason}`);
   return { station, reason };

@@ -40,6 +40,10 @@ export interface CounterServerOptions {
   /** Needed to bind a non-loopback address. */
   allowRemote?: boolean;
   demo?: boolean;
+  /** Demo cards only: a timing profile (none, iso-default, typical, FILE.json), so the demo waits like a real card. */
+  timing?: string;
+  /** Demo cards only: the insured card's image. */
+  demoInsuredImage?: string;
   insuredReader?: string;
   professionalReader?: string;
   /** Fund base URL: upload batches and fetch the downlink in the background. */
@@ -137,6 +141,8 @@ export async function startCounter(o: CounterServerOptions): Promise<RunningCoun
           dataDir: o.dataDir,
           logger: log,
           ...(o.demo ? { demo: true } : {}),
+          ...(o.timing !== undefined ? { timing: o.timing } : {}),
+          ...(o.demoInsuredImage !== undefined ? { demoInsuredImage: o.demoInsuredImage } : {}),
           ...(o.insuredReader ? { insuredReader: o.insuredReader } : {}),
           ...(o.professionalReader ? { professionalReader: o.professionalReader } : {}),
         })
