@@ -88,7 +88,7 @@ async function measure(
 }
 
 /** The bytes a task cannot avoid, from the card's own files (not from what the SDK read). */
-class Needs {
+export class Needs {
   constructor(private readonly vc: VirtualCard) {}
 
   private ef(file: FileSpec): TransparentEf | RecordEf {
