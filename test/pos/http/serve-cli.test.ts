@@ -71,6 +71,39 @@ test('refuses a non-loopback address unless --allow-remote', async () => {
   expect(p.err()).toMatch(/chifa serve: remote-refused: .*--allow-remote/);
 });
 
+test('--timing and --demo-card: the demo cards answer as slowly as real ones; a bad profile is refused, naming it', async () => {
+  const dir = tmpDir('chifa-serve-');
+  const p = run([
+    'serve',
+    '--demo',
+    '--timing',
+    'typical',
+    '--demo-card',
+    path.join(ROOT, 'fixtures', 'cards', 'full-rings.json'),
+    '--port',
+    '0',
+    '--data',
+    dir,
+  ]);
+  try {
+    await waitFor(() => /open: (http:\/\/127\.0\.0\.1:\d+)\/#token=(\S+)/.test(p.err()));
+    expect(p.out()).toMatch(/"timing":"typical"/);
+    const [, url, token] = /open: (http:\/\/127\.0\.0\.1:\d+)\/#token=(\S+)/.exec(p.err())!;
+    const auth = { Authorization: `Bearer ${decodeURIComponent(token!)}` };
+    expect((await (await fetch(`${url}/api/card/open`, { method: 'POST', headers: auth })).json()).holder.cardSerial).toBe(
+      'CH2-2019-000400',
+    );
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+    expect(fs.readdirSync(path.join(dir, 'demo-cards')).sort()).toEqual(['insured-full-rings.state.json', 'professional.state.json']);
+  } finally {
+    p.child.kill('SIGKILL');
+  }
+  const bad = run(['serve', '--demo', '--timing', 'snail', '--port', '0', '--data', tmpDir('chifa-serve-')]);
+  expect(await bad.exited).toBe(2);
+  expect(bad.err()).toMatch(/chifa serve: invalid-timing-profile: .*snail/);
+});
+
 test('a bad port is a usage error', async () => {
   const p = run(['serve', '--demo', '--port', 'http', '--data', tmpDir('chifa-serve-')]);
   expect(await p.exited).toBe(2);
