@@ -65,7 +65,7 @@ export function createApp(options: AppOptions): express.Express {
   app.use((req: Request, res: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      if (req.path === '/api/status' || req.path === '/api/health') return; // polled every few seconds
+      if (req.path === '/api/status' || req.path === '/api/health') return; // frequent: the page asks after each card event, monitors poll health
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       logger.info({ method: clip(req.method), path: clip(req.path, 120), status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'http');
     });

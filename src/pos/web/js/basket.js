@@ -361,7 +361,12 @@ export function renderTotals() {
     );
   const btn = $button('checkout-btn');
   btn.disabled = !(q && state.card && !state.busy && state.lines.length);
-  btn.textContent = state.busy ? t('checkout.busy') : t('checkout.submit');
+  const writing = state.writing;
+  btn.textContent = !state.busy
+    ? t('checkout.submit')
+    : writing
+      ? t('checkout.writing', { written: writing.written, records: writing.records })
+      : t('checkout.busy');
 }
 
 /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -458,6 +463,7 @@ export function wireBasket() {
     if (e.focusLine !== undefined) focusQuantity(e.focusLine);
   });
   subscribe('quote', renderBasket);
+  subscribe('write-progress', renderTotals);
   subscribe('scan-pending', renderPendingScan);
   subscribe('language', () => {
     renderBasketMeta();

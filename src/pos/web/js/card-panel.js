@@ -2,8 +2,11 @@
 /**
  * The patient's side: the Chifa card in the reader (holder, PIN), then what the PIN opens —
  * rights, emergency data, the insured person and the beneficiaries, the prescriptions and the
- * dispensations on the card. It follows the store's `status` events (the poll, or an event
- * source later) and dispatches `card` and `beneficiary` for the basket.
+ * dispensations on the card. It follows the store's `status` events (the event stream asks for
+ * the status when a card changes) and dispatches `card` and `beneficiary` for the basket. What
+ * the PIN opened arrives in the order the counter reads it (docs/counter.md, "Reading the card");
+ * the dispensations past what the duplicate check needed are read when their tab is opened, with
+ * the read's progress shown.
  */
 import { api, errorText } from './api.js';
 import { $, $button, $input, clear, fact, h } from './dom.js';
@@ -176,13 +179,59 @@ function reportRecovery(list) {
   }
 }
 
+let cardSeq = 0;
 export async function loadCard() {
+  const seq = ++cardSeq;
   try {
-    state.card = /** @type {CardRead} */ (await api('GET', '/card'));
+    const card = /** @type {CardRead} */ (await api('GET', '/card'));
+    // Answers arriving out of order, or for a card since pulled out, are dropped.
+    if (seq !== cardSeq || state.cardSerial !== card.holder.cardSerial) return;
+    state.card = card;
     dispatch({ type: 'card' });
   } catch {
-    // the status poll will say why
+    // the event stream will say why (the card left, the PIN is needed again)
   }
+}
+
+/** True while the page has asked the counter for the rest of the history. */
+let readingHistory = false;
+
+/** "Show the whole history": the dispensations not read yet, with the read's progress. */
+async function readWholeHistory() {
+  const c = state.card;
+  if (!c || c.reading.history.complete || readingHistory) return;
+  readingHistory = true;
+  renderHistoryProgress();
+  try {
+    const card = /** @type {CardRead} */ (await api('POST', '/card/history'));
+    if (state.cardSerial === card.holder.cardSerial) {
+      cardSeq++;
+      state.card = card;
+      dispatch({ type: 'card' });
+    }
+  } catch (e) {
+    notify('error', () => errorText(e));
+  } finally {
+    readingHistory = false;
+    state.reading = null;
+    renderHistoryProgress();
+  }
+}
+
+/** "Historique : 120 / 400" while it is read; the button to read the rest while it is not. */
+function renderHistoryProgress() {
+  const c = state.card;
+  const line = $('history-progress');
+  const more = $button('history-more');
+  if (!c) {
+    line.textContent = '';
+    more.hidden = true;
+    return;
+  }
+  const p = state.reading ?? c.reading.history;
+  line.textContent = t('history.progress', { read: p.read, of: p.of });
+  line.classList.toggle('busy', state.reading !== null || readingHistory);
+  more.hidden = c.reading.history.complete || readingHistory || state.reading !== null;
 }
 
 /** @param {(() => string) | null} reason */
@@ -195,6 +244,7 @@ function resetPatient(reason) {
   state.beneficiary = 1;
   state.prescription = '';
   state.pendingScan = null;
+  state.reading = null;
   pinMessage('');
   dispatch({ type: 'card' });
   dispatch({ type: 'basket' });
@@ -343,7 +393,8 @@ function renderHistory() {
       ),
     );
   }
-  if (!c.prescriptions.length) rx.append(h('tr', null, h('td', { colspan: 6, class: 'empty small' }, t('rx.none'))));
+  if (!c.prescriptions.length)
+    rx.append(h('tr', null, h('td', { colspan: 6, class: 'empty small' }, c.reading.prescriptions ? t('rx.none') : t('rx.reading'))));
   const dt = clear(/** @type {HTMLTableElement} */ ($('disp-table')).tBodies[0] ?? $('disp-table'));
   for (const d of c.dispensations) {
     dt.append(
@@ -366,6 +417,7 @@ function renderHistory() {
     );
   }
   if (!c.dispensations.length) dt.append(h('tr', null, h('td', { colspan: 7, class: 'empty small' }, t('disp.none'))));
+  renderHistoryProgress();
 }
 
 /** @param {number} rank */
@@ -383,6 +435,8 @@ function tab(rx) {
   $('tab-disp').setAttribute('aria-selected', String(!rx));
   $('rx-wrap').hidden = !rx;
   $('disp-wrap').hidden = rx;
+  // The history is opened: read the rest of it.
+  if (!rx) void readWholeHistory();
 }
 
 function rerender() {
@@ -396,7 +450,9 @@ export function wireCardPanel() {
   subscribe('card', renderCard);
   subscribe('beneficiary', renderCard);
   subscribe('language', rerender);
+  subscribe('reading', renderHistoryProgress);
   $('pin-form').addEventListener('submit', (e) => void submitPin(e));
+  $('history-more').addEventListener('click', () => void readWholeHistory());
   $('tab-rx').addEventListener('click', () => tab(true));
   $('tab-disp').addEventListener('click', () => tab(false));
   showCardEmpty('card.insert');

@@ -5,18 +5,20 @@
  * the token from the URL fragment; the PIN is read from its field, sent once, and the field
  * emptied: it is never kept.
  *
- * Modules by concern: api (the client), i18n (+ i18n/fr, i18n/ar), store (state and events),
- * status (chips, banners, sync), card-panel, basket, checkout, receipt, scanner (keyboard-wedge
- * scans), scan (what a scan does), shortcuts. The formatters and the GS1 reader are the server's
- * own modules (src/common/format.js, src/common/gs1.js), served at /assets/ — tsc resolves
- * `../assets/*.js` to them through `rootDirs` (tsconfig.web.json).
+ * Modules by concern: api (the client), events (the counter's live events), i18n (+ i18n/fr,
+ * i18n/ar), store (state and events), status (chips, banners, sync), card-panel, basket,
+ * checkout, receipt, scanner (keyboard-wedge scans), scan (what a scan does), shortcuts. The
+ * formatters and the GS1 reader are the server's own modules (src/common/format.js,
+ * src/common/gs1.js), served at /assets/ — tsc resolves `../assets/*.js` to them through
+ * `rootDirs` (tsconfig.web.json).
  */
 import { $, $input } from './dom.js';
 import { initialLanguage, onLanguageChange, setLanguage } from './i18n.js';
 import { isLang } from '../assets/format.js';
 import { setToken, takeTokenFromFragment, token, whenUnauthorized } from './api.js';
 import { dispatch } from './store.js';
-import { poll, wireStatus } from './status.js';
+import { refreshStatus, wireStatus } from './status.js';
+import { connectEvents } from './events.js';
 import { wireCardPanel } from './card-panel.js';
 import { wireBasket } from './basket.js';
 import { checkout } from './checkout.js';
@@ -54,12 +56,17 @@ function start() {
     setToken(value);
     $('token-screen').hidden = true;
     $('app').hidden = false;
+    connectEvents();
   });
   $('checkout-btn').addEventListener('click', () => void checkout());
   installScanner((text) => void onScan(text));
-  if (!token()) showTokenScreen();
-  else $('app').hidden = false;
-  void poll();
+  if (!token()) {
+    showTokenScreen();
+    return;
+  }
+  $('app').hidden = false;
+  void refreshStatus();
+  connectEvents();
 }
 
 start();

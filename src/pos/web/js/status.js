@@ -1,8 +1,9 @@
 // @ts-check
 /**
  * The counter's state at a glance: mode, readers and cards (chips), the professional card's
- * pharmacy, banners (notices, PC/SC down, card writes left pending), the sync backlog and the
- * fund's rejections. Fed by the status poll below, through the store.
+ * pharmacy, banners (notices, PC/SC down, card writes left pending), the sync backlog, an upload
+ * under way and the fund's rejections. Fed by `refreshStatus`, which the event stream (events.js)
+ * and the page's own actions call, through the store.
  */
 import { api } from './api.js';
 import { $, $input, clear, fact, h } from './dom.js';
@@ -109,6 +110,8 @@ export function renderStatus() {
         t('chip.toSendTitle'),
       ),
     );
+  const up = state.syncing;
+  if (up) chips.append(chip(t('chip.syncing', { done: up.doneInvoices, total: up.totalInvoices }), 'ok sync-progress'));
   const ph = pro.pharmacy;
   $('pharmacy-name').textContent = ph
     ? t('top.pharmacy', { name: ph.name, pharmacist: ph.pharmacist, id: ph.pharmacyId })
@@ -203,23 +206,18 @@ function renderRejected() {
   );
 }
 
-/** Asks for the status now (after an action), between two polls. */
+/**
+ * Asks for the status now: when the event stream says something changed (or connects again),
+ * and after the page's own actions. Answers arriving out of order are dropped.
+ */
+let statusSeq = 0;
 export async function refreshStatus() {
+  const seq = ++statusSeq;
   try {
-    dispatch({ type: 'status', status: await api('GET', '/status') });
-  } catch {
-    // the next poll will tell
-  }
-}
-
-/** Polls /api/status: every 1.5 s, every 5 s while the tab is hidden. */
-export async function poll() {
-  try {
-    dispatch({ type: 'status', status: await api('GET', '/status') });
+    const status = /** @type {import('./types.js').Status} */ (await api('GET', '/status'));
+    if (seq === statusSeq) dispatch({ type: 'status', status });
   } catch (e) {
-    if (!(e instanceof Error && 'status' in e && e.status === 401)) dispatch({ type: 'status', status: null });
-  } finally {
-    setTimeout(() => void poll(), document.hidden ? 5000 : 1500);
+    if (seq === statusSeq && !(e instanceof Error && 'status' in e && e.status === 401)) dispatch({ type: 'status', status: null });
   }
 }
 
@@ -252,6 +250,7 @@ async function demoCard(action) {
 
 export function wireStatus() {
   subscribe('status', renderStatus);
+  subscribe('sync-progress', renderStatus);
   subscribe('notice', renderBanners);
   subscribe('language', () => {
     renderStatus();

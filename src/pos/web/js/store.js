@@ -1,10 +1,9 @@
 // @ts-check
 /**
- * The page's state and its dispatcher. Whatever learns something — the status poll today, a
- * server-sent event source tomorrow, a click, a scan — dispatches an event; the panels subscribe
- * to the events they draw from. The card panel does not care who saw the card arrive: an
- * EventSource handler only has to `dispatch({ type: 'status', status })` (or a finer event) for
- * the panel to follow.
+ * The page's state and its dispatcher. Whatever learns something — the counter's event stream
+ * (events.js), a click, a scan — dispatches an event; the panels subscribe to the events they
+ * draw from. The card panel does not care who saw the card arrive: the event stream only has to
+ * `dispatch({ type: 'status', status })` (or a finer event) for the panel to follow.
  */
 
 /** @typedef {import('./types.js').Status} Status */
@@ -12,6 +11,9 @@
 /** @typedef {import('./types.js').Product} Product */
 /** @typedef {import('./types.js').QuoteOutcome} QuoteOutcome */
 /** @typedef {import('./types.js').Warning} Warning */
+/** @typedef {import('./types.js').HistoryProgress} HistoryProgress */
+/** @typedef {import('./types.js').SyncProgress} SyncProgress */
+/** @typedef {import('./types.js').WriteProgress} WriteProgress */
 
 /**
  * @typedef {object} Line  a basket line
@@ -46,7 +48,10 @@
  *   | { type: 'quote' }
  *   | { type: 'notice' }
  *   | { type: 'scan-pending' }
- *   | { type: 'language' }} PageEvent
+ *   | { type: 'language' }
+ *   | { type: 'reading' }
+ *   | { type: 'write-progress' }
+ *   | { type: 'sync-progress' }} PageEvent
  */
 
 export const state = {
@@ -80,6 +85,12 @@ export const state = {
   lastReceipt: null,
   /** @type {number | null} index of the line the quantity shortcut goes to */
   lastLine: null,
+  /** @type {HistoryProgress | null} the dispensations being read now (from the event stream), else null */
+  reading: null,
+  /** @type {WriteProgress | null} the card write under way, else null */
+  writing: null,
+  /** @type {SyncProgress | null} the upload to the fund under way, else null */
+  syncing: null,
 };
 
 /** @typedef {PageEvent['type']} EventType */

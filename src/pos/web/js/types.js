@@ -63,13 +63,38 @@
  */
 
 /**
- * @typedef {object} CardRead
+ * @typedef {object} HistoryProgress  how far the dispensations have been read
+ * @property {number} read
+ * @property {number} of   what the ring holds (its record count once complete)
+ * @property {boolean} complete
+ */
+
+/**
+ * @typedef {object} CardRead  what the PIN opened, as far as it has been read
  * @property {Holder} holder
  * @property {Beneficiary[]} beneficiaries
  * @property {Rights} rights
  * @property {{ bloodGroup: string | null, allergies: string[], conditions: string[] }} emergency
  * @property {PrescriptionRecord[]} prescriptions
  * @property {DispensationRecord[]} dispensations
+ * @property {{ prescriptions: boolean, history: HistoryProgress }} reading
+ */
+
+/**
+ * @typedef {object} SyncProgress  an upload to the fund under way (`sync-progress` event)
+ * @property {'running' | 'done' | 'failed'} state
+ * @property {number} doneInvoices
+ * @property {number} totalInvoices
+ * @property {number} doneBatches
+ * @property {number} totalBatches
+ */
+
+/**
+ * @typedef {object} WriteProgress  a card write under way (`write-progress` event)
+ * @property {number} invoiceNumber
+ * @property {number} written
+ * @property {number} records
+ * @property {'writing' | 'done' | 'pending'} state
  */
 
 /**

@@ -48,6 +48,7 @@ const ar = {
   'chip.toSend': 'في انتظار الإرسال: {n}',
   'chip.toSendTitle': 'فواتير لم يقبلها الصندوق بعد',
   'chip.unreachable': 'الخدمة لا تستجيب',
+  'chip.syncing': 'الإرسال: {done} / {total}',
 
   'banner.pcscDown': 'خدمة PC/SC (pcscd) متوقفة: القارئات غير متاحة. ستُعاد المحاولة تلقائياً…',
   'banner.pendingTitle': 'الفاتورة رقم {n}: ',
@@ -181,6 +182,9 @@ const ar = {
   'rx.line': '{product} × {qty} — {days}',
   'rx.dispense': 'صرف',
   'rx.none': 'لا توجد وصفات طبية على البطاقة.',
+  'rx.reading': 'جارٍ قراءة الوصفات الطبية…',
+  'history.progress': 'السجل: {read} / {of}',
+  'history.more': 'قراءة السجل كاملًا',
   'disp.rx': 'الوصفة {ref}',
   'disp.none': 'لا توجد أدوية مصروفة على البطاقة.',
   'days.count': {
@@ -228,6 +232,7 @@ const ar = {
 
   'checkout.submit': 'تأكيد الصرف',
   'checkout.busy': 'جارٍ التوقيع والكتابة على البطاقة…',
+  'checkout.writing': 'الكتابة على البطاقة: {written} / {records}',
   'checkout.allergyConfirm': 'حساسية مسجلة على البطاقة:\n{list}\n\nهل تريد الصرف رغم ذلك؟',
   'checkout.done': 'وُقّعت الفاتورة رقم {n} وحُدّثت البطاقة ({records}).',
   'checkout.pending': 'وُقّعت الفاتورة رقم {n}، لكن تعذر تحديث البطاقة ({error}). أعد إدخال البطاقة وأدخل الرمز السري لإتمام العملية.',

@@ -36,6 +36,7 @@ const fr = {
   'chip.toSend': 'À transmettre : {n}',
   'chip.toSendTitle': 'Factures non encore acceptées par la caisse',
   'chip.unreachable': 'Service injoignable',
+  'chip.syncing': 'Transmission : {done} / {total}',
 
   'banner.pcscDown': 'Le service PC/SC (pcscd) est arrêté : les lecteurs sont indisponibles. Nouvel essai automatique…',
   'banner.pendingTitle': 'Facture n° {n} : ',
@@ -148,6 +149,9 @@ const fr = {
   'rx.line': '{product} × {qty} — {days}',
   'rx.dispense': 'Délivrer',
   'rx.none': 'Aucune ordonnance sur la carte.',
+  'rx.reading': 'Lecture des ordonnances…',
+  'history.progress': 'Historique : {read} / {of}',
+  'history.more': 'Lire tout l’historique',
   'disp.rx': 'Ord. {ref}',
   'disp.none': 'Aucune délivrance sur la carte.',
   'days.count': { one: '{n} jour', other: '{n} jours' },
@@ -188,6 +192,7 @@ const fr = {
 
   'checkout.submit': 'Valider la délivrance',
   'checkout.busy': 'Signature et écriture sur la carte…',
+  'checkout.writing': 'Écriture sur la carte : {written} / {records}',
   'checkout.allergyConfirm': 'Allergie enregistrée sur la carte :\n{list}\n\nDélivrer quand même ?',
   'checkout.done': 'Facture n° {n} signée ; carte mise à jour ({records}).',
   'checkout.pending':
