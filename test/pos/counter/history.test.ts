@@ -70,6 +70,12 @@ test('the stop record is the first that has run out and is older than the longes
   expect(fresh(rec(addDays(TODAY, -(longestDays + marginDays)), 5))).toBe(true);
 });
 
+test("the rules' per-period window pushes the horizon back", () => {
+  const rule = horizonRule(TODAY, DEFAULT_HORIZON, 200);
+  expect(rule(rec(addDays(TODAY, -(200 + DEFAULT_HORIZON.marginDays - 1)), 5))).toBe(false);
+  expect(rule(rec(addDays(TODAY, -(200 + DEFAULT_HORIZON.marginDays)), 5))).toBe(true);
+});
+
 test('property: the horizon read loses no duplicate warning of the full history', async () => {
   const products: Product[] = ['N02BE01-01', 'M01AE01-02', 'C09AA02-01', 'J01CA04-01'].map((code, i) => ({
     code,

@@ -155,6 +155,36 @@ test('full-rings card: the first screen and the horizon after the PIN, the rest 
   expect(stages(c)).toEqual(['history']);
 });
 
+test("a basket against an old prescription on the card reads on to the prescription's date: what is left of it is right", async () => {
+  const today = '2025-07-01';
+  const insured = VirtualCard.fromImage(path.join(CARDS, 'full-rings.json'));
+  const all = (await peekCard(insured)).records;
+  const c = await counter(insured, today);
+  await verified(c);
+  await c.service.settled();
+  const horizon = c.service.card().reading.history.read;
+  // The oldest prescription on the card something was dispensed against that the horizon read did not see.
+  const old = c.service
+    .card()
+    .prescriptions.filter((p) => all.slice(horizon).some((d) => d.prescriptionRef === p.reference))
+    .at(-1)!;
+  expect(old).toBeDefined();
+  const line = old.lines[0]!;
+  const q = await c.service.quote({
+    beneficiary: old.rank,
+    prescription: old.reference,
+    lines: [{ code: line.productCode, quantity: 1, durationDays: line.durationDays }],
+  });
+  const read = c.service.card().reading.history.read;
+  expect(read).toBeGreaterThan(horizon);
+  // Read back past the prescription's date, less the margin.
+  expect(c.service.card().dispensations[read - 1]!.date < addDays(old.date, -30) || read === 400).toBe(true);
+  const dispensed = all
+    .filter((d) => d.prescriptionRef === old.reference && d.productCode === line.productCode)
+    .reduce((n, d) => n + d.quantity, 0);
+  expect(q.prescription?.lines.find((l) => l.productCode === line.productCode)?.dispensed).toBe(dispensed);
+});
+
 test('the professional card authenticates once per card session: a checkout is a PIN check, one signature, one APPEND per line', async () => {
   const c = await counter(VirtualCard.fromImage(path.join(CARDS, 'demo.json')), '2025-06-15');
   await c.service.verifyProfessionalPin(PRO_PIN);
