@@ -57,6 +57,11 @@ test('roles detected from the cards; checkout through PC/SC; removal and pcscd l
   const journal = CounterJournal.open(journalPath(dir), { now: () => NOW });
   const catalogue = CatalogueStore.open(dir);
   const service = new CounterService({ station, catalogue, rules: loadRules(), journal, logger, now: () => NOW });
+  // What the page's event stream hears from the readers.
+  const heard: (number | null)[] = [];
+  service.events.subscribe((e) => {
+    if (e.type === 'station') heard.push((e.data as { insured: number | null }).insured);
+  });
   try {
     expect((await service.openCard()).holder.cardSerial).toBe('CH2-2024-000001');
     expect((await service.verifyProfessionalPin('0000')).result).toBe('ok');
@@ -71,11 +76,15 @@ test('roles detected from the cards; checkout through PC/SC; removal and pcscd l
     });
 
     // Pulling the card ends the session; putting it back asks for the PIN again.
+    heard.length = 0;
     backend.removeCard(READER_B);
     await until(() => service.status().insured.present === false, 'removal seen');
     expect(service.status().insured.opened).toBe(false);
+    expect(heard).toContain(null);
     plug(backend, READER_B, insured);
     await until(() => station.status().insured !== null, 'insured card back');
+    // The insertion, then the card identified as the insured's: each a station event.
+    await until(() => heard.at(-1) !== null && heard.at(-1) !== undefined, 'insertion heard');
     expect((await service.openCard()).verified).toBe(false);
     await expect(service.quote(THREE_LINES)).rejects.toMatchObject({ code: 'pin-required' });
 
