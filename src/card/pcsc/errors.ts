@@ -53,8 +53,9 @@ export class PcscError extends TransportError {
   }
 }
 
+/** What {@link PcscUnavailableError} says: the two steps that bring the optional native module back. */
 export const PCSC_UNAVAILABLE_MESSAGE =
-  'PC/SC support needs the optional native module pcsclite: apt-get install libpcsclite-dev pcscd && npm install';
+  'PC/SC support needs the optional native module pcsclite: apt-get install libpcsclite-dev pcscd, then npm rebuild pcsclite, or npm install pcsclite@1.0.1 if it is not in node_modules';
 
 /** The native binding is not installed or cannot load (no libpcsclite on this machine). */
 export class PcscUnavailableError extends PcscError {

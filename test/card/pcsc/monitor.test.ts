@@ -250,7 +250,7 @@ describe('ReaderMonitor', () => {
     expect(caught).toBeInstanceOf(PcscUnavailableError);
     expect((caught as PcscUnavailableError).code).toBe('pcsc-unavailable');
     expect((caught as Error).message).toMatch(
-      /^PC\/SC support needs the optional native module pcsclite: apt-get install libpcsclite-dev pcscd && npm install \(Cannot find module 'pcsclite-not-installed'/,
+      /^PC\/SC support needs the optional native module pcsclite: apt-get install libpcsclite-dev pcscd, then npm rebuild pcsclite, or npm install pcsclite@1\.0\.1 if it is not in node_modules \(Cannot find module 'pcsclite-not-installed'/,
     );
   });
 });

@@ -1,0 +1,52 @@
+/**
+ * The third-party-payment (tiers payant) engine: what the fund pays and what the patient pays,
+ * line by line, in integer centimes, under the rules in force on the dispensing date.
+ *
+ * ```ts
+ * import { CatalogueStore, loadRules, quote, parseQuoteRequest } from 'chifa-terminal/billing';
+ *
+ * const catalogue = CatalogueStore.open('./var'); // SQLite, seeded with the sample catalogue
+ * const q = quote(parseQuoteRequest(request), loadRules(), (code) => catalogue.get(code));
+ * q.fund; q.patient; q.thirdPartyPayment; q.lines;
+ * ```
+ *
+ * The rules shipped in `fixtures/rules/` are the package's defaults (see docs/split.md).
+ *
+ * @packageDocumentation
+ * @module chifa-terminal/billing
+ */
+
+export { InvalidInputError, MalformedJsonError, type FieldIssue } from '../common/errors';
+export { formatDa, formatRate, type Centimes, type RateBp } from './money';
+export { CATEGORIES, type Category } from './category';
+export type { IsoDate } from './dates';
+export {
+  computeSplit,
+  REASONS,
+  type SplitLine,
+  type Basket,
+  type Rights,
+  type SplitContext,
+  type DocumentReason,
+  type LineReason,
+  type LineSplit,
+  type Split,
+} from './split';
+export { quote, type Quote, type QuoteLineResult, type ProductLookup } from './quote';
+export { parseQuoteRequest, parseQuoteRequestJson, type QuoteRequest, type QuoteLine } from './quote-request';
+export { formatQuote } from './quote-format';
+export { loadRules, RuleBook } from './rules/load';
+export type { RuleVersion } from './rules/schema';
+export { CatalogueStore } from './catalogue/store';
+export { importCatalogue, type ImportResult } from './catalogue/import';
+export type { Product } from './catalogue/product';
+export {
+  BillingError,
+  AmountOverflowError,
+  UnknownProductError,
+  NoRulesInForceError,
+  InvalidRulesError,
+  OverlappingRulesError,
+  CatalogueImportError,
+  type RowProblem,
+} from './errors';

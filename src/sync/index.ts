@@ -1,0 +1,61 @@
+/**
+ * The signed invoice journal and its way to the fund: invoices built from the split, signed
+ * (ES256 JWS) by the professional card or a software key, chained by hash, grouped in signed
+ * batches, uploaded with idempotency keys and retries; the fund's downlink (blacklist, rules,
+ * catalogue) fetched back.
+ *
+ * ```ts
+ * import { Journal, Uploader, draftFromSplit } from 'chifa-terminal/sync';
+ *
+ * const journal = Journal.open('./var/journal.sqlite', { signer });
+ * await journal.append(draftFromSplit({ split, basket, context, fund: 'CNAS', beneficiary }));
+ * await journal.closeOpenBatch();
+ * await new Uploader(journal, { fund: 'https://fund.example' }).runOnce();
+ * ```
+ *
+ * See docs/sync.md for the formats and the guarantees.
+ *
+ * @packageDocumentation
+ * @module chifa-terminal/sync
+ */
+
+export {
+  Journal,
+  type JournalOptions,
+  type AppendOptions,
+  type InCommitHook,
+  type AppendedInvoice,
+  type BatchPolicy,
+  type BatchState,
+  type BatchInfo,
+  type Backlog,
+  type RejectedInvoice,
+} from './journal/journal';
+export { verifyJournal, type JournalReport, type JournalProblem } from './journal/verify';
+export { Uploader, type UploaderOptions, type RetryPolicy, type SyncProgress, type SyncSummary } from './uploader';
+export { fundEndpoint, type FundEndpoint } from './http';
+export { SoftwareSigner, certificateThumbprint, type Signer } from './signer';
+export {
+  draftFromSplit,
+  checkDraft,
+  GENESIS_HASH,
+  FUNDS,
+  type Fund,
+  type InvoiceKind,
+  type InvoiceLine,
+  type Rights,
+  type CardContext,
+  type Totals,
+  type InvoiceReference,
+  type InvoiceDraft,
+  type InvoiceDocument,
+} from './invoice';
+export type { BatchManifest, CloseReason, FundTotals } from './manifest';
+export type { UploadBody, InvoiceResult, BatchAck } from './protocol';
+export { DownlinkStore, refreshDownlink, type DownlinkResult, type DownlinkOptions } from './downlink/client';
+export { BlacklistStore } from './downlink/blacklist';
+export type { DownlinkName } from './downlink/format';
+export { SyncError, JournalError, FundError, JwsError, CertificateError, CanonicalJsonError } from './errors';
+export { NetworkError } from './http';
+export { InvalidInvoiceError } from './invoice-check';
+export { InvalidManifestError } from './manifest';
