@@ -16,7 +16,7 @@
  * @module chifa-terminal/billing
  */
 
-export { InvalidInputError, MalformedJsonError, type FieldIssue } from '../common/errors';
+export { InvalidInputError, type FieldIssue } from '../common/errors';
 export { formatDa, formatRate, type Centimes, type RateBp } from './money';
 export { CATEGORIES, type Category } from './category';
 export type { IsoDate } from './dates';
@@ -33,9 +33,9 @@ export {
   type Split,
 } from './split';
 export { quote, type Quote, type QuoteLineResult, type ProductLookup } from './quote';
-export { parseQuoteRequest, parseQuoteRequestJson, type QuoteRequest, type QuoteLine } from './quote-request';
+export { parseQuoteRequest, type QuoteRequest, type QuoteLine } from './quote-request';
 export { formatQuote } from './quote-format';
-export { loadRules, RuleBook } from './rules/load';
+export { loadRules, type RuleBook } from './rules/load';
 export type { RuleVersion } from './rules/schema';
 export { CatalogueStore } from './catalogue/store';
 export { importCatalogue, type ImportResult } from './catalogue/import';

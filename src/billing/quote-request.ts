@@ -84,7 +84,9 @@ export const quoteRequestSchema = z.strictObject({
     .optional(),
 });
 
+/** One line of a quote request: a catalogue `code`, or prices of its own. */
 export type QuoteLine = z.infer<typeof quoteLineSchema>;
+/** What `quote` prices (validated by parseQuoteRequest): the date, the category, the lines and the card facts. */
 export type QuoteRequest = z.infer<typeof quoteRequestSchema>;
 
 /** Validates an already-parsed value; throws InvalidInputError naming each bad field. */

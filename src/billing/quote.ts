@@ -9,6 +9,7 @@ import { computeSplit, type ItemSplit, type LineSplit, type Split, type SplitCon
 /** Finds a product by code (the catalogue store's `get`, or a Map's, in tests). */
 export type ProductLookup = (code: string) => Product | undefined;
 
+/** One priced line of a quote: the split line and the product's description. */
 export interface QuoteLineResult extends LineSplit {
   /** `brand strength, form` for catalogue lines; null for lines priced by the request. */
   description: string | null;

@@ -63,6 +63,7 @@ export function exceedsPrescription(quantity: number, p: PrescribedQuantity | un
   return p !== undefined && quantity > remainingToDispense(p);
 }
 
+/** A prescription to split: the dispensing date and its lines. */
 export interface Basket {
   /** Dispensing date, YYYY-MM-DD: chooses the rule version. */
   date: IsoDate;
@@ -115,6 +116,7 @@ export type LineReason =
   | 'treatment-too-long'
   | Exclude<DocumentReason, 'nothing-covered'>;
 
+/** Why the fund pays nothing (on a line or on the whole prescription), in words, by reason code. */
 export const REASONS: Readonly<Record<DocumentReason | LineReason, string>> = Object.freeze({
   'card-blacklisted': 'the card is on the fund blacklist',
   'card-expired': 'the card has expired',
@@ -128,6 +130,7 @@ export const REASONS: Readonly<Record<DocumentReason | LineReason, string>> = Ob
   'treatment-too-long': 'the treatment duration is longer than the rules allow for this category',
 });
 
+/** The split of one line, in centimes: total = fund + patient. */
 export interface LineSplit {
   index: number;
   /** The product dispensed. */
@@ -167,6 +170,7 @@ export interface ItemSplit {
   patient: Centimes;
 }
 
+/** The split of a prescription, in centimes: total = fund + patient, line by line and overall. */
 export interface Split {
   date: IsoDate;
   ruleVersion: string;

@@ -30,6 +30,7 @@ export interface ParsedCommand extends CommandApdu {
   readonly extended: boolean;
 }
 
+/** The `code` of an ApduFormatError: which field or structure was wrong. */
 export type ApduErrorCode =
   'invalid-cla' | 'invalid-ins' | 'invalid-p1' | 'invalid-p2' | 'invalid-lc' | 'invalid-le' | 'malformed-command' | 'malformed-response';
 
@@ -175,6 +176,7 @@ export class ResponseApdu {
     return this.sw === SW.OK;
   }
 
+  /** The response as bytes on the wire: data, then SW1 SW2. */
   toBytes(): Buffer {
     const out = Buffer.allocUnsafe(this.data.length + 2);
     this.data.copy(out, 0);
@@ -183,6 +185,7 @@ export class ResponseApdu {
     return out;
   }
 
+  /** A response from its data and 16-bit status word (e.g. `ResponseApdu.of(data, 0x9000)`). */
   static of(data: Uint8Array, sw: number): ResponseApdu {
     return new ResponseApdu(Buffer.from(data), (sw >> 8) & 0xff, sw & 0xff);
   }
@@ -207,6 +210,7 @@ export function hexByte(b: number): string {
   return (b & 0xff).toString(16).toUpperCase().padStart(2, '0');
 }
 
+/** Upper-case hex of `bytes`, with `sep` between bytes if given (`toHex(b, " ")` → "90 00"). */
 export function toHex(bytes: Uint8Array, sep = ''): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     .toString('hex')

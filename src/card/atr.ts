@@ -94,6 +94,10 @@ export function rateFactors(ta1: number): RateFactors | undefined {
   return { fi: f[0], di, fMaxHz: f[1] * 1_000_000 };
 }
 
+/**
+ * Parses an ATR (ISO/IEC 7816-3 §8.2): protocols, historical bytes and the card capabilities they
+ * announce. Throws AtrError naming the byte.
+ */
 export function parseAtr(input: Uint8Array): Atr {
   const b = Buffer.from(input);
   if (b.length < 2) throw new AtrError('an ATR has at least TS and T0', b.length);

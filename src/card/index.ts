@@ -84,7 +84,6 @@ export {
   findTag,
   findAllTags,
   findPath,
-  hexTag,
   TlvError,
   type TlvNode,
   type TlvPrimitive,
@@ -111,7 +110,7 @@ export {
 
 // Transports.
 export { TransportError, CardRemovedError, TransportTimeoutError, type CardTransport, type CardCapabilities } from './transport/transport';
-export { CardChannel, CardSession, type ChannelOptions } from './transport/channel';
+export { CardChannel, type CardSession, type ChannelOptions } from './transport/channel';
 export type { ApduProcessor, Exchange } from './transport/processors';
 export { redactCommand, type TraceEvent, type TraceHook } from './transport/trace';
 export {

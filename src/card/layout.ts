@@ -31,8 +31,10 @@ export const FileDescriptor = {
 /** Who may perform an operation on a file (the emulator enforces it, the reader plans with it). */
 export type AccessRule = 'always' | 'pin' | 'pin+professional' | 'never';
 
+/** The structure of an elementary file (ISO/IEC 7816-4 §7.3.1). */
 export type FileKind = 'transparent' | 'linear-fixed' | 'cyclic';
 
+/** An elementary file of the layout: identifiers, structure, size and access rules (docs/card-layout.md). */
 export interface FileSpec {
   readonly name: string;
   readonly fid: number;
@@ -100,6 +102,7 @@ export const ProfessionalFiles = {
  * (ISO 7816-4 §7.5.6 table: b8=1 means a specific, DF-local reference).
  */
 export const PIN_REF = 0x81;
+/** Reference of the PUK (RESET RETRY COUNTER P2). */
 export const PUK_REF = 0x82;
 export const PIN_LENGTH = 4;
 export const PIN_MAX_TRIES = 3;

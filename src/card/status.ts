@@ -142,6 +142,7 @@ export function swText(sw: number): string {
   return group[sw1] ?? 'unknown status word';
 }
 
+/** A status word as 4 upper-case hex digits, e.g. '6982'. */
 export function swHex(sw: number): string {
   return (sw & 0xffff).toString(16).toUpperCase().padStart(4, '0');
 }

@@ -15,17 +15,20 @@ export interface TlvPrimitive {
   readonly value: Buffer;
   readonly children?: undefined;
 }
+/** A constructed data object: its children, in order. */
 export interface TlvConstructed {
   readonly tag: number;
   readonly children: readonly TlvNode[];
   /** The encoded contents of the constructed object (its children's bytes). */
   readonly value: Buffer;
 }
+/** A decoded BER-TLV data object. */
 export type TlvNode = TlvPrimitive | TlvConstructed;
 
 /** What a caller gives to encode: a primitive value or a list of children. */
 export type TlvInput = { tag: number; value: Uint8Array } | { tag: number; children: readonly TlvInput[] };
 
+/** The `code` of a TlvError: what is wrong with the encoding. */
 export type TlvErrorCode =
   | 'truncated-tag'
   | 'tag-too-long'
@@ -49,6 +52,7 @@ export class TlvError extends ChifaError {
   }
 }
 
+/** Options of decodeTlv and decodeOne. */
 export interface DecodeOptions {
   /** Accept bytes after the last object (e.g. record padding). Default false. */
   allowTrailing?: boolean;

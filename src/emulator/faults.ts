@@ -18,6 +18,7 @@
 
 export type RemovalPhase = 'before' | 'during' | 'after';
 
+/** Which APDU a fault waits for. */
 export interface FaultTarget {
   /** Which matching APDU from now (1 = the next). Default 1. */
   readonly apdu?: number;
@@ -25,6 +26,7 @@ export interface FaultTarget {
   readonly ins?: number;
 }
 
+/** When, within a command, the power goes. */
 export interface TearSpec {
   /** Power goes after this many NVM programming steps of the command (see nvm.ts). */
   readonly step?: number;
@@ -54,6 +56,7 @@ function stepsOf(t: TearSpec): number {
   return t.commit === true ? Infinity : 0;
 }
 
+/** The faults armed on a card (`card.faults`); see this module's comment for the phases. */
 export class FaultScript {
   /** Added delay per APDU, in milliseconds (mimics a real card's processing time). */
   latencyMs = 0;
@@ -61,6 +64,7 @@ export class FaultScript {
   seen = 0;
   private armed: Armed[] = [];
 
+  /** The card leaves the reader at the target APDU, `before`, `during` or `after` it. */
   removeAt(spec: FaultTarget & TearSpec & { phase: RemovalPhase }): this {
     const steps = spec.phase === 'during' ? stepsOf(spec) : undefined;
     return this.arm(spec, (a) => {
@@ -69,6 +73,7 @@ export class FaultScript {
     });
   }
 
+  /** The power goes during the target APDU; the card stays in the reader, unpowered. */
   tearAt(spec: FaultTarget & TearSpec): this {
     const steps = stepsOf(spec);
     return this.arm(spec, (a) => {
@@ -76,6 +81,7 @@ export class FaultScript {
     });
   }
 
+  /** The target APDU is answered with `sw` without running. */
   injectSw(spec: FaultTarget & { sw: number }): this {
     if (!Number.isInteger(spec.sw) || spec.sw < 0 || spec.sw > 0xffff) throw new RangeError('sw must be 0..FFFF');
     return this.arm(spec, (a) => {
@@ -94,7 +100,7 @@ export class FaultScript {
     return this.armed.length;
   }
 
-  /** Called by the card for each APDU: the faults that fire on it. */
+  /** @internal Called by the card for each APDU: the faults that fire on it. */
   take(apdu: Buffer): FaultAction | undefined {
     this.seen++;
     const ins = apdu.length >= 2 ? apdu[1]! : -1;

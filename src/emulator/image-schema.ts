@@ -192,8 +192,11 @@ export const professionalImageSchema = z.strictObject({
 
 export const cardImageSchema = z.discriminatedUnion('kind', [insuredImageSchema, professionalImageSchema]);
 
+/** An insured card image (`kind: "insured"`), as validated: docs/emulator.md describes the fields. */
 export type InsuredImage = z.infer<typeof insuredImageSchema>;
+/** A professional card image (`kind: "professional"`), as validated. */
 export type ProfessionalImage = z.infer<typeof professionalImageSchema>;
+/** A card image of either kind. */
 export type CardImage = z.infer<typeof cardImageSchema>;
 export type Prescription = z.infer<typeof prescriptionSchema>;
 export type Dispensation = z.infer<typeof dispensationSchema>;

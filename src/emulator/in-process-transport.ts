@@ -44,6 +44,7 @@ export class InProcessTransport implements CardTransport {
     if (card.inserted) this.charge(card.resetCost(), 'reset');
   }
 
+  /** The card's ATR. */
   get atr(): Buffer {
     return this.card.atr;
   }

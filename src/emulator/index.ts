@@ -22,7 +22,7 @@
 
 export { VirtualCard, type VirtualCardOptions } from './virtual-card';
 export { InProcessTransport } from './in-process-transport';
-export { FaultScript, type FaultTarget, type TearSpec, type RemovalPhase } from './faults';
+export type { FaultScript, FaultTarget, TearSpec, RemovalPhase } from './faults';
 export { VpcdBridge, vpcdReaderName, VPCD_PORT, type VpcdBridgeOptions } from './vpcd';
 export { parseCardImage, CardImageError, type CardImage, type InsuredImage, type ProfessionalImage } from './image-schema';
 export { CardStateError, type CardSnapshot } from './state';

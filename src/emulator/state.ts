@@ -22,9 +22,12 @@ export const STATE_VERSION = 1;
 
 /** An in-memory copy of a card: what snapshot() returns and restore() and the state file take. */
 export interface CardSnapshot {
+  /** @internal The card structure (files, PIN objects, keys). */
   readonly definition: CardDefinition;
   readonly options: CardOptions;
+  /** @internal The memory, by region. */
   readonly regions: Readonly<Record<string, Buffer>>;
+  /** @internal A write transaction interrupted by a power loss, recovered at the next power-on. */
   readonly journal: NvmJournal | null;
 }
 

@@ -15,21 +15,7 @@ import { CardTimingModel, ZERO_COST, type ExchangeCost } from './timing';
 import { resolveTimingProfile, type TimingProfile } from './timing-profile';
 import { CardWork } from './work';
 
-/**
- * An emulated card in a reader slot: the card OS plus the physical things around it — insertion,
- * power, reset, latency, faults, its timing (what a real card and reader would take: the TA1 of
- * its ATR and the modelled time of every exchange, timing.ts), and its memory surviving restarts
- * (write-through to a state file). This is the object tests, the in-process transport and the
- * vpcd bridge hold.
- *
- *   const card = VirtualCard.fromImage('fixtures/cards/demo.json');
- *   const rsp = await card.transmit(Buffer.from('00A4040C0BD213000001434849464101', 'hex'));
- *
- * Events: 'inserted', 'removed', 'power' (powered: boolean), 'reset' (a warm reset of a powered
- * card: the power stays, the volatile state goes — what PC/SC reports to the card's other
- * connections as SCARD_W_RESET_CARD).
- */
-
+/** Options of a VirtualCard. */
 export interface VirtualCardOptions {
   /** Overrides of the image's options (protocol, extended length, chaining, anti-tearing). */
   readonly options?: Partial<CardOptions>;
@@ -49,7 +35,22 @@ export interface Exchange {
   readonly cost: ExchangeCost;
 }
 
+/**
+ * An emulated card in a reader slot: the card OS plus the physical things around it — insertion,
+ * power, reset, latency, faults, its timing (what a real card and reader would take: the TA1 of
+ * its ATR and the modelled time of every exchange, timing.ts), and its memory surviving restarts
+ * (write-through to a state file). This is the object tests, the in-process transport and the
+ * vpcd bridge hold.
+ *
+ *   const card = VirtualCard.fromImage('fixtures/cards/demo.json');
+ *   const rsp = await card.transmit(Buffer.from('00A4040C0BD213000001434849464101', 'hex'));
+ *
+ * Events: 'inserted', 'removed', 'power' (powered: boolean), 'reset' (a warm reset of a powered
+ * card: the power stays, the volatile state goes — what PC/SC reports to the card's other
+ * connections as SCARD_W_RESET_CARD).
+ */
 export class VirtualCard extends EventEmitter {
+  /** @internal The card OS itself (tests and the CLI reach into its file system and NVM). */
   readonly os: CardOs;
   readonly faults = new FaultScript();
   private _inserted = true;
@@ -103,10 +104,12 @@ export class VirtualCard extends EventEmitter {
     return new VirtualCard(personalizeFile(image), { ...opts, statePath: state });
   }
 
+  /** The card's kind: `insured` or `professional`. */
   get kind(): string {
     return this.os.definition.kind;
   }
 
+  /** The card's protocol and length options in force. */
   get options(): CardOptions {
     return this.os.options;
   }
@@ -118,6 +121,7 @@ export class VirtualCard extends EventEmitter {
     this.persist();
   }
 
+  /** The ATR the card answers at the next reset (it follows the options). */
   get atr(): Buffer {
     return buildAtr(this.os.options, this._timing?.ta1);
   }
@@ -137,20 +141,24 @@ export class VirtualCard extends EventEmitter {
     return this._timing ? this._timing.resetCost(this.atr, this.os.options.protocol) : ZERO_COST;
   }
 
+  /** Whether the card is in the reader. */
   get inserted(): boolean {
     return this._inserted;
   }
 
+  /** Whether the card is powered (a reset or power-on happened since the last power loss). */
   get powered(): boolean {
     return this._powered;
   }
 
+  /** Puts the card back into the reader (unpowered until the next power-on). */
   insert(): void {
     if (this._inserted) return;
     this._inserted = true;
     this.emit('inserted');
   }
 
+  /** Pulls the card out: it loses power and its security state; APDUs throw CardRemovedError. */
   remove(): void {
     if (!this._inserted) return;
     this.powerOff();
@@ -170,6 +178,7 @@ export class VirtualCard extends EventEmitter {
     return this.atr;
   }
 
+  /** Cuts the power: the security state (verified PIN, authentication) is gone. */
   powerOff(): void {
     this.os.security.clear();
     if (this._powered) {

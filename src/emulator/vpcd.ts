@@ -39,6 +39,7 @@ export function vpcdReaderName(port: number): string {
   return n >= 0 && n < 100 ? `Virtual PCD 00 ${String(n).padStart(2, '0')}` : `vpcd on port ${port}`;
 }
 
+/** Options of VpcdBridge. */
 export interface VpcdBridgeOptions {
   readonly host?: string;
   readonly port?: number;
@@ -79,6 +80,10 @@ export function frame(payload: Buffer): Buffer {
   return out;
 }
 
+/**
+ * Puts a VirtualCard into pcscd's virtual reader: connects to vsmartcard's vpcd (the connection is the
+ * card's presence) and answers its frames. Events: `connected`, `disconnected`.
+ */
 export class VpcdBridge extends EventEmitter {
   readonly host: string;
   readonly port: number;
@@ -105,10 +110,12 @@ export class VpcdBridge extends EventEmitter {
     this.delay = opts.retryMs ?? 100;
   }
 
+  /** The PC/SC name of the reader the card goes into, e.g. "Virtual PCD 00 00". */
   get readerName(): string {
     return vpcdReaderName(this.port);
   }
 
+  /** Whether vpcd holds the card right now. */
   get connected(): boolean {
     return this.socket !== undefined && !this.socket.connecting && !this.socket.destroyed;
   }

@@ -27,6 +27,7 @@ export interface PharmacyAudit {
   problems: string[];
 }
 
+/** What auditFundStore found. */
 export interface FundAudit {
   ok: boolean;
   file: string;
@@ -36,6 +37,7 @@ export interface FundAudit {
 
 const MAX = 50;
 
+/** Audits the fund's store in `dataDir` (read-only): see the module comment for what it proves. */
 export function auditFundStore(dataDir: string): FundAudit {
   const file = path.join(dataDir, 'fund.sqlite');
   const audit: FundAudit = { ok: false, file, pharmacies: [], problems: [] };

@@ -48,6 +48,7 @@ export class FaultSpecError extends SyncError {
   }
 }
 
+/** Parses a fault SPEC (see FaultSpec); throws FaultSpecError naming the bad item. */
 export function parseFaults(spec: string | undefined): FaultSpec {
   const f: FaultSpec = { ...NO_FAULTS };
   if (spec === undefined || spec.trim() === '') return f;
@@ -120,25 +121,30 @@ export class FaultInjector {
     this.rand = spec.seed === null ? Math.random : mulberry32(spec.seed);
   }
 
+  /** Whether any fault can fire. */
   get active(): boolean {
     const s = this.spec;
     return s.drop + s.dropAfter + s.serverError + s.retryAfter + s.latency + s.partial > 0;
   }
 
+  /** @internal Whether a fault of this rate fires now. */
   roll(rate: number): boolean {
     return rate > 0 && this.rand() < rate;
   }
 
+  /** @internal The delay to add to this request, ms. */
   latencyMs(): number {
     const s = this.spec;
     if (!this.roll(s.latency)) return 0;
     return s.latencyMinMs + Math.floor(this.rand() * (s.latencyMaxMs - s.latencyMinMs + 1));
   }
 
+  /** @internal One of `xs`, at random. */
   pick<T>(xs: readonly T[]): T {
     return xs[Math.floor(this.rand() * xs.length)]!;
   }
 
+  /** @internal A number in [0, 1) from the seeded generator. */
   random(): number {
     return this.rand();
   }

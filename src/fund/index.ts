@@ -22,5 +22,5 @@
  */
 
 export { FundServer, defaultFundCa, type FundServerOptions, type ListenOptions } from './server';
-export { parseFaults, FaultInjector, FaultSpecError, NO_FAULTS, type FaultSpec } from './faults';
+export { parseFaults, FaultSpecError, type FaultInjector, type FaultSpec } from './faults';
 export { auditFundStore, type FundAudit, type PharmacyAudit } from './audit';

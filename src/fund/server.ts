@@ -59,9 +59,11 @@ export interface FundServerOptions {
   /** Days a signed rights document stays writable to a card (default 7). */
   rightsValidityDays?: number;
   logger?: Logger;
+  /** The fund's clock. */
   now?: () => Date;
 }
 
+/** Options of FundServer.listen. */
 export interface ListenOptions {
   host?: string;
   port?: number;
@@ -69,13 +71,18 @@ export interface ListenOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
+/** The TEST ONLY fund CA certificate shipped in `fixtures/keys/fund-ca.pem`. */
 export function defaultFundCa(): string {
   return testKeyFile('fund-ca.pem');
 }
 
+/** The reference fund server: see the module comment. */
 export class FundServer {
+  /** @internal The express application. */
   readonly app: express.Express;
+  /** @internal The SQLite store. */
   readonly store: FundStore;
+  /** The faults in force. */
   readonly faults: FaultInjector;
   private readonly pool: VerifyPool;
   private readonly log: Logger;
@@ -370,6 +377,7 @@ export class FundServer {
     });
   }
 
+  /** Stops listening (open connections are cut), stops the workers and closes the store. */
   async close(): Promise<void> {
     if (this.server) {
       const s = this.server;

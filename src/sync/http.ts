@@ -49,6 +49,7 @@ export class NetworkError extends SyncError {
   }
 }
 
+/** The fund's endpoint: base URL, HTTP agent (HTTPS with `ca`, plain HTTP to loopback only), timeouts. */
 export function fundEndpoint(url: string, options: EndpointOptions = {}): FundEndpoint {
   let base: URL;
   try {

@@ -23,7 +23,6 @@ export {
   Journal,
   type JournalOptions,
   type AppendOptions,
-  type InCommitHook,
   type AppendedInvoice,
   type BatchPolicy,
   type BatchState,
@@ -38,8 +37,6 @@ export { SoftwareSigner, certificateThumbprint, type Signer } from './signer';
 export {
   draftFromSplit,
   checkDraft,
-  GENESIS_HASH,
-  FUNDS,
   type Fund,
   type InvoiceKind,
   type InvoiceLine,
@@ -55,7 +52,6 @@ export type { UploadBody, InvoiceResult, BatchAck } from './protocol';
 export { DownlinkStore, refreshDownlink, type DownlinkResult, type DownlinkOptions } from './downlink/client';
 export { BlacklistStore } from './downlink/blacklist';
 export type { DownlinkName } from './downlink/format';
-export { SyncError, JournalError, FundError, JwsError, CertificateError, CanonicalJsonError } from './errors';
+export { SyncError, JournalError, FundError, CertificateError } from './errors';
 export { NetworkError } from './http';
 export { InvalidInvoiceError } from './invoice-check';
-export { InvalidManifestError } from './manifest';

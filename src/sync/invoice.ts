@@ -30,15 +30,18 @@ export { InvalidInvoiceError, TEXT_LIMITS };
  */
 
 export const FUNDS = ['CNAS', 'CASNOS'] as const;
+/** The fund an invoice is addressed to. */
 export type Fund = (typeof FUNDS)[number];
 
 export const INVOICE_KINDS = ['invoice', 'corrected-invoice', 'credit-note'] as const;
+/** An invoice, a corrected invoice (replacing a rejected one) or a credit note (cancelling one). */
 export type InvoiceKind = (typeof INVOICE_KINDS)[number];
 
 /** SHA-256 hex of this fixed text is the `prev` of every pharmacy's invoice number 1. */
 export const GENESIS_TEXT = 'chifa-terminal invoice chain v1 genesis';
 export const GENESIS_HASH = createHash('sha256').update(GENESIS_TEXT).digest('hex');
 
+/** One line of an invoice: the product, the prices and the split, centimes. */
 export interface InvoiceLine {
   /** Catalogue product code. */
   code: string;
@@ -97,6 +100,7 @@ export interface InvoiceItem {
   patient: number;
 }
 
+/** An invoice's totals, centimes: total = fund + patient. */
 export interface Totals {
   total: number;
   base: number;

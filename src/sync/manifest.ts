@@ -11,8 +11,10 @@ import { UTC_INSTANT, UTC_INSTANT_MESSAGE } from './invoice-check';
  */
 
 export const CLOSE_REASONS = ['count', 'age', 'on-demand'] as const;
+/** Why a batch was closed. */
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 
+/** One fund's totals in a batch, centimes. */
 export interface FundTotals {
   count: number;
   total: number;
@@ -20,6 +22,7 @@ export interface FundTotals {
   patient: number;
 }
 
+/** A batch's signed manifest: the invoice range, their hashes and the totals. */
 export interface BatchManifest {
   v: 1;
   kind: 'batch-manifest';

@@ -21,6 +21,7 @@ export const PROTOCOL_PREFIX = '/v1';
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 export const MAX_BATCH_INVOICES = 5000;
 
+/** The body of `POST /v1/batches`. */
 export interface UploadBody {
   /** base64 (standard) DER certificates the JWS headers' x5t#S256 refer to (usually one). */
   certificates: string[];
@@ -42,6 +43,7 @@ export interface InvoiceResult {
   reason?: string;
 }
 
+/** The fund's acknowledgement of a batch, per invoice. */
 export interface BatchAck {
   pharmacyId: string;
   batchId: number;

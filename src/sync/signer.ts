@@ -97,6 +97,7 @@ export class SoftwareSigner implements Signer {
     return new SoftwareSigner(key, certificateDer(certPemOrDer));
   }
 
+  /** From a PEM key file and a PEM or DER certificate file. */
   static fromFiles(keyPath: string, certPath: string): SoftwareSigner {
     return SoftwareSigner.fromPem(fs.readFileSync(keyPath), fs.readFileSync(certPath));
   }

@@ -39,6 +39,7 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { baseMs: 200, maxMs: 30_000, maxAttempts: 12, maxRetryAfterMs: 5 * 60_000 };
 
+/** Progress of an upload run (UploaderOptions.onProgress). */
 export interface SyncProgress {
   /** Invoices acknowledged in this run, and in the queue when the run started. */
   doneInvoices: number;
@@ -49,6 +50,7 @@ export interface SyncProgress {
   retries: number;
 }
 
+/** What an upload run did. */
 export interface SyncSummary {
   batches: number;
   invoices: number;
@@ -66,6 +68,7 @@ export interface SyncSummary {
   durationMs: number;
 }
 
+/** Options of Uploader. */
 export interface UploaderOptions {
   /** The fund's base URL, or a prepared endpoint. */
   fund: string | FundEndpoint;
@@ -76,11 +79,13 @@ export interface UploaderOptions {
   /** With a URL for `fund`: checks the fund's signed answers against the fund CA. */
   verifier?: FundVerifier;
   retry?: Partial<RetryPolicy>;
+  /** Called after each batch. */
   onProgress?: (p: SyncProgress) => void;
   logger?: Logger;
   signal?: AbortSignal;
   /** For tests: randomness and sleeping. */
   random?: () => number;
+  /** How the uploader waits between retries (tests make it instant). */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
@@ -112,6 +117,7 @@ const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
+/** Sends the journal's closed batches to the fund: see the module comment for ordering, retries and crash safety. */
 export class Uploader {
   readonly endpoint: FundEndpoint;
   private readonly journal: Journal;

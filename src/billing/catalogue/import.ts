@@ -198,6 +198,7 @@ function flag(raw: string, bad: (m: string) => void): boolean | undefined {
   }
 }
 
+/** What importCatalogue did. */
 export interface ImportResult {
   /** Rows written (inserted + updated). */
   imported: number;

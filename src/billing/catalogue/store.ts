@@ -66,6 +66,7 @@ export class DuplicateGtinError extends BillingError {
  * so even a write that bypasses the CSV validation cannot store a fractional or negative price.
  */
 export class CatalogueStore {
+  /** @internal The SQLite connection. */
   readonly db: Db;
   private readonly getStmt: Statement<[string], Row>;
   private readonly existsStmt: Statement<[string], { one: number }>;
@@ -74,6 +75,7 @@ export class CatalogueStore {
   private readonly byGtinStmt: Statement<[string], Row>;
   private readonly clearGtinStmt: Statement<[string]>;
 
+  /** @internal A store on an open connection; use CatalogueStore.open. */
   constructor(db: Db) {
     this.db = db;
     db.exec(SCHEMA);
@@ -103,6 +105,7 @@ export class CatalogueStore {
     return store;
   }
 
+  /** The product with this code, or undefined. */
   get(code: string): Product | undefined {
     const r = this.getStmt.get(code);
     return r ? toProduct(r) : undefined;
@@ -114,6 +117,7 @@ export class CatalogueStore {
     return r ? toProduct(r) : undefined;
   }
 
+  /** How many products the catalogue holds. */
   count(): number {
     return (this.db.prepare('SELECT count(*) AS n FROM catalogue_product').get() as { n: number }).n;
   }
@@ -168,6 +172,7 @@ export class CatalogueStore {
     return result.imported;
   }
 
+  /** Closes the database. */
   close(): void {
     this.db.close();
   }

@@ -110,6 +110,7 @@ export class ChifaCard {
     return new ChifaCard(link, holder, strategy);
   }
 
+  /** What the link offers (extended length, chaining), from the ATR or the options. */
   get capabilities(): CardCapabilities {
     return this.link.capabilities;
   }
@@ -145,6 +146,7 @@ export class ChifaCard {
     return st.kind === 'verified' ? PIN_MAX_TRIES : st.kind === 'blocked' ? 0 : st.retriesLeft;
   }
 
+  /** Changes the PIN (CHANGE REFERENCE DATA): one try is spent if `oldPin` is wrong. Neither string goes anywhere but the card. */
   async changePin(oldPin: string, newPin: string): Promise<PinResult> {
     const oldBlock = pinBlock(oldPin);
     const newBlock = pinBlock(newPin, 'new PIN');
@@ -173,14 +175,17 @@ export class ChifaCard {
     }
   }
 
+  /** EF.BENEFICIARIES: the insured person (rank 1) and the beneficiaries. Needs the PIN. */
   readBeneficiaries(): Promise<Beneficiary[]> {
     return this.link.atomic((s) => this.beneficiaries(s));
   }
 
+  /** EF.RIGHTS: fund, category, rate, end of rights, chronic entries, per-rank rights. Needs the PIN. */
   readRights(): Promise<Rights> {
     return this.link.atomic(async (s) => decodeRights(await this.transparent(s, InsuredFiles.rights)));
   }
 
+  /** EF.EMERGENCY: blood group, allergies (INN), chronic conditions. Needs the PIN. */
   readEmergency(): Promise<Emergency> {
     return this.link.atomic(async (s) => decodeEmergency(await this.transparent(s, InsuredFiles.emergency)));
   }

@@ -53,6 +53,7 @@ export class ProfessionalCard implements ProfessionalAuthenticator {
     return createHash('sha256').update(this.certificate).digest('base64url');
   }
 
+  /** Presents the pharmacist's PIN once (never retried); the string goes nowhere but the card. */
   async verifyPin(pin: string): Promise<PinResult> {
     const block = pinBlock(pin);
     try {
@@ -62,6 +63,7 @@ export class ProfessionalCard implements ProfessionalAuthenticator {
     }
   }
 
+  /** The PIN's state without spending a try. */
   async pinStatus(): Promise<PinStatus> {
     const r = await this.link.atomic((s) => s.run(verifyStatus(PIN_REF)));
     if (r.kind === 'verified') return { kind: 'verified' };
@@ -70,6 +72,7 @@ export class ProfessionalCard implements ProfessionalAuthenticator {
     throw new CardProtocolError('VERIFY: the professional card has no PIN');
   }
 
+  /** Tries left before the PIN blocks. */
   async pinRetriesLeft(): Promise<number> {
     const st = await this.pinStatus();
     return st.kind === 'verified' ? PIN_MAX_TRIES : st.kind === 'blocked' ? 0 : st.retriesLeft;
@@ -97,6 +100,7 @@ export class ProfessionalCard implements ProfessionalAuthenticator {
     return insured.authenticateProfessional(this);
   }
 
+  /** Releases the transport. */
   close(): Promise<void> {
     return this.link.close();
   }

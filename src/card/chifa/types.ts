@@ -7,7 +7,9 @@ import type { IsoDate } from '../../common/calendar-date';
 
 export type { IsoDate };
 
+/** A beneficiary's relationship to the insured person. */
 export type Relationship = 'insured' | 'spouse' | 'child' | 'ascendant' | 'other';
+/** The insurance fund: CNAS (employees) or CASNOS (self-employed). */
 export type Fund = 'CNAS' | 'CASNOS';
 export type CardKind = 'family' | 'individual';
 
@@ -37,6 +39,7 @@ export interface Beneficiary {
   readonly birthDate: IsoDate;
 }
 
+/** A chronic condition that the fund covers in full until `validUntil`. */
 export interface ChronicEntry {
   /** Chronic-disease code (ASCII). */
   readonly code: string;
@@ -79,6 +82,7 @@ export interface Emergency {
   readonly conditions: readonly string[];
 }
 
+/** One product of a prescription. */
 export interface PrescriptionLine {
   readonly productCode: string;
   readonly quantity: number;

@@ -7,6 +7,7 @@ import { command, CLA, type Command } from './command';
  */
 export type ChallengeResult = { kind: 'ok'; challenge: Buffer } | { kind: 'wrongLength' };
 
+/** GET CHALLENGE: `length` random bytes from the card, for a later EXTERNAL AUTHENTICATE. */
 export function getChallenge(length: number): Command<ChallengeResult> {
   return command('GET CHALLENGE', { cla: CLA, ins: 0x84, p1: 0, p2: 0, ne: length }, (r) => {
     if (r.ok) return { kind: 'ok', challenge: r.data };
@@ -15,6 +16,7 @@ export function getChallenge(length: number): Command<ChallengeResult> {
   });
 }
 
+/** What INTERNAL AUTHENTICATE answers. */
 export type InternalAuthResult = { kind: 'ok'; response: Buffer } | { kind: 'securityNotSatisfied' } | { kind: 'keyNotFound' };
 
 /** INTERNAL AUTHENTICATE: the card computes authentication data over `data` with key `keyRef` (P2). */
@@ -27,6 +29,7 @@ export function internalAuthenticate(data: Uint8Array, keyRef: number): Command<
   });
 }
 
+/** What EXTERNAL AUTHENTICATE answers (`failed` may carry the tries left). */
 export type ExternalAuthResult =
   { kind: 'ok' } | { kind: 'failed'; retriesLeft?: number } | { kind: 'noChallenge' } | { kind: 'blocked' } | { kind: 'keyNotFound' };
 

@@ -13,6 +13,7 @@ export type ReadBinaryResult =
   | { kind: 'offsetOutOfRange' }
   | { kind: 'wrongLength'; exact?: number };
 
+/** What UPDATE BINARY answers. */
 export type UpdateResult = { kind: 'ok' } | { kind: 'securityNotSatisfied' } | { kind: 'notFound' } | { kind: 'outOfRange' };
 
 function offsetParams(offset: number, sfi?: number): { p1: number; p2: number } {
@@ -25,6 +26,7 @@ function offsetParams(offset: number, sfi?: number): { p1: number; p2: number } 
   return { p1: offset >> 8, p2: offset & 0xff };
 }
 
+/** READ BINARY from `offset` of the current EF, or of the EF with short identifier `sfi`; `ne` bytes at most (default: as many as fit). */
 export function readBinary(opts: { offset?: number; sfi?: number; ne?: number }): Command<ReadBinaryResult> {
   const { p1, p2 } = offsetParams(opts.offset ?? 0, opts.sfi);
   return command('READ BINARY', { cla: CLA, ins: 0xb0, p1, p2, ne: opts.ne ?? 256 }, (r) => {
@@ -38,6 +40,7 @@ export function readBinary(opts: { offset?: number; sfi?: number; ne?: number })
   });
 }
 
+/** UPDATE BINARY: writes `data` at `offset` of the current EF or the EF `sfi`. */
 export function updateBinary(opts: { offset?: number; sfi?: number; data: Uint8Array }): Command<UpdateResult> {
   const { p1, p2 } = offsetParams(opts.offset ?? 0, opts.sfi);
   return command('UPDATE BINARY', { cla: CLA, ins: 0xd6, p1, p2, data: opts.data }, (r) => {

@@ -9,7 +9,9 @@ import { StatusWordError } from '../status';
 export interface Command<R> {
   /** The ISO name, for errors and traces, e.g. "READ RECORD". */
   readonly name: string;
+  /** The command APDU to send. */
   readonly apdu: CommandApdu;
+  /** Maps the response to the typed result; throws StatusWordError for an unexpected status word. */
   decode(response: ResponseApdu): R;
 }
 
@@ -28,7 +30,9 @@ export function command<R>(name: string, apdu: CommandApdu, map: (response: Resp
 
 /** Result kinds shared by many commands. */
 export type Ok<T = object> = { kind: 'ok' } & T;
+/** The card refused: the file's access rule is not met ('6982'). */
 export type SecurityNotSatisfied = { kind: 'securityNotSatisfied' };
+/** The file or application does not exist ('6A82'). */
 export type NotFound = { kind: 'notFound' };
 
 /** CLA of interindustry commands on the basic logical channel, no secure messaging (ISO 7816-4 §5.4.1). */

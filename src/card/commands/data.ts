@@ -7,6 +7,7 @@ import { command, CLA, type Command } from './command';
  */
 export type GetDataResult = { kind: 'ok'; data: Buffer } | { kind: 'notFound' } | { kind: 'securityNotSatisfied' };
 
+/** GET DATA: the data object with tag `tag` (ISO/IEC 7816-4 §7.4.2). */
 export function getData(tag: number, ne = 256): Command<GetDataResult> {
   if (!Number.isInteger(tag) || tag < 0 || tag > 0xffff) throw new RangeError(`GET DATA tag must be 0000..FFFF, got ${tag}`);
   return command('GET DATA', { cla: CLA, ins: 0xca, p1: tag >> 8, p2: tag & 0xff, ne }, (r) => {

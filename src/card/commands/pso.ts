@@ -8,6 +8,7 @@ import { command, CLA, type Command } from './command';
  */
 export type SignResult = { kind: 'ok'; signature: Buffer } | { kind: 'securityNotSatisfied' } | { kind: 'wrongData' };
 
+/** PSO: COMPUTE DIGITAL SIGNATURE over a 32-byte digest with the selected key. */
 export function computeDigitalSignature(digest: Uint8Array): Command<SignResult> {
   return command('PSO: COMPUTE DIGITAL SIGNATURE', { cla: CLA, ins: 0x2a, p1: 0x9e, p2: 0x9a, data: digest, ne: 256 }, (r) => {
     if (r.ok) return { kind: 'ok', signature: r.data };
@@ -24,8 +25,10 @@ const REJECTED: ReadonlySet<number> = new Set([
   SW.VERIFICATION_FAILED,
 ]);
 
+/** What PSO: VERIFY CERTIFICATE answers (`rejected` with the status word). */
 export type VerifyCertificateResult = { kind: 'ok' } | { kind: 'rejected'; sw: number };
 
+/** PSO: VERIFY CERTIFICATE: the card checks a DER certificate against the CA key it holds (chained when longer than one APDU). */
 export function verifyCertificate(certificate: Uint8Array): Command<VerifyCertificateResult> {
   return command('PSO: VERIFY CERTIFICATE', { cla: CLA, ins: 0x2a, p1: 0x00, p2: 0xbe, data: certificate }, (r) => {
     if (r.ok) return { kind: 'ok' };

@@ -17,6 +17,7 @@ export const RecordMode = {
   /** Read all records from the last up to P1. */
   fromLastToP1: 0b110,
 } as const;
+/** A READ RECORD(S) mode by name: see RecordMode. */
 export type RecordModeName = keyof typeof RecordMode;
 
 /**
@@ -31,6 +32,7 @@ export type ReadRecordResult =
   | { kind: 'notFound' }
   | { kind: 'wrongLength' };
 
+/** What UPDATE RECORD and APPEND RECORD answer (`fileFull` for a full linear file). */
 export type WriteRecordResult =
   | { kind: 'ok' }
   | { kind: 'securityNotSatisfied' }
@@ -49,6 +51,7 @@ function checkRecord(record: number): void {
   if (!Number.isInteger(record) || record < 0 || record > 0xfe) throw new RangeError(`record number must be 0..254, got ${record}`);
 }
 
+/** READ RECORD(S) of record `record` in the current EF or the EF `sfi`, in `mode` (default: that single record). */
 export function readRecord(opts: { record: number; sfi?: number; mode?: RecordModeName; ne?: number }): Command<ReadRecordResult> {
   checkRecord(opts.record);
   const p2 = p2For(opts.sfi, RecordMode[opts.mode ?? 'single']);
@@ -74,6 +77,7 @@ function writeMap(r: { ok: boolean; sw: number }): WriteRecordResult | undefined
   return undefined;
 }
 
+/** UPDATE RECORD: replaces record `record` of the current EF or the EF `sfi`. */
 export function updateRecord(opts: { record: number; sfi?: number; data: Uint8Array }): Command<WriteRecordResult> {
   checkRecord(opts.record);
   return command(

@@ -22,11 +22,13 @@ function secretMap(r: { ok: boolean; sw: number }): VerifyResult | undefined {
   return undefined;
 }
 
+/** VERIFY: presents the reference data (a PIN block) for reference `ref` (P2, e.g. PIN_REF). */
 export function verify(ref: number, pinBlock: Uint8Array): Command<VerifyResult> {
   if (pinBlock.length === 0) throw new RangeError('VERIFY with a PIN needs data; use verifyStatus() to query retries');
   return command('VERIFY', { cla: CLA, ins: 0x20, p1: 0, p2: ref, data: pinBlock }, secretMap);
 }
 
+/** VERIFY without data: the reference's state (verified, tries left, blocked) without spending a try. */
 export function verifyStatus(ref: number): Command<RetriesResult> {
   return command('VERIFY', { cla: CLA, ins: 0x20, p1: 0, p2: ref }, (r) => {
     if (r.ok) return { kind: 'verified' };

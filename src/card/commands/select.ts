@@ -7,6 +7,7 @@ import { command, CLA, type Command } from './command';
  */
 export type SelectResult = { kind: 'selected'; fci: Buffer } | { kind: 'notFound' };
 
+/** What SELECT asks the card to return: the FCP, the FCI, or nothing. */
 export type SelectReturn = 'fcp' | 'fci' | 'none';
 const P2: Record<SelectReturn, number> = { fci: 0x00, fcp: 0x04, none: 0x0c };
 

@@ -25,10 +25,14 @@ export const ReaderState = {
   UNPOWERED: 0x0400,
 } as const;
 
+/** How a connection shares the card with other applications (SCARD_SHARE_*). */
 export type ShareMode = 'shared' | 'exclusive';
+/** The transmission protocol of a connection. */
 export type Protocol = 'T0' | 'T1';
+/** What happens to the card when a connection ends (SCARD_LEAVE_CARD, _RESET_CARD, _UNPOWER_CARD). */
 export type Disposition = 'leave' | 'reset' | 'unpower';
 
+/** A reader's state, as SCardGetStatusChange reports it. */
 export interface ReaderStatus {
   /** SCARD_STATE_* bits; the high 16 bits carry pcsc-lite's event counter. */
   readonly state: number;
@@ -36,11 +40,13 @@ export interface ReaderStatus {
   readonly atr: Buffer;
 }
 
+/** A running watch of one reader. */
 export interface ReaderWatch {
   /** Stops watching. Safe to call twice, and from inside the watch's own callbacks. */
   close(): void;
 }
 
+/** A PC/SC context (SCardEstablishContext) and the watches started from it. */
 export interface PcscContext {
   /**
    * Watches the list of readers: `onReaders` is called soon with the current list (readers already
@@ -57,14 +63,17 @@ export interface PcscContext {
   close(): void;
 }
 
+/** A connection to the card in a reader (SCardConnect). */
 export interface CardHandle {
   readonly protocol: Protocol;
   readonly atr: Buffer;
   /** Sends command bytes, returns response bytes (data + SW). Rejects with a typed PcscError. */
   transmit(command: Buffer): Promise<Buffer>;
+  /** Ends the connection, leaving, resetting or unpowering the card. */
   disconnect(disposition: Disposition): Promise<void>;
 }
 
+/** What to connect to, and how. */
 export interface ConnectRequest {
   readonly reader: string;
   readonly share: ShareMode;
@@ -72,6 +81,7 @@ export interface ConnectRequest {
   readonly protocols: readonly Protocol[];
 }
 
+/** A PC/SC binding: the seam between the monitor and transport and a native module. */
 export interface PcscBackend {
   /** Name for diagnostics, e.g. "pcsclite 1.0.1". */
   readonly name: string;

@@ -31,6 +31,7 @@ export const SCARD = {
   W_REMOVED_CARD: 0x80100069,
 } as const;
 
+/** The `code` of a PcscError. */
 export type PcscErrorCode =
   | 'pcsc-unavailable'
   | 'no-service'

@@ -32,10 +32,8 @@ export {
   SharingViolationError,
   CardResetError,
   CardUnresponsiveError,
-  PCSC_UNAVAILABLE_MESSAGE,
   type PcscErrorCode,
 } from './errors';
-export { pcscliteBackend } from './binding';
 export type {
   PcscBackend,
   PcscContext,

@@ -4,25 +4,14 @@ import { type PcscBackend, type PcscContext, type ReaderStatus, type ReaderWatch
 import { pcscliteBackend } from './binding';
 import { isServiceLoss, PcscUnavailableError } from './errors';
 
-/**
- * Follows PC/SC readers and cards: reader attached/detached, card inserted/removed (with its
- * ATR), and the PC/SC service itself (lost / restored). It is built to survive what breaks the
- * usual node PC/SC wrappers:
- * - readers and cards already present at start-up are reported like any later arrival;
- * - a reader that is unplugged and plugged back is watched again (its old watch is replaced);
- * - when pcscd is absent it retries with exponential backoff (no busy loop), and when pcscd
- *   stops and restarts it re-establishes the context, rescans, and says so with
- *   'service-lost' / 'service-restored' — it never dies silently;
- * - it never emits 'error' (an unhandled 'error' event kills a Node process);
- * - close() releases every native thread and timer, so the process can exit.
- */
-
+/** A card inserted into a reader. */
 export interface CardEvent {
   readonly reader: string;
   /** The card's ATR (empty for a mute card). */
   readonly atr: Buffer;
 }
 
+/** The ReaderMonitor's events and their arguments. */
 export interface MonitorEvents {
   'reader-attached': [reader: string];
   'reader-detached': [reader: string];
@@ -34,6 +23,7 @@ export interface MonitorEvents {
   'service-restored': [];
 }
 
+/** A reader as last seen. */
 export interface ReaderInfo {
   readonly name: string;
   readonly cardPresent: boolean;
@@ -43,6 +33,7 @@ export interface ReaderInfo {
   readonly state: number;
 }
 
+/** Options of ReaderMonitor. */
 export interface MonitorOptions {
   /** The PC/SC binding; the pcsclite adapter by default. */
   backend?: PcscBackend;
@@ -65,6 +56,18 @@ interface Entry {
 
 type ServiceState = 'unknown' | 'available' | 'lost';
 
+/**
+ * Follows PC/SC readers and cards: reader attached/detached, card inserted/removed (with its
+ * ATR), and the PC/SC service itself (lost / restored). It is built to survive what breaks the
+ * usual node PC/SC wrappers:
+ * - readers and cards already present at start-up are reported like any later arrival;
+ * - a reader that is unplugged and plugged back is watched again (its old watch is replaced);
+ * - when pcscd is absent it retries with exponential backoff (no busy loop), and when pcscd
+ *   stops and restarts it re-establishes the context, rescans, and says so with
+ *   'service-lost' / 'service-restored' — it never dies silently;
+ * - it never emits 'error' (an unhandled 'error' event kills a Node process);
+ * - close() releases every native thread and timer, so the process can exit.
+ */
 export class ReaderMonitor extends EventEmitter<MonitorEvents> {
   private readonly backend: PcscBackend;
   private readonly initialMs: number;

@@ -13,6 +13,7 @@ import {
 import { tracedTransport, type TraceHook } from './trace';
 import type { CardCapabilities, CardTransport } from './transport';
 
+/** Options of CardChannel. */
 export interface ChannelOptions {
   /** What the card accepts; by default short APDUs with chaining. */
   capabilities?: CardCapabilities;
@@ -64,6 +65,7 @@ export class CardChannel {
     return this.mutex.run(() => fn(new CardSession(this.exchange)));
   }
 
+  /** Releases the transport. */
   close(): Promise<void> {
     return this.transport.close ? this.transport.close() : Promise.resolve();
   }
@@ -73,10 +75,12 @@ export class CardChannel {
 export class CardSession {
   constructor(private readonly exchange: Exchange) {}
 
+  /** Sends one raw command APDU through the processors. */
   transmit(command: CommandApdu): Promise<ResponseApdu> {
     return this.exchange(command);
   }
 
+  /** Sends one command value and decodes its result. */
   async run<R>(cmd: Command<R>): Promise<R> {
     return cmd.decode(await this.exchange(cmd.apdu));
   }

@@ -9,6 +9,10 @@ import { SW1 } from '../status';
  * another (after yubikit's ApduProcessor chain), so each T=0 / length quirk lives in one place.
  */
 export type Exchange = (command: CommandApdu) => Promise<ResponseApdu>;
+/**
+ * A layer of the transport stack: wraps the next exchange (e.g. T=0 GET RESPONSE, chaining). Give
+ * extra ones in ChannelOptions.processors.
+ */
 export type ApduProcessor = (next: Exchange) => Exchange;
 
 /** The bottom of the stack: encode, transmit, parse. */

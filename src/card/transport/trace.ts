@@ -8,6 +8,7 @@ import type { CardTransport } from './transport';
  */
 export const SECRET_INS: ReadonlySet<number> = new Set([0x20, 0x21, 0x24, 0x25, 0x2c, 0x2d]);
 
+/** One exchange as a trace hook sees it, secrets already masked. */
 export interface TraceEvent {
   /** Command bytes as hex, secrets redacted. */
   readonly command: string;
@@ -18,6 +19,7 @@ export interface TraceEvent {
   readonly ms: number;
 }
 
+/** Receives every exchange of a channel (ChannelOptions.trace). */
 export type TraceHook = (event: TraceEvent) => void;
 
 /** Whether this command's data field is secret (PIN / PUK bearing). */

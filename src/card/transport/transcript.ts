@@ -25,6 +25,7 @@ export class TranscriptFormatError extends TransportError {
   }
 }
 
+/** Parses transcript text into entries; throws TranscriptFormatError naming the line. */
 export function parseTranscript(text: string): TranscriptEntry[] {
   const out: TranscriptEntry[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
@@ -73,6 +74,7 @@ export class RecordingTransport implements CardTransport {
     this.lines.push(`!! ${code} ${message}`.trimEnd());
   }
 
+  /** Everything recorded so far, one line per command, response or error. */
   transcript(): string {
     return this.lines.join('\n') + (this.lines.length ? '\n' : '');
   }
@@ -132,6 +134,7 @@ export class ReplayTransport implements CardTransport {
     return this.entries.length - this.pos;
   }
 
+  /** Throws ReplayMismatchError if the transcript has entries left. */
   assertDone(): void {
     const next = this.entries[this.pos];
     if (next) throw new ReplayMismatchError(`transcript not finished: ${this.remaining} entries left, next at line ${next.line}`);

@@ -30,18 +30,21 @@ export function downlinkDatabasePath(dataDir: string): string {
   return path.join(dataDir, 'downlink.sqlite');
 }
 
-/** Opens (creating) the downlink database with the journal's durability settings. */
+/** @internal Opens (creating) the downlink database with the journal's durability settings. */
 export function openDownlinkDatabase(file: string): Database.Database {
   const db = openDatabase(file, { busyTimeoutMs: 10000 });
   db.exec(SCHEMA);
   return db;
 }
 
+/** The fund's card blacklist as last applied. */
 export class BlacklistStore {
+  /** @internal The SQLite connection. */
   readonly db: Database.Database;
   private readonly lookup;
   private readonly ownsDb: boolean;
 
+  /** @internal A store on an open connection; use BlacklistStore.open. */
   constructor(db: Database.Database, ownsDb = false) {
     this.db = db;
     this.ownsDb = ownsDb;
@@ -68,6 +71,7 @@ export class BlacklistStore {
     return onDate === undefined || blacklistedOn(row, onDate);
   }
 
+  /** How many cards are on the list. */
   count(): number {
     return this.db.prepare('SELECT COUNT(*) FROM blacklist').pluck().get() as number;
   }
@@ -106,6 +110,7 @@ export class BlacklistStore {
     return { cards: doc.cards.length };
   }
 
+  /** Closes the database (when the store opened it). */
   close(): void {
     if (this.ownsDb && this.db.open) this.db.close();
   }

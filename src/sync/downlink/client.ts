@@ -23,6 +23,7 @@ export interface DownlinkResult {
   detail?: string;
 }
 
+/** Options of refreshDownlink. */
 export interface DownlinkOptions {
   /** Attempts per document on network errors and 5xx (default 3; short jittered backoff). */
   attempts?: number;
@@ -34,23 +35,30 @@ export interface DownlinkOptions {
   names?: readonly DownlinkName[];
 }
 
+/** The fund's downlink documents as last applied (SQLite `DATA/downlink.sqlite`), with their ETags. */
 export class DownlinkStore {
+  /** @internal The SQLite connection. */
   readonly db: Database.Database;
+  /** The blacklist, in the same database. */
   readonly blacklist: BlacklistStore;
 
+  /** @internal A store on an open connection; use DownlinkStore.open. */
   constructor(db: Database.Database) {
     this.db = db;
     this.blacklist = new BlacklistStore(db);
   }
 
+  /** Opens (creating) the store in `dataDir`. */
   static open(dataDir: string): DownlinkStore {
     return new DownlinkStore(openDownlinkDatabase(downlinkDatabasePath(dataDir)));
   }
 
+  /** The ETag of the applied version of `name`, or null. */
   etag(name: DownlinkName): string | null {
     return (this.db.prepare('SELECT etag FROM downlink_documents WHERE name = ?').pluck().get(name) as string | undefined) ?? null;
   }
 
+  /** The applied version of `name`, or null. */
   document(name: DownlinkName): Buffer | null {
     return (this.db.prepare('SELECT body FROM downlink_documents WHERE name = ?').pluck().get(name) as Buffer | undefined) ?? null;
   }
@@ -69,6 +77,7 @@ export class DownlinkStore {
     return body ? parseRulesDocument(body) : null;
   }
 
+  /** Validates and applies a new version of `name` in one transaction (or not at all). */
   apply(name: DownlinkName, body: Buffer, etag: string, options: DownlinkOptions = {}): void {
     switch (name) {
       case 'blacklist':
@@ -86,6 +95,7 @@ export class DownlinkStore {
     }
   }
 
+  /** Closes the database. */
   close(): void {
     if (this.db.open) this.db.close();
   }

@@ -10,6 +10,7 @@ import { isoDateSchema } from '../../common/calendar-date';
  * Each is served with a strong ETag; terminals fetch with If-None-Match and apply atomically.
  */
 export const DOWNLINK_NAMES = ['blacklist', 'catalogue', 'rules'] as const;
+/** A document the fund publishes for terminals. */
 export type DownlinkName = (typeof DOWNLINK_NAMES)[number];
 
 export const DOWNLINK_CONTENT_TYPES: Record<DownlinkName, string> = {

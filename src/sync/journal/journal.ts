@@ -42,12 +42,14 @@ export interface JournalOptions {
    */
   trust?: TrustStore;
   batch?: Partial<BatchPolicy>;
+  /** The clock (timestamps, batch ages). */
   now?: () => Date;
   /** Largest number of drafts signed and committed in one transaction. */
   maxGroup?: number;
 }
 
 export class Journal {
+  /** @internal The SQLite connection. */
   readonly db: Database.Database;
   readonly file: string;
   private readonly queries: JournalQueries;
@@ -205,6 +207,7 @@ export class Journal {
     return this.queries.rejectedInvoices(options);
   }
 
+  /** What is waiting to be sent, acknowledged or corrected. */
   backlog(): Backlog {
     return this.queries.backlog();
   }
@@ -221,5 +224,6 @@ export class Journal {
     if (this.db.open) this.db.close();
   }
 
+  /** The `x5t#S256` of a DER certificate. */
   static thumbprint = certificateThumbprint;
 }

@@ -27,6 +27,7 @@ export interface JournalProblem {
   batchId?: number;
 }
 
+/** What verifyJournal found. */
 export interface JournalReport {
   ok: boolean;
   file: string;
@@ -43,6 +44,7 @@ export interface JournalReport {
 
 const MAX_PROBLEMS = 50;
 
+/** Rechecks a journal file from its bytes (read-only): every signature, hash, chain link, batch and acknowledgement. */
 export function verifyJournal(file: string): JournalReport {
   const report: JournalReport = {
     ok: false,
