@@ -25,6 +25,7 @@ import { pinBlock, pukBlock, wipe } from './pin';
 import type { FullReadResult, PinResult, PinStatus, ProfessionalAuthResult, RightsUpdateResult, UnblockResult } from './results';
 import type { Beneficiary, CardData, Dispensation, Emergency, Holder, IsoDate, Prescription, Rights } from './types';
 
+/** Options of ChifaCard.open. */
 export interface ChifaCardOptions extends LinkOptions {
   /** 'multi-record' (default): READ RECORD(S) over whole files; 'naive': one record per APDU (benchmark baseline). */
   strategy?: ReadStrategy;
@@ -324,12 +325,14 @@ export class ChifaCard {
    * encoded and checked first; then one APPEND RECORD each, in order — the last one becomes
    * record 1, the newest. If the link fails midway, AppendInterruptedError says how many made it.
    */
-  appendDispensations(items: readonly NewDispensation[]): Promise<{ appended: number }> {
+  // async: a record that does not encode (RecordInputError) rejects the promise like every other
+  // failure, rather than throwing before the caller has a promise to catch.
+  async appendDispensations(items: readonly NewDispensation[]): Promise<{ appended: number }> {
     return this.append(InsuredFiles.dispensations, items.map(encodeDispensation));
   }
 
   /** Appends prescriptions (same rules as appendDispensations). */
-  appendPrescriptions(items: readonly Prescription[]): Promise<{ appended: number }> {
+  async appendPrescriptions(items: readonly Prescription[]): Promise<{ appended: number }> {
     return this.append(InsuredFiles.prescriptions, items.map(encodePrescription));
   }
 
