@@ -24,6 +24,7 @@ export interface CommandApdu {
 /** ISO 7816-3 §12.1.3 cases: 1 (no data, no Le), 2 (Le), 3 (data), 4 (data and Le). */
 export type ApduCase = 1 | 2 | 3 | 4;
 
+/** A command APDU as parseCommand read it: its fields, case, and whether its lengths were extended. */
 export interface ParsedCommand extends CommandApdu {
   readonly data: Buffer;
   readonly case: ApduCase;

@@ -23,6 +23,7 @@ export interface Atr {
   readonly capabilities: CardCapabilities;
 }
 
+/** A malformed ATR; `offset` names the byte. */
 export class AtrError extends ChifaError {
   readonly offset: number;
   constructor(message: string, offset: number) {

@@ -44,6 +44,7 @@ export type TlvErrorCode =
   | 'too-deep'
   | 'invalid-input';
 
+/** Bad BER-TLV bytes; `offset` is where decoding stopped. */
 export class TlvError extends ChifaError {
   readonly offset: number;
   constructor(code: TlvErrorCode, reason: string, offset: number) {

@@ -56,7 +56,13 @@ function stepsOf(t: TearSpec): number {
   return t.commit === true ? Infinity : 0;
 }
 
-/** The faults armed on a card (`card.faults`); see this module's comment for the phases. */
+/**
+ * The faults armed on a card (`card.faults`). Targets count APDUs from the moment a fault is
+ * armed (`apdu: 1` = the next; with `ins`, only those with that INS); each fires once. Removal
+ * phases: `before` (nothing runs), `during` (the power goes after `step` NVM programming steps,
+ * the answer is lost), `after` (the answer is delivered, then the card leaves). A tear is a
+ * `during` that leaves the card in the reader, unpowered, until the next power-on recovers it.
+ */
 export class FaultScript {
   /** Added delay per APDU, in milliseconds (mimics a real card's processing time). */
   latencyMs = 0;

@@ -37,7 +37,11 @@ export interface FundAudit {
 
 const MAX = 50;
 
-/** Audits the fund's store in `dataDir` (read-only): see the module comment for what it proves. */
+/**
+ * Audits the fund's store in `dataDir` (read-only): per pharmacy, invoice numbers from 1 without
+ * gap or repeat, each linked to the previous hash, every signature and manifest verified, batches
+ * tiling the chain, no dispensing accepted twice. `ok` when nothing is wrong.
+ */
 export function auditFundStore(dataDir: string): FundAudit {
   const file = path.join(dataDir, 'fund.sqlite');
   const audit: FundAudit = { ok: false, file, pharmacies: [], problems: [] };

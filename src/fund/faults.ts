@@ -42,6 +42,7 @@ export const NO_FAULTS: FaultSpec = {
   seed: null,
 };
 
+/** A fault SPEC that does not parse; `field` names the bad item. */
 export class FaultSpecError extends SyncError {
   constructor(field: string, message: string) {
     super('bad-fault-spec', `--faults: ${field}: ${message}`, field);

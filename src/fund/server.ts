@@ -76,7 +76,10 @@ export function defaultFundCa(): string {
   return testKeyFile('fund-ca.pem');
 }
 
-/** The reference fund server: see the module comment. */
+/**
+ * The reference fund server (express + SQLite): verifies uploaded batches, stores them,
+ * acknowledges per invoice, serves the downlink, and misbehaves on purpose when given faults.
+ */
 export class FundServer {
   /** @internal The express application. */
   readonly app: express.Express;

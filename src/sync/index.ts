@@ -52,6 +52,5 @@ export type { UploadBody, InvoiceResult, BatchAck } from './protocol';
 export { DownlinkStore, refreshDownlink, type DownlinkResult, type DownlinkOptions } from './downlink/client';
 export { BlacklistStore } from './downlink/blacklist';
 export type { DownlinkName } from './downlink/format';
-export { SyncError, JournalError, FundError, CertificateError } from './errors';
-export { NetworkError } from './http';
+export { SyncError, JournalError, CertificateError } from './errors';
 export { InvalidInvoiceError } from './invoice-check';

@@ -117,7 +117,11 @@ const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
-/** Sends the journal's closed batches to the fund: see the module comment for ordering, retries and crash safety. */
+/**
+ * Sends the journal's closed batches to the fund, in order, each with an idempotency key derived
+ * from its signed manifest, retrying network failures, 408, 429 and 5xx with backoff (honouring
+ * Retry-After); a batch is marked sent only once the fund's answer is recorded.
+ */
 export class Uploader {
   readonly endpoint: FundEndpoint;
   private readonly journal: Journal;

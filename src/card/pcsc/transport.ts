@@ -6,23 +6,7 @@ import type { CardHandle, Disposition, PcscBackend, Protocol, ShareMode } from '
 import { pcscliteBackend } from './binding';
 import { CardResetError, CardUnresponsiveError, PcscError, SCARD, SharingViolationError, toPcscError } from './errors';
 
-/**
- * A CardTransport over one PC/SC reader.
- *
- * Transactions: pcsclite 1.0.1 does not expose SCardBeginTransaction, so `transaction(fn)` gets
- * the same guarantee — no other application's APDU between ours — from the share mode: in
- * exclusive mode (the default; a counter's reader belongs to the counter) every operation is
- * already protected; in shared mode the transport reconnects exclusively for the duration of
- * `fn` (leaving the card powered, so its security state survives) and back to shared afterwards.
- * Unlike a real PC/SC transaction, that needs the other applications to be disconnected, not
- * merely idle; `sharedTransactions: 'none'` opts out. Inside this process, CardChannel's mutex
- * keeps callers apart.
- *
- * Reset by someone else: a shared card reset by another application answers
- * SCARD_W_RESET_CARD. The transport reconnects at once and throws CardResetError: the card works
- * again, but its PIN and authentication state are gone, so the caller must open it again — an
- * APDU is never silently retried on a card whose state changed under it.
- */
+/** Options of PcscTransport.connect. */
 export interface PcscTransportOptions {
   /** 'exclusive' (default) or 'shared'. */
   share?: ShareMode;
@@ -42,6 +26,23 @@ export interface PcscTransportOptions {
   backend?: PcscBackend;
 }
 
+/**
+ * A CardTransport over one PC/SC reader.
+ *
+ * Transactions: pcsclite 1.0.1 does not expose SCardBeginTransaction, so `transaction(fn)` gets
+ * the same guarantee — no other application's APDU between ours — from the share mode: in
+ * exclusive mode (the default; a counter's reader belongs to the counter) every operation is
+ * already protected; in shared mode the transport reconnects exclusively for the duration of
+ * `fn` (leaving the card powered, so its security state survives) and back to shared afterwards.
+ * Unlike a real PC/SC transaction, that needs the other applications to be disconnected, not
+ * merely idle; `sharedTransactions: 'none'` opts out. Inside this process, CardChannel's mutex
+ * keeps callers apart.
+ *
+ * Reset by someone else: a shared card reset by another application answers
+ * SCARD_W_RESET_CARD. The transport reconnects at once and throws CardResetError: the card works
+ * again, but its PIN and authentication state are gone, so the caller must open it again — an
+ * APDU is never silently retried on a card whose state changed under it.
+ */
 export class PcscTransport implements CardTransport {
   readonly reader: string;
   readonly share: ShareMode;

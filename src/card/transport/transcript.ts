@@ -19,6 +19,7 @@ export type TranscriptEntry =
   | { kind: 'response'; hex: string; line: number }
   | { kind: 'error'; code: string; message: string; line: number };
 
+/** A transcript line that cannot be parsed (the message names the line). */
 export class TranscriptFormatError extends TransportError {
   constructor(line: number, message: string) {
     super('transcript-format', `transcript line ${line}: ${message}`);
@@ -84,6 +85,7 @@ export class RecordingTransport implements CardTransport {
   }
 }
 
+/** The replayed session diverged from the transcript (another command, or more commands than recorded). */
 export class ReplayMismatchError extends TransportError {
   constructor(message: string) {
     super('replay-mismatch', message);

@@ -16,6 +16,7 @@ import { rulesDocumentSchema, type DownlinkName } from './format';
  * (headers Chifa-Signature and Chifa-Fund-Certificate), checked against the fund CA first.
  */
 
+/** What refreshDownlink did with one document. */
 export interface DownlinkResult {
   name: DownlinkName;
   status: 'updated' | 'unchanged' | 'absent' | 'failed';
