@@ -76,6 +76,30 @@ export default tseslint.config(
     languageOptions: { sourceType: 'module' },
   },
   {
+    // The examples and scripts run on Node (the examples as a user's own project would).
+    files: ['examples/**/*.{js,mjs,cjs}', 'scripts/**/*.js'],
+    languageOptions: {
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        process: 'readonly',
+        __dirname: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        performance: 'readonly',
+      },
+    },
+  },
+  {
+    // The integrator example's jest suite uses jest's globals, as jest suites do.
+    files: ['examples/integrator-tests/__tests__/**/*.js'],
+    languageOptions: {
+      globals: { test: 'readonly', expect: 'readonly', beforeAll: 'readonly', afterAll: 'readonly', afterEach: 'readonly' },
+    },
+  },
+  {
     // Tests read JSON answers (the API's, the fund's) without declaring every shape.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
