@@ -19,13 +19,13 @@
 export { InvalidInputError, type FieldIssue } from '../common/errors';
 export { formatDa, formatRate, type Centimes, type RateBp } from './money';
 export { CATEGORIES, type Category } from './category';
-export type { IsoDate } from './dates';
+export type { IsoDate } from '../common/calendar-date';
 export {
   computeSplit,
   REASONS,
   type SplitLine,
   type Basket,
-  type Rights,
+  type CoverageRights,
   type SplitContext,
   type DocumentReason,
   type LineReason,
@@ -38,7 +38,8 @@ export { formatQuote } from './quote-format';
 export { loadRules, type RuleBook } from './rules/load';
 export type { RuleVersion } from './rules/schema';
 export { CatalogueStore } from './catalogue/store';
-export { importCatalogue, type ImportResult } from './catalogue/import';
+export { importCatalogue, type ImportResult, type ImportOptions } from './catalogue/import';
+export { CatalogueEncodingError, type CatalogueEncoding } from './catalogue/encoding';
 export type { Product } from './catalogue/product';
 export {
   BillingError,

@@ -25,5 +25,5 @@ export { InProcessTransport } from './in-process-transport';
 export type { FaultScript, FaultTarget, TearSpec, RemovalPhase } from './faults';
 export { VpcdBridge, vpcdReaderName, VPCD_PORT, type VpcdBridgeOptions } from './vpcd';
 export { parseCardImage, CardImageError, type CardImage, type InsuredImage, type ProfessionalImage } from './image-schema';
-export { CardStateError, type CardSnapshot } from './state';
+export { CardStateFileError, type CardSnapshot } from './state';
 export type { CardOptions } from './context';

@@ -23,6 +23,7 @@ export interface VerifiedAnswer {
   certificate: Buffer;
 }
 
+/** Checks the fund's signed answers against the fund CA the terminal is configured with. */
 export class FundVerifier {
   private readonly cas;
   private readonly now: () => Date;
@@ -33,6 +34,7 @@ export class FundVerifier {
     this.now = options.now ?? (() => new Date());
   }
 
+  /** A verifier trusting the CA certificates (PEM) in `files`. */
   static fromFiles(files: readonly string[], options: { now?: () => Date } = {}): FundVerifier {
     return new FundVerifier(
       files.map((f) => fs.readFileSync(f)),
@@ -40,7 +42,7 @@ export class FundVerifier {
     );
   }
 
-  /** Verifies a compact JWS of type `typ` signed with the certificate `certificateB64` (base64 DER). */
+  /** @internal Verifies a compact JWS of type `typ` signed with the certificate `certificateB64` (base64 DER). */
   verify(jws: string, certificateB64: string, typ: JwsType, what: string): VerifiedAnswer {
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(certificateB64))
       throw new SyncError('bad-fund-answer', `${what}: the fund's certificate is not base64`);
@@ -59,7 +61,7 @@ export class FundVerifier {
     return { payload: p.payload, jws, certificate: cert.der };
   }
 
-  /** Verifies a JSON answer body `{ jws, certificate }`. */
+  /** @internal Verifies a JSON answer body `{ jws, certificate }`. */
   verifyAnswer(body: Buffer, typ: JwsType, what: string): VerifiedAnswer {
     let json: unknown;
     try {
@@ -73,6 +75,7 @@ export class FundVerifier {
   }
 
   /**
+   * @internal
    * Verifies a downlink document: the signature header must name this document and its ETag
    * and carry the SHA-256 of exactly these bytes.
    */

@@ -27,6 +27,7 @@ export interface FundEndpoint {
   verifier?: FundVerifier;
 }
 
+/** Options of fundEndpoint. */
 export interface EndpointOptions {
   /** PEM of the CA of the fund's TLS certificate. */
   ca?: string | Buffer;

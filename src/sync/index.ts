@@ -5,12 +5,14 @@
  * catalogue) fetched back.
  *
  * ```ts
- * import { Journal, Uploader, draftFromSplit } from 'chifa-terminal/sync';
+ * import { Journal, Uploader, RequestAuthenticator, FundVerifier, draftFromSplit } from 'chifa-terminal/sync';
  *
  * const journal = Journal.open('./var/journal.sqlite', { signer });
  * await journal.append(draftFromSplit({ split, basket, context, fund: 'CNAS', beneficiary }));
  * await journal.closeOpenBatch();
- * await new Uploader(journal, { fund: 'https://fund.example' }).runOnce();
+ * const auth = new RequestAuthenticator(signer); // each request signed by the pharmacist's card
+ * const verifier = FundVerifier.fromFiles(['fund-ca.pem']); // the fund's answers checked against its CA
+ * await new Uploader(journal, { fund: 'https://fund.example', auth, verifier }).runOnce();
  * ```
  *
  * See docs/sync.md for the formats and the guarantees.
@@ -29,10 +31,13 @@ export {
   type BatchInfo,
   type Backlog,
   type RejectedInvoice,
+  type SignedProof,
 } from './journal/journal';
 export { verifyJournal, type JournalReport, type JournalProblem } from './journal/verify';
 export { Uploader, type UploaderOptions, type RetryPolicy, type SyncProgress, type SyncSummary } from './uploader';
-export { fundEndpoint, type FundEndpoint } from './http';
+export { fundEndpoint, type FundEndpoint, type EndpointOptions } from './http';
+export { RequestAuthenticator, type SignerAccess, type RequestAuthOptions } from './request-auth';
+export { FundVerifier, type VerifiedAnswer } from './fund-verifier';
 export { SoftwareSigner, certificateThumbprint, type Signer } from './signer';
 export {
   draftFromSplit,
@@ -40,7 +45,6 @@ export {
   type Fund,
   type InvoiceKind,
   type InvoiceLine,
-  type Rights,
   type CardContext,
   type Totals,
   type InvoiceReference,

@@ -20,9 +20,11 @@ import { pharmacyIdOf, type Signer } from './signer';
  */
 export type SignerAccess = <T>(use: (signer: Signer) => Promise<T>) => Promise<T | undefined>;
 
+/** Options of RequestAuthenticator. */
 export interface RequestAuthOptions {
   /** Token lifetime in seconds (default 120, at most MAX_TOKEN_LIFETIME_S). */
   lifetimeSeconds?: number;
+  /** The clock the tokens are dated with. */
   now?: () => Date;
 }
 
@@ -32,6 +34,7 @@ export function sha256b64u(data: Buffer): string {
   return b64uEncode(createHash('sha256').update(data).digest());
 }
 
+/** Signs each request to the fund with a fresh short-lived token (the pharmacist's card, or a Signer). */
 export class RequestAuthenticator {
   private readonly source: Signer | SignerAccess;
   private readonly lifetime: number;

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { packageRoot } from '../common/paths';
+import { FundVerifier } from '../sync/fund-verifier';
 import { SoftwareSigner } from '../sync/signer';
 
 /**
@@ -79,6 +80,14 @@ export const testKeys = {
 export function testSigner(name: TestPharmacy = 'pharmacy-1'): SoftwareSigner {
   const k = testKeys.pharmacy(name);
   return SoftwareSigner.fromFiles(k.key, k.cert);
+}
+
+/**
+ * A verifier of the fund's signed answers that trusts the TEST ONLY fund CA, as a terminal
+ * talking to the reference fund must (`UploaderOptions.verifier`, `fundEndpoint(url, { verifier })`).
+ */
+export function testFundVerifier(): FundVerifier {
+  return FundVerifier.fromFiles([testKeys.fundCa]);
 }
 
 /** The card serials on the shipped test blacklist (`fixtures/blacklist.json`), which the fund serves by default. */

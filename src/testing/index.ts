@@ -41,7 +41,7 @@ export {
   type PharmacyFields,
 } from './images';
 export { expectTranscript, type HasTranscript } from './transcript';
-export { startFund, type StartFundOptions, type TestFund, type ExpectedAudit } from './start-fund';
+export { startFund, type StartFundOptions, type TestFund, type ExpectedAudit, type FundClientOptions } from './start-fund';
 export { stopAll } from './cleanup';
 export {
   FIXTURE_CARDS,
@@ -49,6 +49,7 @@ export {
   cardFixture,
   testKeys,
   testSigner,
+  testFundVerifier,
   blacklistedSerials,
   type FixtureCard,
   type TestPharmacy,

@@ -5,8 +5,11 @@ import * as path from 'node:path';
 import { auditFundStore, type FundAudit } from '../fund/audit';
 import { NO_FAULTS, parseFaults, type FaultSpec } from '../fund/faults';
 import { FundServer } from '../fund/server';
+import type { FundVerifier } from '../sync/fund-verifier';
+import { RequestAuthenticator } from '../sync/request-auth';
+import type { Signer } from '../sync/signer';
 import { track, untrack } from './cleanup';
-import { testKeys } from './fixtures';
+import { testFundVerifier, testKeys } from './fixtures';
 
 /**
  * `startFund`: the reference fund server on a free loopback port, with its store in a temporary
@@ -48,6 +51,23 @@ export interface ExpectedAudit {
   readonly pharmacies?: number;
 }
 
+/**
+ * What a pharmacy's client needs to talk to the test fund (an `UploaderOptions` subset; also
+ * `fundEndpoint(options.fund, options)`): its URL, the TLS CA with `tls`, the request
+ * authenticator signing with the pharmacy's key, and the verifier of the fund's signed answers
+ * (trusting the TEST ONLY fund CA).
+ */
+export interface FundClientOptions {
+  /** The fund's base URL. */
+  readonly fund: string;
+  /** With `tls`: the CA (PEM) of the fund's TLS certificate. */
+  readonly ca?: Buffer;
+  /** Signs every request with the pharmacy's key (the fund answers 401 without it). */
+  readonly auth: RequestAuthenticator;
+  /** Checks the fund's signed answers. */
+  readonly verifier: FundVerifier;
+}
+
 /** A running reference fund. */
 export interface TestFund {
   /** Its base URL, e.g. `http://127.0.0.1:41237` (give it to the uploader as `fund`). */
@@ -58,6 +78,11 @@ export interface TestFund {
   readonly ca: Buffer | undefined;
   /** The server (faults can be changed through `server.faults`). */
   readonly server: FundServer;
+  /**
+   * Client options for a pharmacy whose requests `signer` signs (a professional card's signer, or
+   * `testSigner()`): `new Uploader(journal, fund.client(signer))`.
+   */
+  client(signer: Signer): FundClientOptions;
   /** Audits the store: every invoice exactly once, chains without gaps, every signature and manifest. */
   audit(): FundAudit;
   /**
@@ -91,7 +116,7 @@ function totals(audit: FundAudit): Required<ExpectedAudit> {
  *
  * ```ts
  * const fund = await startFund({ faults: '5xx=0.3,drop-after=0.2,seed=7' });
- * await new Uploader(journal, { fund: fund.url }).runOnce();
+ * await new Uploader(journal, fund.client(testSigner())).runOnce();
  * fund.expectAudit({ accepted: 3 });
  * await fund.stop();
  * ```
@@ -129,6 +154,12 @@ export async function startFund(options: StartFundOptions = {}): Promise<TestFun
     dataDir,
     ca: options.tls ? fs.readFileSync(testKeys.tlsCa) : undefined,
     server,
+    client: (signer) => ({
+      fund: url,
+      ...(options.tls ? { ca: fs.readFileSync(testKeys.tlsCa) } : {}),
+      auth: new RequestAuthenticator(signer),
+      verifier: testFundVerifier(),
+    }),
     audit: () => auditFundStore(dataDir),
     expectAudit: (expected = {}) => {
       const audit = auditFundStore(dataDir);

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import {
   AmountOverflowError,
   BillingError,
+  CatalogueEncodingError,
   CatalogueImportError,
   CatalogueStore,
   CATEGORIES,
@@ -99,6 +100,11 @@ describe('the catalogue and the rules as files', () => {
     expect(err).toBeInstanceOf(CatalogueImportError);
     expect(err).toBeInstanceOf(BillingError);
     expect(store.count()).toBe(1);
+    // A spreadsheet's CSV in the Windows code page, read as UTF-8: refused, naming where, nothing written.
+    const latin1 = Buffer.from(`${header}\nT-3,Caf\xe9,Brand,box,1 mg,1000,900,1,0\n`, 'latin1');
+    expect(() => importCatalogue(store, latin1)).toThrow(CatalogueEncodingError);
+    expect(importCatalogue(store, latin1, { encoding: 'windows-1252' })).toMatchObject({ inserted: 1 });
+    expect(store.get('T-3')?.dci).toBe('Café');
     store.close();
   });
 

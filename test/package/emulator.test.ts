@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { ChifaCard, CardRemovedError } from '../../src/card';
 import {
   CardImageError,
-  CardStateError,
+  CardStateFileError,
   InProcessTransport,
   parseCardImage,
   VirtualCard,
@@ -39,7 +39,7 @@ describe('images and state', () => {
     expect(card.kind).toBe('insured');
   });
 
-  it('a state file keeps the card across restarts; a damaged one is a CardStateError', async () => {
+  it('a state file keeps the card across restarts; a damaged one is a CardStateFileError', async () => {
     const state = path.join(dir, 'card.json');
     const first = VirtualCard.open({ image: fixturePath('cards', 'demo.json'), state });
     const chifa = await ChifaCard.open(new InProcessTransport(first));
@@ -47,7 +47,7 @@ describe('images and state', () => {
     const again = VirtualCard.open({ state });
     expect(again.triesLeft()).toBe(2);
     fs.writeFileSync(state, '{"format":"something else"}');
-    expect(() => VirtualCard.fromState(state)).toThrow(CardStateError);
+    expect(() => VirtualCard.fromState(state)).toThrow(CardStateFileError);
   });
 
   it('faults on the card itself: removal, then insert and power on', async () => {

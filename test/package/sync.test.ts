@@ -13,17 +13,19 @@ import {
   DownlinkStore,
   draftFromSplit,
   fundEndpoint,
+  FundVerifier,
   InvalidInvoiceError,
   Journal,
   JournalError,
   refreshDownlink,
+  RequestAuthenticator,
   SoftwareSigner,
   SyncError,
   Uploader,
   verifyJournal,
   type InvoiceDraft,
 } from '../../src/sync';
-import { blacklistedSerials, startFund, stopAll, testKeys, testSigner } from '../../src/testing';
+import { blacklistedSerials, startFund, stopAll, testFundVerifier, testKeys, testSigner } from '../../src/testing';
 
 /** chifa-terminal/sync and chifa-terminal/fund from a vendor's side: journal, signer, upload, downlink, and their errors. */
 
@@ -94,7 +96,12 @@ describe('upload and downlink against the reference fund', () => {
     const journal = Journal.open(path.join(dir, 'journal.sqlite'), { signer: testSigner() });
     await journal.append(draft());
     await journal.closeOpenBatch();
-    const uploader = new Uploader(journal, { fund: url });
+    // Every request is signed with the pharmacy's key; every answer is checked against the fund CA.
+    const uploader = new Uploader(journal, {
+      fund: url,
+      auth: new RequestAuthenticator(testSigner()),
+      verifier: FundVerifier.fromFiles([defaultFundCa()]),
+    });
     expect(await uploader.runOnce()).toMatchObject({ accepted: 1, error: null });
     uploader.endpoint.agent.destroy();
     await journal.close();
@@ -110,7 +117,7 @@ describe('upload and downlink against the reference fund', () => {
   it('refreshDownlink stores the blacklist and rules the fund publishes; BlacklistStore answers', async () => {
     const fund = await startFund();
     const store = DownlinkStore.open(dir);
-    const endpoint = fundEndpoint(fund.url);
+    const endpoint = fundEndpoint(fund.url, { auth: new RequestAuthenticator(testSigner()), verifier: testFundVerifier() });
     const results = await refreshDownlink(endpoint, store);
     expect(results.map((r) => [r.name, r.status])).toEqual([
       ['blacklist', 'updated'],

@@ -70,7 +70,7 @@ describe('startFund', () => {
     const fund = await startFund();
     expect(fund.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const journal = await journalWith(3);
-    const endpoint = fundEndpoint(fund.url);
+    const endpoint = fundEndpoint(fund.url, fund.client(testSigner('pharmacy-1')));
     const summary = await new Uploader(journal, { fund: endpoint }).runOnce();
     expect(summary).toMatchObject({ batches: 1, invoices: 3, accepted: 3, rejected: 0, error: null });
     const audit = fund.expectAudit({ invoices: 3, accepted: 3, batches: 1, pharmacies: 1 });
@@ -90,7 +90,7 @@ describe('startFund', () => {
     const journal = Journal.open(path.join(dir, 'journal.sqlite'), { signer: testSigner(), batch: { maxCount: 2 } });
     await journal.appendMany(drafts(5));
     await journal.closeOpenBatch();
-    const uploader = new Uploader(journal, { fund: fund.url, retry: { baseMs: 1, maxMs: 5 } });
+    const uploader = new Uploader(journal, { ...fund.client(testSigner()), retry: { baseMs: 1, maxMs: 5 } });
     const summary = await uploader.runOnce();
     expect(summary.error).toBeNull();
     expect(summary.retries).toBeGreaterThan(0);
@@ -116,7 +116,9 @@ describe('startFund', () => {
     const fund = await startFund({ tls: true, dataDir: path.join(dir, 'fund') });
     expect(fund.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const journal = await journalWith(1);
-    const uploader = new Uploader(journal, { fund: fund.url, ca: fund.ca! });
+    const client = fund.client(testSigner());
+    expect(client.ca).toEqual(fund.ca);
+    const uploader = new Uploader(journal, client);
     expect((await uploader.runOnce()).accepted).toBe(1);
     uploader.endpoint.agent.destroy();
     await journal.close();

@@ -6,7 +6,16 @@ const os = require('node:os');
 const path = require('node:path');
 const { ChifaCard, ProfessionalCard } = require('chifa-terminal');
 const { CatalogueStore } = require('chifa-terminal/billing');
-const { startCard, startFund, insuredImage, tearNextAppend, expectTranscript, testSigner, stopAll } = require('chifa-terminal/testing');
+const {
+  startCard,
+  startFund,
+  insuredImage,
+  tearNextAppend,
+  expectTranscript,
+  testSigner,
+  testKeys,
+  stopAll,
+} = require('chifa-terminal/testing');
 const { recordSale, uploadAll } = require('../product/sale');
 
 const TODAY = '2025-07-01';
@@ -93,7 +102,7 @@ test('a fund round trip through a failing network: every invoice stored exactly 
     const { card, pro, cardData } = await openCards();
     await recordSale({ card, pro, journalFile, cardData, lines: [{ product: products.paracetamol, quantity: 1 + i }], date: TODAY });
   }
-  const summary = await uploadAll({ journalFile, signer: testSigner('pharmacy-1'), fundUrl: fund.url });
+  const summary = await uploadAll({ journalFile, signer: testSigner('pharmacy-1'), fundUrl: fund.url, fundCa: testKeys.fundCa });
   expect(summary.error).toBeNull();
   fund.expectAudit({ invoices: 3, accepted: 3, pharmacies: 1 });
 });

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { ChifaCard, ProfessionalCard, CardRemovedError } from 'chifa-terminal';
 import { CatalogueStore } from 'chifa-terminal/billing';
-import { startCard, startFund, insuredImage, removeAt, statusWord, expectTranscript, stopAll } from 'chifa-terminal/testing';
+import { startCard, startFund, insuredImage, removeAt, statusWord, expectTranscript, stopAll, testKeys } from 'chifa-terminal/testing';
 
 const { recordSale, uploadAll } = createRequire(import.meta.url)('../product/sale.js');
 
@@ -65,7 +65,13 @@ test('a sale uploaded to the fund over HTTPS, audited', async () => {
   });
   assert.deepEqual(sale, { invoice: 1, written: 1, interrupted: false });
   const { professionalCardSigner } = await import('chifa-terminal');
-  const summary = await uploadAll({ journalFile, signer: professionalCardSigner(pro), fundUrl: fund.url, ca: fund.ca });
+  const summary = await uploadAll({
+    journalFile,
+    signer: professionalCardSigner(pro),
+    fundUrl: fund.url,
+    fundCa: testKeys.fundCa,
+    ca: fund.ca,
+  });
   assert.equal(summary.accepted, 1);
   const audit = fund.expectAudit({ invoices: 1, accepted: 1 });
   assert.equal(audit.pharmacies[0].pharmacyId, 'DZ16-PH-00001');

@@ -4,7 +4,7 @@
 // uploads the journal to the fund. It only uses chifa-terminal's public entry points.
 const { AppendInterruptedError, professionalCardSigner } = require('chifa-terminal');
 const { computeSplit, loadRules } = require('chifa-terminal/billing');
-const { Journal, Uploader, draftFromSplit } = require('chifa-terminal/sync');
+const { Journal, Uploader, RequestAuthenticator, FundVerifier, draftFromSplit } = require('chifa-terminal/sync');
 
 /** Prices `lines` ({ product, quantity }) for the card's holder and returns the invoice draft. */
 function draftFor(cardData, rank, lines, date) {
@@ -57,10 +57,21 @@ async function recordSale({ card, pro, journalFile, cardData, rank = 1, lines, d
   }
 }
 
-/** Closes the open batch and uploads everything the fund has not acknowledged; retries until done. */
-async function uploadAll({ journalFile, signer, fundUrl, ca, attempts = 10 }) {
+/**
+ * Closes the open batch and uploads everything the fund has not acknowledged; retries until done.
+ * `signer` signs the batch manifests and every request (the fund authenticates the pharmacy);
+ * the fund's answers are believed only once verified against `fundCa` (PEM file of the fund CA);
+ * `ca` is the CA of the fund's TLS certificate, for HTTPS.
+ */
+async function uploadAll({ journalFile, signer, fundUrl, fundCa, ca, attempts = 10 }) {
   const journal = Journal.open(journalFile, { signer });
-  const uploader = new Uploader(journal, { fund: fundUrl, ...(ca ? { ca } : {}), retry: { baseMs: 1, maxMs: 10 } });
+  const uploader = new Uploader(journal, {
+    fund: fundUrl,
+    ...(ca ? { ca } : {}),
+    auth: new RequestAuthenticator(signer),
+    verifier: FundVerifier.fromFiles([fundCa]),
+    retry: { baseMs: 1, maxMs: 10 },
+  });
   try {
     await journal.closeOpenBatch();
     for (let i = 0; i < attempts; i++) {

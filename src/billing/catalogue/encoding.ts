@@ -12,6 +12,7 @@ import { BillingError } from '../errors';
  */
 
 export const CATALOGUE_ENCODINGS = ['utf-8', 'windows-1252', 'latin1'] as const;
+/** The encodings a catalogue file may be read with. */
 export type CatalogueEncoding = (typeof CATALOGUE_ENCODINGS)[number];
 
 /** Accepts the names above in any case, and `utf8` / `cp1252` as spelt by other tools. */

@@ -208,6 +208,7 @@ export interface ImportResult {
   skipped: RowProblem[];
 }
 
+/** Options of importCatalogue. */
 export interface ImportOptions {
   /** Name used in error messages (default `catalogue`). */
   file?: string;
