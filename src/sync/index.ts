@@ -33,12 +33,14 @@ export {
   type RejectedInvoice,
   type SignedProof,
 } from './journal/journal';
+export type { InvoiceAck } from './journal/queries';
 export { verifyJournal, type JournalReport, type JournalProblem } from './journal/verify';
 export { Uploader, type UploaderOptions, type RetryPolicy, type SyncProgress, type SyncSummary } from './uploader';
 export { fundEndpoint, type FundEndpoint, type EndpointOptions } from './http';
 export { RequestAuthenticator, type SignerAccess, type RequestAuthOptions } from './request-auth';
 export { FundVerifier, type VerifiedAnswer } from './fund-verifier';
 export { SoftwareSigner, certificateThumbprint, type Signer } from './signer';
+export { TrustStore, type TrustedCertificate } from './trust';
 export {
   draftFromSplit,
   checkDraft,

@@ -23,6 +23,7 @@ export interface TrustedCertificate {
   validTo: number;
 }
 
+/** The fund's CA(s), and the check of a pharmacist's certificate against them (see above). */
 export class TrustStore {
   private readonly cas: X509Certificate[];
   private readonly cache = new Map<string, TrustedCertificate>();
@@ -31,6 +32,7 @@ export class TrustStore {
     this.cas = loadCaCertificates(caPems);
   }
 
+  /** The CA certificates (PEM) in `files`. */
   static fromFiles(files: readonly string[]): TrustStore {
     return new TrustStore(
       files.map((f) => {

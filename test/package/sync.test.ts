@@ -21,6 +21,7 @@ import {
   RequestAuthenticator,
   SoftwareSigner,
   SyncError,
+  TrustStore,
   Uploader,
   verifyJournal,
   type InvoiceDraft,
@@ -65,6 +66,19 @@ describe('journal, signer, verification', () => {
     expect(journal.pharmacyId()).toBe(testKeys.pharmacy('pharmacy-2').pharmacyId);
     await journal.close();
     expect(verifyJournal(file)).toMatchObject({ ok: true, invoices: 2, firstBreak: null });
+  });
+
+  it('the journal never signs with a certificate the fund would refuse (trust: the fund CA)', async () => {
+    const rogue = SoftwareSigner.fromFiles(
+      path.join(path.dirname(testKeys.fundCa), 'rogue-pharmacy.key.pem'),
+      path.join(path.dirname(testKeys.fundCa), 'rogue-pharmacy.cert.pem'),
+    );
+    const journal = Journal.open(path.join(dir, 'rogue.sqlite'), { signer: rogue, trust: TrustStore.fromFiles([defaultFundCa()]) });
+    const err = await journal.append(draft()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ChifaError);
+    expect((err as Error).message).toMatch(/fund/i);
+    expect(journal.tip().number).toBe(0);
+    await journal.close();
   });
 
   it('bad drafts, bad certificates, bad settings: typed errors naming what is wrong', async () => {

@@ -22,6 +22,7 @@ export interface AppendedInvoice {
 }
 
 /**
+ * @internal
  * Runs inside the transaction that commits an invoice, right after its row is inserted, on the
  * journal's own connection: a caller's rows written here (the counter's pending card write) are
  * durable together with the invoice, or not at all. A hook that throws rolls the whole group
@@ -30,7 +31,9 @@ export interface AppendedInvoice {
  */
 export type InCommitHook = (invoice: AppendedInvoice, db: Database.Database) => void;
 
+/** Options of Journal.append. */
 export interface AppendOptions {
+  /** @internal The counter's hook (see InCommitHook). */
   inCommit?: InCommitHook;
 }
 
@@ -42,12 +45,14 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+/** @internal (the Journal class is the API) */
 export interface AppendQueueOptions {
   now: () => Date;
   /** Largest number of drafts signed and committed in one transaction. */
   maxGroup: number;
 }
 
+/** @internal (the Journal class is the API) */
 export class AppendQueue {
   private readonly db: Database.Database;
   private readonly now: () => Date;

@@ -7,8 +7,10 @@ import type { CloseReason } from '../manifest';
  * the rows with that one in place of the first.
  */
 
+/** A batch's state, in the order it goes through them. */
 export type BatchState = 'open' | 'closed' | 'sent' | 'acknowledged' | 'settled';
 
+/** A batch as the journal knows it. */
 export interface BatchInfo {
   id: number;
   state: BatchState;

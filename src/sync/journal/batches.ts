@@ -34,6 +34,7 @@ export function idempotencyKeyFor(manifestJws: string): string {
   return Buffer.from(jwsHash(manifestJws), 'hex').toString('base64url');
 }
 
+/** @internal (the Journal class is the API) */
 export interface BatchesOptions {
   batch?: Partial<BatchPolicy> | undefined;
   now: () => Date;
@@ -41,6 +42,7 @@ export interface BatchesOptions {
   whenIdle: () => Promise<void>;
 }
 
+/** @internal (the Journal class is the API) */
 export class Batches {
   readonly policy: BatchPolicy;
   private readonly db: Database.Database;

@@ -12,7 +12,9 @@ import { JournalQueries, type Backlog, type InvoiceAck, type RejectedInvoice } f
 import { openJournalDatabase } from './schema';
 import { JournalSigning } from './signing';
 
-export type { AppendedInvoice, AppendOptions, InCommitHook } from './append';
+export type { AppendedInvoice, AppendOptions } from './append';
+/** @internal */
+export type { InCommitHook } from './append';
 export type { BatchInfo, BatchState } from './batch-row';
 export { DEFAULT_BATCH_POLICY, idempotencyKeyFor, type BatchPolicy } from './batches';
 export type { SignedProof } from './outbox';
@@ -48,6 +50,11 @@ export interface JournalOptions {
   maxGroup?: number;
 }
 
+/**
+ * The signed invoice journal of one pharmacy, in one SQLite file: appends are signed, numbered
+ * without gaps, chained by hash and durable before they resolve; invoices are grouped in batches
+ * whose signed manifests the Uploader sends.
+ */
 export class Journal {
   /** @internal The SQLite connection. */
   readonly db: Database.Database;
@@ -189,10 +196,12 @@ export class Journal {
 
   // ---------------------------------------------------------------- reading (queries.ts)
 
+  /** The batch `id`, or null. */
   batch(id: number): BatchInfo | null {
     return this.queries.batch(id);
   }
 
+  /** Every batch, oldest first. */
   batches(): BatchInfo[] {
     return this.queries.batches();
   }

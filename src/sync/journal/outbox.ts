@@ -38,6 +38,8 @@ function manifestCertificateRefusal(error: string | Error): string | null {
  * so a crash at any point leaves a batch the next upload sends again (the fund answers a repeat
  * from its idempotency record). The fund's signed answers are kept (`fund_acks`) with what was
  * recorded from them, as the pharmacy's proof of what the fund said.
+ *
+ * @internal (the Journal class is the API)
  */
 export class Outbox {
   private readonly db: Database.Database;

@@ -25,6 +25,7 @@ export interface RejectedInvoice {
   correctedBy: number | null;
 }
 
+/** What is not yet at the fund, and the journal's counts. */
 export interface Backlog {
   pharmacyId: string | null;
   invoices: number;
@@ -43,6 +44,7 @@ export interface Backlog {
   rejectedPending: number;
 }
 
+/** The fund's answer about one invoice, as the journal recorded it. */
 export interface InvoiceAck {
   status: string;
   code: string | null;
@@ -61,6 +63,7 @@ export interface RangeRow {
   jws: string;
 }
 
+/** @internal The journal's reads (the Journal class answers through it). */
 export class JournalQueries {
   private readonly st;
 

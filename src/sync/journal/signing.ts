@@ -14,6 +14,8 @@ import type { JournalQueries } from './queries';
  * Before anything is signed, the certificate gets the fund's own check (TrustStore: issued by a
  * trusted fund CA, P-256, valid on the date the fund will judge it by): a signature the fund
  * would refuse is never made, since a signed invoice can never be withdrawn.
+ *
+ * @internal (the Journal class is the API)
  */
 export class JournalSigning {
   private readonly ids = new WeakMap<Signer, string>();
