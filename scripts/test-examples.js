@@ -10,6 +10,8 @@
 //    tarball, node_modules hard-linked from the shared install, and `npm install --offline`
 //    (so its own package.json must resolve), then its commands run with a time limit (a test
 //    runner kept alive by an open handle fails it).
+// 4. The installed `chifa serve` (in the read-card copy): it starts on the demo cards, and serves
+//    the counter page and the modules the page shares with the server from the package.
 //
 // One line per step with its time; the output of a failing step (npm's log included) is
 // printed in full, nothing else is. CHIFA_KEEP_EXAMPLES=1 keeps the scratch directory;
@@ -55,6 +57,7 @@ const MUST_SHIP = [
   'fixtures/cards/demo.json',
   'fixtures/keys/fund-ca.pem',
   'src/pos/web/index.html',
+  'src/common/format.js',
   'docs/sdk.md',
 ];
 const MUST_NOT_SHIP = /(^|\/)(test|tests|__tests__|bench|examples)(\/|$)|\.(test|spec|bench)\.|\.map$|(^|\/)tsconfig.*\.json$/;
@@ -97,6 +100,57 @@ function run(label, cmd, options = {}) {
       resolve({ ok, out });
     });
   });
+}
+
+/** `chifa serve --demo` from the installed package: the page and its shared modules load. */
+async function counterSmoke(dir) {
+  const started = Date.now();
+  const bin = path.join(dir, 'node_modules', '.bin', 'chifa');
+  const child = spawn(bin, ['serve', '--demo', '--port', '0', '--data', path.join(dir, 'counter-data')], {
+    cwd: dir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const problems = [];
+  try {
+    const url = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no "open:" line within 60 s')), 60_000);
+      const look = () => {
+        const m = /open: (http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      };
+      child.stdout.on('data', look);
+      child.stderr.on('data', look);
+      child.once('exit', (code) => reject(new Error(`chifa serve exited (${code})`)));
+    });
+    for (const [p, want] of [
+      ['/', /<html/i],
+      ['/assets/format.js', /export /],
+    ]) {
+      const res = await fetch(url + p);
+      const body = await res.text();
+      if (res.status !== 200 || !want.test(body)) problems.push(`GET ${p}: ${res.status}`);
+    }
+  } catch (err) {
+    problems.push(err.message);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+  }
+  const ok = problems.length === 0;
+  console.log(
+    `examples: ${ok ? 'ok  ' : 'FAIL'} installed chifa serve --demo: page and shared modules (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+  );
+  if (!ok) {
+    failed = true;
+    console.log(`---- chifa serve: ${problems.join('; ')}\n${out}\n---- end of chifa serve`);
+  }
 }
 
 function readJson(file) {
@@ -196,6 +250,7 @@ async function main() {
       await run(`${name}: ${step.cmd.join(' ')}`, step.cmd, { cwd: dir, stdin: step.stdin, expect: step.expect });
     }
   }
+  if (names.includes('read-card')) await counterSmoke(path.join(work, 'read-card'));
   console.log(`examples: ${failed ? 'FAILED' : 'all passed'} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 

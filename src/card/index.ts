@@ -26,7 +26,14 @@
 export { ChifaError } from '../common/errors';
 
 // The Chifa card application.
-export { ChifaCard, type ChifaCardOptions, type ProfessionalAuthenticator } from './chifa/card';
+export {
+  ChifaCard,
+  DEFAULT_CHUNK,
+  type ChifaCardOptions,
+  type ProfessionalAuthenticator,
+  type HistoryReadOptions,
+  type RecordIteratorOptions,
+} from './chifa/card';
 export { ProfessionalCard } from './chifa/professional';
 export { professionalCardSigner, type CardSigner } from './chifa/signer';
 export type { LinkOptions } from './chifa/link';
@@ -92,7 +99,7 @@ export {
   type TlvErrorCode,
   type DecodeOptions as TlvDecodeOptions,
 } from './tlv';
-export { parseAtr, AtrError, type Atr } from './atr';
+export { parseAtr, AtrError, type Atr, type RateFactors } from './atr';
 
 // The card layout's identifiers (docs/card-layout.md).
 export {

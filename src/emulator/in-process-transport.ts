@@ -3,6 +3,7 @@ import { TimingMeter, type ExchangeCost } from './timing';
 import type { TimingProfile } from './timing-profile';
 import type { VirtualCard } from './virtual-card';
 
+/** Options of InProcessTransport. */
 export interface InProcessTransportOptions {
   /**
    * The card's timing profile ('none', 'iso-default', 'typical', a JSON file, a profile); sets it

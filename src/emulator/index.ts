@@ -20,8 +20,10 @@
  * @module chifa-terminal/emulator
  */
 
-export { VirtualCard, type VirtualCardOptions } from './virtual-card';
-export { InProcessTransport } from './in-process-transport';
+export { VirtualCard, type VirtualCardOptions, type Exchange } from './virtual-card';
+export { InProcessTransport, type InProcessTransportOptions } from './in-process-transport';
+export type { CardTimingModel, TimingMeter, ExchangeCost, LinkRate } from './timing';
+export { TimingProfileError, type TimingProfile } from './timing-profile';
 export type { FaultScript, FaultTarget, TearSpec, RemovalPhase } from './faults';
 export { VpcdBridge, vpcdReaderName, VPCD_PORT, type VpcdBridgeOptions } from './vpcd';
 export { parseCardImage, CardImageError, type CardImage, type InsuredImage, type ProfessionalImage } from './image-schema';

@@ -68,6 +68,7 @@ export const TIMING_PROFILES: Readonly<Record<'iso-default' | 'typical', TimingP
 /** The names `--timing` and the in-process transport accept besides a JSON file. */
 export const TIMING_PROFILE_NAMES = ['none', ...Object.keys(TIMING_PROFILES)] as const;
 
+/** A timing profile that is unknown or does not validate; the message names the source and the field. */
 export class TimingProfileError extends ChifaError {
   declare readonly field: string;
   constructor(source: string, field: string, message: string) {

@@ -104,6 +104,7 @@ export function negotiate(profile: TimingProfile): { rate: LinkRate; pps: boolea
   return { rate: rate(DEFAULT_RATE, clockHz), pps: false };
 }
 
+/** What a card and its reader take, per the timing profile: the link rate, PPS, and each exchange's modelled time. */
 export class CardTimingModel {
   /** The rate during the ATR and PPS. */
   readonly initialRate: LinkRate;
@@ -166,7 +167,7 @@ export class CardTimingModel {
     return { ...ZERO_COST, wireMs: wire, totalMs: wire, characters };
   }
 
-  /** The modelled time of one command/response exchange and what the card did for it. */
+  /** @internal The modelled time of one command/response exchange and what the card did for it. */
   exchange(command: Buffer, response: Buffer, protocol: CardOptions['protocol'], work?: CardWork): ExchangeCost {
     const { characters, etu } = protocol === 'T=0' ? t0Line(command, response) : t1Line(command, response, this.profile.reader.ifsd);
     const wireMs = etu * this.rate.etuMs;
@@ -243,10 +244,12 @@ export class TimingMeter {
   characters = 0;
   nvmPages = 0;
 
+  /** The modelled time so far, ms. */
   get totalMs(): number {
     return this.wireMs + this.commandMs + this.nvmMs + this.cryptoMs;
   }
 
+  /** Adds one exchange's (or reset's) cost. */
   add(cost: ExchangeCost, kind: 'apdu' | 'reset' = 'apdu'): void {
     if (kind === 'apdu') this.apdus++;
     else this.resets++;
@@ -258,6 +261,7 @@ export class TimingMeter {
     this.nvmPages += cost.nvmPages;
   }
 
+  /** Back to zero. */
   clear(): void {
     this.apdus = this.resets = this.characters = this.nvmPages = 0;
     this.wireMs = this.commandMs = this.nvmMs = this.cryptoMs = 0;

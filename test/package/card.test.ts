@@ -8,6 +8,7 @@ import {
   CardProtocolError,
   ChifaCard,
   ChifaError,
+  DEFAULT_CHUNK,
   NotAChifaCardError,
   PinFormatError,
   ProfessionalCard,
@@ -206,7 +207,9 @@ describe('transcripts: record, replay, mismatches', () => {
     const card = await ChifaCard.open(rec);
     await card.verifyPin('1234');
     const text = rec.transcript();
-    expect(parseTranscript(text).filter((e) => e.kind === 'command')).toHaveLength(3);
+    const commands = parseTranscript(text).filter((e) => e.kind === 'command');
+    expect(commands[0]).toMatchObject({ hex: '00A4040C0BD213000001434849464101' });
+    expect(commands.filter((e) => e.kind === 'command' && e.hex.startsWith('0020008108**'))).toHaveLength(1);
     const replay = new ReplayTransport(text);
     const again = await ChifaCard.open(replay);
     expect(again.holder).toEqual(card.holder);
@@ -219,6 +222,22 @@ describe('transcripts: record, replay, mismatches', () => {
     await expect(new ReplayTransport('!! timeout the card did not answer\n').transmit(fromHex('00A4000C'))).rejects.toBeInstanceOf(
       TransportTimeoutError,
     );
+  });
+});
+
+describe('the Chifa card application: history newest first, a chunk at a time', () => {
+  it('dispensations() stops reading once the caller has what it needs', async () => {
+    const c = await startCard('full-rings');
+    const card = await ChifaCard.open(c.transport);
+    await card.verifyPin('1234');
+    const newest = [];
+    for await (const d of card.dispensations({ chunk: DEFAULT_CHUNK })) {
+      newest.push(d);
+      if (newest.length === DEFAULT_CHUNK) break;
+    }
+    expect(newest).toHaveLength(DEFAULT_CHUNK);
+    expect(newest[0]!.date >= newest[newest.length - 1]!.date).toBe(true);
+    expect((await card.readDispensations()).slice(0, DEFAULT_CHUNK)).toEqual(newest);
   });
 });
 

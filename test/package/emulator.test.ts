@@ -6,6 +6,7 @@ import { ChifaCard, CardRemovedError } from '../../src/card';
 import {
   CardImageError,
   CardStateFileError,
+  TimingProfileError,
   InProcessTransport,
   parseCardImage,
   VirtualCard,
@@ -57,6 +58,17 @@ describe('images and state', () => {
     card.insert();
     card.powerOn();
     await expect(ChifaCard.open(new InProcessTransport(card))).resolves.toBeInstanceOf(ChifaCard);
+  });
+});
+
+describe('timing', () => {
+  it('a timing profile makes the emulated card count what a real card and reader would take', async () => {
+    const card = VirtualCard.fromImage(fixturePath('cards', 'demo.json'), { timing: 'typical' });
+    const transport = new InProcessTransport(card);
+    await ChifaCard.open(transport);
+    expect(transport.meter.apdus).toBeGreaterThan(0);
+    expect(transport.elapsedMs).toBeGreaterThan(0);
+    expect(() => VirtualCard.fromImage(fixturePath('cards', 'demo.json'), { timing: 'sluggish' })).toThrow(TimingProfileError);
   });
 });
 
