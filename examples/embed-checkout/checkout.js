@@ -44,7 +44,16 @@ async function checkout(dataDir) {
   const read = await card.readAll();
   if (read.kind !== 'ok') throw new Error(`the card could not be read: ${read.kind}`);
   const { holder, rights } = read.data;
-  console.log(`insured card ${holder.cardSerial}: ${holder.firstName} ${holder.lastName}, ${rights.fund} ${rights.category}`);
+  // The card stores a category code; the rules in force on the day say which category it is.
+  const rules = loadRules();
+  const categoryOf = (code) => {
+    const c = rules.rulesFor(today).categoriesByCardCode.get(code);
+    if (!c) throw new Error(`category code ${code} is unknown to the rules in force`);
+    return c.id;
+  };
+  console.log(
+    `insured card ${holder.cardSerial}: ${holder.firstName} ${holder.lastName}, ${rights.fund} ${categoryOf(rights.categoryCode)}`,
+  );
 
   // 2. The pharmacist's card: it signs the invoice and authenticates to the insured card.
   const pro = await ProfessionalCard.open(emulatedCard(dataDir, 'pharmacist-1'));
@@ -75,14 +84,14 @@ async function checkout(dataDir) {
   const blacklist = BlacklistStore.open(dataDir); // the fund's list, as last downloaded (empty here)
   const own = rights.beneficiaryRights.find((b) => b.rank === rx.rank);
   const context = {
-    category: rights.category,
+    category: categoryOf(rights.categoryCode),
     rightsEnd: rights.rightsEnd,
     cardExpiry: holder.expiryDate,
     blacklisted: blacklist.isBlacklisted(holder.cardSerial, today),
-    ...(own ? { beneficiary: { category: own.category, rightsEnd: own.rightsEnd } } : {}),
+    ...(own ? { beneficiary: { category: categoryOf(own.categoryCode), rightsEnd: own.rightsEnd } } : {}),
   };
   blacklist.close();
-  const split = computeSplit(basket, loadRules(), context);
+  const split = computeSplit(basket, rules, context);
 
   // 4. Sign and journal: the invoice is durable (and numbered) before the card is touched.
   const journal = Journal.open(path.join(dataDir, 'journal.sqlite'), { signer: professionalCardSigner(pro) });

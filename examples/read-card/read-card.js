@@ -51,7 +51,12 @@ async function main() {
     if (all.kind === 'wrongPin') throw new Error(`wrong PIN, ${all.retriesLeft} tries left`);
     if (all.kind === 'blocked') throw new Error('the PIN is blocked: unblock it with the PUK');
     const { rights, beneficiaries, emergency, prescriptions, dispensations } = all.data;
-    console.log(`  rights      ${rights.fund} ${rights.category} ${rights.rateBp / 100} % until ${rights.rightsEnd}`);
+    // The card stores a category code; the rules (chifa-terminal/billing) name it.
+    const { loadRules } = require('chifa-terminal/billing');
+    const category = loadRules().rulesFor(new Date().toISOString().slice(0, 10)).categoriesByCardCode.get(rights.categoryCode);
+    console.log(
+      `  rights      ${rights.fund} ${category?.id ?? `category ${rights.categoryCode}`} ${rights.rateBp / 100} % until ${rights.rightsEnd}`,
+    );
     for (const b of beneficiaries) console.log(`  rank ${b.rank}      ${b.relationship}: ${b.firstName} ${b.lastName}`);
     console.log(`  allergies   ${emergency.allergies.join(', ') || 'none'}`);
     console.log(`  history     ${prescriptions.length} prescriptions, ${dispensations.length} dispensed products`);

@@ -18,7 +18,7 @@
 
 export { InvalidInputError, type FieldIssue } from '../common/errors';
 export { formatDa, formatRate, type Centimes, type RateBp } from './money';
-export { CATEGORIES, type Category } from './category';
+export type { Category } from './category';
 export type { IsoDate } from '../common/calendar-date';
 export {
   computeSplit,
@@ -31,12 +31,15 @@ export {
   type LineReason,
   type LineSplit,
   type Split,
+  type ItemSplit,
+  type PastPrescription,
+  type PrescribedQuantity,
 } from './split';
-export { quote, type Quote, type QuoteLineResult, type ProductLookup } from './quote';
+export { quote, type Quote, type QuoteLineResult, type QuoteItem, type ProductLookup } from './quote';
 export { parseQuoteRequest, type QuoteRequest, type QuoteLine } from './quote-request';
 export { formatQuote } from './quote-format';
 export { loadRules, type RuleBook } from './rules/load';
-export type { RuleVersion } from './rules/schema';
+export type { RuleVersion, CategoryRule, Label } from './rules/schema';
 export { CatalogueStore } from './catalogue/store';
 export { importCatalogue, type ImportResult, type ImportOptions } from './catalogue/import';
 export { CatalogueEncodingError, type CatalogueEncoding } from './catalogue/encoding';

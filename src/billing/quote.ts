@@ -15,6 +15,7 @@ export interface QuoteLineResult extends LineSplit {
   description: string | null;
 }
 
+/** A priced amount item of the quote, with the rules' label for it. */
 export interface QuoteItem extends ItemSplit {
   label: Label;
 }

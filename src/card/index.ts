@@ -43,7 +43,6 @@ export type {
   IsoDate,
   Relationship,
   Fund,
-  Category,
   CardKind,
   Holder,
   Beneficiary,
@@ -57,7 +56,7 @@ export type {
   PharmacyIdentity,
   CardData,
 } from './chifa/types';
-export type { PinResult, PinStatus, UnblockResult, ProfessionalAuthResult, FullReadResult } from './chifa/results';
+export type { PinResult, PinStatus, UnblockResult, ProfessionalAuthResult, FullReadResult, RightsUpdateResult } from './chifa/results';
 export {
   CardDataError,
   PinFormatError,

@@ -47,6 +47,7 @@ export {
   type Fund,
   type InvoiceKind,
   type InvoiceLine,
+  type InvoiceItem,
   type CardContext,
   type Totals,
   type InvoiceReference,

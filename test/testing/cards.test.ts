@@ -130,7 +130,8 @@ describe('card image builders', () => {
     expect(card.holder).toMatchObject({ lastName: 'TESTNAME', cardSerial: 'CH2-2025-000777' });
     const all = await card.readAll({ pin: '4321' });
     if (all.kind !== 'ok') throw new Error(all.kind);
-    expect(all.data.rights).toMatchObject({ category: 'chronic', rateBp: 10000 });
+    // The card stores the category's code; the rules files name it (chronic is code 2).
+    expect(all.data.rights).toMatchObject({ categoryCode: 2, rateBp: 10000 });
     expect(all.data.emergency.allergies).toEqual(['Pénicilline']);
   });
 

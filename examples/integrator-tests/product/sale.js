@@ -20,8 +20,12 @@ function draftFor(cardData, rank, lines, date) {
     })),
   };
   const { holder, rights } = cardData;
-  const context = { category: rights.category, rightsEnd: rights.rightsEnd, cardExpiry: holder.expiryDate };
-  const split = computeSplit(basket, loadRules(), context);
+  const rules = loadRules();
+  // The card stores a category code; the rules in force on the day say which category it is.
+  const category = rules.rulesFor(date).categoriesByCardCode.get(rights.categoryCode);
+  if (!category) throw new Error(`category code ${rights.categoryCode} is unknown to the rules in force`);
+  const context = { category: category.id, rightsEnd: rights.rightsEnd, cardExpiry: holder.expiryDate };
+  const split = computeSplit(basket, rules, context);
   return draftFromSplit({ split, basket, context, fund: rights.fund, beneficiary: { cardSerial: holder.cardSerial, rank } });
 }
 

@@ -180,6 +180,7 @@ export const ruleFileSchema = z
 export type RuleFile = z.infer<typeof ruleFileSchema>;
 export type LimitRule = z.infer<typeof limitSchema>;
 export type AmountItemRule = z.infer<typeof amountItemSchema>;
+/** A text in French and Arabic (the rules' labels of categories and items). */
 export type Label = z.infer<typeof label>;
 
 /** A category as a rule version defines it, its limits resolved (enabled ones only). */

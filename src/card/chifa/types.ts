@@ -11,6 +11,7 @@ export type { IsoDate };
 export type Relationship = 'insured' | 'spouse' | 'child' | 'ascendant' | 'other';
 /** The insurance fund: CNAS (employees) or CASNOS (self-employed). */
 export type Fund = 'CNAS' | 'CASNOS';
+/** A family card (with beneficiaries) or an individual one. */
 export type CardKind = 'family' | 'individual';
 
 /** EF.HOLDER — readable without PIN. */
