@@ -5,10 +5,11 @@ import { InProcessTransport } from '../../emulator/in-process-transport';
 import type { TimingProfile } from '../../emulator/timing-profile';
 import { VirtualCard } from '../../emulator/virtual-card';
 import type { CardTransport } from '../../card/transport/transport';
+import { toHex } from '../../card/apdu';
 import { packageRoot } from '../../common/paths';
 import { CardMissingError } from './errors';
 import { SdkInsuredPort, SdkProfessionalPort } from './sdk-ports';
-import type { CardStation, InsuredCardPort, ProfessionalCardPort, StationStatus } from './station';
+import type { CardStation, InsuredCardPort, ProfessionalCardPort, ReaderStatus, StationStatus } from './station';
 
 /**
  * The demo (and test) card station: two emulated cards in two emulated readers, reached through
@@ -179,8 +180,8 @@ export class EmulatedStation implements CardStation {
       mode: 'demo',
       serviceAvailable: true,
       readers: [
-        { name: 'Lecteur émulé 0 (carte Chifa)', role: 'insured', cardPresent: i.card.inserted },
-        { name: 'Lecteur émulé 1 (carte professionnelle)', role: 'professional', cardPresent: p.card.inserted },
+        readerOf('Lecteur émulé 0 (carte Chifa)', 'insured', i.card),
+        readerOf('Lecteur émulé 1 (carte professionnelle)', 'professional', p.card),
       ],
       insured: i.card.inserted ? i.insertion : null,
       professional: p.card.inserted ? p.insertion : null,
@@ -211,4 +212,11 @@ export class EmulatedStation implements CardStation {
     this.slots.insured.card.persist();
     this.slots.professional.card.persist();
   }
+}
+
+/** An emulated reader: the emulator knows what it personalized, so the application is known at once. */
+function readerOf(name: string, role: 'insured' | 'professional', card: VirtualCard): ReaderStatus {
+  if (!card.inserted) return { name, role, cardPresent: false, atr: null, application: null };
+  const application = card.kind === 'insured' || card.kind === 'professional' ? card.kind : 'other';
+  return { name, role, cardPresent: true, atr: toHex(card.atr), application };
 }

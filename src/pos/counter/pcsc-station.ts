@@ -2,10 +2,11 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { ReaderMonitor, PcscTransport, type PcscBackend } from '../../card/pcsc';
 import type { CardTransport } from '../../card/transport/transport';
+import { toHex } from '../../card/apdu';
 import { ChifaError } from '../../common/errors';
 import { CardServiceUnavailableError, CardMissingError } from './errors';
 import { SdkInsuredPort, SdkProfessionalPort, type Slot } from './sdk-ports';
-import type { CardStation, InsuredCardPort, ProfessionalCardPort, ReaderStatus, StationStatus } from './station';
+import type { CardApplication, CardStation, InsuredCardPort, ProfessionalCardPort, ReaderStatus, StationStatus } from './station';
 
 /**
  * The card station over real PC/SC readers (src/card/pcsc). Which reader holds which card:
@@ -30,6 +31,10 @@ type Role = 'insured' | 'professional';
 interface Entry {
   name: string;
   present: boolean;
+  /** The ATR of the card now in the reader. */
+  atr: Buffer | undefined;
+  /** What the card answered to, once a port opened it (or detection probed it). */
+  application: CardApplication | null;
   insertion: number;
   /** Configured, or detected for the current insertion. */
   role: Role | null;
@@ -73,6 +78,7 @@ export class PcscStation implements CardStation {
       const e = this.entry(ev.reader);
       this.cardGone(e);
       e.present = true;
+      e.atr = ev.atr;
       e.insertion = ++this.counter;
       this.log?.info({ reader: ev.reader, role: e.role }, 'card inserted');
       changed();
@@ -120,7 +126,7 @@ export class PcscStation implements CardStation {
         : nameMatches(this.options.professionalReader, name)
           ? 'professional'
           : null;
-      e = { name, present: false, insertion: 0, role, detecting: false, transport: undefined };
+      e = { name, present: false, atr: undefined, application: null, insertion: 0, role, detecting: false, transport: undefined };
       this.entries.set(name, e);
     }
     return e;
@@ -136,6 +142,8 @@ export class PcscStation implements CardStation {
 
   private cardGone(e: Entry): void {
     e.present = false;
+    e.atr = undefined;
+    e.application = null;
     e.insertion = ++this.counter;
     e.role = this.configuredRole(e.name);
     e.insured = undefined;
@@ -161,18 +169,28 @@ export class PcscStation implements CardStation {
       isCurrent: () => e.present && e.insertion === insertion,
       invalidate: () => {
         // The card was reset under us (or lost power) while still in the reader: its PIN and
-        // authentication state are gone, so later calls must open it as a new insertion.
+        // authentication state are gone, so later calls must open it as a new insertion. It is
+        // still the same card: its ATR and application stay known.
         if (e.insertion === insertion) {
-          const present = e.present;
+          const { present, atr, application } = e;
           this.cardGone(e);
-          e.present = present;
+          Object.assign(e, { present, atr, application });
           this.changes.emit('change');
         }
+      },
+      identified: (application) => {
+        if (e.insertion !== insertion || e.application === application) return;
+        e.application = application;
+        this.changes.emit('change');
       },
     };
   }
 
-  /** Which card is this? The professional application answers, or it is taken as insured. */
+  /**
+   * Which card is this? The professional application answers, or it is taken as insured — and
+   * then opened as one (holder identity, no PIN), so the reader list can say whether it is a
+   * Chifa card at all; that opened port is the one the counter then uses.
+   */
   private async detect(e: Entry, insertion: number): Promise<void> {
     e.detecting = true;
     const pro = new SdkProfessionalPort(insertion, this.slot(e, insertion));
@@ -187,6 +205,9 @@ export class PcscStation implements CardStation {
       if (err instanceof ChifaError && err.code === 'not-a-chifa-card') {
         e.role = 'insured';
         this.log?.info({ reader: e.name }, 'insured card detected');
+        const insured = new SdkInsuredPort(insertion, this.slot(e, insertion));
+        e.insured = insured;
+        await insured.open().catch(() => undefined); // the port noted what answered; opening again says why it failed
       } else {
         this.log?.warn({ reader: e.name, error: err instanceof Error ? err.message : String(err) }, 'cannot identify the card');
       }
@@ -201,7 +222,13 @@ export class PcscStation implements CardStation {
   }
 
   status(): StationStatus {
-    const readers: ReaderStatus[] = [...this.entries.values()].map((e) => ({ name: e.name, role: e.role, cardPresent: e.present }));
+    const readers: ReaderStatus[] = [...this.entries.values()].map((e) => ({
+      name: e.name,
+      role: e.role,
+      cardPresent: e.present,
+      atr: e.present && e.atr ? toHex(e.atr) : null,
+      application: e.present ? e.application : null,
+    }));
     const ins = this.find('insured');
     const pro = this.find('professional');
     return {

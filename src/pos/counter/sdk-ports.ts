@@ -27,7 +27,7 @@ import type {
   PrescriptionRecord,
 } from './card-data';
 import { CardOperationError, CardGoneError, CardServiceUnavailableError, CardMissingError, PinRequiredError } from './errors';
-import type { InsuredCardPort, ProfessionalAuthenticatorPort, ProfessionalCardPort } from './station';
+import type { CardApplication, InsuredCardPort, ProfessionalAuthenticatorPort, ProfessionalCardPort } from './station';
 
 /**
  * The card ports over the SDK's Chifa card application (src/card/chifa): the only path from the
@@ -157,6 +157,8 @@ export interface Slot {
   isCurrent(): boolean;
   /** Called when the card was found reset or unpowered while still in the reader: its state is gone. */
   invalidate?(): void;
+  /** Called when the card answered (or refused) an application's selection: what the card is. */
+  identified?(application: CardApplication): void;
 }
 
 abstract class Guarded {
@@ -197,7 +199,15 @@ export class SdkInsuredPort extends Guarded implements InsuredCardPort {
   }
 
   private async chifa(): Promise<ChifaCard> {
-    if (!this.card) this.card = await ChifaCard.open(await this.slot.connect());
+    if (!this.card) {
+      try {
+        this.card = await ChifaCard.open(await this.slot.connect());
+      } catch (err) {
+        if (err instanceof ChifaError && err.code === 'not-a-chifa-card') this.slot.identified?.('other');
+        throw err;
+      }
+      this.slot.identified?.('insured');
+    }
     return this.card;
   }
 
@@ -289,7 +299,10 @@ export class SdkProfessionalPort extends Guarded implements ProfessionalCardPort
   }
 
   private async pro(): Promise<ProfessionalCard> {
-    if (!this.card) this.card = await ProfessionalCard.open(await this.slot.connect());
+    if (!this.card) {
+      this.card = await ProfessionalCard.open(await this.slot.connect());
+      this.slot.identified?.('professional');
+    }
     return this.card;
   }
 

@@ -23,11 +23,21 @@ import type {
 
 export type StationMode = 'demo' | 'pcsc';
 
+/**
+ * Which application a card answered to: the insured person's Chifa application, the
+ * pharmacist's professional one, or neither (`other`: not a Chifa card).
+ */
+export type CardApplication = 'insured' | 'professional' | 'other';
+
 export interface ReaderStatus {
   name: string;
   /** What the counter uses the reader for, if anything. */
   role: 'insured' | 'professional' | null;
   cardPresent: boolean;
+  /** The card's ATR (ISO 7816-3 §8), hex; null without a card. */
+  atr: string | null;
+  /** The card's application once identified; null without a card or before it is identified. */
+  application: CardApplication | null;
 }
 
 export interface StationStatus {

@@ -45,11 +45,12 @@ test('roles detected from the cards; checkout through PC/SC; removal and pcscd l
   plug(backend, READER_B, insured);
   const { logger } = captureLogger();
   const station = await PcscStation.start({ backend, logger, readyTimeoutMs: 1000 });
-  await until(() => station.status().insured !== null && station.status().professional !== null, 'both cards identified');
+  await until(() => station.status().readers.every((r) => r.application !== null), 'both cards identified');
+  const atr = pro.atr.toString('hex').toUpperCase();
   expect(station.status().readers).toEqual(
     expect.arrayContaining([
-      { name: READER_A, role: 'professional', cardPresent: true },
-      { name: READER_B, role: 'insured', cardPresent: true },
+      { name: READER_A, role: 'professional', cardPresent: true, atr, application: 'professional' },
+      { name: READER_B, role: 'insured', cardPresent: true, atr: insured.atr.toString('hex').toUpperCase(), application: 'insured' },
     ]),
   );
 
@@ -120,6 +121,24 @@ test('named readers take their roles without probing the cards', async () => {
       [READER_B, 'professional'],
     ]);
     expect(() => station.insured()).toThrow(expect.objectContaining({ code: 'no-card' }));
+  } finally {
+    await station.close();
+  }
+});
+
+test('a card that is not a Chifa card: its reader says so (application other), and opening it says why', async () => {
+  const backend = new FakeBackend();
+  backend.addReader(READER_A);
+  const atr = Buffer.from('3B8F8001804F0CA000000306030001000000006A', 'hex'); // a contactless-style ATR, no Chifa application
+  backend.insertCard(READER_A, atr, () => Buffer.from([0x6a, 0x82])); // every SELECT: file or application not found
+  const { logger } = captureLogger();
+  const station = await PcscStation.start({ backend, logger, readyTimeoutMs: 1000 });
+  try {
+    await until(() => station.status().readers[0]?.application != null, 'card identified');
+    expect(station.status().readers).toEqual([
+      { name: READER_A, role: 'insured', cardPresent: true, atr: atr.toString('hex').toUpperCase(), application: 'other' },
+    ]);
+    await expect(station.insured().open()).rejects.toMatchObject({ code: 'not-a-chifa-card' });
   } finally {
     await station.close();
   }
