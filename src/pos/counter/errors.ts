@@ -114,6 +114,13 @@ export class UnknownInvoiceError extends CounterError {
   }
 }
 
+/** No batch job with this id (never started, or forgotten since). */
+export class UnknownBatchJobError extends CounterError {
+  constructor(id: string) {
+    super('unknown-job', `no batch job ${id.slice(0, 40)}`, 'id');
+  }
+}
+
 /** A checkout's requestId was already used for another basket: replaying it would answer with the wrong invoice. */
 export class RequestIdReusedError extends CounterError {
   constructor(invoiceNumber: number) {

@@ -5,6 +5,7 @@ import {
   Journal,
   type AppendedInvoice,
   type Backlog,
+  type BatchInfo,
   type BatchPolicy,
   type InCommitHook,
   type RejectedInvoice,
@@ -46,6 +47,11 @@ export interface InvoiceJournalPort {
   invoicesWithoutCardWrite(options?: { recentOnly?: boolean }): number[];
   backlog(): Backlog;
   rejected(): RejectedInvoice[];
+  /**
+   * Closes the open batch now and signs its manifest (and any sealed batch left unsigned) with
+   * `signer`; resolves the batch closed, or null when the open batch was empty.
+   */
+  closeOpenBatch(signer: Signer): Promise<BatchInfo | null>;
   close(): Promise<void>;
 }
 
@@ -150,6 +156,10 @@ export class CounterJournal implements InvoiceJournalPort {
   /** The sync Journal (no signer) the uploader sends batches from. */
   get syncJournal(): Journal {
     return this.reader;
+  }
+
+  async closeOpenBatch(signer: Signer): Promise<BatchInfo | null> {
+    return (await this.writerFor(signer)).closeOpenBatch('on-demand');
   }
 
   /** Closes the open batch if it is due (age) and signs pending manifests, with `signer`. */

@@ -803,6 +803,15 @@ export class CounterService {
     });
   }
 
+  /**
+   * Like withProfessionalSigner, for an operation the pharmacist asked for: an absent card is
+   * `no-professional-card`, a locked one `professional-pin-required` (both 409), so the page can
+   * say what to do.
+   */
+  signWithProfessional<T>(fn: (signer: Signer) => Promise<T>): Promise<T> {
+    return this.mutex.run(async () => fn((await this.readyProfessional()).signer));
+  }
+
   /** Best-effort identity of the professional card for the status and receipts (no PIN needed). */
   async refreshProfessional(): Promise<void> {
     try {

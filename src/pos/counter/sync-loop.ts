@@ -4,7 +4,7 @@ import { CertificateError } from '../../sync/errors';
 import { FundVerifier } from '../../sync/fund-verifier';
 import { fundEndpoint, type FundEndpoint } from '../../sync/http';
 import { RequestAuthenticator } from '../../sync/request-auth';
-import { Uploader, type SyncProgress } from '../../sync/uploader';
+import { Uploader, type SyncProgress, type SyncSummary } from '../../sync/uploader';
 import { importCatalogue } from '../../billing/catalogue/import';
 import type { CounterJournal } from './journal';
 import type { CounterService } from './service';
@@ -36,11 +36,16 @@ export interface SyncLoopOptions {
   now?: () => Date;
 }
 
+export interface SyncRunOptions {
+  /** Called after each batch the fund answered (the upload's progress). */
+  onProgress?: (p: SyncProgress) => void;
+}
+
 export class SyncLoop {
   private readonly endpoint: FundEndpoint;
   private readonly o: SyncLoopOptions;
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private running: Promise<unknown> | undefined;
   private readonly abort = new AbortController();
   lastRun: { at: string; error: string | null } | null = null;
 
@@ -62,16 +67,21 @@ export class SyncLoop {
     this.timer.unref();
   }
 
-  /** Runs a pass now (after the one in progress, if any). */
-  async runNow(): Promise<void> {
-    await this.running?.catch(() => undefined);
-    this.running = this.runOnce().finally(() => (this.running = undefined));
-    await this.running;
+  /**
+   * Runs a pass now (after the one in progress, if any); resolves the upload's summary, or null
+   * when the pass failed before the upload finished (lastRun says why).
+   */
+  async runNow(options: SyncRunOptions = {}): Promise<SyncSummary | null> {
+    while (this.running) await this.running.catch(() => undefined);
+    const run = this.runOnce(options);
+    this.running = run.finally(() => (this.running = undefined));
+    return run;
   }
 
-  async runOnce(): Promise<void> {
+  async runOnce(options: SyncRunOptions = {}): Promise<SyncSummary | null> {
     const { service, journal, logger } = this.o;
     let error: string | null = null;
+    let summary: SyncSummary | null = null;
     try {
       // A professional card the fund would refuse signs nothing, but what is signed is still sent.
       try {
@@ -81,12 +91,15 @@ export class SyncLoop {
         error = `${err.code}: ${err.message}`;
         logger.warn({ error: err.code }, 'the professional card cannot sign: its certificate would be refused');
       }
-      const summary = await new Uploader(journal.syncJournal, {
+      summary = await new Uploader(journal.syncJournal, {
         fund: this.endpoint,
         logger,
         signal: this.abort.signal,
         // The page shows the upload as it goes (one event per batch the fund answered).
-        onProgress: (p) => service.events.publish('sync-progress', { state: 'running', ...countsOf(p) }),
+        onProgress: (p) => {
+          service.events.publish('sync-progress', { state: 'running', ...countsOf(p) });
+          options.onProgress?.(p);
+        },
       }).runOnce();
       if (summary.batches > 0 || summary.error)
         service.events.publish('sync-progress', {
@@ -120,6 +133,7 @@ export class SyncLoop {
       logger.warn({ error }, 'sync run failed; retrying later');
     }
     this.lastRun = { at: new Date().toISOString(), error };
+    return summary;
   }
 
   async stop(): Promise<void> {

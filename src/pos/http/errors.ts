@@ -1,10 +1,16 @@
 import { ChifaError } from '../../common/errors';
-import { CardServiceUnavailableError, CardConflictError, JournalUnavailableError, UnknownInvoiceError } from '../counter/errors';
+import {
+  CardServiceUnavailableError,
+  CardConflictError,
+  JournalUnavailableError,
+  UnknownBatchJobError,
+  UnknownInvoiceError,
+} from '../counter/errors';
 import { UnknownProductError } from '../../billing/errors';
 
 /**
  * Every API error is `{ error: { code, message, field? } }`. The status says what kind of problem
- * it is: 400 bad input (naming the field), 401 no or bad token, 404 unknown product or invoice,
+ * it is: 400 bad input (naming the field), 401 no or bad token, 404 unknown product, invoice or batch job,
  * 409 the cards are not in a state that allows it (no card, card removed, PIN blocked…), a
  * requestId already used for another basket, or card or catalogue data that cannot be signed,
  * 413 body too large, 415 a body that is not uncompressed UTF-8 JSON, 503 the PC/SC service or
@@ -50,7 +56,7 @@ export function toHttpError(err: unknown): { status: number; body: ApiErrorBody;
     error: field !== undefined && field !== '' ? { code, message, field } : { code, message },
   });
   if (err instanceof HttpError) return { status: err.status, body: body(err.code, err.message, err.field), internal: false };
-  if (err instanceof UnknownProductError || err instanceof UnknownInvoiceError)
+  if (err instanceof UnknownProductError || err instanceof UnknownInvoiceError || err instanceof UnknownBatchJobError)
     return { status: 404, body: body(err.code, err.message, err.field), internal: false };
   if (err instanceof CardServiceUnavailableError || err instanceof JournalUnavailableError)
     return { status: 503, body: body(err.code, err.message), internal: false };
