@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import { z } from '../../common/openapi-zod';
 import { InvalidInputError } from '../../common/errors';
 import { freeText } from '../../common/free-text';
 import { isoDateSchema } from '../../common/calendar-date';
@@ -54,12 +54,13 @@ export const counterLineSchema = z.strictObject({
 });
 
 const basketShape = {
-  /** Beneficiary rank on the card: 1 is the insured person. */
+  /** Beneficiary rank on the card: 1, the default, is the insured person. */
   beneficiary: z
     .number({ message: 'expected a beneficiary rank' })
     .int({ message: 'expected a whole rank' })
     .min(1, { message: 'ranks start at 1' })
-    .max(15, { message: 'at most rank 15' }),
+    .max(15, { message: 'at most rank 15' })
+    .default(1),
   /** The prescription's reference (one of the card's e-prescriptions, or a paper one). */
   prescription: printable(12, 'a prescription reference').optional(),
   lines: z

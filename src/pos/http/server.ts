@@ -12,7 +12,9 @@ import { fundEndpoint } from '../../sync/http';
 import { FundRightsSource } from '../counter/rights-source';
 import { TrustStore } from '../../sync/trust';
 import type { BatchPolicy } from '../../sync/journal/journal';
+import type { SyncProgress } from '../../sync/uploader';
 import { CatalogueStore } from '../../billing/catalogue/store';
+import { BatchCloser } from '../counter/batch-close';
 import { CounterJournal, journalPath } from '../counter/journal';
 import { openStation } from '../counter/open-station';
 import { CounterService } from '../counter/service';
@@ -78,6 +80,8 @@ export interface RunningCounter {
   station: CardStation;
   /** The background sync with the fund (with `fund`). */
   sync: SyncLoop | undefined;
+  /** The batch closed on the professional card and sent ("Clôturer et transmettre"); its `job` events report progress. */
+  batches: BatchCloser;
   close(): Promise<void>;
 }
 
@@ -217,7 +221,21 @@ export async function startCounter(o: CounterServerOptions): Promise<RunningCoun
       sync = loop;
     }
 
-    const app = createApp({ service, token: tok.token, logger: log, checkHost: loopback });
+    const loop = sync;
+    const batches = new BatchCloser({
+      service,
+      logger: log,
+      ...(loop
+        ? {
+            upload: async (onProgress: (p: SyncProgress) => void) => {
+              const summary = await loop.runNow({ onProgress });
+              if (summary === null) throw new ChifaError('sync-failed', loop.lastRun?.error ?? 'the sync run failed');
+              return summary;
+            },
+          }
+        : {}),
+    });
+    const app = createApp({ service, batches, token: tok.token, logger: log, checkHost: loopback });
     const server = http.createServer(app);
     server.headersTimeout = 20_000;
     server.requestTimeout = 60_000;
@@ -249,6 +267,7 @@ export async function startCounter(o: CounterServerOptions): Promise<RunningCoun
       service,
       station: st,
       sync,
+      batches,
       close: () => (closed ??= closeAll()),
     };
   } catch (err) {

@@ -73,6 +73,10 @@ const ROUTES: Record<string, RouteSpec> = {
   'GET /invoices/rejected': {},
   'GET /invoices/:number/receipt': { params: { number } },
   'GET /sync/backlog': {},
+  'GET /openapi.json': {},
+  'GET /readers': {},
+  'POST /batches/close': { weight: 2 },
+  'GET /batches/jobs/:id': { params: { id: fc.constantFrom('AAAAAAAAAAAA', 'x-_9') } },
   'POST /demo/:which/:action': {
     params: { which: fc.constantFrom('insured', 'professional'), action: fc.constantFrom('remove', 'insert') },
   },
@@ -639,7 +643,13 @@ async function ready(): Promise<void> {
 }
 
 test('every route the server mounts is driven', () => {
-  const app = createApp({ service: counter.service, token: counter.token, logger: captureLogger().logger, checkHost: true });
+  const app = createApp({
+    service: counter.service,
+    batches: counter.batches,
+    token: counter.token,
+    logger: captureLogger().logger,
+    checkHost: true,
+  });
   expect(mountedRoutes(app)).toEqual(Object.keys(ROUTES).sort());
 });
 
