@@ -5,7 +5,8 @@ import { CategoryCode } from '../card/layout';
 import { PcscTransport } from '../card/pcsc';
 import type { CardTransport } from '../card/transport/transport';
 import { maskId } from '../common/log';
-import { atrInfo, cardCommandFailed, chooseReader, UsageError } from './readers';
+import { pinFromPrompt, pinFromStdin } from './pin-input';
+import { atrInfo, cardCommandFailed, chooseReader } from './readers';
 
 /**
  * `chifa read --reader NAME [--pin-stdin] [--json]`: reads the whole insured card — holder,
@@ -28,7 +29,8 @@ export function register(program: Command): void {
       try {
         const reader = await chooseReader(opts.reader);
         let pin: string | undefined;
-        if (opts.pin !== false) pin = opts.pinStdin ? await pinFromStdin() : await pinFromPrompt();
+        if (opts.pin !== false)
+          pin = opts.pinStdin ? await pinFromStdin() : await pinFromPrompt({ otherwise: 'pipe it with --pin-stdin, or use --no-pin' });
         transport = await PcscTransport.connect(reader, { share: opts.shared ? 'shared' : 'exclusive' });
         const counting = countApdus(transport);
         const start = performance.now();
@@ -77,54 +79,6 @@ function countApdus(inner: PcscTransport): CardTransport & { count: number; capa
     transaction: <T>(fn: () => Promise<T>) => inner.transaction(fn),
   };
   return t;
-}
-
-async function pinFromStdin(): Promise<string> {
-  if (process.stdin.isTTY) throw new UsageError('--pin-stdin expects the PIN piped on standard input');
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) {
-    chunks.push(chunk as Buffer);
-    if (Buffer.concat(chunks).includes(0x0a)) break;
-  }
-  const line = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
-  if (line === '') throw new UsageError('no PIN on standard input');
-  return line.trim();
-}
-
-/** Prompts on the terminal without echo. */
-async function pinFromPrompt(): Promise<string> {
-  const stdin = process.stdin;
-  if (!stdin.isTTY) throw new UsageError('no terminal to ask for the PIN: pipe it with --pin-stdin, or use --no-pin');
-  process.stderr.write('PIN: ');
-  stdin.setRawMode(true);
-  stdin.resume();
-  try {
-    return await new Promise<string>((resolve, reject) => {
-      let pin = '';
-      const onData = (chunk: Buffer): void => {
-        for (const ch of chunk.toString('utf8')) {
-          if (ch === '\r' || ch === '\n') {
-            stdin.off('data', onData);
-            process.stderr.write('\n');
-            resolve(pin);
-            return;
-          }
-          if (ch === '\u0003') {
-            stdin.off('data', onData);
-            process.stderr.write('\n');
-            reject(new UsageError('cancelled'));
-            return;
-          }
-          if (ch === '\u007f' || ch === '\b') pin = pin.slice(0, -1);
-          else pin += ch;
-        }
-      };
-      stdin.on('data', onData);
-    });
-  } finally {
-    stdin.setRawMode(false);
-    stdin.pause();
-  }
 }
 
 function formatCard(

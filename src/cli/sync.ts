@@ -13,11 +13,13 @@ import { fundCaFor, FundVerifier } from '../sync/fund-verifier';
 import { fundEndpoint } from '../sync/http';
 import type { Journal } from '../sync/journal/journal';
 import { CertificateError } from '../sync/errors';
-import { SoftwareSigner } from '../sync/signer';
+import { SoftwareSigner, type Signer } from '../sync/signer';
 import { TrustStore } from '../sync/trust';
 import { RequestAuthenticator } from '../sync/request-auth';
 import { Uploader, type SyncProgress, type SyncSummary } from '../sync/uploader';
 import { openExistingJournal } from './journal';
+import { pinFromPrompt, pinFromStdin } from './pin-input';
+import { openProfessionalSigner, type ProfessionalCardSigner } from './pro-card';
 import { MAX_LINE, reportError } from './report';
 
 /**
@@ -27,10 +29,12 @@ import { MAX_LINE, reportError } from './report';
  * resumes from the journal without duplicates or losses. A progress bar goes to stderr when it
  * is a terminal, plain progress lines otherwise; the summary goes to stdout.
  *
- * The pharmacist's key (`--key/--cert`, a TEST ONLY software key here — the counter uses the
- * professional card) authenticates every request to the fund; with it the command also closes
+ * The pharmacist's key authenticates every request to the fund; with it the command also closes
  * the open batch when due (or now, with `--close`) and signs pending manifests — only if its
- * certificate is one the fund accepts. The fund's answers, and that certificate, are checked
+ * certificate is one the fund accepts. The key is the professional card in a PC/SC reader
+ * (`--pro-reader NAME`: every signature is made on the card; its PIN comes from stdin with
+ * `--pin-stdin` or a prompt without echo, never from the command line), or, for tests only, a
+ * software key (`--key/--cert`, TEST ONLY). The fund's answers, and that certificate, are checked
  * against `--fund-signer-ca` (default: the TEST ONLY fund CA, only for a fund on loopback).
  */
 
@@ -42,6 +46,8 @@ interface SyncOptions {
   data?: string;
   key?: string;
   cert?: string;
+  proReader?: string;
+  pinStdin?: boolean;
   close?: boolean;
   interval: string;
   downlink: boolean;
@@ -144,11 +150,13 @@ export function register(program: Command): void {
     )
     .option('--data <dir>', 'data directory holding journal.sqlite (default: $CHIFA_DATA or ./var)')
     .option(
-      '--key <file>',
-      'TEST ONLY software key (PEM) of the pharmacist: authenticates every request to the fund, closes batches and signs manifests; with --cert (required)',
+      '--pro-reader <name>',
+      "the PC/SC reader holding the pharmacist's professional card, which authenticates every request to the fund, closes batches and signs manifests (exact name or a unique part of it)",
     )
-    .option('--cert <file>', 'certificate (PEM or DER) of --key')
-    .option('--close', 'close the open batch now (needs a signer) before uploading')
+    .option('--pin-stdin', "with --pro-reader: read the card's PIN from the first line of standard input (default: a prompt without echo)")
+    .option('--key <file>', 'TEST ONLY software key (PEM) of the pharmacist, instead of the professional card (--pro-reader); with --cert')
+    .option('--cert <file>', 'TEST ONLY: certificate (PEM or DER) of --key')
+    .option('--close', 'close the open batch now and sign its manifest (with the card, or the TEST ONLY key) before uploading')
     .option('--interval <seconds>', 'seconds between passes when not --once', '60')
     .option('--no-downlink', 'do not fetch the blacklist, catalogue and rules')
     .option('--json', 'print the summary as JSON')
@@ -159,28 +167,16 @@ export function register(program: Command): void {
       const logger = createLogger({ name: 'chifa-sync', defaultLevel: 'warn', destination: 2 });
       let journal: Journal | undefined;
       let downlink: DownlinkStore | undefined;
+      let card: ProfessionalCardSigner | undefined;
+      let cardStage = false;
       try {
         const url = opts.fund ?? process.env.CHIFA_FUND_URL;
         if (!url) throw new ChifaError('invalid-input', '--fund: the fund URL is required (or set CHIFA_FUND_URL)');
         const caFile = opts.ca ?? process.env.CHIFA_FUND_CA;
         const ca = caFile ? fs.readFileSync(caFile) : undefined;
-        const keyFile = opts.key ?? process.env.CHIFA_SIGNER_KEY;
-        const certFile = opts.cert ?? process.env.CHIFA_SIGNER_CERT;
-        if ((keyFile === undefined) !== (certFile === undefined)) throw new ChifaError('invalid-input', '--key and --cert go together');
-        if (!keyFile || !certFile)
-          throw new ChifaError(
-            'invalid-input',
-            "--key and --cert: the fund authenticates every request with the pharmacist's key (or set CHIFA_SIGNER_KEY and CHIFA_SIGNER_CERT)",
-          );
-        const signer = SoftwareSigner.fromFiles(keyFile, certFile);
         const fundCa = fundCaFor(url, opts.fundSignerCa ?? process.env.CHIFA_FUND_SIGNER_CA);
         if (fundCa.testOnly)
           logger.warn({ ca: fundCa.file }, "verifying the fund's signatures with the TEST ONLY fund CA (the fund is on loopback)");
-        const endpoint = fundEndpoint(url, {
-          ...(ca ? { ca } : {}),
-          auth: new RequestAuthenticator(signer),
-          verifier: FundVerifier.fromFiles([fundCa.file]),
-        });
         const interval = positiveInt('interval', opts.interval, 60)!;
         const retry = {
           ...(opts.retryBaseMs !== undefined ? { baseMs: positiveInt('retry-base-ms', opts.retryBaseMs)! } : {}),
@@ -190,7 +186,42 @@ export function register(program: Command): void {
         const dataDir = resolveDataDir(opts.data);
         const loose = loosePermissions(dataDir);
         if (loose.length > 0) logger.warn({ loose }, looseWarning(loose));
-        const j = (journal = openExistingJournal(opts.data, { signer, trust: TrustStore.fromFiles([fundCa.file]) }));
+        const verifier = FundVerifier.fromFiles([fundCa.file]);
+        const trust = TrustStore.fromFiles([fundCa.file]);
+        let signer: Signer;
+        if (opts.proReader !== undefined) {
+          if (opts.key !== undefined || opts.cert !== undefined)
+            throw new ChifaError(
+              'invalid-input',
+              '--pro-reader and --key/--cert: sign with the professional card or the TEST ONLY key, not both',
+            );
+          // The card last, once everything that can be checked without it has been.
+          cardStage = true;
+          card = await openProfessionalSigner(opts.proReader, () =>
+            opts.pinStdin ? pinFromStdin() : pinFromPrompt({ label: 'PIN of the professional card' }),
+          );
+          cardStage = false;
+          signer = card.signer;
+          logger.info({ reader: card.reader, pharmacy: card.pharmacyId }, 'signing with the professional card');
+        } else {
+          if (opts.pinStdin) throw new ChifaError('invalid-input', '--pin-stdin goes with --pro-reader');
+          const keyFile = opts.key ?? process.env.CHIFA_SIGNER_KEY;
+          const certFile = opts.cert ?? process.env.CHIFA_SIGNER_CERT;
+          if ((keyFile === undefined) !== (certFile === undefined)) throw new ChifaError('invalid-input', '--key and --cert go together');
+          if (!keyFile || !certFile)
+            throw new ChifaError(
+              'invalid-input',
+              "--pro-reader NAME (or, TEST ONLY, --key and --cert): the fund authenticates every request with the pharmacist's professional card",
+            );
+          signer = SoftwareSigner.fromFiles(keyFile, certFile);
+          logger.warn('signing with a TEST ONLY software key (--key/--cert): a pharmacy signs with its professional card (--pro-reader)');
+        }
+        const endpoint = fundEndpoint(url, {
+          ...(ca ? { ca } : {}),
+          auth: new RequestAuthenticator(signer),
+          verifier,
+        });
+        const j = (journal = openExistingJournal(opts.data, { signer, trust }));
         const abort = new AbortController();
         const onSignal = (): void => abort.abort();
         process.once('SIGINT', onSignal);
@@ -266,10 +297,12 @@ export function register(program: Command): void {
         process.off('SIGTERM', onSignal);
       } catch (err) {
         if (!(err instanceof ChifaError)) throw err;
-        reportError('sync', err);
+        // A card that refuses (wrong PIN, blocked, absent, not a professional card) is not a usage mistake.
+        reportError('sync', err, cardStage && err.code !== 'usage' ? 1 : 2);
       } finally {
         await journal?.close();
         downlink?.close();
+        await card?.close().catch(() => undefined);
       }
     });
 }

@@ -232,7 +232,7 @@ describe('end to end through the CLI', () => {
       // The fund authenticates every request: no key, no sync; a remote fund needs its CA named.
       expect(cli(['sync', '--once', '--fund', fund.url, '--data', data])).toMatchObject({
         status: 2,
-        stderr: expect.stringMatching(/--key and --cert: the fund authenticates every request/),
+        stderr: expect.stringMatching(/--pro-reader NAME \(or, TEST ONLY, --key and --cert\): the fund authenticates every request/),
       });
       const k2 = ['--key', key('pharmacy-2.key.pem'), '--cert', key('pharmacy-2.cert.pem')];
       expect(cli(['sync', '--once', '--fund', 'https://fund.example.dz/', '--data', data, ...k2])).toMatchObject({
