@@ -279,6 +279,17 @@ function renderBasket() {
       nameCell.append(ap);
     }
     if (ql && ql.reason) nameCell.append(h('div', { class: 'reason' }, reasonText(ql.reason)));
+    // What the card's prescription still allows of this product (partial dispensings carried over).
+    if (q?.prescription) {
+      const rx = q.prescription.lines.find((x) => x.productCode === p.code);
+      nameCell.append(
+        h(
+          'div',
+          { class: 'sub rx-remaining' },
+          rx ? t('basket.rxRemaining', { remaining: rx.remaining, prescribed: rx.prescribed }) : t('basket.rxAbsent'),
+        ),
+      );
+    }
     body.append(
       h(
         'tr',

@@ -6,11 +6,11 @@
  * emptied: it is never kept.
  *
  * Modules by concern: api (the client), events (the counter's live events), i18n (+ i18n/fr,
- * i18n/ar), store (state and events), status (chips, banners, sync), card-panel, basket,
- * checkout, receipt, scanner (keyboard-wedge scans), scan (what a scan does), shortcuts. The
- * formatters and the GS1 reader are the server's own modules (src/common/format.js,
- * src/common/gs1.js), served at /assets/ — tsc resolves `../assets/*.js` to them through
- * `rootDirs` (tsconfig.web.json).
+ * i18n/ar), store (state and events), status (chips, banners, sync), batch-close (the day's batch,
+ * signed and sent), card-panel, basket, checkout, receipt, scanner (keyboard-wedge scans), scan
+ * (what a scan does), shortcuts. The formatters and the GS1 reader are the server's own modules
+ * (src/common/format.js, src/common/gs1.js), served at /assets/ — tsc resolves `../assets/*.js`
+ * to them through `rootDirs` (tsconfig.web.json).
  */
 import { $, $input } from './dom.js';
 import { initialLanguage, onLanguageChange, setLanguage } from './i18n.js';
@@ -26,6 +26,7 @@ import { wireReceipt } from './receipt.js';
 import { installScanner } from './scanner.js';
 import { onScan } from './scan.js';
 import { wireShortcuts } from './shortcuts.js';
+import { wireBatchClose } from './batch-close.js';
 
 function showTokenScreen() {
   $('token-screen').hidden = false;
@@ -40,6 +41,7 @@ function start() {
   wireBasket();
   wireReceipt();
   wireShortcuts();
+  wireBatchClose();
   onLanguageChange(() => dispatch({ type: 'language' }));
   setLanguage(initialLanguage());
   for (const b of document.querySelectorAll('[data-lang]'))

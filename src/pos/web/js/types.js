@@ -167,7 +167,26 @@
  * @property {Record<string, string | number | boolean>} details
  */
 
-/** @typedef {{ quote: Quote, warnings: Warning[] }} QuoteOutcome */
+/**
+ * A prescription on the card and what it still allows, per product.
+ * @typedef {object} PrescriptionBalance
+ * @property {string} reference
+ * @property {number} rank
+ * @property {{ productCode: string, prescribed: number, dispensed: number, remaining: number }[]} lines
+ */
+
+/** @typedef {{ quote: Quote, warnings: Warning[], prescription: PrescriptionBalance | null }} QuoteOutcome */
+
+/**
+ * "Clôturer et transmettre": the batch closed on the professional card and its upload.
+ * @typedef {object} BatchJob
+ * @property {string} id
+ * @property {'running' | 'done' | 'failed'} state
+ * @property {{ batchId: number, from: number, to: number, count: number, signed: boolean } | null} closed
+ * @property {boolean} fundConfigured
+ * @property {{ progress: { doneInvoices: number, totalInvoices: number }, accepted: number, rejected: number, error: { code: string, message: string } | null } | null} upload
+ * @property {{ code: string, message: string } | null} error
+ */
 
 /**
  * @typedef {object} WriteOutcome
