@@ -172,6 +172,8 @@ describe('real answers conform to the document', () => {
     expect((await call('GET', '/api/catalogue?limit=0')).json.error.field).toBe('limit');
     expect((await call('GET', '/api/catalogue/N02BE01-01')).json.code).toBe('N02BE01-01');
     expect((await call('GET', '/api/catalogue/NOPE-01')).status).toBe(404);
+    expect((await call('GET', '/api/catalogue/gtin/2990000000019')).json.product.code).toBe('N02BE01-01');
+    expect((await call('GET', '/api/catalogue/gtin/2990000000018')).status).toBe(400);
     const quote = await call('POST', '/api/quote', { lines: [{ code: 'N02BE01-01', quantity: 2 }] });
     expect(quote.json.beneficiary.rank).toBe(1);
     expect((await call('POST', '/api/quote', { lines: [{ code: 'NOPE-01', quantity: 1 }] })).status).toBe(404);

@@ -22,6 +22,7 @@ export const productSchema = z
     referencePrice: centimes.nullable(),
     reimbursable: z.boolean(),
     priorApproval: z.boolean(),
+    gtin: z.string().optional().openapi({ description: "the pack's GTIN (14 digits), when the catalogue has it" }),
   })
   .openapi('Product');
 
@@ -175,6 +176,9 @@ export const receiptSchema = z
         label: z.string(),
         quantity: z.number().int(),
         durationDays: z.number().int().nullable(),
+        lot: z.string().nullable().openapi({ description: "the pack's lot, when it was scanned" }),
+        expiry: isoDate.nullable().openapi({ description: "the pack's expiry date, when it was scanned" }),
+        serial: z.string().nullable().openapi({ description: "the pack's serial number, when it was scanned" }),
         unitPrice: centimes,
         referencePrice: centimes.nullable(),
         total: centimes,
