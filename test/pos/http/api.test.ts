@@ -284,6 +284,46 @@ describe('card, quote, checkout, receipt', () => {
   });
 });
 
+describe('readers and the default beneficiary', () => {
+  test('GET /api/readers: each reader with its role and its card (ATR, application)', async () => {
+    const atr = (c: { atr: Buffer }) => c.atr.toString('hex').toUpperCase();
+    const r = await call('GET', '/api/readers');
+    expect(r.json).toEqual({
+      mode: 'demo',
+      serviceAvailable: true,
+      readers: [
+        { name: expect.any(String), role: 'insured', card: { present: true, atr: atr(station.cards.insured), application: 'insured' } },
+        {
+          name: expect.any(String),
+          role: 'professional',
+          card: { present: true, atr: atr(station.cards.professional), application: 'professional' },
+        },
+      ],
+    });
+    station.cards.insured.remove();
+    try {
+      expect((await call('GET', '/api/readers')).json.readers[0].card).toEqual({ present: false, atr: null, application: null });
+    } finally {
+      station.cards.insured.insert();
+    }
+  });
+
+  test('a quote or checkout without beneficiary is for the insured person (rank 1)', async () => {
+    await call('POST', '/api/card/open');
+    await call('POST', '/api/card/verify', { pin: '1234' });
+    const lines = [{ code: 'N02BE01-01', quantity: 1, durationDays: 2 }];
+    const q = await call('POST', '/api/quote', { lines });
+    expect(q.status).toBe(200);
+    expect(q.json.beneficiary).toMatchObject({ rank: 1, relationship: 'insured' });
+    const co = await call('POST', '/api/checkout', { lines, requestId: 'no-beneficiary-01' });
+    expect(co.status).toBe(201);
+    expect(counter.service.invoiceDocument(co.json.invoice.number).document.beneficiary.rank).toBe(1);
+    // The same basket with beneficiary 1 spelt out is the same request.
+    const same = await call('POST', '/api/checkout', { beneficiary: 1, lines, requestId: 'no-beneficiary-01' });
+    expect(same).toMatchObject({ status: 200, json: { replayed: true, invoice: { number: co.json.invoice.number } } });
+  });
+});
+
 describe('journal views', () => {
   test("the fund's rejections are listed with what the fund said; the backlog counts them", async () => {
     // Stand in for the uploader: close the batch and record the fund's answer in the same journal.
