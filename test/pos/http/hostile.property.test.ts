@@ -195,6 +195,13 @@ const HINTS: Record<string, fc.Arbitrary<unknown>> = {
     { weight: 3, arbitrary: fc.constantFrom('délivrance abandonnée', 'carte illisible') },
     { weight: 1, arbitrary: fc.constantFrom(...NASTY_STRINGS) },
   ),
+  // A generic substitution, now and then: mostly none, else a catalogue code (400 not-substitutable
+  // unless it is an equivalent) or nasty text.
+  replaces: fc.oneof(
+    { weight: 6, arbitrary: fc.constant(undefined) },
+    { weight: 1, arbitrary: fc.constantFrom(...CODES) },
+    { weight: 1, arbitrary: fc.constantFrom(...NASTY_STRINGS) },
+  ),
   // A scanned pack, now and then: good, expired (400 expired-lot), or nasty text.
   lot: fc.oneof(
     { weight: 4, arbitrary: fc.constant(undefined) },

@@ -163,6 +163,8 @@ describe('real answers conform to the document', () => {
     expect((await call('POST', '/api/card/verify', { pin: '9876' })).json).toEqual({ result: 'wrong-pin', retriesLeft: 2 });
     expect((await call('POST', '/api/card/verify', { pin: '1234' })).json.result).toBe('ok');
     expect((await call('GET', '/api/card')).status).toBe(200);
+    // No fund in this counter: nothing to update; the answer is the card as it is.
+    expect((await call('POST', '/api/card/rights')).json.card.holder.cardSerial).toBe('CH2-2024-000001');
     expect((await call('POST', '/api/professional/verify', { pin: '9999' })).json.result).toBe('wrong-pin');
     expect((await call('POST', '/api/professional/verify', { pin: '0000' })).json.result).toBe('ok');
   });
