@@ -84,11 +84,18 @@ export class SchemaChecker {
       }
     }
     if (Array.isArray(s.allOf)) for (const sub of s.allOf as JsonSchema[]) out.push(...this.check(sub, value, at));
-    if (Array.isArray(s.anyOf) && !(s.anyOf as JsonSchema[]).some((sub) => this.check(sub, value, at).length === 0))
-      out.push(`${at}: matches none of anyOf`);
-    if (Array.isArray(s.oneOf)) {
-      const n = (s.oneOf as JsonSchema[]).filter((sub) => this.check(sub, value, at).length === 0).length;
-      if (n !== 1) out.push(`${at}: matches ${n} of oneOf, expected exactly 1`);
+    for (const [keyword, exactlyOne] of [
+      ['anyOf', false],
+      ['oneOf', true],
+    ] as const) {
+      if (!Array.isArray(s[keyword])) continue;
+      const results = (s[keyword] as JsonSchema[]).map((sub) => this.check(sub, value, at));
+      const n = results.filter((r) => r.length === 0).length;
+      if (n === 0) {
+        // Say why with the branch that came closest.
+        const closest = results.reduce((a, b) => (b.length < a.length ? b : a));
+        out.push(`${at}: matches none of ${keyword}; closest: ${closest.join('; ')}`);
+      } else if (exactlyOne && n > 1) out.push(`${at}: matches ${n} of oneOf, expected exactly 1`);
     }
     return out;
   }

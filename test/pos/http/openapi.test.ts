@@ -116,7 +116,10 @@ function mountedRoutes(app: ReturnType<typeof createApp>): string[] {
 describe('the document', () => {
   test('is OpenAPI 3.1, served without the token, with the bearer scheme and the error body', async () => {
     expect(doc.openapi).toBe('3.1.0');
-    expect(doc.components.securitySchemes).toEqual({ bearerToken: expect.objectContaining({ type: 'http', scheme: 'bearer' }) });
+    expect(doc.components.securitySchemes).toEqual({
+      bearerToken: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+      eventTicket: expect.objectContaining({ type: 'apiKey', in: 'query', name: 'ticket' }),
+    });
     expect(doc.components.schemas.Error).toMatchObject({ required: ['error'] });
     const res = await fetch(`${counter.url}/api/openapi.json`, { headers: { Authorization: 'Bearer wrong-token-0123456789' } });
     expect(res.status).toBe(200);
@@ -140,14 +143,48 @@ describe('the document', () => {
     for (const [p, ops] of Object.entries(doc.paths))
       for (const [m, op] of Object.entries(ops)) {
         const open = p === '/api/health' || p === '/api/openapi.json';
-        expect({ route: `${m} ${p}`, security: op!.security }).toEqual({ route: `${m} ${p}`, security: open ? [] : [{ bearerToken: [] }] });
+        const security = open ? [] : p === '/api/events' ? [{ bearerToken: [] }, { eventTicket: [] }] : [{ bearerToken: [] }];
+        expect({ route: `${m} ${p}`, security: op!.security }).toEqual({ route: `${m} ${p}`, security });
         // Every operation documents its error answers with the error body.
         expect(op!.responses['500']?.content?.['application/json']?.schema).toEqual({ $ref: '#/components/schemas/Error' });
       }
   });
 });
 
+/** Opens the event stream, reads up to its `hello` event and closes it; checks the answer against the document. */
+async function openStream(query: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+  const abort = new AbortController();
+  const res = await fetch(`${counter.url}/api/events${query}`, { headers, signal: abort.signal });
+  if (res.status !== 200) {
+    const json = (await res.json()) as unknown;
+    conform('GET', '/api/events', res.status, json);
+    return { status: res.status, text: JSON.stringify(json) };
+  }
+  const op = doc.paths['/api/events']!.get!;
+  expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+  expect(Object.keys(op.responses['200']!.content ?? {})).toEqual(['text/event-stream']);
+  const reader = res.body!.getReader();
+  let text = '';
+  while (!text.includes('event: hello')) {
+    const chunk = await reader.read();
+    if (chunk.done) break;
+    text += Buffer.from(chunk.value).toString('utf8');
+  }
+  abort.abort();
+  if (!seen.has('get /api/events')) seen.set('get /api/events', new Set());
+  seen.get('get /api/events')!.add(200);
+  return { status: 200, text };
+}
+
 describe('real answers conform to the document', () => {
+  test('the event stream: with the token, with a ticket, and without either', async () => {
+    expect((await openStream('', { Authorization: `Bearer ${counter.token}` })).text).toMatch(/event: hello\ndata: \{"boot":/);
+    const { ticket } = (await call('POST', '/api/events/ticket')).json as { ticket: string };
+    expect((await openStream(`?ticket=${ticket}`)).status).toBe(200);
+    expect((await openStream(`?ticket=${ticket}`)).status).toBe(401); // single use
+    expect((await openStream('?ticket=short')).status).toBe(400);
+  });
+
   test('service, readers and the insured card', async () => {
     expect((await call('GET', '/api/health', undefined, { token: false })).json).toEqual({ ok: true, mode: 'demo' });
     expect((await call('GET', '/api/status', undefined, { token: false })).status).toBe(401);
@@ -163,6 +200,7 @@ describe('real answers conform to the document', () => {
     expect((await call('POST', '/api/card/verify', { pin: '9876' })).json).toEqual({ result: 'wrong-pin', retriesLeft: 2 });
     expect((await call('POST', '/api/card/verify', { pin: '1234' })).json.result).toBe('ok');
     expect((await call('GET', '/api/card')).status).toBe(200);
+    expect((await call('POST', '/api/card/history')).json.reading.history.complete).toBe(true);
     // No fund in this counter: nothing to update; the answer is the card as it is.
     expect((await call('POST', '/api/card/rights')).json.card.holder.cardSerial).toBe('CH2-2024-000001');
     expect((await call('POST', '/api/professional/verify', { pin: '9999' })).json.result).toBe('wrong-pin');

@@ -83,21 +83,15 @@ export const dispensationSchema = z
   })
   .openapi('Dispensation', { description: 'One dispensed product, as recorded on the card.' });
 
-export const cardReadSchema = z
+/** What the PIN opened so far, and how far the reading of the card has got. */
+export const cardViewSchema = z
   .strictObject({
     holder: holderSchema,
     beneficiaries: z.array(beneficiarySchema),
     rights: rightsSchema,
     emergency: z.strictObject({ bloodGroup: z.string().nullable(), allergies: z.array(z.string()), conditions: z.array(z.string()) }),
-    prescriptions: z.array(prescriptionSchema).openapi({ description: 'newest first' }),
-    dispensations: z.array(dispensationSchema).openapi({ description: 'newest first' }),
-  })
-  .openapi('CardRead', { description: "Everything the holder's PIN opens." });
-
-/** What the PIN opened so far, and how far the reading of the card has got. */
-export const cardViewSchema = z
-  .strictObject({
-    ...cardReadSchema.shape,
+    prescriptions: z.array(prescriptionSchema).openapi({ description: 'newest first (empty until `reading.prescriptions`)' }),
+    dispensations: z.array(dispensationSchema).openapi({ description: 'newest first, as far as `reading.history` has got' }),
     reading: z.strictObject({
       prescriptions: z.boolean().openapi({ description: 'the prescriptions are read' }),
       history: z.strictObject({ read: z.number().int(), of: z.number().int(), complete: z.boolean() }),
@@ -172,7 +166,7 @@ export const verifyOutcomeSchema = z
   .discriminatedUnion('result', [
     z.strictObject({
       result: z.literal('ok'),
-      card: cardReadSchema,
+      card: cardViewSchema,
       recovery: z.array(writeOutcomeSchema),
       rights: rightsUpdateSchema.nullable(),
     }),
@@ -188,5 +182,5 @@ export const professionalVerifyOutcomeSchema = z
   .openapi('ProfessionalPinVerified');
 
 export const rightsRefreshSchema = z
-  .strictObject({ rights: rightsUpdateSchema.nullable(), card: cardReadSchema })
+  .strictObject({ rights: rightsUpdateSchema.nullable(), card: cardViewSchema })
   .openapi('RightsRefreshed');
