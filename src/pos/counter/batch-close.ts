@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { SyncProgress, SyncSummary } from '../../sync/uploader';
 import { UnknownBatchJobError } from './errors';
@@ -13,8 +12,8 @@ import type { CounterService } from './service';
  *
  * Closing and signing happen in the request (one signature: an absent or locked card is answered
  * at once, 409); the upload, which may wait on the fund and retry, runs as a job whose state is
- * read back by id and emitted as `job` events (a snapshot after every change) for whoever streams
- * progress to the page.
+ * read back by id and published on the counter's event bus: a `batch-job` event after every
+ * change (its state and counts), besides the sync loop's own `sync-progress` per batch.
  */
 
 export type BatchJobState = 'running' | 'done' | 'failed';
@@ -52,11 +51,7 @@ export type BatchUpload = (onProgress: (p: SyncProgress) => void) => Promise<Syn
 /** Jobs kept for reading back; older ones are forgotten (the journal keeps the batches themselves). */
 const KEPT_JOBS = 20;
 
-export interface BatchCloserEvents {
-  job: [job: BatchJob];
-}
-
-export class BatchCloser extends EventEmitter<BatchCloserEvents> {
+export class BatchCloser {
   private readonly service: CounterService;
   private readonly upload: BatchUpload | undefined;
   private readonly log: Logger;
@@ -64,7 +59,6 @@ export class BatchCloser extends EventEmitter<BatchCloserEvents> {
   private running: BatchJob | undefined;
 
   constructor(options: { service: CounterService; upload?: BatchUpload; logger: Logger }) {
-    super();
     this.service = options.service;
     this.upload = options.upload;
     this.log = options.logger;
@@ -104,7 +98,7 @@ export class BatchCloser extends EventEmitter<BatchCloserEvents> {
       replayed: 0,
       error: null,
     };
-    this.emit('job', snapshot(job));
+    this.publish(job);
     void this.send(job, this.upload);
     return snapshot(job);
   }
@@ -119,7 +113,7 @@ export class BatchCloser extends EventEmitter<BatchCloserEvents> {
           totalBatches: p.totalBatches,
           retries: p.retries,
         };
-        this.emit('job', snapshot(job));
+        this.publish(job);
       });
       Object.assign(job.upload!, {
         batches: summary.batches,
@@ -146,7 +140,21 @@ export class BatchCloser extends EventEmitter<BatchCloserEvents> {
         { job: job.id, state, accepted: job.upload.accepted, rejected: job.upload.rejected, error: job.upload.error?.code ?? null },
         'batch upload finished',
       );
-    this.emit('job', snapshot(job));
+    this.publish(job);
+  }
+
+  /** The job's state and counts on the counter's event bus (the page reads the rest by id). */
+  private publish(job: BatchJob): void {
+    this.service.events.publish('batch-job', {
+      id: job.id,
+      state: job.state,
+      batchId: job.closed?.batchId ?? null,
+      invoices: job.closed?.count ?? 0,
+      doneInvoices: job.upload?.progress.doneInvoices ?? 0,
+      totalInvoices: job.upload?.progress.totalInvoices ?? 0,
+      accepted: job.state !== 'running' && job.upload ? job.upload.accepted : null,
+      rejected: job.state !== 'running' && job.upload ? job.upload.rejected : null,
+    });
   }
 
   private remember(job: BatchJob): void {

@@ -46,6 +46,19 @@ export interface CounterEventMap {
   'read-progress': { insertion: number; file: 'dispensations' } & HistoryProgress;
   /** Writing an invoice's records on the card. */
   'write-progress': { invoiceNumber: number; written: number; records: number; state: 'writing' | 'done' | 'pending' };
+  /** "Clôturer et transmettre": the batch closed on the professional card, then sent (GET /api/batches/jobs/:id for the rest). */
+  'batch-job': {
+    id: string;
+    state: 'running' | 'done' | 'failed';
+    /** The batch closed; null when the open batch held no invoice. */
+    batchId: number | null;
+    invoices: number;
+    doneInvoices: number;
+    totalInvoices: number;
+    /** The fund's answer, once the job is over (null without a fund, or before). */
+    accepted: number | null;
+    rejected: number | null;
+  };
   /** Uploading batches to the fund. */
   'sync-progress': {
     state: 'running' | 'done' | 'failed';

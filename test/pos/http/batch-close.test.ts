@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { FundServer } from '../../../src/fund/server';
 import type { BatchJob } from '../../../src/pos/counter/batch-close';
+import type { CounterEventMap } from '../../../src/pos/counter/events';
 import { EmulatedStation } from '../../../src/pos/counter/emulated-station';
 import { startCounter, type RunningCounter } from '../../../src/pos/http/server';
 import { basket, captureLogger, NOW, THREE_LINES, tmpDir } from '../counter/harness';
@@ -8,7 +9,7 @@ import { basket, captureLogger, NOW, THREE_LINES, tmpDir } from '../counter/harn
 /**
  * "Clôturer et transmettre" over HTTP with the reference fund in-process: the open batch is closed
  * and its manifest signed by the professional card, then uploaded; the job is read back by id and
- * its progress is emitted as events; the fund's answer is reported per invoice. Without the
+ * its progress is published on the counter's event bus; the fund's answer is reported per invoice. Without the
  * professional card's PIN nothing is closed.
  */
 
@@ -69,8 +70,12 @@ test('closed on the card, sent, and the fund answers per invoice; progress as ev
   await s.openCard();
   await s.verifyPin('1234');
   await s.checkout(basket([['N02BE01-01', 1, 5]], 2));
-  const events: BatchJob[] = [];
-  counter.batches.on('job', (j) => events.push(j));
+  const events: CounterEventMap['batch-job'][] = [];
+  const sync: CounterEventMap['sync-progress'][] = [];
+  const unsubscribe = s.events.subscribe((e) => {
+    if (e.type === 'batch-job') events.push(e.data as CounterEventMap['batch-job']);
+    if (e.type === 'sync-progress') sync.push(e.data as CounterEventMap['sync-progress']);
+  });
 
   const started = await call('POST', '/api/batches/close');
   expect(started.status).toBe(202);
@@ -88,9 +93,14 @@ test('closed on the card, sent, and the fund answers per invoice; progress as ev
       progress: { doneInvoices: 2, totalInvoices: 2, doneBatches: 1 },
     },
   });
+  unsubscribe();
+  // On the counter's event bus (GET /api/events streams it): the job's states and counts, and the
+  // sync loop's progress per batch the fund answered.
   expect(events.map((e) => e.state)).toEqual(['running', 'running', 'done']);
-  expect(events[1]!.upload!.progress).toMatchObject({ doneInvoices: 2, totalInvoices: 2 });
+  expect(events[1]).toMatchObject({ batchId: 1, invoices: 2, doneInvoices: 2, totalInvoices: 2, accepted: null });
+  expect(events[2]).toMatchObject({ accepted: 2, rejected: 0 });
   expect(events.every((e) => e.id === job.id)).toBe(true);
+  expect(sync.map((e) => e.state)).toEqual(['running', 'done']);
   expect(s.backlog()).toMatchObject({ invoices: 2, openInvoices: 0, unsentBatches: 0 });
   expect(s.backlog().acknowledgedBatches + s.backlog().settledBatches).toBe(1);
 
