@@ -39,7 +39,7 @@ beforeAll(async () => {
   const res = await fetch(`${counter.url}/api/openapi.json`);
   expect(res.status).toBe(200);
   doc = (await res.json()) as Document;
-  checker = new SchemaChecker(doc as unknown as Record<string, unknown>);
+  checker = new SchemaChecker(doc);
 });
 
 afterAll(async () => {
@@ -268,11 +268,11 @@ describe('real answers conform to the document', () => {
   test('the check fails on an answer that is not as documented', async () => {
     const status = (await call('GET', '/api/status')).json as Record<string, unknown>;
     const schema = doc.paths['/api/status']!.get!.responses['200']!.content!['application/json']!.schema;
-    expect(checker.check(schema, { ...status, extra: 1 })).toEqual(['$.extra: no value is allowed here']);
+    expect(checker.check(schema, { ...status, extra: 1 })).toEqual(['$: must NOT have additional properties (extra)']);
     const { mode: _mode, ...noMode } = status;
-    expect(checker.check(schema, noMode)).toEqual(['$: missing mode']);
-    expect(checker.check(schema, { ...status, today: 20250615 })).toEqual(['$.today: expected string, got integer']);
-    expect(() => checker.check({ unevaluatedProperties: false }, {})).toThrow(/does not know the keyword/);
+    expect(checker.check(schema, noMode)).toEqual(["$: must have required property 'mode'"]);
+    expect(checker.check(schema, { ...status, today: 20250615 })).toEqual(['$.today: must be string']);
+    expect(() => checker.check({ mustMatchTheCard: true }, {})).toThrow(/unknown keyword/);
   });
 
   test('every documented operation got a real answer checked', () => {
