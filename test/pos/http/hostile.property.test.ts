@@ -1,4 +1,3 @@
-import * as zlib from 'node:zlib';
 import fc from 'fast-check';
 import { z } from 'zod';
 import { journalPath, type CounterJournal } from '../../../src/pos/counter/journal';
@@ -8,7 +7,21 @@ import { createApp } from '../../../src/pos/http/app';
 import { startCounter, type RunningCounter } from '../../../src/pos/http/server';
 import { verifyJournal } from '../../../src/sync/journal/verify';
 import { captureLogger, DEMO_PIN, expectInvariant, NOW, PRO_PIN, readCardRecords, tmpDir, type Harness } from '../counter/harness';
-import { apiError, rawRequest, type RawRequest } from './raw-http';
+import {
+  compress,
+  CONTENT_TYPES,
+  editText,
+  headerValue,
+  hostileSegment,
+  METHODS,
+  mutate,
+  mutation,
+  NASTY_STRINGS,
+  textEdit,
+  type Mutation,
+  type TextEdit,
+} from '../../support/hostile';
+import { apiError, rawRequest, type RawRequest } from '../../support/raw-http';
 
 /**
  * Property: whatever a client sends, the counter's HTTP layer answers it without a 500 and
@@ -25,6 +38,7 @@ import { apiError, rawRequest, type RawRequest } from './raw-http';
  * (Content-Type, Content-Encoding with real compressed bodies, Content-Length that lies, chunked,
  * Authorization, Host); bad percent-encoding in paths and query strings; odd methods.
  *
+ * The hostile values, mutations, text edits and path segments are test/support/hostile.ts's.
  * Fixed seed: CHIFA_HOSTILE_SEED changes it, CHIFA_HOSTILE_RUNS runs more (default 300).
  */
 
@@ -95,66 +109,6 @@ function mountedRoutes(app: ReturnType<typeof createApp>): string[] {
   }
   return out.sort();
 }
-
-// ------------------------------------------------------------------------------------------ values
-
-/** Strings that have broken parsers, validators or signers somewhere. */
-const NASTY_STRINGS = [
-  '',
-  ' ',
-  '\ud800',
-  'ab\udfff',
-  '\udc00\ud800',
-  'a\u0000b',
-  '\u001b[2J\u001b[31m',
-  'AP-\u202e71',
-  '\u2066x\u2069',
-  'x\u200e',
-  '\u061c',
-  '\u0085',
-  'de\u0301ja',
-  'a\u2028b',
-  '\ufffe',
-  '😀',
-  '%ff',
-  '%',
-  '\\',
-  '"',
-  '__proto__',
-  'constructor',
-  'toString',
-  '1234',
-  '0000',
-  'N02BE01-01',
-  'x'.repeat(65),
-  'x'.repeat(201),
-];
-
-const hugeString = fc.constantFrom('x'.repeat(70_000), 'é'.repeat(20_000), '\u202e'.repeat(5_000), '\ud800'.repeat(3_000));
-
-/** `[[[…]]]` or `{"a":{"a":…}}` `depth` deep (deeper nesting is a text edit: see `deep`). */
-const nested = fc.tuple(fc.integer({ min: 2, max: 40 }), fc.boolean()).map(([depth, arrays]) => {
-  let v: unknown = 1;
-  for (let i = 0; i < depth; i++) v = arrays ? [v] : { a: v };
-  return v;
-});
-
-const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom<unknown>(...NASTY_STRINGS) },
-  { weight: 2, arbitrary: fc.constantFrom<unknown>(null, true, false, 0, -1, -0, 1.5, 1e308, -1e308, 2 ** 53, 2 ** 64, 1e21, [], {}) },
-  { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
-  { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 80 }) },
-  { weight: 1, arbitrary: fc.integer() },
-  { weight: 1, arbitrary: fc.double() },
-  { weight: 1, arbitrary: hugeString },
-  { weight: 1, arbitrary: nested },
-  { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
-);
-
-const hostileKey = fc.oneof(
-  fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'pin', 'extra', 'x'.repeat(5_000), 'a\u202eb\u0000', '\ud800'),
-  fc.string({ unit: 'binary', maxLength: 30 }),
-);
 
 // ------------------------------------------------------------------------------------------ bodies from schemas
 
@@ -261,101 +215,6 @@ function validBody(schema: z.ZodType): fc.Arbitrary<unknown> {
   });
 }
 
-/** Every path to a value inside `v`, the root included. */
-function paths(v: unknown, prefix: (string | number)[] = []): (string | number)[][] {
-  const out: (string | number)[][] = [prefix];
-  if (Array.isArray(v)) v.forEach((x, i) => out.push(...paths(x, [...prefix, i])));
-  else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) out.push(...paths(x, [...prefix, k]));
-  return out;
-}
-
-type Mutation =
-  { op: 'set'; pick: number; value: unknown } | { op: 'delete'; pick: number } | { op: 'add'; pick: number; key: string; value: unknown };
-
-const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('set' as const), pick: fc.nat(), value: hostileValue }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('delete' as const), pick: fc.nat() }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('add' as const), pick: fc.nat(), key: hostileKey, value: hostileValue }) },
-);
-
-function mutate(value: unknown, m: Mutation): unknown {
-  const root = { v: structuredClone(value) as unknown };
-  const all = paths(root.v);
-  const path = all[m.pick % all.length]!;
-  let parent: Record<string | number, unknown> = root as Record<string, unknown>;
-  let key: string | number = 'v';
-  for (const p of path) {
-    parent = parent[key] as Record<string | number, unknown>;
-    key = p;
-  }
-  if (m.op === 'set') parent[key] = m.value;
-  else if (m.op === 'delete') {
-    if (Array.isArray(parent)) parent.splice(key as number, 1);
-    else delete parent[key];
-  } else {
-    const target = parent[key];
-    if (target !== null && typeof target === 'object' && !Array.isArray(target))
-      Object.defineProperty(target, m.key, { value: m.value, enumerable: true, configurable: true, writable: true });
-    else parent[key] = m.value;
-  }
-  return root.v;
-}
-
-type TextEdit =
-  | { op: 'truncate'; at: number }
-  | { op: 'insert'; at: number; bytes: Uint8Array }
-  | { op: 'bom' }
-  | { op: 'dup-key' }
-  | { op: 'deep'; depth: number; where: 'wrap' | 'field' };
-
-const textEdit: fc.Arbitrary<TextEdit> = fc.oneof(
-  fc.record({ op: fc.constant('truncate' as const), at: fc.nat() }),
-  fc.record({
-    op: fc.constant('insert' as const),
-    at: fc.nat(),
-    bytes: fc.oneof(
-      fc.uint8Array({ minLength: 1, maxLength: 8 }),
-      fc.constantFrom(
-        Uint8Array.from([0xff]),
-        Uint8Array.from([0xc0, 0xaf]),
-        Uint8Array.from([0xed, 0xa0, 0x80]),
-        Uint8Array.from([0]),
-        Buffer.from('\\ud800'),
-        Buffer.from('\\u0000'),
-      ),
-    ),
-  }),
-  fc.constant({ op: 'bom' as const }),
-  fc.constant({ op: 'dup-key' as const }),
-  // Kept as text: fast-check would overflow its stack printing a 20 000-deep value.
-  fc.record({
-    op: fc.constant('deep' as const),
-    depth: fc.integer({ min: 100, max: 30_000 }),
-    where: fc.constantFrom('wrap' as const, 'field' as const),
-  }),
-);
-
-function editText(text: Buffer, e: TextEdit): Buffer {
-  switch (e.op) {
-    case 'truncate':
-      return text.subarray(0, e.at % (text.length + 1));
-    case 'insert': {
-      const at = e.at % (text.length + 1);
-      return Buffer.concat([text.subarray(0, at), e.bytes, text.subarray(at)]);
-    }
-    case 'bom':
-      return Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), text]);
-    case 'dup-key':
-      return text[0] === 0x7b ? Buffer.concat([Buffer.from('{"a":1,"a":2,'), text.subarray(1)]) : text;
-    case 'deep': {
-      const open = Buffer.from('['.repeat(e.depth));
-      const close = Buffer.from(']'.repeat(e.depth));
-      if (e.where === 'wrap' || text[0] !== 0x7b) return Buffer.concat([open, text, close]);
-      return Buffer.concat([Buffer.from('{"lines":'), open, close, Buffer.from(','), text.subarray(1)]);
-    }
-  }
-}
-
 type BodyPlan =
   { kind: 'none' } | { kind: 'json'; value: unknown; mutations: Mutation[]; edit: TextEdit | null } | { kind: 'bytes'; bytes: Uint8Array };
 
@@ -386,18 +245,10 @@ function bodyBytes(plan: BodyPlan, route: string): Buffer | undefined {
   // the rest of the run tests nothing but 409.
   if (route.endsWith('/verify') && pinSchema.safeParse(v).success) v = { pin: route.includes('professional') ? PRO_PIN : DEMO_PIN };
   const text = Buffer.from(JSON.stringify(v) ?? 'null', 'utf8');
-  return plan.edit ? editText(text, plan.edit) : text;
+  return plan.edit ? editText(text, plan.edit, 'lines') : text;
 }
 
 // ------------------------------------------------------------------------------------------ paths and headers
-
-/** A path parameter: a plausible value, or bytes that break percent-decoding or routing. */
-const hostileSegment = fc.oneof(
-  fc.constantFrom('%ff', '%', '%2', '%zz', '%E0%A4%A', '%ED%A0%80', '%c0%af', '%00', '%2F', '..', '.', '0', '-1', '1.5', '1e3', '0x10'),
-  fc.constantFrom('99999999999999999999', 'x'.repeat(3_000), '%e2%80%ae', '%F0%9F%98%80'),
-  fc.uint8Array({ minLength: 1, maxLength: 12 }).map((b) => Array.from(b, (x) => `%${x.toString(16).padStart(2, '0')}`).join('')),
-  fc.stringMatching(/^[A-Za-z0-9._~!$&'()*+,;=:@-]{1,20}$/),
-);
 
 const queryString = fc.oneof(
   fc.constant(''),
@@ -417,23 +268,6 @@ const queryString = fc.oneof(
     .map(([q, l]) => `?q=${encodeURIComponent(q)}${l ? `&limit=${l}` : ''}`),
   fc.uint8Array({ maxLength: 10 }).map((b) => `?q=${Array.from(b, (x) => `%${x.toString(16).padStart(2, '0')}`).join('')}`),
 );
-
-const CONTENT_TYPES = [
-  'application/json; charset=utf-8',
-  'application/json; charset=latin1',
-  'application/json; charset="utf-8',
-  'application/json; charset',
-  'application/json, text/plain',
-  'application/vnd.api+json',
-  'text/plain',
-  'application/x-www-form-urlencoded',
-  'multipart/form-data; boundary=x',
-  '*/*',
-  ';',
-  '',
-];
-
-const headerValue = fc.string({ unit: 'binary-ascii', maxLength: 40 }).filter((s) => /^[\t\x20-\x7e]*$/.test(s));
 
 interface HeaderPlan {
   contentType: string | null;
@@ -483,8 +317,6 @@ const headerPlan: fc.Arbitrary<HeaderPlan> = fc.record({
 });
 
 const STALE = new Set(['no-card', 'no-professional-card', 'card-removed', 'pin-required', 'professional-pin-required']);
-
-const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'PROPFIND'];
 
 interface Attack {
   /** A well-formed request, sent with both cards ready: it must not meet a card-state conflict. */
@@ -549,13 +381,6 @@ const cleanAttack: fc.Arbitrary<Attack> = routeName.chain((route) => {
 });
 
 const attack = fc.oneof({ weight: 1, arbitrary: cleanAttack }, { weight: 2, arbitrary: hostileAttack });
-
-function compress(body: Buffer, how: 'none' | 'gzip' | 'deflate' | 'br'): Buffer {
-  if (how === 'gzip') return zlib.gzipSync(body);
-  if (how === 'deflate') return zlib.deflateSync(body);
-  if (how === 'br') return zlib.brotliCompressSync(body);
-  return body;
-}
 
 /** The request to send, and what kinds of non-answer it may legitimately get. */
 function build(a: Attack, token: string): { request: RawRequest; mayHang: boolean; mayReset: boolean } {

@@ -2,7 +2,7 @@ import * as zlib from 'node:zlib';
 import { EmulatedStation } from '../../../src/pos/counter/emulated-station';
 import { startCounter, type RunningCounter } from '../../../src/pos/http/server';
 import { captureLogger, DEMO_PIN, NOW, tmpDir } from '../counter/harness';
-import { apiError, rawRequest, type RawRequest, type RawResponse } from './raw-http';
+import { apiError, rawRequest, type RawRequest, type RawResponse } from '../../support/raw-http';
 
 /**
  * The attacks of issue #11 on the counter's API, one by one, over raw node:http (the property

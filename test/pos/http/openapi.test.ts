@@ -4,7 +4,7 @@ import { createApp } from '../../../src/pos/http/app';
 import { startCounter, type RunningCounter } from '../../../src/pos/http/server';
 import { SchemaChecker, type JsonSchema } from '../../support/json-schema';
 import { captureLogger, NOW, tmpDir } from '../counter/harness';
-import { rawRequest } from './raw-http';
+import { rawRequest } from '../../support/raw-http';
 
 /**
  * The API's own description, `/api/openapi.json` (OpenAPI 3.1, generated from the zod schemas the

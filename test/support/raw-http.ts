@@ -10,7 +10,8 @@ export interface RawRequest {
   method: string;
   /** Path and query, sent as is. */
   path: string;
-  headers?: Record<string, string>;
+  /** An array sends the header once per value. */
+  headers?: Record<string, string | string[]>;
   /** Sent in one piece (Node adds Content-Length unless `headers` has one) or, with `chunked`, in two chunks. */
   body?: Buffer | string;
   chunked?: boolean;
