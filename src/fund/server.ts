@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createLogger } from '../common/log';
 import { maskId } from '../common/log';
+import { isIdentityEncoding, isJsonMediaType } from '../common/media-type';
+import { PathTemplates } from '../common/path-templates';
 import { testKeyFile } from '../common/paths';
 import { loadRules } from '../billing/rules/load';
 import type { RuleBook } from '../billing/rules/load';
@@ -185,6 +187,13 @@ export class FundServer {
       }
       next();
     });
+    // A path express cannot decode is refused before routing, naming the parameter it holds.
+    const paths = new PathTemplates();
+    app.use((req: Request, res: Response, next: NextFunction) => {
+      const field = paths.badSegment(req.path);
+      if (field === undefined) return next();
+      res.status(400).json(errorBody('MALFORMED_PATH', `${field}: not valid percent-encoded UTF-8`, field));
+    });
     const pharmacyOf = (res: Response): string => (res.locals.auth as AuthenticatedRequest).pharmacyId;
     /** 403 unless the pharmacy in the path is the one authenticated. */
     const own = (req: Request, res: Response): boolean => {
@@ -196,19 +205,39 @@ export class FundServer {
       return false;
     };
 
-    app.post('/v1/batches', express.raw({ type: 'application/json', limit }), async (req: Request, res: Response, next: NextFunction) => {
+    /** 415 unless the body is uncompressed UTF-8 JSON: its digest (the token's) is over the bytes sent. */
+    const jsonBody = (req: Request, res: Response, next: NextFunction): void => {
+      if (!isIdentityEncoding(req.get('Content-Encoding'))) {
+        res.status(415).json(errorBody('UNSUPPORTED_ENCODING', 'send the batch uncompressed (no Content-Encoding)', 'Content-Encoding'));
+        return;
+      }
+      const type = req.get('Content-Type');
+      if (type === undefined || !isJsonMediaType(type)) {
+        res
+          .status(415)
+          .json(
+            errorBody(
+              'UNSUPPORTED_MEDIA_TYPE',
+              'send the batch as Content-Type: application/json (charset utf-8 if given)',
+              'Content-Type',
+            ),
+          );
+        return;
+      }
+      next();
+    };
+
+    const raw = express.raw({ type: () => true, limit, inflate: false });
+    app.post(paths.add('/v1/batches'), jsonBody, raw, async (req: Request, res: Response, next: NextFunction) => {
       try {
-        if (!Buffer.isBuffer(req.body)) {
-          res.status(415).json(errorBody('UNSUPPORTED_MEDIA_TYPE', 'send the batch as application/json'));
-          return;
-        }
+        const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         try {
-          verifier.checkBody(res.locals.auth as AuthenticatedRequest, req.body);
+          verifier.checkBody(res.locals.auth as AuthenticatedRequest, rawBody);
         } catch (err) {
           if (err instanceof AuthRefusal) return refused(res, err);
           throw err;
         }
-        const out = await handleBatch(deps, locks, req.body, req.get('Idempotency-Key'), pharmacyOf(res));
+        const out = await handleBatch(deps, locks, rawBody, req.get('Idempotency-Key'), pharmacyOf(res));
         const body = out.body;
         if (out.status === 200 && 'results' in body) {
           log.info(
@@ -245,7 +274,7 @@ export class FundServer {
       }
     });
 
-    app.get('/v1/batches/:pharmacyId/:batchId', async (req: Request, res: Response) => {
+    app.get(paths.add('/v1/batches/:pharmacyId/:batchId'), async (req: Request, res: Response) => {
       if (!own(req, res)) return;
       const batchId = Number(req.params.batchId);
       const row = Number.isSafeInteger(batchId) ? this.store.batchById(String(req.params.pharmacyId), batchId) : undefined;
@@ -256,7 +285,7 @@ export class FundServer {
       res.json(await answers.answer(this.store.ack(row, now(), settleAfterMs), 'chifa-ack+jws'));
     });
 
-    app.get('/v1/pharmacies/:pharmacyId/batches', async (req: Request, res: Response) => {
+    app.get(paths.add('/v1/pharmacies/:pharmacyId/batches'), async (req: Request, res: Response) => {
       if (!own(req, res)) return;
       const from = Number(req.query.from ?? 1);
       if (!Number.isSafeInteger(from) || from < 1) {
@@ -268,7 +297,7 @@ export class FundServer {
       res.json(await answers.answer({ pharmacyId, batches }, 'chifa-batches+jws'));
     });
 
-    app.get('/v1/pharmacies/:pharmacyId/chain', async (req: Request, res: Response) => {
+    app.get(paths.add('/v1/pharmacies/:pharmacyId/chain'), async (req: Request, res: Response) => {
       if (!own(req, res)) return;
       const pharmacyId = String(req.params.pharmacyId);
       const tip: ChainTipAnswer = { pharmacyId, ...this.store.tip(pharmacyId) };
@@ -276,7 +305,7 @@ export class FundServer {
     });
 
     // A card's current rights, signed: what a counter writes to an expired card (docs/sync.md, "Rights").
-    app.get('/v1/rights/:cardSerial', async (req: Request, res: Response) => {
+    app.get(paths.add('/v1/rights/:cardSerial'), async (req: Request, res: Response) => {
       const serial = String(req.params.cardSerial);
       if (!/^[A-Z0-9-]{4,20}$/.test(serial)) {
         res.status(400).json(errorBody('BAD_REQUEST', 'expected a card serial (4 to 20 of A-Z, 0-9, -)', 'cardSerial'));
@@ -298,7 +327,7 @@ export class FundServer {
       res.set('Cache-Control', 'no-store').json(await answers.answer(doc, 'chifa-rights+jws'));
     });
 
-    app.get('/v1/downlink/:name', async (req: Request, res: Response) => {
+    app.get(paths.add('/v1/downlink/:name'), async (req: Request, res: Response) => {
       const name = String(req.params.name);
       if (!(DOWNLINK_NAMES as readonly string[]).includes(name)) {
         res.status(404).json(errorBody('UNKNOWN_DOCUMENT', `no downlink document ${JSON.stringify(name)} (${DOWNLINK_NAMES.join(', ')})`));

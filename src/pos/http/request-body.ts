@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
+import { isIdentityEncoding, isJsonMediaType } from '../../common/media-type';
 import { HttpError } from './errors';
 
 /**
@@ -10,23 +11,6 @@ import { HttpError } from './errors';
  * A request without a body (no Transfer-Encoding, no or a zero Content-Length) needs neither
  * header.
  */
-
-/** RFC 9110 §8.3.1: `type/subtype *( OWS ";" OWS parameter )`, parameter = token "=" ( token / quoted-string ). */
-const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
-const MEDIA_TYPE = new RegExp(`^(${TOKEN})/(${TOKEN})((?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|"(?:[^"\\\\]|\\\\.)*"))*)[ \\t]*$`);
-const PARAMETER = new RegExp(`;[ \\t]*(${TOKEN})=(${TOKEN}|"(?:[^"\\\\]|\\\\.)*")`, 'g');
-
-/** `application/json` with no charset or charset utf-8; false for anything else, malformed included. */
-export function isJsonMediaType(header: string): boolean {
-  const m = MEDIA_TYPE.exec(header.trim());
-  if (!m || m[1]!.toLowerCase() !== 'application' || m[2]!.toLowerCase() !== 'json') return false;
-  for (const p of m[3]!.matchAll(PARAMETER)) {
-    if (p[1]!.toLowerCase() !== 'charset') continue;
-    const value = p[2]!.startsWith('"') ? p[2]!.slice(1, -1).replace(/\\(.)/g, '$1') : p[2]!;
-    if (value.toLowerCase() !== 'utf-8') return false;
-  }
-  return true;
-}
 
 /** Whether the request says it carries a body (a Transfer-Encoding, or a Content-Length other than 0). */
 export function hasBody(req: Request): boolean {
@@ -41,8 +25,7 @@ export function requireJsonBody() {
       next();
       return;
     }
-    const encoding = req.headers['content-encoding'];
-    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    if (!isIdentityEncoding(req.headers['content-encoding'])) {
       next(new HttpError(415, 'unsupported-encoding', 'request bodies must not be compressed (no Content-Encoding, or identity)'));
       return;
     }
