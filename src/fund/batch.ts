@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { clip } from '../common/display';
+import { zodIssues } from '../common/zod-issues';
 import type { RuleBook } from '../billing/rules/load';
 import { b64uDecode } from '../sync/base64url';
 import { canonicalize } from '../sync/canonical';
@@ -47,6 +49,10 @@ const bodySchema = z.strictObject({
 
 const KEY = /^[A-Za-z0-9_.:-]{16,128}$/;
 
+/** Longest message and field of a refusal, in code points. */
+const MAX_MESSAGE = 400;
+const MAX_FIELD = 120;
+
 class Refusal extends Error {
   constructor(
     readonly status: number,
@@ -63,8 +69,20 @@ const refuse = (status: number, code: string, message: string, field?: string, e
   throw new Refusal(status, code, message, field, expected);
 };
 
+/**
+ * A refusal's body. Messages and fields quote what the client sent (a JSON parser's excerpt, an
+ * unknown key, a path): cut here, once for every refusal, so none is echoed whole or carries a
+ * character that would reorder or hide the rest where it is shown.
+ */
 export function errorBody(code: string, message: string, field?: string, expected?: number): ErrorBody {
-  return { error: { code, message, ...(field !== undefined ? { field } : {}), ...(expected !== undefined ? { expected } : {}) } };
+  return {
+    error: {
+      code,
+      message: clip(message, MAX_MESSAGE),
+      ...(field !== undefined ? { field: clip(field, MAX_FIELD) } : {}),
+      ...(expected !== undefined ? { expected } : {}),
+    },
+  };
 }
 
 /**
@@ -135,15 +153,15 @@ export async function handleBatch(
       // A typed error from a parser (JWS, canonical JSON, invoice or manifest schema): bad input.
       return {
         status: 422,
-        body: errorBody(e.code.toUpperCase().replace(/-/g, '_'), e.message, typeof e.field === 'string' ? e.field : undefined),
+        body: errorBody(e.code.toUpperCase().replace(/-/g, '_'), e.message, typeof e.field === 'string' ? e.field : 'body'),
       };
     }
     throw err;
   }
 }
 
-const notYours = (caller: string, owner: string, what: string): never =>
-  refuse(403, 'FORBIDDEN', `${what} belongs to pharmacy ${owner}; the request is authenticated as ${caller}`);
+const notYours = (caller: string, owner: string, what: string, field: string): never =>
+  refuse(403, 'FORBIDDEN', `${what} belongs to pharmacy ${owner}; the request is authenticated as ${caller}`, field);
 
 async function handle(
   deps: BatchDeps,
@@ -163,12 +181,12 @@ async function handle(
   try {
     json = JSON.parse(rawBody.toString('utf8'));
   } catch (err) {
-    refuse(400, 'MALFORMED_BODY', `the body is not JSON (truncated?): ${(err as Error).message}`);
+    refuse(400, 'MALFORMED_BODY', `the body is not JSON (truncated?): ${(err as Error).message}`, 'body');
   }
   const parsed = bodySchema.safeParse(json);
   if (!parsed.success) {
-    const i = parsed.error.issues[0]!;
-    refuse(400, 'MALFORMED_BODY', `${i.path.join('.') || '(root)'}: ${i.message}`, i.path.join('.'));
+    const i = zodIssues(parsed.error)[0]!;
+    refuse(400, 'MALFORMED_BODY', `${i.field || 'body'}: ${i.message}`, i.field || 'body');
   }
   const body = parsed.data!;
   const manifestHash = jwsHash(body.manifest);
@@ -176,19 +194,19 @@ async function handle(
   // Idempotency: the same key, or the same manifest, gets the stored answer again.
   const byKey = deps.store.batchByKey(key!);
   if (byKey) {
-    if (byKey.pharmacy_id !== caller) notYours(caller, byKey.pharmacy_id, 'this Idempotency-Key');
+    if (byKey.pharmacy_id !== caller) notYours(caller, byKey.pharmacy_id, 'this Idempotency-Key', 'Idempotency-Key');
     if (byKey.manifest_hash !== manifestHash)
       refuse(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for another batch', 'Idempotency-Key');
     return { status: 200, body: deps.store.ack(byKey, deps.now(), null), replayed: true };
   }
   const byManifest = deps.store.batchByManifest(manifestHash);
-  if (byManifest && byManifest.pharmacy_id !== caller) notYours(caller, byManifest.pharmacy_id, 'this manifest');
+  if (byManifest && byManifest.pharmacy_id !== caller) notYours(caller, byManifest.pharmacy_id, 'this manifest', 'manifest');
   if (byManifest) return { status: 200, body: deps.store.ack(byManifest, deps.now(), null), replayed: true };
 
   // Certificates offered, by thumbprint.
   const certs = new Map<string, Buffer>();
   body.certificates.forEach((c, i) => {
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(c)) refuse(400, 'MALFORMED_BODY', 'not base64', `certificates[${i}]`);
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(c)) refuse(400, 'MALFORMED_BODY', `certificates[${i}]: not base64`, `certificates[${i}]`);
     const der = Buffer.from(c, 'base64');
     certs.set(certificateThumbprint(der), der);
   });
@@ -209,7 +227,7 @@ async function handle(
   // The manifest: signature, shape, signer's pharmacy.
   const mp = parseCompact(body.manifest, 'manifest', 'chifa-manifest+jws');
   const manifest: BatchManifest = checkManifest(mp.payload, 'manifest.payload');
-  if (manifest.pharmacyId !== caller) notYours(caller, manifest.pharmacyId, 'this batch');
+  if (manifest.pharmacyId !== caller) notYours(caller, manifest.pharmacyId, 'this batch', 'manifest.payload.pharmacyId');
   const mcert = trust(mp.header['x5t#S256'], manifest.closedAt, 'manifest');
   if (!verifySignature(mp.signingInput, mp.signature, mcert.publicKey))
     refuse(422, 'BAD_SIGNATURE', 'the manifest signature does not verify', 'manifest');
@@ -491,7 +509,13 @@ function chainAndStore(
     tip,
   );
   if (!stored)
-    refuse(409, 'CONFLICT', 'the chain moved while this batch was checked; retry', undefined, deps.store.tip(pharmacyId).lastNumber + 1);
+    refuse(
+      409,
+      'CONFLICT',
+      'the chain moved while this batch was checked; retry',
+      'manifest.payload.from',
+      deps.store.tip(pharmacyId).lastNumber + 1,
+    );
   const accepted = results.filter((r) => r.status === 'accepted').length;
   const ack: BatchAck = {
     pharmacyId,

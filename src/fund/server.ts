@@ -4,6 +4,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { clip, quoteClipped } from '../common/display';
 import { createLogger } from '../common/log';
 import { maskId } from '../common/log';
 import { isIdentityEncoding, isJsonMediaType } from '../common/media-type';
@@ -71,6 +72,13 @@ export interface ListenOptions {
   port?: number;
   /** PEM certificate and key: serve HTTPS. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+}
+
+/** A decimal whole number ≥ 1 (`7`, not `07`, `7.0`, `0x7` or `7e0`), or undefined. */
+function positiveInteger(text: string): number | undefined {
+  if (!/^[1-9][0-9]{0,15}$/.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : undefined;
 }
 
 /** The TEST ONLY fund CA certificate shipped in `fixtures/keys/fund-ca.pem`. */
@@ -276,10 +284,14 @@ export class FundServer {
 
     app.get(paths.add('/v1/batches/:pharmacyId/:batchId'), async (req: Request, res: Response) => {
       if (!own(req, res)) return;
-      const batchId = Number(req.params.batchId);
-      const row = Number.isSafeInteger(batchId) ? this.store.batchById(String(req.params.pharmacyId), batchId) : undefined;
+      const batchId = positiveInteger(String(req.params.batchId));
+      if (batchId === undefined) {
+        res.status(400).json(errorBody('BAD_REQUEST', 'batchId: expected a batch number (a whole number ≥ 1, in decimal)', 'batchId'));
+        return;
+      }
+      const row = this.store.batchById(String(req.params.pharmacyId), batchId);
       if (!row) {
-        res.status(404).json(errorBody('UNKNOWN_BATCH', 'no such batch'));
+        res.status(404).json(errorBody('UNKNOWN_BATCH', `no batch ${batchId} of ${pharmacyOf(res)}`, 'batchId'));
         return;
       }
       res.json(await answers.answer(this.store.ack(row, now(), settleAfterMs), 'chifa-ack+jws'));
@@ -287,9 +299,10 @@ export class FundServer {
 
     app.get(paths.add('/v1/pharmacies/:pharmacyId/batches'), async (req: Request, res: Response) => {
       if (!own(req, res)) return;
-      const from = Number(req.query.from ?? 1);
-      if (!Number.isSafeInteger(from) || from < 1) {
-        res.status(400).json(errorBody('BAD_REQUEST', 'from must be a batch number ≥ 1', 'from'));
+      const q = req.query.from;
+      const from = q === undefined ? 1 : typeof q === 'string' ? positiveInteger(q) : undefined;
+      if (from === undefined) {
+        res.status(400).json(errorBody('BAD_REQUEST', 'from: expected one batch number (a whole number ≥ 1, in decimal)', 'from'));
         return;
       }
       const pharmacyId = String(req.params.pharmacyId);
@@ -330,7 +343,9 @@ export class FundServer {
     app.get(paths.add('/v1/downlink/:name'), async (req: Request, res: Response) => {
       const name = String(req.params.name);
       if (!(DOWNLINK_NAMES as readonly string[]).includes(name)) {
-        res.status(404).json(errorBody('UNKNOWN_DOCUMENT', `no downlink document ${JSON.stringify(name)} (${DOWNLINK_NAMES.join(', ')})`));
+        res
+          .status(404)
+          .json(errorBody('UNKNOWN_DOCUMENT', `no downlink document ${quoteClipped(name)} (${DOWNLINK_NAMES.join(', ')})`, 'name'));
         return;
       }
       let doc;
@@ -342,7 +357,7 @@ export class FundServer {
         return;
       }
       if (!doc) {
-        res.status(404).json(errorBody('UNKNOWN_DOCUMENT', `the fund publishes no ${name}`));
+        res.status(404).json(errorBody('UNKNOWN_DOCUMENT', `the fund publishes no ${name}`, 'name'));
         return;
       }
       res.set('ETag', doc.etag).set('Cache-Control', 'no-cache');
@@ -357,15 +372,15 @@ export class FundServer {
         .send(doc.body);
     });
 
-    app.use((_req: Request, res: Response) => {
-      res.status(404).json(errorBody('NOT_FOUND', 'no such endpoint'));
+    app.use((req: Request, res: Response) => {
+      res.status(404).json(errorBody('NOT_FOUND', `no endpoint ${clip(req.method)} ${clip(req.path, 120)}`, 'path'));
     });
 
     // Body-parser failures (too large, truncated, aborted) and anything unexpected.
     app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
       const e = err as { type?: string; status?: number; message?: string };
       if (e.type === 'entity.too.large') {
-        res.status(413).json(errorBody('BODY_TOO_LARGE', `the body exceeds ${limit} bytes`));
+        res.status(413).json(errorBody('BODY_TOO_LARGE', `the body exceeds ${limit} bytes`, 'body'));
         return;
       }
       if (e.type === 'request.aborted') {
@@ -373,11 +388,13 @@ export class FundServer {
         return;
       }
       if (e.type === 'request.size.invalid') {
-        res.status(400).json(errorBody('TRUNCATED_BODY', 'the body is shorter or longer than its Content-Length'));
+        res.status(400).json(errorBody('TRUNCATED_BODY', 'the body is shorter or longer than its Content-Length', 'body'));
         return;
       }
+      // Other errors of express and its body reader that blame the request: their message may
+      // quote it, so it is not repeated.
       if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-        res.status(e.status).json(errorBody('BAD_REQUEST', e.message ?? 'bad request'));
+        res.status(e.status).json(errorBody('BAD_REQUEST', 'the request could not be read', 'request'));
         return;
       }
       log.error({ err }, 'unexpected error');
