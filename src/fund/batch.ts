@@ -191,10 +191,10 @@ async function handle(
   const body = parsed.data!;
   const manifestHash = jwsHash(body.manifest);
 
-  // Idempotency: the same key, or the same manifest, gets the stored answer again.
-  const byKey = deps.store.batchByKey(key!);
+  // Idempotency: the same key (the caller's: keys are per pharmacy), or the same manifest, gets
+  // the stored answer again.
+  const byKey = deps.store.batchByKey(caller, key!);
   if (byKey) {
-    if (byKey.pharmacy_id !== caller) notYours(caller, byKey.pharmacy_id, 'this Idempotency-Key', 'Idempotency-Key');
     if (byKey.manifest_hash !== manifestHash)
       refuse(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for another batch', 'Idempotency-Key');
     return { status: 200, body: deps.store.ack(byKey, deps.now(), null), replayed: true };

@@ -14,6 +14,49 @@ import type { BatchAck, InvoiceResult } from '../sync/protocol';
  * chain itself makes invoice hashes unique, and `chifa fund verify` checks that they are.
  */
 
+/**
+ * Idempotency keys are the pharmacy's own: unique per pharmacy, so that no pharmacy can take a
+ * key another one will use (a key derived from a manifest is no secret from the fund's other
+ * clients). Stores made before held them unique across pharmacies: see `migrate`.
+ */
+const batchesTable = (name: string): string => `CREATE TABLE IF NOT EXISTS ${name} (
+  pharmacy_id TEXT NOT NULL,
+  batch_id INTEGER NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  manifest_hash TEXT NOT NULL UNIQUE,
+  manifest_jws TEXT NOT NULL,
+  from_number INTEGER NOT NULL,
+  to_number INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  received_at TEXT NOT NULL,
+  accepted INTEGER NOT NULL,
+  rejected INTEGER NOT NULL,
+  paid INTEGER NOT NULL,
+  settled_at TEXT,
+  PRIMARY KEY (pharmacy_id, batch_id),
+  UNIQUE (pharmacy_id, idempotency_key)
+) STRICT;`;
+
+const BATCH_COLUMNS =
+  'pharmacy_id, batch_id, idempotency_key, manifest_hash, manifest_jws, from_number, to_number, count, received_at, accepted, rejected, paid, settled_at';
+
+/**
+ * A store whose `batches` table holds idempotency keys unique across pharmacies gets the table
+ * rebuilt, in one transaction, with keys unique per pharmacy (SQLite cannot drop a constraint).
+ * Dropping the table drops its trigger first (so no row counts as deleted); SCHEMA creates it
+ * again.
+ */
+function migrate(db: Database.Database): void {
+  const sql = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'batches'").pluck().get() as string | undefined;
+  if (sql === undefined || !/idempotency_key TEXT NOT NULL UNIQUE/.test(sql)) return;
+  db.transaction(() => {
+    db.exec(batchesTable('batches_keyed'));
+    db.exec(`INSERT INTO batches_keyed (${BATCH_COLUMNS}) SELECT ${BATCH_COLUMNS} FROM batches`);
+    db.exec('DROP TABLE batches');
+    db.exec('ALTER TABLE batches_keyed RENAME TO batches');
+  }).immediate();
+}
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS pharmacies (
   id TEXT PRIMARY KEY,
@@ -28,22 +71,7 @@ CREATE TABLE IF NOT EXISTS certificates (
   pharmacy_id TEXT NOT NULL
 ) STRICT;
 
-CREATE TABLE IF NOT EXISTS batches (
-  pharmacy_id TEXT NOT NULL,
-  batch_id INTEGER NOT NULL,
-  idempotency_key TEXT NOT NULL UNIQUE,
-  manifest_hash TEXT NOT NULL UNIQUE,
-  manifest_jws TEXT NOT NULL,
-  from_number INTEGER NOT NULL,
-  to_number INTEGER NOT NULL,
-  count INTEGER NOT NULL,
-  received_at TEXT NOT NULL,
-  accepted INTEGER NOT NULL,
-  rejected INTEGER NOT NULL,
-  paid INTEGER NOT NULL,
-  settled_at TEXT,
-  PRIMARY KEY (pharmacy_id, batch_id)
-) STRICT;
+${batchesTable('batches')}
 
 CREATE TABLE IF NOT EXISTS invoices (
   pharmacy_id TEXT NOT NULL,
@@ -168,7 +196,7 @@ export class FundStore {
     this.db = db;
     this.st = {
       tip: db.prepare('SELECT last_number AS lastNumber, last_hash AS lastHash, last_batch AS lastBatch FROM pharmacies WHERE id = ?'),
-      byKey: db.prepare('SELECT * FROM batches WHERE idempotency_key = ?'),
+      byKey: db.prepare('SELECT * FROM batches WHERE pharmacy_id = ? AND idempotency_key = ?'),
       byManifest: db.prepare('SELECT * FROM batches WHERE manifest_hash = ?'),
       byId: db.prepare('SELECT * FROM batches WHERE pharmacy_id = ? AND batch_id = ?'),
       invoice: db.prepare(
@@ -222,6 +250,7 @@ export class FundStore {
   static open(dir: string): FundStore {
     const file = path.join(dir, 'fund.sqlite');
     const db = openDatabase(file, { busyTimeoutMs: 10000 });
+    migrate(db);
     db.exec(SCHEMA);
     return new FundStore(file, db);
   }
@@ -230,8 +259,9 @@ export class FundStore {
     return (this.st.tip.get(pharmacyId) as ChainTip | undefined) ?? { lastNumber: 0, lastHash: GENESIS_HASH, lastBatch: 0 };
   }
 
-  batchByKey(key: string): BatchRowDb | undefined {
-    return this.st.byKey.get(key) as BatchRowDb | undefined;
+  /** Pharmacy `pharmacyId`'s batch stored under idempotency key `key`. */
+  batchByKey(pharmacyId: string, key: string): BatchRowDb | undefined {
+    return this.st.byKey.get(pharmacyId, key) as BatchRowDb | undefined;
   }
 
   batchByManifest(hash: string): BatchRowDb | undefined {

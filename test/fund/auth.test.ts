@@ -188,7 +188,7 @@ test("the fund signs only with a key whose certificate carries the fund-signing 
 });
 
 describe('the fund answers only about the authenticated pharmacy', () => {
-  test("another pharmacy's chain, batches, acknowledgements and idempotency keys: 403 FORBIDDEN", async () => {
+  test("another pharmacy's chain, batches, acknowledgements and manifests: 403 FORBIDDEN", async () => {
     const { url, journal } = await withBatches();
     for (const target of [
       `/v1/pharmacies/${P1}/chain`,
@@ -203,7 +203,8 @@ describe('the fund answers only about the authenticated pharmacy', () => {
     const mine = await raw(url, 'GET', `v1/batches/${P1}/1`, await headersFor(signer(1), 'GET', `/v1/batches/${P1}/1`));
     expect(signedPayload(json(mine))).toMatchObject({ pharmacyId: P1, batchId: 1, count: 3 });
 
-    // Pharmacy 2 replays pharmacy 1's upload (to read its acknowledgement): refused, by key and by manifest.
+    // Pharmacy 2 replays pharmacy 1's upload (to read its acknowledgement): refused for its
+    // manifest, under pharmacy 1's key (which, being pharmacy 1's, means nothing for pharmacy 2) or any other.
     const { idempotencyKey, body } = journal.uploadRequest(1);
     const bytes = Buffer.from(JSON.stringify(body));
     const send = async (k: string) =>
