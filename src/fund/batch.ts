@@ -1,4 +1,6 @@
+import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
+import { ChifaError } from '../common/errors';
 import { clip } from '../common/display';
 import { zodIssues } from '../common/zod-issues';
 import type { RuleBook } from '../billing/rules/load';
@@ -148,14 +150,10 @@ export async function handleBatch(
     return await handle(deps, locks, rawBody, idempotencyKey, caller);
   } catch (err) {
     if (err instanceof Refusal) return { status: err.status, body: errorBody(err.code, err.message, err.field, err.expected) };
-    const e = err as { code?: unknown; message?: string; field?: unknown };
-    if (typeof e.code === 'string' && typeof e.message === 'string') {
-      // A typed error from a parser (JWS, canonical JSON, invoice or manifest schema): bad input.
-      return {
-        status: 422,
-        body: errorBody(e.code.toUpperCase().replace(/-/g, '_'), e.message, typeof e.field === 'string' ? e.field : 'body'),
-      };
-    }
+    // A typed error from a parser (JWS, canonical JSON, invoice or manifest schema): bad input.
+    // Anything else (SQLite, a worker thread that failed) is the fund's own failure.
+    if (err instanceof ChifaError)
+      return { status: 422, body: errorBody(err.code.toUpperCase().replace(/-/g, '_'), err.message, err.field ?? 'body') };
     throw err;
   }
 }
@@ -205,9 +203,16 @@ async function handle(
 
   // Certificates offered, by thumbprint.
   const certs = new Map<string, Buffer>();
+  // Each must at least be X.509: the signature checks (worker threads included) parse them.
   body.certificates.forEach((c, i) => {
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(c)) refuse(400, 'MALFORMED_BODY', `certificates[${i}]: not base64`, `certificates[${i}]`);
+    const field = `certificates[${i}]`;
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(c)) refuse(400, 'MALFORMED_BODY', `${field}: not base64`, field);
     const der = Buffer.from(c, 'base64');
+    try {
+      new X509Certificate(der);
+    } catch {
+      refuse(422, 'BAD_CERTIFICATE', `${field}: not an X.509 certificate (base64 DER)`, field);
+    }
     certs.set(certificateThumbprint(der), der);
   });
   const trusted = new Map<string, TrustedCertificate>();

@@ -25,22 +25,31 @@ const INLINE_SIGNATURE_WORKER = `
 const { parentPort } = require('node:worker_threads');
 const crypto = require('node:crypto');
 const keys = new Map();
+const verify = (m, i) => {
+  const kid = m.kids[i];
+  let key = keys.get(kid);
+  if (key === undefined) {
+    const der = m.certs[kid];
+    if (der === undefined) return false; // not cached: the next request may carry it
+    key = new crypto.X509Certificate(Buffer.from(der)).publicKey;
+    if (keys.size > 1000) keys.clear();
+    keys.set(kid, key);
+  }
+  const jws = m.jws[i];
+  const dot = jws.lastIndexOf('.');
+  const sig = Buffer.from(jws.slice(dot + 1), 'base64url');
+  return sig.length === 64 &&
+    crypto.verify('sha256', Buffer.from(jws.slice(0, dot), 'ascii'), { key, dsaEncoding: 'ieee-p1363' }, sig);
+};
 parentPort.on('message', (m) => {
   const results = new Array(m.jws.length);
   for (let i = 0; i < m.jws.length; i++) {
-    const kid = m.kids[i];
-    let key = keys.get(kid);
-    if (key === undefined) {
-      const der = m.certs[kid];
-      key = der === undefined ? null : new crypto.X509Certificate(Buffer.from(der)).publicKey;
-      if (keys.size > 1000) keys.clear();
-      keys.set(kid, key);
+    let ok = false;
+    try {
+      ok = verify(m, i);
+    } catch {
+      ok = false;
     }
-    const jws = m.jws[i];
-    const dot = jws.lastIndexOf('.');
-    const sig = Buffer.from(jws.slice(dot + 1), 'base64url');
-    const ok = key !== null && sig.length === 64 &&
-      crypto.verify('sha256', Buffer.from(jws.slice(0, dot), 'ascii'), { key, dsaEncoding: 'ieee-p1363' }, sig);
     results[i] = ok ? { ok: true, hash: '', fingerprint: '' } : { ok: false, code: 'bad-signature', message: 'the signature does not verify' };
   }
   parentPort.postMessage({ id: m.id, results });
@@ -67,27 +76,44 @@ export class VerifyPool {
   private nextId = 1;
   private rr = 0;
   private readonly localKeys = new Map<string, KeyObject>();
+  /** The compiled worker (`full` mode), or null for the inline signature worker. */
+  private readonly file: string | null;
+  private closing = false;
 
   /** `threads`: worker threads (0: none). Default: one per available core. */
   constructor(threads: number = availableParallelism()) {
     const file = path.join(__dirname, 'verify-worker.js');
     const full = __filename.endsWith('.js') && fs.existsSync(file);
     this.mode = threads === 0 ? 'main' : full ? 'full' : 'signature';
-    for (let i = 0; i < threads; i++) {
-      const w = full ? new Worker(file) : new Worker(INLINE_SIGNATURE_WORKER, { eval: true });
-      w.on('message', (m: { id: number; results: WorkerResult[] }) => {
-        const job = this.jobs.get(m.id);
-        if (!job) return;
-        this.jobs.delete(m.id);
-        job.resolve(m.results);
-      });
-      w.on('error', (err) => {
-        for (const [, job] of this.jobs) job.reject(err);
-        this.jobs.clear();
-      });
-      w.unref();
-      this.workers.push(w);
-    }
+    this.file = full ? file : null;
+    for (let i = 0; i < threads; i++) this.spawn(i);
+  }
+
+  /**
+   * Starts worker `i`. A worker that fails (an exception it did not catch, out of memory) fails
+   * the jobs in flight and is replaced when it exits: a dead worker would otherwise leave every
+   * later batch sent to it waiting for ever.
+   */
+  private spawn(i: number): void {
+    const w = this.file !== null ? new Worker(this.file) : new Worker(INLINE_SIGNATURE_WORKER, { eval: true });
+    w.on('message', (m: { id: number; results: WorkerResult[] }) => {
+      const job = this.jobs.get(m.id);
+      if (!job) return;
+      this.jobs.delete(m.id);
+      job.resolve(m.results);
+    });
+    // Replaced at once, so that no job is posted to it while it dies.
+    const replace = (): void => {
+      if (!this.closing && this.workers[i] === w) this.spawn(i);
+    };
+    w.on('error', (err) => {
+      for (const [, job] of this.jobs) job.reject(err);
+      this.jobs.clear();
+      replace();
+    });
+    w.on('exit', replace);
+    w.unref();
+    this.workers[i] = w;
   }
 
   get threads(): number {
@@ -125,7 +151,12 @@ export class VerifyPool {
     if (key === undefined) {
       const der = certs.get(it.kid);
       if (der === undefined) return { ok: false, code: 'bad-signature', message: 'unknown key' };
-      key = new X509Certificate(der).publicKey;
+      try {
+        key = new X509Certificate(der).publicKey;
+      } catch {
+        return { ok: false, code: 'bad-certificate', message: 'the certificate it names is not X.509' };
+      }
+      if (this.localKeys.size > 1000) this.localKeys.clear();
       this.localKeys.set(it.kid, key);
     }
     const dot = it.jws.lastIndexOf('.');
@@ -135,6 +166,7 @@ export class VerifyPool {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers.length = 0;
   }

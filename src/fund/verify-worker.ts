@@ -16,13 +16,19 @@ interface Request {
   certs: Record<string, Uint8Array>;
 }
 
-const keys = new Map<string, KeyObject | null>();
+const keys = new Map<string, KeyObject>();
 
+/**
+ * The key of certificate `kid` from this request's certificates. Only keys are cached, never
+ * their absence: a request that names a certificate it does not carry must not make the next
+ * request, which carries it, fail.
+ */
 function keyFor(kid: string, certs: Record<string, Uint8Array>): KeyObject | null {
   let key = keys.get(kid);
   if (key === undefined) {
     const der = certs[kid];
-    key = der === undefined ? null : new X509Certificate(Buffer.from(der)).publicKey;
+    if (der === undefined) return null;
+    key = new X509Certificate(Buffer.from(der)).publicKey;
     if (keys.size > 1000) keys.clear();
     keys.set(kid, key);
   }
