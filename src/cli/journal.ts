@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
@@ -26,14 +27,58 @@ function fail(cmd: string, err: unknown): void {
   reportError(`journal ${cmd}`, err);
 }
 
-/** Opens the journal of the data directory; a command that reads or uploads it never creates one. */
-export function openExistingJournal(dataOption?: string, options: JournalOptions = {}): Journal {
-  const file = journalFile(dataOption);
-  if (!fs.existsSync(file)) throw new ChifaError('no-journal', `${file} does not exist (use --data DIR or CHIFA_DATA)`);
-  return Journal.open(file, options);
+function noJournal(file: string): ChifaError {
+  return new ChifaError('no-journal', `${file} does not exist (use --data DIR or CHIFA_DATA)`);
 }
 
-/** Runs `use` on the existing journal and closes it; a journal that cannot be opened is reported as `cmd`'s usage error. */
+/**
+ * A journal SQLite cannot read (not a database, truncated, corrupt) as the typed error it is;
+ * undefined for any other error.
+ */
+export function unreadableJournal(file: string, err: unknown): ChifaError | undefined {
+  if (!(err instanceof Database.SqliteError)) return undefined;
+  return new ChifaError(
+    'journal-unreadable',
+    `${file} is not a readable journal (${clip(err.message, 120)}): check --data; keep the file, and run \`chifa journal verify\``,
+    { cause: err },
+  );
+}
+
+/**
+ * Opens the journal of the data directory. A command that reads or uploads it never creates
+ * one, nor turns a file that is not a journal (empty, another database) into one: the file is
+ * looked at read-only first.
+ */
+export function openExistingJournal(dataOption?: string, options: JournalOptions = {}): Journal {
+  const file = journalFile(dataOption);
+  if (!fs.existsSync(file)) throw noJournal(file);
+  let isJournal: boolean;
+  try {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      isJournal = db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'").pluck().get() === 1;
+    } finally {
+      db.close();
+    }
+  } catch (err) {
+    throw unreadableJournal(file, err) ?? err;
+  }
+  if (!isJournal)
+    throw new ChifaError(
+      'not-a-journal',
+      `${file} is not a journal (${fs.statSync(file).size === 0 ? 'an empty file' : 'a database without the journal tables'}): check --data`,
+    );
+  try {
+    return Journal.open(file, options);
+  } catch (err) {
+    throw unreadableJournal(file, err) ?? err;
+  }
+}
+
+/**
+ * Runs `use` on the existing journal and closes it; a journal that cannot be opened or read is
+ * reported as `cmd`'s usage error.
+ */
 function withJournal(cmd: string, dataOption: string | undefined, use: (j: Journal) => void): void {
   let j: Journal;
   try {
@@ -43,6 +88,8 @@ function withJournal(cmd: string, dataOption: string | undefined, use: (j: Journ
   }
   try {
     use(j);
+  } catch (err) {
+    fail(cmd, unreadableJournal(j.file, err) ?? err);
   } finally {
     void j.close();
   }
@@ -61,7 +108,9 @@ export function register(program: Command): void {
     .option(dataOpt, dataHelp)
     .option('--json', 'print the report as JSON')
     .action((opts: { data?: string; json?: boolean }) => {
-      const r = verifyJournal(journalFile(opts.data));
+      const file = journalFile(opts.data);
+      if (!fs.existsSync(file)) return fail('verify', noJournal(file));
+      const r = verifyJournal(file);
       if (opts.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
       else if (r.ok) {
         process.stdout.write(

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { ChifaError } from '../common/errors';
@@ -8,6 +9,7 @@ import { importCatalogue } from '../billing/catalogue/import';
 import { CatalogueStore } from '../billing/catalogue/store';
 import { formatDa } from '../billing/money';
 import { resolveDataDir } from '../common/paths';
+import { downlinkDatabasePath } from '../sync/downlink/blacklist';
 import { DownlinkStore, refreshDownlink, type DownlinkResult } from '../sync/downlink/client';
 import { fundCaFor, FundVerifier } from '../sync/fund-verifier';
 import { fundEndpoint } from '../sync/http';
@@ -17,7 +19,7 @@ import { SoftwareSigner, type Signer } from '../sync/signer';
 import { TrustStore } from '../sync/trust';
 import { RequestAuthenticator } from '../sync/request-auth';
 import { Uploader, type SyncProgress, type SyncSummary } from '../sync/uploader';
-import { openExistingJournal } from './journal';
+import { openExistingJournal, unreadableJournal } from './journal';
 import { pinFromPrompt, pinFromStdin } from './pin-input';
 import { openProfessionalSigner, type ProfessionalCardSigner } from './pro-card';
 import { MAX_LINE, reportError } from './report';
@@ -94,6 +96,20 @@ class ProgressDisplay {
   end(): void {
     if (this.drawn) process.stderr.write('\n');
     this.drawn = false;
+  }
+}
+
+/** The downlink store; one SQLite cannot read is a typed error saying what to do. */
+function openDownlink(dataDir: string): DownlinkStore {
+  try {
+    return DownlinkStore.open(dataDir);
+  } catch (err) {
+    if (!(err instanceof Database.SqliteError)) throw err;
+    throw new ChifaError(
+      'downlink-unreadable',
+      `${downlinkDatabasePath(dataDir)} is not readable (${clip(err.message, 120)}): move it away, the next sync fetches the documents again`,
+      { cause: err },
+    );
   }
 }
 
@@ -259,7 +275,7 @@ export function register(program: Command): void {
           display.end();
           let dl: DownlinkResult[] = [];
           if (opts.downlink && !abort.signal.aborted) {
-            downlink ??= DownlinkStore.open(dataDir);
+            downlink ??= openDownlink(dataDir);
             dl = await refreshDownlink(endpoint, downlink, {
               applyCatalogue: (csv) => {
                 const store = CatalogueStore.open(dataDir, { seed: false });
@@ -296,9 +312,11 @@ export function register(program: Command): void {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
       } catch (err) {
-        if (!(err instanceof ChifaError)) throw err;
+        // A journal found unreadable during the pass (a page SQLite cannot read) is the same mistake as at opening.
+        const typed = err instanceof ChifaError ? err : journal ? unreadableJournal(journal.file, err) : undefined;
+        if (!typed) throw err;
         // A card that refuses (wrong PIN, blocked, absent, not a professional card) is not a usage mistake.
-        reportError('sync', err, cardStage && err.code !== 'usage' ? 1 : 2);
+        reportError('sync', typed, cardStage && typed.code !== 'usage' ? 1 : 2);
       } finally {
         await journal?.close();
         downlink?.close();
