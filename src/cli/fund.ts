@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
@@ -9,8 +10,8 @@ import { auditFundStore } from '../fund/audit';
 import { parseFaults } from '../fund/faults';
 import { defaultFundCa, FundServer } from '../fund/server';
 import { isLoopbackHost } from '../common/loopback';
-import { SoftwareSigner } from '../sync/signer';
-import { MAX_DETAILS, MAX_LINE } from './report';
+import { readCaFile, signerFromFiles, tlsFiles } from './option-files';
+import { MAX_DETAILS, MAX_LINE, reportError } from './report';
 import { untilStopSignal } from './stop-signal';
 
 /**
@@ -95,26 +96,50 @@ export function register(program: Command): void {
         const loose = loosePermissions(path.resolve(opts.data));
         if (loose.length > 0) log.warn({ loose }, looseWarning(loose));
         const caFiles = opts.ca ?? [defaultFundCa()];
+        for (const f of caFiles) readCaFile('--ca', f);
         if (!opts.ca) log.warn({ ca: caFiles[0] }, 'trusting the TEST ONLY fund CA from fixtures/keys');
         if ((opts.signingKey === undefined) !== (opts.signingCert === undefined))
           throw new ChifaError('invalid-input', '--signing-key and --signing-cert go together');
-        const signer = opts.signingKey && opts.signingCert ? SoftwareSigner.fromFiles(opts.signingKey, opts.signingCert) : undefined;
+        const signer =
+          opts.signingKey && opts.signingCert
+            ? signerFromFiles({ option: '--signing-key', file: opts.signingKey }, { option: '--signing-cert', file: opts.signingCert })
+            : undefined;
         if (!signer) log.warn('signing answers with the TEST ONLY fund key from fixtures/keys');
-        server = new FundServer({
-          dataDir: path.resolve(opts.data),
-          caFiles,
-          ...(signer ? { signer } : {}),
-          faults: parseFaults(opts.faults),
-          logger: log,
-          ...(opts.rules ? { rulesDir: path.resolve(opts.rules) } : {}),
-          ...(threads !== undefined ? { verifyThreads: threads } : {}),
-          ...(settle !== undefined ? { settleAfterMs: settle } : {}),
-        });
-        url = await server.listen({
-          host: opts.host,
-          port,
-          ...(opts.tlsCert && opts.tlsKey ? { tls: { cert: fs.readFileSync(opts.tlsCert), key: fs.readFileSync(opts.tlsKey) } } : {}),
-        });
+        const tls =
+          opts.tlsCert && opts.tlsKey
+            ? tlsFiles({ option: '--tls-cert', file: opts.tlsCert }, { option: '--tls-key', file: opts.tlsKey })
+            : undefined;
+        const dataDir = path.resolve(opts.data);
+        try {
+          server = new FundServer({
+            dataDir,
+            caFiles,
+            ...(signer ? { signer } : {}),
+            faults: parseFaults(opts.faults),
+            logger: log,
+            ...(opts.rules ? { rulesDir: path.resolve(opts.rules) } : {}),
+            ...(threads !== undefined ? { verifyThreads: threads } : {}),
+            ...(settle !== undefined ? { settleAfterMs: settle } : {}),
+          });
+        } catch (err) {
+          if (!(err instanceof Database.SqliteError)) throw err;
+          throw new ChifaError(
+            'fund-store-unreadable',
+            `${path.join(dataDir, 'fund.sqlite')} is not a readable fund store (${clip(err.message, 120)}): check --data; keep the file, and run \`chifa fund verify\``,
+            { cause: err },
+          );
+        }
+        try {
+          url = await server.listen({ host: opts.host, port, ...(tls ? { tls } : {}) });
+        } catch (err) {
+          await server.close();
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'EADDRINUSE')
+            throw new ChifaError('port-in-use', `--port ${port}: in use on ${opts.host}; choose another (0: any free port)`);
+          if (code === 'EACCES')
+            throw new ChifaError('port-forbidden', `--port ${port}: not allowed for this user on ${opts.host}; choose one above 1023`);
+          throw err;
+        }
       } catch (err) {
         if (!(err instanceof ChifaError) && !(err as NodeJS.ErrnoException).code) throw err;
         const e = err as { code?: string; message: string };
@@ -134,6 +159,11 @@ export function register(program: Command): void {
     .option('--data <dir>', "the fund's data directory", path.join('var', 'fund'))
     .option('--json', 'print the report as JSON')
     .action((opts: { data: string; json?: boolean }) => {
+      const file = path.join(path.resolve(opts.data), 'fund.sqlite');
+      if (!fs.existsSync(file)) {
+        reportError('fund verify', new ChifaError('no-fund-store', `${file} does not exist (use --data DIR)`));
+        return;
+      }
       const a = auditFundStore(path.resolve(opts.data));
       if (opts.json) process.stdout.write(JSON.stringify(a, null, 2) + '\n');
       else {

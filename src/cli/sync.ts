@@ -1,5 +1,4 @@
 import Database from 'better-sqlite3';
-import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { ChifaError } from '../common/errors';
 import { clip } from '../common/display';
@@ -12,14 +11,15 @@ import { resolveDataDir } from '../common/paths';
 import { downlinkDatabasePath } from '../sync/downlink/blacklist';
 import { DownlinkStore, refreshDownlink, type DownlinkResult } from '../sync/downlink/client';
 import { fundCaFor, FundVerifier } from '../sync/fund-verifier';
-import { fundEndpoint } from '../sync/http';
+import { fundBaseUrl, fundEndpoint } from '../sync/http';
 import type { Journal } from '../sync/journal/journal';
 import { CertificateError } from '../sync/errors';
-import { SoftwareSigner, type Signer } from '../sync/signer';
+import { type Signer } from '../sync/signer';
 import { TrustStore } from '../sync/trust';
 import { RequestAuthenticator } from '../sync/request-auth';
 import { Uploader, type SyncProgress, type SyncSummary } from '../sync/uploader';
 import { openExistingJournal, unreadableJournal } from './journal';
+import { readCaFile, signerFromFiles } from './option-files';
 import { pinFromPrompt, pinFromStdin } from './pin-input';
 import { openProfessionalSigner, type ProfessionalCardSigner } from './pro-card';
 import { MAX_LINE, reportError } from './report';
@@ -186,11 +186,17 @@ export function register(program: Command): void {
       let card: ProfessionalCardSigner | undefined;
       let cardStage = false;
       try {
-        const url = opts.fund ?? process.env.CHIFA_FUND_URL;
+        // An environment variable set to nothing is not set.
+        const env = (name: string): string | undefined => process.env[name] || undefined;
+        const url = opts.fund ?? env('CHIFA_FUND_URL');
         if (!url) throw new ChifaError('invalid-input', '--fund: the fund URL is required (or set CHIFA_FUND_URL)');
-        const caFile = opts.ca ?? process.env.CHIFA_FUND_CA;
-        const ca = caFile ? fs.readFileSync(caFile) : undefined;
-        const fundCa = fundCaFor(url, opts.fundSignerCa ?? process.env.CHIFA_FUND_SIGNER_CA);
+        // The URL first: a scheme that is not https is the mistake to name, not a missing CA.
+        fundBaseUrl(url);
+        const option = (name: string, variable: string, given: string | undefined) => (given !== undefined ? name : variable);
+        const caFile = opts.ca ?? env('CHIFA_FUND_CA');
+        const ca = caFile ? readCaFile(option('--ca', 'CHIFA_FUND_CA', opts.ca), caFile) : undefined;
+        const fundCa = fundCaFor(url, opts.fundSignerCa ?? env('CHIFA_FUND_SIGNER_CA'));
+        const fundCaPem = readCaFile(option('--fund-signer-ca', 'CHIFA_FUND_SIGNER_CA', opts.fundSignerCa), fundCa.file);
         if (fundCa.testOnly)
           logger.warn({ ca: fundCa.file }, "verifying the fund's signatures with the TEST ONLY fund CA (the fund is on loopback)");
         const interval = positiveInt('interval', opts.interval, 60)!;
@@ -202,8 +208,8 @@ export function register(program: Command): void {
         const dataDir = resolveDataDir(opts.data);
         const loose = loosePermissions(dataDir);
         if (loose.length > 0) logger.warn({ loose }, looseWarning(loose));
-        const verifier = FundVerifier.fromFiles([fundCa.file]);
-        const trust = TrustStore.fromFiles([fundCa.file]);
+        const verifier = new FundVerifier([fundCaPem]);
+        const trust = new TrustStore([fundCaPem]);
         let signer: Signer;
         if (opts.proReader !== undefined) {
           if (opts.key !== undefined || opts.cert !== undefined)
@@ -221,15 +227,18 @@ export function register(program: Command): void {
           logger.info({ reader: card.reader, pharmacy: card.pharmacyId }, 'signing with the professional card');
         } else {
           if (opts.pinStdin) throw new ChifaError('invalid-input', '--pin-stdin goes with --pro-reader');
-          const keyFile = opts.key ?? process.env.CHIFA_SIGNER_KEY;
-          const certFile = opts.cert ?? process.env.CHIFA_SIGNER_CERT;
+          const keyFile = opts.key ?? env('CHIFA_SIGNER_KEY');
+          const certFile = opts.cert ?? env('CHIFA_SIGNER_CERT');
           if ((keyFile === undefined) !== (certFile === undefined)) throw new ChifaError('invalid-input', '--key and --cert go together');
           if (!keyFile || !certFile)
             throw new ChifaError(
               'invalid-input',
               "--pro-reader NAME (or, TEST ONLY, --key and --cert): the fund authenticates every request with the pharmacist's professional card",
             );
-          signer = SoftwareSigner.fromFiles(keyFile, certFile);
+          signer = signerFromFiles(
+            { option: option('--key', 'CHIFA_SIGNER_KEY', opts.key), file: keyFile },
+            { option: option('--cert', 'CHIFA_SIGNER_CERT', opts.cert), file: certFile },
+          );
           logger.warn('signing with a TEST ONLY software key (--key/--cert): a pharmacy signs with its professional card (--pro-reader)');
         }
         const endpoint = fundEndpoint(url, {

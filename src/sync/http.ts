@@ -1,3 +1,4 @@
+import { clip, quoteClipped } from '../common/display';
 import { isLoopbackHost } from '../common/loopback';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -50,27 +51,40 @@ export class NetworkError extends SyncError {
   }
 }
 
-/** The fund's endpoint: base URL, HTTP agent (HTTPS with `ca`, plain HTTP to loopback only), timeouts. */
-export function fundEndpoint(url: string, options: EndpointOptions = {}): FundEndpoint {
+/**
+ * The fund's base URL, checked: https (or plain http to a loopback address only), no credentials
+ * in it. Throws SyncError bad-fund-url / insecure-fund-url naming `--fund`.
+ */
+export function fundBaseUrl(url: string): URL {
   let base: URL;
   try {
     base = new URL(url);
   } catch {
-    throw new SyncError('bad-fund-url', `--fund: ${JSON.stringify(url)} is not a URL`, 'fund');
+    throw new SyncError('bad-fund-url', `--fund: ${quoteClipped(url, 120)} is not a URL`, 'fund');
   }
   if (base.protocol === 'http:') {
     if (!isLoopbackHost(base.hostname)) {
       throw new SyncError(
         'insecure-fund-url',
-        `--fund: plain HTTP is only allowed to a loopback address; use https:// for ${base.host}`,
+        `--fund: plain HTTP is only allowed to a loopback address; use https:// for ${clip(base.host, 120)}`,
         'fund',
       );
     }
   } else if (base.protocol !== 'https:') {
-    throw new SyncError('bad-fund-url', `--fund: unsupported scheme ${base.protocol}`, 'fund');
+    throw new SyncError(
+      'bad-fund-url',
+      `--fund: unsupported scheme ${clip(base.protocol)} (https://, or http:// to a loopback address)`,
+      'fund',
+    );
   }
   if (base.username || base.password) throw new SyncError('bad-fund-url', '--fund: credentials in the URL are not allowed', 'fund');
   if (!base.pathname.endsWith('/')) base.pathname += '/';
+  return base;
+}
+
+/** The fund's endpoint: base URL, HTTP agent (HTTPS with `ca`, plain HTTP to loopback only), timeouts. */
+export function fundEndpoint(url: string, options: EndpointOptions = {}): FundEndpoint {
+  const base = fundBaseUrl(url);
   const agent =
     base.protocol === 'https:'
       ? new https.Agent({ keepAlive: true, maxSockets: 4, ...(options.ca !== undefined ? { ca: options.ca } : {}), minVersion: 'TLSv1.2' })
