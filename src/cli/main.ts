@@ -50,10 +50,11 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    // commander throws on --help/--version/usage errors after printing; keep its exit code.
+    // commander throws on --help/--version (exit 0) and on usage mistakes (an unknown option or
+    // command, a missing argument) after printing: those exit 2, as every other bad input.
     const e = err as { code?: string; exitCode?: number };
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
-      process.exitCode = e.exitCode ?? 1;
+      process.exitCode = e.exitCode === 0 ? 0 : 2;
       return;
     }
     // Not one of ours: the launcher prints its message, which may quote any input; bound it.

@@ -63,3 +63,15 @@ test.each([
   expectUsageError(r, 'sync', code);
   expect(fs.readFileSync(file).equals(before)).toBe(true);
 });
+
+test('an unknown sub-command, option or a missing argument: exit 2, like any bad input (was 1)', async () => {
+  const runs = await Promise.all([
+    chifa(['journal', 'frobnicate'], dir),
+    chifa(['journal', 'status', '--no-such-option'], dir),
+    chifa(['journal', 'show'], dir),
+    chifa(['sync', '--fund'], dir),
+  ]);
+  expect(runs.map((r) => [r.code, /\n\s+at /.test(r.stderr)])).toEqual(runs.map(() => [2, false]));
+  // Help is not a mistake.
+  expect((await chifa(['journal', '--help'], dir)).code).toBe(0);
+});

@@ -160,7 +160,7 @@ describe('the token never on the command line', () => {
 
   test('there is no --token option', async () => {
     const p = run(['serve', '--demo', '--port', '0', '--data', tmpDir('chifa-serve-'), '--token', 'on-the-command-line-0123']);
-    expect(await p.exited).toBe(1);
+    expect(await p.exited).toBe(2);
     expect(p.err()).toContain("unknown option '--token'");
   });
 });
