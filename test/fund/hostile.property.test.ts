@@ -138,6 +138,17 @@ const ROUTES: Record<string, RouteSpec> = {
     weight: 2,
   },
   'GET /v1/pharmacies/:pharmacyId/chain': { params: { pharmacyId: pharmacyParam }, typ: 'chifa-chain+jws', weight: 2 },
+  'GET /v1/rights/:cardSerial': {
+    params: {
+      // The two cards of the TEST ONLY rights registry (fixtures/rights.json), others, and serials that are not.
+      cardSerial: fc.oneof(
+        { weight: 3, arbitrary: fc.constantFrom('CH1-2014-001234', 'CH2-2023-004711') },
+        { weight: 1, arbitrary: fc.constantFrom('CH9-2099-000000', 'ch1-2014-001234', 'AB', 'X'.repeat(21), '__proto__', '%2E%2E') },
+      ),
+    },
+    typ: 'chifa-rights+jws',
+    weight: 2,
+  },
   'GET /v1/downlink/:name': {
     params: {
       name: fc.oneof(
@@ -1012,8 +1023,14 @@ test('property: hostile requests never get a 500 or bring the fund down, 4xx nam
         // Every signed answer verifies, and is about the pharmacy that asked and nobody else.
         const typ = ROUTES[a.route]!.typ;
         if (res.status === 200 && typ && request.method === a.route.split(' ')[0]) {
-          const payload = verifier.verifyAnswer(Buffer.from(res.text), typ, shown).payload as { pharmacyId?: unknown };
-          expect({ shown, pharmacyId: payload.pharmacyId }).toEqual({ shown, pharmacyId: IDS[a.who] });
+          const payload = verifier.verifyAnswer(Buffer.from(res.text), typ, shown).payload as {
+            pharmacyId?: unknown;
+            cardSerial?: unknown;
+          };
+          // A card's rights are about the card asked for; everything else about the asking pharmacy.
+          if (typ === 'chifa-rights+jws')
+            expect({ shown, cardSerial: payload.cardSerial }).toEqual({ shown, cardSerial: a.segments.cardSerial });
+          else expect({ shown, pharmacyId: payload.pharmacyId }).toEqual({ shown, pharmacyId: IDS[a.who] });
         }
         if (res.status === 200 && a.route === 'GET /v1/downlink/:name' && request.method === 'GET')
           expect({ shown, signed: typeof res.headers['chifa-signature'] }).toEqual({ shown, signed: 'string' });
