@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ts from 'typescript';
 import { ENTRIES, ROOT } from './entries';
@@ -72,7 +73,7 @@ function moduleOf(file: string): { text: string; imports: string[] } {
 }
 
 describe('the TypeScript snippets of the guides', () => {
-  const dir = fs.mkdtempSync(path.join(ROOT, 'test', 'package', '.snippets-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chifa-snippets-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   const modules = GUIDES.map((g) => ({ guide: g, ...moduleOf(g), file: path.join(dir, `${g.replace(/[/.]/g, '_')}.ts`) }));
@@ -99,6 +100,7 @@ describe('the TypeScript snippets of the guides', () => {
         moduleResolution: ts.ModuleResolutionKind.Node10,
         lib: ['lib.es2022.d.ts'],
         types: ['node'],
+        typeRoots: [path.join(ROOT, 'node_modules', '@types')],
         esModuleInterop: true,
         resolveJsonModule: true,
         allowJs: true,
