@@ -22,6 +22,12 @@ export function register(program: Command): void {
     .option('--shared', 'connect in shared mode (default: exclusive)')
     .option('--raw', 'no T=0 handling: print exactly what the card answers')
     .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `
+Example (SELECT the Chifa application, then READ BINARY of the holder file):
+  chifa apdu --reader "Virtual PCD 00 00" 00A4040C0BD213000001434849464101 00B0810010`,
+    )
     .action(async (hexes: string[], opts: { reader?: string; shared?: boolean; raw?: boolean; json?: boolean }) => {
       let transport: PcscTransport | undefined;
       try {

@@ -22,7 +22,17 @@ export function register(program: Command): void {
   cat
     .command('import <file>')
     .description(
-      'import or update products from a CSV file (code,dci,brand,form,strength,unitPrice,referencePrice,reimbursable,priorApproval)',
+      'import or update products from a CSV file (code,dci,brand,form,strength,unitPrice,referencePrice,reimbursable,priorApproval[,gtin])',
+    )
+    .addHelpText(
+      'after',
+      `
+The header row names the columns, in any order; gtin is optional (8, 12, 13 or 14 digits).
+Prices are integer centimes (250.00 DA is 25000; an empty referencePrice: no reference tariff);
+reimbursable and priorApproval are 1/0 or true/false. docs/split.md, "The catalogue".
+
+Example:
+  chifa catalogue import tariffs.csv --encoding windows-1252 --skip-bad`,
     )
     .option('--skip-bad', 'import the good rows and list the bad ones instead of importing nothing')
     .option('--encoding <name>', "the file's character encoding: utf-8 (default), windows-1252 or latin1 (the same)", 'utf-8')

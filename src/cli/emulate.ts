@@ -6,6 +6,8 @@ import { VirtualCard } from '../emulator/virtual-card';
 import { VPCD_PORT, VpcdBridge } from '../emulator/vpcd';
 import { TIMING_PROFILE_NAMES } from '../emulator/timing-profile';
 import { ChifaError } from '../common/errors';
+import { timingOption } from './option-files';
+import { reportError } from './report';
 import { untilStopSignal } from './stop-signal';
 
 /**
@@ -33,7 +35,7 @@ interface EmulateOptions {
 }
 
 function fail(message: string): never {
-  throw new ChifaError('bad-usage', message);
+  throw new ChifaError('invalid-input', message);
 }
 
 export function register(program: Command): void {
@@ -44,13 +46,33 @@ export function register(program: Command): void {
     .option('--port <port>', `vpcd port: ${VPCD_PORT} = "Virtual PCD 00 00", ${VPCD_PORT + 1} = "Virtual PCD 00 01"`, String(VPCD_PORT))
     .option('--host <host>', 'where pcscd (vpcd) listens', '127.0.0.1')
     .option('--state <file>', 'persist the card to this file after every change; resume from it if it exists')
-    .option('--latency <ms>', 'added processing time per APDU, like a real card')
-    .option('--protocol <T=0|T=1>', 'transmission protocol the card announces and follows')
+    .option('--latency <ms>', 'added processing time per APDU, 0..60000 (default: 0)')
+    .option('--protocol <T=0|T=1>', "transmission protocol the card announces and follows (default: the image's, T=1 unless it says)")
     .option('--no-extended', 'no extended length (short APDUs only)')
     .option('--clock <date>', 'fix the card clock (YYYY-MM-DD or ISO time) for certificate validity')
-    .option('--timing <profile>', `answer as slowly as a real card: ${TIMING_PROFILE_NAMES.join(', ')} or a JSON profile`, 'none')
+    .option(
+      '--timing <profile>',
+      `answer as slowly as a real card: ${TIMING_PROFILE_NAMES.join(', ')} or a JSON profile file (docs/emulator.md, "Timing")`,
+      'none',
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  chifa emulate --card fixtures/cards/demo.json                     # the demo card (PIN 1234) in "Virtual PCD 00 00"
+  chifa emulate --card fixtures/cards/pharmacist-1.json --port 35964 # a professional card (PIN 0000) in "Virtual PCD 00 01"
+  chifa emulate --card fixtures/cards/full-rings.json --timing typical --state /tmp/card.json
+
+SIGUSR2 (kill -USR2 PID) pulls the card out of the reader; the next one puts it back.
+Needs pcscd with vsmartcard's vpcd (scripts/pcscd.sh start; docs/pcsc.md).`,
+    )
     .action(async (opts: EmulateOptions) => {
-      await emulate(opts);
+      try {
+        await emulate(opts);
+      } catch (err) {
+        if (!(err instanceof ChifaError)) throw err;
+        reportError('emulate', err);
+      }
     });
 }
 
@@ -73,7 +95,8 @@ async function emulate(opts: EmulateOptions): Promise<void> {
     ...(opts.extended === false ? { extendedLength: false } : {}),
   };
   const resumed = opts.state !== undefined && fs.existsSync(opts.state);
-  const card = VirtualCard.open({ image: opts.card, state: opts.state, timing: opts.timing, ...(clock ? { clock } : {}) });
+  const timing = timingOption(opts.timing);
+  const card = VirtualCard.open({ image: opts.card, state: opts.state, ...(timing ? { timing } : {}), ...(clock ? { clock } : {}) });
   if (Object.keys(overrides).length > 0) {
     card.setOptions(overrides);
     card.reset();
@@ -88,12 +111,12 @@ async function emulate(opts: EmulateOptions): Promise<void> {
     `${card.kind} card "${card.os.definition.label}"${resumed ? ` resumed from ${opts.state}` : ''}; ` +
       `${o.protocol}, ${o.extendedLength ? 'extended length' : 'short APDUs only'}${o.chaining ? ', chaining' : ''}; ATR ${toHex(card.atr)}`,
   );
-  const timing = card.timing;
-  if (timing) {
-    const r = timing.rate;
+  const model = card.timing;
+  if (model) {
+    const r = model.rate;
     say(
-      `timing "${timing.profile.name}": ${Math.round(r.bitRate).toLocaleString('en-US')} bit/s (Fi ${r.fi}, Di ${r.di}, ` +
-        `${(r.clockHz / 1e6).toFixed(4)} MHz${timing.pps ? ', after PPS' : ''}); answers wait their modelled time`,
+      `timing "${model.profile.name}": ${Math.round(r.bitRate).toLocaleString('en-US')} bit/s (Fi ${r.fi}, Di ${r.di}, ` +
+        `${(r.clockHz / 1e6).toFixed(4)} MHz${model.pps ? ', after PPS' : ''}); answers wait their modelled time`,
     );
   }
   const bridge = new VpcdBridge(card, { host: opts.host, port, log: say });

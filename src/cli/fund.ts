@@ -75,6 +75,23 @@ export function register(program: Command): void {
     .option('--threads <n>', 'signature-verification worker threads (default: one per core; 0: main thread)')
     .option('--settle-after-ms <ms>', 'settle acknowledged batches after this delay (default 0)')
     .option('--allow-remote', 'allow a non-loopback --host')
+    .addHelpText(
+      'after',
+      `
+--faults is a comma-separated list of name=rate[:argument], each rate in [0, 1]:
+  drop=R             close the connection before processing the request
+  drop-after=R       process and store the request, then close the connection without answering
+  5xx=R              answer 500, 502 or 503 without processing
+  retry-after=R[:S]  answer 503 with Retry-After: S seconds (default 1)
+  latency=R[:A-B]    wait A-B ms (default 50-500) before handling
+  partial=R          acknowledge only part of the invoices (complete: false)
+  seed=N             seed of the fault generator (reproducible runs)
+
+Examples:
+  chifa fund --port 8090 --data var/fund                 # TEST ONLY keys from fixtures/keys
+  chifa fund --faults "drop=0.05,5xx=0.05,latency=0.3:5-50,seed=7"
+  chifa fund verify --data var/fund                      # after the run: each invoice exactly once`,
+    )
     .action(async (opts: ServeOptions) => {
       const log = createLogger({ name: 'chifa-fund', destination: 2 });
       let server: FundServer;

@@ -1,7 +1,15 @@
 import { Command } from 'commander';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { clip } from '../common/display';
+import { packageRoot } from '../common/paths';
 import { registerCommands } from './commands';
 import { MAX_LINE } from './report';
+
+function packageVersion(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
 
 /** Builds the `chifa` command line. Each sub-command lives in its own module under src/cli. */
 export function buildProgram(): Command {
@@ -9,6 +17,17 @@ export function buildProgram(): Command {
   program
     .name('chifa')
     .description('Chifa-style health card terminal: card SDK tools, emulator, counter service, sync')
+    .version(packageVersion(), '-V, --version', 'print the version of chifa-terminal')
+    .addHelpText(
+      'after',
+      `
+Each command has --help. Errors: "chifa <command>: <code>: <message>" on stderr, exit status 2
+for a usage mistake, 1 for a failure (a card, a reader or the fund refused).
+Environment: CHIFA_DATA (data directory, default ./var), CHIFA_TOKEN (serve's API token),
+CHIFA_FUND_URL, CHIFA_FUND_CA, CHIFA_FUND_SIGNER_CA, CHIFA_SIGNER_KEY, CHIFA_SIGNER_CERT (sync),
+CHIFA_LOG_LEVEL (the JSON log's level: info by default).
+All keys, certificates and card images in fixtures/ are TEST ONLY data.`,
+    )
     .showHelpAfterError()
     .exitOverride();
   registerCommands(program);

@@ -2,6 +2,7 @@ import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import * as fs from 'node:fs';
 import { quoteClipped } from '../common/display';
 import { ChifaError } from '../common/errors';
+import { resolveTimingProfile, TimingProfileError, type TimingProfile } from '../emulator/timing-profile';
 import { SyncError } from '../sync/errors';
 import { SoftwareSigner } from '../sync/signer';
 
@@ -110,4 +111,17 @@ export function tlsFiles(cert: { option: string; file: string }, key: { option: 
       `not the key of ${cert.option} ${quoteClipped(cert.file, 120)}: give the certificate and its own key`,
     );
   return { cert: readOptionFile(cert.option, cert.file), key: readOptionFile(key.option, key.file) };
+}
+
+/**
+ * The timing profile `--timing` names — a built-in name or a JSON file — resolved before anything
+ * starts, so that a mistake names the option: `--timing slow: unknown timing profile: …`.
+ */
+export function timingOption(spec: string): TimingProfile | undefined {
+  try {
+    return resolveTimingProfile(spec);
+  } catch (err) {
+    if (!(err instanceof TimingProfileError)) throw err;
+    throw new ChifaError(err.code, `--timing ${err.message}`, { field: 'timing', cause: err });
+  }
 }

@@ -20,6 +20,20 @@ export function register(program: Command): void {
     .option('--json', 'print the split as JSON (integer centimes) instead of a table')
     .option('--data <dir>', 'data directory holding chifa.sqlite (default: $CHIFA_DATA or ./var)')
     .option('--rules <dir>', 'rules directory (default: the shipped fixtures/rules)')
+    .addHelpText(
+      'after',
+      `
+The request (docs/split.md, "chifa quote"): {"date", "category", "lines": [...]} and, optionally,
+"cardExpiry", "rightsEnd", "blacklisted", "beneficiary": {"category", "rightsEnd"}, "prescription",
+"prescriptionHistory": [{"reference", "date"}]. A line names a catalogue "code" or gives its own
+"unitPrice" (centimes), with "quantity" and optionally "referencePrice", "reimbursable",
+"priorApproval", "approval", "durationDays", "prescribed": {"quantity", "alreadyDispensed"},
+"replaces": {"code" | "referencePrice"} (generic substitution).
+A bad request exits 2 naming the field (lines[0].quantity: ...).
+
+Example:
+  echo '{"date":"2025-06-01","category":"ordinary","lines":[{"code":"N02BE01-01","quantity":2}]}' | chifa quote`,
+    )
     .action(async (opts: { json?: boolean; data?: string; rules?: string }) => {
       let store: CatalogueStore | undefined;
       try {

@@ -24,6 +24,14 @@ export function register(program: Command): void {
     .option('--no-pin', 'read only what needs no PIN (the holder)')
     .option('--json', 'print the card as JSON')
     .option('--shared', 'connect in shared mode (default: exclusive)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  chifa read --reader "ACS ACR39U ICC Reader 00 00"            # asks for the PIN without echo
+  echo 1234 | chifa read --reader "Virtual PCD 00 00" --pin-stdin --json   # the demo card of chifa emulate
+  chifa read --no-pin                                          # the holder only`,
+    )
     .action(async (opts: { reader?: string; pinStdin?: boolean; pin?: boolean; json?: boolean; shared?: boolean }) => {
       let transport: PcscTransport | undefined;
       try {

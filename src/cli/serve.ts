@@ -6,6 +6,7 @@ import { resolveDataDir } from '../common/paths';
 import { quoteClipped } from '../common/display';
 import { readTokenFile } from '../pos/http/auth';
 import { TIMING_PROFILE_NAMES } from '../emulator/timing-profile';
+import { timingOption } from './option-files';
 import { reportError } from './report';
 
 /**
@@ -40,24 +41,43 @@ export function register(program: Command): void {
     .option('--data <dir>', 'data directory: catalogue, journal, demo cards, API token (default: $CHIFA_DATA or ./var)')
     .option('--token-file <file>', 'read the API token from this file (default: $CHIFA_TOKEN, else DATA/token, created on first start)')
     .option('--allow-remote', 'allow listening on a non-loopback address (the token is then the only protection)')
-    .option('--insured-reader <name>', "PC/SC reader of the patient's card (exact name or part of it)")
-    .option('--pro-reader <name>', "PC/SC reader of the pharmacist's professional card")
+    .option(
+      '--insured-reader <name>',
+      "PC/SC reader of the patient's card (exact name or part of it; default: told apart by the card inserted)",
+    )
+    .option('--pro-reader <name>', "PC/SC reader of the pharmacist's professional card (exact name or part of it)")
     .option('--demo', 'use the emulated demo cards even if readers are attached')
     .option(
       '--timing <profile>',
-      `demo cards only: answer as slowly as a real card would (${TIMING_PROFILE_NAMES.join(', ')} or a JSON profile; docs/emulator.md "Timing")`,
+      `demo cards only: answer as slowly as a real card would (${TIMING_PROFILE_NAMES.join(', ')} or a JSON profile file; docs/emulator.md "Timing") (default: none)`,
     )
-    .option('--demo-card <image>', 'demo cards only: the insured card image (fixtures/cards/full-rings.json holds 400 dispensations)')
+    .option(
+      '--demo-card <image>',
+      'demo cards only: the insured card image (default: fixtures/cards/demo.json; fixtures/cards/full-rings.json holds 400 dispensations)',
+    )
     .option(
       '--fund <url>',
       "the fund's base URL: upload batches and fetch the blacklist, catalogue and rules in the background (each request signed by the unlocked professional card)",
     )
-    .option('--fund-ca <file>', "PEM of the CA of the fund's TLS certificate")
+    .option('--fund-ca <file>', "PEM of the CA of the fund's TLS certificate (default: the system CAs)")
     .option(
       '--fund-signer-ca <file>',
       "PEM of the fund CA that issues the fund's signing certificate: its acknowledgements and downlink documents are verified against it, " +
         'and the professional card before the journal signs with it ' +
         '(required unless the fund is on loopback, where the TEST ONLY fixtures/keys/fund-ca.pem is the default)',
+    )
+    .addHelpText(
+      'after',
+      `
+Without a reader (or pcscd), or with --demo, it runs the emulated demo cards (TEST ONLY):
+the family card, PIN 1234, and the pharmacist's card, PIN 0000, unlocked automatically.
+The page address with its token goes to stderr, the JSON log to stdout ($CHIFA_LOG_LEVEL: info).
+
+Examples:
+  chifa serve                                            # npm start: http://127.0.0.1:8080, data in ./var
+  chifa serve --demo --timing typical --demo-card fixtures/cards/full-rings.json
+  chifa serve --insured-reader "ACR39U ICC Reader 00 00" --pro-reader "ACR39U ICC Reader 01 00"
+  chifa serve --fund http://127.0.0.1:8090               # with chifa fund: batches sent, blacklist fetched`,
     )
     .action(async (opts: ServeOptions) => {
       const port = Number(opts.port);
@@ -71,6 +91,7 @@ export function register(program: Command): void {
       let counter;
       let token: { token: string; from: string } | undefined;
       try {
+        if (opts.timing !== undefined) timingOption(opts.timing);
         if (opts.tokenFile !== undefined) {
           const t = readTokenFile(opts.tokenFile);
           if (t.looseMode)

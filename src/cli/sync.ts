@@ -170,8 +170,11 @@ export function register(program: Command): void {
       "the PC/SC reader holding the pharmacist's professional card, which authenticates every request to the fund, closes batches and signs manifests (exact name or a unique part of it)",
     )
     .option('--pin-stdin', "with --pro-reader: read the card's PIN from the first line of standard input (default: a prompt without echo)")
-    .option('--key <file>', 'TEST ONLY software key (PEM) of the pharmacist, instead of the professional card (--pro-reader); with --cert')
-    .option('--cert <file>', 'TEST ONLY: certificate (PEM or DER) of --key')
+    .option(
+      '--key <file>',
+      'TEST ONLY software key (PEM) of the pharmacist, instead of the professional card (--pro-reader); with --cert (default: $CHIFA_SIGNER_KEY)',
+    )
+    .option('--cert <file>', 'TEST ONLY: certificate (PEM or DER) of --key (default: $CHIFA_SIGNER_CERT)')
     .option('--close', 'close the open batch now and sign its manifest (with the card, or the TEST ONLY key) before uploading')
     .option('--interval <seconds>', 'seconds between passes when not --once', '60')
     .option('--no-downlink', 'do not fetch the blacklist, catalogue and rules')
@@ -179,6 +182,18 @@ export function register(program: Command): void {
     .option('--retry-base-ms <ms>', 'first backoff delay (default 200)')
     .option('--retry-max-ms <ms>', 'longest backoff delay (default 30000)')
     .option('--max-attempts <n>', 'attempts per request before a pass gives up (default 12)')
+    .addHelpText(
+      'after',
+      `
+One of --pro-reader or (TEST ONLY) --key and --cert is required: the fund authenticates every request.
+Exit status: 0 when the pass went through, 1 when the fund or the card refused or was unreachable, 2 for a usage mistake.
+
+Examples:
+  chifa sync --once --close --fund https://fund.example --pro-reader "ACR39U" --fund-signer-ca fund-ca.pem
+  echo 0000 | chifa sync --once --fund http://127.0.0.1:8090 --pro-reader "Virtual PCD 00 01" --pin-stdin
+  chifa sync --once --fund http://127.0.0.1:8090 \\
+    --key fixtures/keys/pharmacy-1.key.pem --cert fixtures/keys/pharmacy-1.cert.pem   # TEST ONLY key`,
+    )
     .action(async (opts: SyncOptions) => {
       const logger = createLogger({ name: 'chifa-sync', defaultLevel: 'warn', destination: 2 });
       let journal: Journal | undefined;
