@@ -7,6 +7,7 @@ import { parseCardImage, type CardImage } from '../emulator/image-schema';
 import { InProcessTransport } from '../emulator/in-process-transport';
 import { personalize, personalizeFile } from '../emulator/personalize';
 import type { CardSnapshot } from '../emulator/state';
+import type { TimingProfile } from '../emulator/timing-profile';
 import { VirtualCard, type VirtualCardOptions } from '../emulator/virtual-card';
 import { VPCD_PORT, VpcdBridge } from '../emulator/vpcd';
 import { armFault, type CardFault } from './card-faults';
@@ -44,6 +45,13 @@ export interface StartCardOptions {
   readonly options?: Partial<CardOptions>;
   /** Random source for GET CHALLENGE (deterministic tests). */
   readonly random?: (n: number) => Buffer;
+  /**
+   * How slow the card is: `'none'` (default), `'iso-default'`, `'typical'`, a JSON profile file or
+   * a profile (docs/emulator.md, "Timing"). The ATR offers the profile's TA1; in-process, the
+   * transport counts the modelled time (`transport.elapsedMs`, `transport.meter`) without
+   * sleeping; in vpcd, every answer waits its modelled time.
+   */
+  readonly timing?: string | TimingProfile;
   /** The vpcd port (35963 is "Virtual PCD 00 00", 35964 "Virtual PCD 00 01"). Default 35963. */
   readonly port?: number;
   /** How long to wait for vpcd and pcscd to see the card, ms. Default 10 000. */
@@ -162,6 +170,7 @@ export async function startCard(source: CardSource, options: StartCardOptions = 
     ...(options.options !== undefined ? { options: options.options } : {}),
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
     ...(options.random !== undefined ? { random: options.random } : {}),
+    ...(options.timing !== undefined ? { timing: options.timing } : {}),
   };
   const card = new RecordedCard(snapshotOf(source), cardOptions);
   for (const f of options.faults ?? []) armFault(card.faults, f);

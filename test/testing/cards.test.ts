@@ -116,6 +116,19 @@ describe('startCard (in-process)', () => {
     await c.stop();
     await expect(c.transport.transmit(Buffer.from('00A4040C0BD213000001434849464101', 'hex'))).rejects.toMatchObject({ code: 'closed' });
   });
+
+  it("takes a timing profile: the ATR offers its TA1 and the transport counts a real card's time", async () => {
+    const none = await startCard('demo');
+    const slow = await startCard('demo', { timing: 'iso-default' });
+    const fast = await startCard('demo', { timing: 'typical' });
+    for (const c of [none, slow, fast]) await (await ChifaCard.open(c.transport)).readAll({ pin: '1234' });
+    expect(toHex(fast.card.atr)).not.toBe(toHex(none.card.atr)); // TA1 = 18
+    expect(none.transport.elapsedMs).toBe(0);
+    expect(fast.transport.elapsedMs).toBeGreaterThan(0);
+    // The same APDUs at 9,600 bit/s instead of 129 kbit/s: several times slower, modelled, not slept.
+    expect(slow.transport.elapsedMs).toBeGreaterThan(3 * fast.transport.elapsedMs);
+    expect(slow.transport.meter.snapshot().apdus).toBe(none.transport.meter.snapshot().apdus);
+  });
 });
 
 describe('card image builders', () => {
