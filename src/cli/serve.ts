@@ -43,7 +43,7 @@ export function register(program: Command): void {
     .option('--allow-remote', 'allow listening on a non-loopback address (the token is then the only protection)')
     .option(
       '--insured-reader <name>',
-      "PC/SC reader of the patient's card (exact name or part of it; default: told apart by the card inserted)",
+      "PC/SC reader of the patient's card (exact name or a case-insensitive part of it; default: each card is told apart by its application)",
     )
     .option('--pro-reader <name>', "PC/SC reader of the pharmacist's professional card (exact name or part of it)")
     .option('--demo', 'use the emulated demo cards even if readers are attached')
