@@ -1,5 +1,5 @@
 import { isCategoryId, type Category } from './category';
-import { CALENDAR_DATE_MESSAGE, isIsoDate, type IsoDate } from '../common/calendar-date';
+import { addDays, CALENDAR_DATE_MESSAGE, isIsoDate, type IsoDate } from '../common/calendar-date';
 import { AmountOverflowError } from './errors';
 import { InvalidInputError } from '../common/errors';
 import { isCentimes, mulRateHalfUp, type Centimes, type RateBp } from './money';
@@ -415,12 +415,6 @@ function itemSplit(rule: AmountItemRule, thirdPartyPayment: boolean, bases: Reco
   }
   const fund = rule.payer === 'fund' ? amount : 0;
   return { id: rule.id, kind: rule.kind, payer: rule.payer, ...out, amount, fund, patient: amount - fund };
-}
-
-/** `date` + `days` calendar days (UTC arithmetic, so no time zone can shift it). */
-function addDays(date: IsoDate, days: number): IsoDate {
-  const t = Date.UTC(+date.slice(0, 4), +date.slice(5, 7) - 1, +date.slice(8, 10) + days);
-  return new Date(t).toISOString().slice(0, 10);
 }
 
 function hasApproval(l: SplitLine, context: SplitContext): boolean {

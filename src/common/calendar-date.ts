@@ -37,3 +37,19 @@ export function today(now: Date = new Date()): IsoDate {
   const d = String(now.getDate()).padStart(2, '0');
   return `${y}-${m}-${d}`;
 }
+
+/** Milliseconds since the epoch of `date`'s midnight UTC (setUTCFullYear, so years 0–99 stay themselves). */
+function utcMidnight(date: IsoDate, plusDays = 0): number {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  return new Date(0).setUTCFullYear(y, m - 1, d + plusDays);
+}
+
+/** `date` + `days` calendar days (UTC arithmetic, so no time zone or daylight saving can shift it). */
+export function addDays(date: IsoDate, days: number): IsoDate {
+  return new Date(utcMidnight(date, days)).toISOString().slice(0, 10);
+}
+
+/** Whole days from `a` to `b` (positive when `b` is later). */
+export function daysBetween(a: IsoDate, b: IsoDate): number {
+  return Math.round((utcMidnight(b) - utcMidnight(a)) / 86_400_000);
+}

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import type { IsoDate } from '../common/calendar-date';
+import { addDays, type IsoDate } from '../common/calendar-date';
 import { defaultRightsJson } from '../common/paths';
 import { SyncError } from '../sync/errors';
 import { cardRightsSchema, type CardRightsData, type RightsDocument } from '../sync/rights';
@@ -54,7 +54,7 @@ export class RightsRegistry {
     this.reload();
     const e = this.cards.get(cardSerial);
     if (!e) return undefined;
-    const until = new Date(Date.parse(`${today}T00:00:00Z`) + this.validityDays * 86_400_000).toISOString().slice(0, 10);
+    const until = addDays(today, this.validityDays);
     return { v: 1, cardSerial, sequence: e.sequence, issuedOn: today, validUntil: until, rights: e.rights };
   }
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { CALENDAR_DATE_MESSAGE, isIsoDate, isoDateSchema, today } from '../../src/common/calendar-date';
+import { addDays, CALENDAR_DATE_MESSAGE, daysBetween, isIsoDate, isoDateSchema, today } from '../../src/common/calendar-date';
 
 describe('calendar dates (YYYY-MM-DD)', () => {
   test.each(['2024-02-29', '2000-02-29', '2023-12-31', '0004-02-29', '9999-01-01'])('%s is a calendar date', (s) => {
@@ -39,5 +39,28 @@ describe('calendar dates (YYYY-MM-DD)', () => {
   test('today is the local calendar day', () => {
     expect(today(new Date(2025, 0, 5, 23, 59))).toBe('2025-01-05');
     expect(isIsoDate(today())).toBe(true);
+  });
+
+  test('date arithmetic crosses months, years and leap days', () => {
+    expect(addDays('2024-02-25', 5)).toBe('2024-03-01');
+    expect(addDays('2023-12-31', 1)).toBe('2024-01-01');
+    expect(addDays('2024-03-01', -1)).toBe('2024-02-29');
+    expect(addDays('0004-02-28', 1)).toBe('0004-02-29');
+    expect(daysBetween('2024-02-28', '2024-03-01')).toBe(2);
+    expect(daysBetween('2024-03-01', '2024-02-28')).toBe(-2);
+  });
+
+  test('property: daysBetween undoes addDays', () => {
+    fc.assert(
+      fc.property(
+        fc.date({ min: new Date('1900-01-01'), max: new Date('2199-12-31'), noInvalidDate: true }),
+        fc.integer({ min: -40_000, max: 40_000 }),
+        (t, n) => {
+          const d = t.toISOString().slice(0, 10);
+          expect(isIsoDate(addDays(d, n))).toBe(true);
+          expect(daysBetween(d, addDays(d, n))).toBe(n);
+        },
+      ),
+    );
   });
 });

@@ -1,7 +1,6 @@
-import type { IsoDate } from '../../common/calendar-date';
+import { addDays, daysBetween, type IsoDate } from '../../common/calendar-date';
 import type { DispensationRecord } from './card-data';
 import type { HistoryProgress } from './events';
-import { addDays, daysBetween } from './warnings';
 
 /**
  * The card's dispensation history as far as the counter has read it, and how far it must read.

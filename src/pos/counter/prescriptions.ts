@@ -1,9 +1,8 @@
 import type { Product } from '../../billing/catalogue/product';
 import { substitutionProblem } from '../../billing/catalogue/substitution';
-import type { IsoDate } from '../../common/calendar-date';
+import { addDays, type IsoDate } from '../../common/calendar-date';
 import { remainingToDispense, type PastPrescription, type PrescribedQuantity } from '../../billing/split';
 import type { CardRead, DispensationRecord } from './card-data';
-import { addDays } from './warnings';
 
 /**
  * What a prescription on the card still allows, and which prescriptions a beneficiary was served.

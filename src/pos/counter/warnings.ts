@@ -1,7 +1,7 @@
 import { normalizeName } from '../../billing/catalogue/names';
 import type { Product } from '../../billing/catalogue/product';
 import { formatDate } from '../../common/format';
-import type { IsoDate } from '../../common/calendar-date';
+import { addDays, daysBetween, type IsoDate } from '../../common/calendar-date';
 import type { DispensationRecord } from './card-data';
 
 /**
@@ -42,22 +42,6 @@ export function allergyMatch(dci: string, allergies: readonly string[]): string 
     if (components.some((c) => wordsContain(c, a) || wordsContain(a, c))) return allergy;
   }
   return undefined;
-}
-
-/** `date` + `days` calendar days (YYYY-MM-DD, UTC arithmetic so no time zone can shift it). */
-export function addDays(date: IsoDate, days: number): IsoDate {
-  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
-  const t = new Date(Date.UTC(y, m - 1, d + days));
-  return t.toISOString().slice(0, 10);
-}
-
-/** Whole days from `a` to `b` (positive when b is later). */
-export function daysBetween(a: IsoDate, b: IsoDate): number {
-  const t = (s: IsoDate) => {
-    const [y, m, d] = s.split('-').map(Number) as [number, number, number];
-    return Date.UTC(y, m - 1, d);
-  };
-  return Math.round((t(b) - t(a)) / 86_400_000);
 }
 
 export interface WarningInput {

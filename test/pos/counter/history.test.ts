@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import type { DispensationRecord } from '../../../src/pos/counter/card-data';
 import type { HistoryProgress } from '../../../src/pos/counter/events';
 import { CardHistory, DEFAULT_HORIZON, horizonRule, sinceRule } from '../../../src/pos/counter/history';
-import { addDays, computeWarnings } from '../../../src/pos/counter/warnings';
+import { addDays } from '../../../src/common/calendar-date';
+import { computeWarnings } from '../../../src/pos/counter/warnings';
 import type { Product } from '../../../src/billing/catalogue/product';
 
 /**

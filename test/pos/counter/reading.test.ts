@@ -8,7 +8,7 @@ import { EmulatedStation } from '../../../src/pos/counter/emulated-station';
 import type { CounterEvent } from '../../../src/pos/counter/events';
 import { CounterJournal, journalPath } from '../../../src/pos/counter/journal';
 import { CounterService } from '../../../src/pos/counter/service';
-import { addDays } from '../../../src/pos/counter/warnings';
+import { addDays } from '../../../src/common/calendar-date';
 import { basket, captureLogger, peekCard, PRO_PIN, THREE_LINES, tmpDir } from './harness';
 
 /**

@@ -1,7 +1,7 @@
 import type { Product } from '../../../src/billing/catalogue/product';
 import type { DispensationRecord } from '../../../src/pos/counter/card-data';
 import { normalizeName } from '../../../src/billing/catalogue/names';
-import { addDays, allergyMatch, computeWarnings, daysBetween } from '../../../src/pos/counter/warnings';
+import { allergyMatch, computeWarnings } from '../../../src/pos/counter/warnings';
 
 const product = (code: string, dci: string, brand = 'Brand'): Product => ({
   code,
@@ -82,10 +82,4 @@ describe('possible duplicate dispensing', () => {
   test('a record of a product the catalogue does not know is ignored unless it is the same code', () => {
     expect(warn(['N02BE01-01'], { dispensations: [disp({ productCode: 'ZZZ' })] })).toEqual([]);
   });
-});
-
-test('date arithmetic crosses months and leap days', () => {
-  expect(addDays('2024-02-25', 5)).toBe('2024-03-01');
-  expect(addDays('2023-12-31', 1)).toBe('2024-01-01');
-  expect(daysBetween('2024-02-28', '2024-03-01')).toBe(2);
 });
