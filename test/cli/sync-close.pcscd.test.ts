@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -7,6 +7,7 @@ import { Journal } from '../../src/sync/journal/journal';
 import { verifyCompact } from '../../src/sync/jws';
 import { certificateThumbprint, SoftwareSigner } from '../../src/sync/signer';
 import { sampleDraft } from '../sync/helpers';
+import { startFundProcess, stopProcess, type FundProcess } from '../support/fund-process';
 import { describePcsc, READERS, ROOT, startEmulator, type Emulator } from '../support/pcscd';
 
 /**
@@ -31,30 +32,9 @@ function chifa(args: string[], input: string): Promise<{ code: number; stdout: s
   });
 }
 
-function startFund(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CHIFA, 'fund', '--port', '0', '--data', dataDir, '--threads', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const t = setTimeout(() => reject(new Error(`the fund did not start: ${err}`)), 20_000);
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve({ child, url: m[1]! });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`the fund exited (${code}): ${err}`)));
-  });
-}
-
 describePcsc('chifa sync --close with the professional card in a PC/SC reader', () => {
   let emu: Emulator;
-  let fund: { child: ChildProcess; url: string };
+  let fund: FundProcess;
   let dir: string;
   let journalFile: string;
 
@@ -69,15 +49,11 @@ describePcsc('chifa sync --close with the professional card in a PC/SC reader', 
     await j.appendMany([0, 1, 2, 3].map((i) => sampleDraft(i)));
     await j.close();
     emu = await startEmulator({ card: 'fixtures/cards/pharmacist-1.json', port: READERS[0].port });
-    fund = await startFund(path.join(dir, 'fund'));
+    fund = await startFundProcess(['--data', path.join(dir, 'fund'), '--threads', '0']);
   }, 60_000);
 
   afterAll(async () => {
-    if (fund && fund.child.exitCode === null) {
-      const exited = new Promise((r) => fund.child.once('exit', r));
-      fund.child.kill('SIGTERM');
-      await exited;
-    }
+    if (fund) await stopProcess(fund.child);
     await emu?.stop();
   });
 

@@ -1,8 +1,9 @@
 import Database from 'better-sqlite3';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Journal } from '../../src/sync/journal/journal';
+import { startFundProcess, stopProcess } from '../support/fund-process';
 import { prng, ROOT, key, sampleDraft, signer, tmpDir } from './helpers';
 
 /**
@@ -18,36 +19,6 @@ const verbose = (m: string): void => {
   if (process.env.CHIFA_E2E_VERBOSE) process.stderr.write(`[e2e ${new Date().toISOString().slice(11, 23)}] ${m}\n`);
 };
 const BUILT = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
-
-function startFund(args: string[]): Promise<{ child: ChildProcess; url: string; log: () => string }> {
-  const child = spawn(process.execPath, [CLI, 'fund', '--port', '0', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CHIFA_LOG_LEVEL: 'info' },
-  });
-  let err = '';
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const t = setTimeout(() => reject(new Error(`the fund did not start: ${err}`)), 20_000);
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve({ child, url: m[1]!, log: () => err });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`the fund exited (${code}): ${err}`)));
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
 
 function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -85,16 +56,19 @@ describe('end to end through the CLI', () => {
     expect(tip.number).toBe(N);
     verbose(`generated ${N} invoices in ${batches} batches`);
 
-    const fund = await startFund([
-      '--data',
-      path.join(dir, 'fund'),
-      '--tls-cert',
-      key('tls-server.pem'),
-      '--tls-key',
-      key('tls-server.key.pem'),
-      '--faults',
-      'drop=0.05,drop-after=0.05,5xx=0.05,retry-after=0.02:0,latency=1:20-60,partial=0.05,seed=20240315',
-    ]);
+    const fund = await startFundProcess(
+      [
+        '--data',
+        path.join(dir, 'fund'),
+        '--tls-cert',
+        key('tls-server.pem'),
+        '--tls-key',
+        key('tls-server.key.pem'),
+        '--faults',
+        'drop=0.05,drop-after=0.05,5xx=0.05,retry-after=0.02:0,latency=1:20-60,partial=0.05,seed=20240315',
+      ],
+      { CHIFA_LOG_LEVEL: 'info' },
+    );
     try {
       expect(fund.url).toMatch(/^https:\/\/127\.0\.0\.1:/);
       const syncArgs = [
@@ -215,7 +189,7 @@ describe('end to end through the CLI', () => {
       // retry was answered from the idempotency record, not stored twice.
       expect(fund.log()).toMatch(/"replayed":true/);
     } finally {
-      await stop(fund.child);
+      await stopProcess(fund.child);
     }
   }, 240_000);
 
@@ -226,7 +200,7 @@ describe('end to end through the CLI', () => {
     const j = Journal.open(journalFile, { signer: signer(2), batch: { maxCount: 10 } });
     await j.appendMany(Array.from({ length: 25 }, (_, i) => sampleDraft(i)));
     await j.close();
-    const fund = await startFund(['--data', path.join(dir, 'fund'), '--threads', '1']);
+    const fund = await startFundProcess(['--data', path.join(dir, 'fund'), '--threads', '1'], { CHIFA_LOG_LEVEL: 'info' });
     try {
       expect(fund.url).toMatch(/^http:\/\/127\.0\.0\.1:/);
       // The fund authenticates every request: no key, no sync; a remote fund needs its CA named.
@@ -264,7 +238,7 @@ describe('end to end through the CLI', () => {
       expect(summary.downlink.map((d) => d.status)).toEqual(['updated', 'updated', 'updated']);
       expect(s.stderr).toMatch(/sync: 25\/25 invoices/); // plain progress lines when stderr is not a TTY
     } finally {
-      await stop(fund.child);
+      await stopProcess(fund.child);
     }
     expect(cli(['fund', 'verify', '--data', path.join(dir, 'fund')])).toMatchObject({
       status: 0,
