@@ -5,7 +5,6 @@ import { auditFundStore } from '../../src/fund/audit';
 import { parseFaults } from '../../src/fund/faults';
 import { FundServer } from '../../src/fund/server';
 import { fundEndpoint } from '../../src/sync/http';
-import type { InvoiceDraft } from '../../src/sync/invoice';
 import { Journal } from '../../src/sync/journal/journal';
 import { verifyJournal } from '../../src/sync/journal/verify';
 import { b64uEncode } from '../../src/sync/base64url';
@@ -14,7 +13,7 @@ import type { BatchManifest } from '../../src/sync/manifest';
 import { Uploader } from '../../src/sync/uploader';
 import { RequestAuthenticator } from '../../src/sync/request-auth';
 import type { Signer } from '../../src/sync/signer';
-import { credentials, key, onCleanup, partlyPaidDraft, rogueSigner, sampleDraft, signedPayload, signer, tmpDir } from '../sync/helpers';
+import { credentials, key, onCleanup, rogueSigner, sampleDraft, signedPayload, signer, tmpDir, wrongSplitDraft } from '../sync/helpers';
 
 const noSleep = { sleep: async () => undefined };
 
@@ -102,13 +101,7 @@ describe('fund server + uploader (in-process, loopback HTTP)', () => {
 
   test('a wrong split is rejected with a reason; the corrected invoice is recycled in a new batch', async () => {
     const { fund, journal, uploader } = await setup({ maxCount: 3 });
-    // Shift one centime from the patient to the fund: the arithmetic still holds, the rules do not.
-    const { draft: good, line: i } = partlyPaidDraft();
-    const bad: InvoiceDraft = structuredClone(good);
-    bad.lines[i]!.fund += 1;
-    bad.lines[i]!.patient -= 1;
-    bad.totals.fund += 1;
-    bad.totals.patient -= 1;
+    const { good, bad, line: i } = wrongSplitDraft();
     await journal.appendMany([sampleDraft(1), bad, sampleDraft(2)]);
     await journal.whenIdle();
     const s = await uploader.runOnce();

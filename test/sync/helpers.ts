@@ -77,6 +77,20 @@ export function partlyPaidDraft(from = 7): { draft: InvoiceDraft; line: number }
   }
 }
 
+/**
+ * A partly paid draft (`good`) and the same with one centime of its `line` shifted from the
+ * patient to the fund (`bad`): the arithmetic still holds, the rules do not, so the fund rejects it.
+ */
+export function wrongSplitDraft(): { good: InvoiceDraft; bad: InvoiceDraft; line: number } {
+  const { draft: good, line } = partlyPaidDraft();
+  const bad: InvoiceDraft = structuredClone(good);
+  bad.lines[line]!.fund += 1;
+  bad.lines[line]!.patient -= 1;
+  bad.totals.fund += 1;
+  bad.totals.patient -= 1;
+  return { good, bad, line };
+}
+
 /** Resources a test opened: closed after each test even when an assertion failed midway. */
 const cleanups: (() => unknown)[] = [];
 export function onCleanup<T extends { close(): unknown }>(resource: T): T {

@@ -8,7 +8,6 @@ import { b64uEncode } from '../../src/sync/base64url';
 import { canonicalize } from '../../src/sync/canonical';
 import { BlacklistStore } from '../../src/sync/downlink/blacklist';
 import { DownlinkStore, refreshDownlink } from '../../src/sync/downlink/client';
-import type { InvoiceDraft } from '../../src/sync/invoice';
 import { Journal } from '../../src/sync/journal/journal';
 import { SCHEMA_VERSION } from '../../src/sync/journal/schema';
 import { signCompact } from '../../src/sync/jws';
@@ -20,7 +19,7 @@ import {
   credentials,
   fundVerifier,
   onCleanup,
-  partlyPaidDraft,
+  wrongSplitDraft,
   pharmacyEndpoint,
   rogueSigner,
   sampleDraft,
@@ -95,12 +94,7 @@ async function setup() {
   const fund = onCleanup(new FundServer({ dataDir: path.join(dir, 'fund'), verifyThreads: 0, downlinkRecheckMs: 0 }));
   const realUrl = await fund.listen();
   const journal = onCleanup(Journal.open(path.join(dir, 'journal.sqlite'), { signer: signer(1), batch: { maxCount: 3 } }));
-  const { draft: good, line: i } = partlyPaidDraft();
-  const bad: InvoiceDraft = structuredClone(good);
-  bad.lines[i]!.fund += 1;
-  bad.lines[i]!.patient -= 1;
-  bad.totals.fund += 1;
-  bad.totals.patient -= 1;
+  const { bad } = wrongSplitDraft();
   await journal.appendMany([sampleDraft(1), bad, sampleDraft(2)]);
   await journal.whenIdle();
   return { dir, fund, realUrl, journal };
