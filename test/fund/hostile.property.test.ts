@@ -19,9 +19,9 @@ import { EMPTY_BODY_SHA256, sha256b64u } from '../../src/sync/request-auth';
 import { SoftwareSigner, type Signer } from '../../src/sync/signer';
 import { Uploader } from '../../src/sync/uploader';
 import {
-  compress,
-  CONTENT_TYPES,
+  bodyFraming,
   editText,
+  frameBody,
   headerValue,
   hostileSegment,
   hostileValue,
@@ -29,7 +29,7 @@ import {
   mutate,
   mutation,
   textEdit,
-  type Compression,
+  type BodyFraming,
   type Mutation,
   type TextEdit,
 } from '../support/hostile';
@@ -670,42 +670,12 @@ async function batchBody(
 
 // ------------------------------------------------------------------------------------------ headers and paths
 
-interface HeaderPlan {
-  contentType: string | null;
-  encoding: { header: string; compress: Compression } | null;
-  length: { mode: 'auto' } | { mode: 'chunked' } | { mode: 'lie'; delta: number } | { mode: 'both' };
+interface HeaderPlan extends BodyFraming {
   extra: 'none' | 'huge-header' | 'two-content-types' | 'expect' | 'if-none-match' | 'host' | 'te-gzip' | 'bad-length';
 }
 
 const headerPlan: fc.Arbitrary<HeaderPlan> = fc.record({
-  contentType: fc.oneof(
-    { weight: 14, arbitrary: fc.constant('application/json') },
-    { weight: 3, arbitrary: fc.constantFrom(...CONTENT_TYPES, 'application/json; charset=utf-16', 'APPLICATION/JSON') },
-    { weight: 1, arbitrary: fc.constant(null) },
-    { weight: 1, arbitrary: headerValue },
-  ),
-  encoding: fc.oneof(
-    { weight: 14, arbitrary: fc.constant(null) },
-    {
-      weight: 2,
-      arbitrary: fc.record({
-        header: fc.oneof(
-          fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'IDENTITY', 'gzip, br', 'x-gzip', 'compress', ''),
-          headerValue,
-        ),
-        compress: fc.constantFrom<Compression>('none', 'gzip', 'deflate', 'br'),
-      }),
-    },
-  ),
-  length: fc.oneof(
-    { weight: 14, arbitrary: fc.constant({ mode: 'auto' as const }) },
-    { weight: 2, arbitrary: fc.constant({ mode: 'chunked' as const }) },
-    {
-      weight: 1,
-      arbitrary: fc.record({ mode: fc.constant('lie' as const), delta: fc.integer({ min: -20, max: 20 }).filter((d) => d !== 0) }),
-    },
-    { weight: 1, arbitrary: fc.constant({ mode: 'both' as const }) },
-  ),
+  ...bodyFraming({ contentType: 14, encoding: 14, length: 14 }, ['application/json; charset=utf-16', 'APPLICATION/JSON']),
   extra: fc.oneof(
     { weight: 20, arbitrary: fc.constant('none' as const) },
     {
@@ -826,33 +796,15 @@ async function build(a: Attack): Promise<Built> {
   else if (a.pathMangle === 'dot-segment') target = target.replace('/v1/', '/v1/x/../');
 
   const headers: Record<string, string | string[]> = {};
-  let mayHang = false;
-  let mayReset = false;
   const planned = await batchBody(a.body, a.who, a.pick);
   let body = planned.body;
   const key = planned.key;
   if (a.route === 'POST /v1/batches' && key !== undefined) headers['Idempotency-Key'] = key;
   const h = a.headers;
   let chunked = false;
-  if (body !== undefined) {
-    if (h.contentType !== null) headers['Content-Type'] = h.contentType;
-    if (h.encoding) {
-      headers['Content-Encoding'] = h.encoding.header;
-      body = compress(body, h.encoding.compress);
-    }
-    if (body.length > 64 * 1024) mayReset = true;
-    if (h.length.mode === 'chunked') chunked = true;
-    else if (h.length.mode === 'lie') {
-      const declared = Math.max(0, body.length + h.length.delta);
-      headers['Content-Length'] = String(declared);
-      mayHang = declared > body.length;
-      mayReset = true;
-    } else if (h.length.mode === 'both') {
-      headers['Content-Length'] = String(body.length);
-      headers['Transfer-Encoding'] = 'chunked';
-      mayReset = true;
-    }
-  }
+  let mayHang = false;
+  let mayReset = false;
+  if (body !== undefined) ({ body, chunked, mayHang, mayReset } = frameBody(body, h, headers));
   switch (h.extra) {
     case 'huge-header':
       headers['X-Padding'] = 'p'.repeat(20_000);

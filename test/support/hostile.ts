@@ -5,7 +5,8 @@ import fc from 'fast-check';
  * Generators of hostile input shared by the property tests of the HTTP servers (the counter's
  * API, the reference fund): values that have broken parsers, validators and signers somewhere,
  * mutations of a valid JSON value, edits of its text, path segments that break percent-decoding
- * or routing, odd Content-Types and methods, and real compression for Content-Encoding.
+ * or routing, odd Content-Types and methods, and the framing of a body (real compression for
+ * Content-Encoding, lengths that lie).
  */
 
 /** Strings that have broken parsers, validators or signers somewhere. */
@@ -213,4 +214,85 @@ export function compress(body: Buffer, how: Compression): Buffer {
   if (how === 'deflate') return zlib.deflateSync(body);
   if (how === 'br') return zlib.brotliCompressSync(body);
   return body;
+}
+
+/** How a request body goes on the wire: its Content-Type, its Content-Encoding (the body really compressed) and its length. */
+export interface BodyFraming {
+  contentType: string | null;
+  encoding: { header: string; compress: Compression } | null;
+  length: { mode: 'auto' } | { mode: 'chunked' } | { mode: 'lie'; delta: number } | { mode: 'both' };
+}
+
+/**
+ * The arbitraries of a BodyFraming, for a test's own fc.record of request headers: each field is
+ * the honest choice (JSON, no encoding, a true Content-Length) `honest` times for every 4 or 5
+ * odd ones; `moreContentTypes` adds to CONTENT_TYPES.
+ */
+export function bodyFraming(
+  honest: { contentType: number; encoding: number; length: number },
+  moreContentTypes: readonly string[] = [],
+): { [K in keyof BodyFraming]: fc.Arbitrary<BodyFraming[K]> } {
+  return {
+    contentType: fc.oneof(
+      { weight: honest.contentType, arbitrary: fc.constant('application/json') },
+      { weight: 3, arbitrary: fc.constantFrom(...CONTENT_TYPES, ...moreContentTypes) },
+      { weight: 1, arbitrary: fc.constant(null) },
+      { weight: 1, arbitrary: headerValue },
+    ),
+    encoding: fc.oneof(
+      { weight: honest.encoding, arbitrary: fc.constant(null) },
+      {
+        weight: 2,
+        arbitrary: fc.record({
+          header: fc.oneof(
+            fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'IDENTITY', 'gzip, br', 'x-gzip', 'compress', ''),
+            headerValue,
+          ),
+          compress: fc.constantFrom<Compression>('none', 'gzip', 'deflate', 'br'),
+        }),
+      },
+    ),
+    length: fc.oneof(
+      { weight: honest.length, arbitrary: fc.constant({ mode: 'auto' as const }) },
+      { weight: 2, arbitrary: fc.constant({ mode: 'chunked' as const }) },
+      {
+        weight: 1,
+        arbitrary: fc.record({ mode: fc.constant('lie' as const), delta: fc.integer({ min: -20, max: 20 }).filter((d) => d !== 0) }),
+      },
+      { weight: 1, arbitrary: fc.constant({ mode: 'both' as const }) },
+    ),
+  };
+}
+
+/** A body framed for sending, and what the server may then rightly do to the connection. */
+export interface FramedBody {
+  body: Buffer;
+  chunked: boolean;
+  /** The declared length is longer than the body: the server waits for bytes that never come. */
+  mayHang: boolean;
+  /** The server may cut the connection: a body over the 64 KiB limit (413, then it stops reading), a lying or doubled length. */
+  mayReset: boolean;
+}
+
+/** Frames `body` as `f` says, setting Content-Type, Content-Encoding and the length headers in `headers`. */
+export function frameBody(body: Buffer, f: BodyFraming, headers: Record<string, string | string[]>): FramedBody {
+  const out: FramedBody = { body, chunked: false, mayHang: false, mayReset: false };
+  if (f.contentType !== null) headers['Content-Type'] = f.contentType;
+  if (f.encoding) {
+    headers['Content-Encoding'] = f.encoding.header;
+    out.body = compress(body, f.encoding.compress);
+  }
+  if (out.body.length > 64 * 1024) out.mayReset = true;
+  if (f.length.mode === 'chunked') out.chunked = true;
+  else if (f.length.mode === 'lie') {
+    const declared = Math.max(0, out.body.length + f.length.delta);
+    headers['Content-Length'] = String(declared);
+    out.mayHang = declared > out.body.length;
+    out.mayReset = true;
+  } else if (f.length.mode === 'both') {
+    headers['Content-Length'] = String(out.body.length);
+    headers['Transfer-Encoding'] = 'chunked';
+    out.mayReset = true;
+  }
+  return out;
 }

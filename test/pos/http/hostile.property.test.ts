@@ -8,16 +8,16 @@ import { startCounter, type RunningCounter } from '../../../src/pos/http/server'
 import { verifyJournal } from '../../../src/sync/journal/verify';
 import { captureLogger, DEMO_PIN, expectInvariant, NOW, PRO_PIN, readCardRecords, tmpDir, type Harness } from '../counter/harness';
 import {
-  compress,
-  CONTENT_TYPES,
+  bodyFraming,
   editText,
-  headerValue,
+  frameBody,
   hostileSegment,
   METHODS,
   mutate,
   mutation,
   NASTY_STRINGS,
   textEdit,
+  type BodyFraming,
   type Mutation,
   type TextEdit,
 } from '../../support/hostile';
@@ -269,43 +269,13 @@ const queryString = fc.oneof(
   fc.uint8Array({ maxLength: 10 }).map((b) => `?q=${Array.from(b, (x) => `%${x.toString(16).padStart(2, '0')}`).join('')}`),
 );
 
-interface HeaderPlan {
-  contentType: string | null;
-  encoding: { header: string; compress: 'none' | 'gzip' | 'deflate' | 'br' } | null;
-  length: { mode: 'auto' } | { mode: 'chunked' } | { mode: 'lie'; delta: number } | { mode: 'both' };
+interface HeaderPlan extends BodyFraming {
   auth: 'token' | 'none' | 'wrong' | 'basic' | 'lowercase' | 'bare';
   host: string | null;
 }
 
 const headerPlan: fc.Arbitrary<HeaderPlan> = fc.record({
-  contentType: fc.oneof(
-    { weight: 12, arbitrary: fc.constant('application/json') },
-    { weight: 3, arbitrary: fc.constantFrom(...CONTENT_TYPES) },
-    { weight: 1, arbitrary: fc.constant(null) },
-    { weight: 1, arbitrary: headerValue },
-  ),
-  encoding: fc.oneof(
-    { weight: 10, arbitrary: fc.constant(null) },
-    {
-      weight: 2,
-      arbitrary: fc.record({
-        header: fc.oneof(
-          fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'IDENTITY', 'gzip, br', 'x-gzip', 'compress', ''),
-          headerValue,
-        ),
-        compress: fc.constantFrom('none' as const, 'gzip' as const, 'deflate' as const, 'br' as const),
-      }),
-    },
-  ),
-  length: fc.oneof(
-    { weight: 10, arbitrary: fc.constant({ mode: 'auto' as const }) },
-    { weight: 2, arbitrary: fc.constant({ mode: 'chunked' as const }) },
-    {
-      weight: 1,
-      arbitrary: fc.record({ mode: fc.constant('lie' as const), delta: fc.integer({ min: -20, max: 20 }).filter((d) => d !== 0) }),
-    },
-    { weight: 1, arbitrary: fc.constant({ mode: 'both' as const }) },
-  ),
+  ...bodyFraming({ contentType: 12, encoding: 10, length: 10 }),
   auth: fc.oneof(
     { weight: 12, arbitrary: fc.constant('token' as const) },
     { weight: 1, arbitrary: fc.constantFrom('none' as const, 'wrong' as const, 'basic' as const, 'lowercase' as const, 'bare' as const) },
@@ -404,25 +374,7 @@ function build(a: Attack, token: string): { request: RawRequest; mayHang: boolea
   let mayHang = false;
   let mayReset = false;
   let chunked = false;
-  if (body !== undefined) {
-    if (h.contentType !== null) headers['Content-Type'] = h.contentType;
-    if (h.encoding) {
-      headers['Content-Encoding'] = h.encoding.header;
-      body = compress(body, h.encoding.compress);
-    }
-    if (body.length > 64 * 1024) mayReset = true; // 413, then the server stops reading
-    if (h.length.mode === 'chunked') chunked = true;
-    else if (h.length.mode === 'lie') {
-      const declared = Math.max(0, body.length + h.length.delta);
-      headers['Content-Length'] = String(declared);
-      mayHang = declared > body.length;
-      mayReset = true;
-    } else if (h.length.mode === 'both') {
-      headers['Content-Length'] = String(body.length);
-      headers['Transfer-Encoding'] = 'chunked';
-      mayReset = true;
-    }
-  }
+  if (body !== undefined) ({ body, chunked, mayHang, mayReset } = frameBody(body, h, headers));
   const stream = ROUTES[a.route]!.stream === true;
   return {
     request: {
