@@ -21,6 +21,13 @@ export interface FieldIssue {
   message: string;
 }
 
+/** The first of `issues`, its message saying how many more there are: for an error that names one field. */
+export function firstIssueOf(issues: readonly FieldIssue[]): FieldIssue {
+  const first = issues[0] ?? { field: '', message: 'invalid' };
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
+  return { field: first.field, message: first.message + more };
+}
+
 /**
  * A request or value that does not have the expected shape (negative or fractional quantity,
  * non-integer amount, missing field…). `field` names the first problem; `issues` lists them all.
@@ -28,9 +35,8 @@ export interface FieldIssue {
 export class InvalidInputError extends ChifaError {
   readonly issues: readonly FieldIssue[];
   constructor(issues: readonly FieldIssue[], what = 'input') {
-    const first = issues[0] ?? { field: '', message: 'invalid' };
-    const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
-    super('invalid-input', `invalid ${what}: ${first.field || '(root)'}: ${first.message}${more}`, { field: first.field });
+    const first = firstIssueOf(issues);
+    super('invalid-input', `invalid ${what}: ${first.field || '(root)'}: ${first.message}`, { field: first.field });
     this.issues = issues;
   }
 }

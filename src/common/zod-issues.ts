@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { clip } from './display';
-import type { FieldIssue } from './errors';
+import { firstIssueOf, type FieldIssue } from './errors';
 import { formatPath } from './field-path';
 
 export { formatPath };
@@ -20,4 +20,9 @@ export function zodIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []
     }
   }
   return out;
+}
+
+/** The first of the zod error's issues, its message saying how many more there are (`… (and 2 more)`). */
+export function firstZodIssue(error: z.ZodError): FieldIssue {
+  return firstIssueOf(zodIssues(error));
 }

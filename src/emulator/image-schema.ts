@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ChifaError } from '../common/errors';
 import { CategoryCode, MAX_PRESCRIPTION_LINES, PIN_LENGTH, PUK_LENGTH } from '../card/layout';
 import { isoDateSchema } from '../common/calendar-date';
-import { formatPath } from '../common/field-path';
+import { firstZodIssue } from '../common/zod-issues';
 
 /**
  * Card images: human-readable JSON descriptions of an emulated card (fixtures/cards/*.json),
@@ -215,12 +215,6 @@ export class CardImageError extends ChifaError {
 export function parseCardImage(json: unknown, source: string): CardImage {
   const r = cardImageSchema.safeParse(json);
   if (r.success) return r.data;
-  const issues = r.error.issues.flatMap((i) =>
-    i.code === 'unrecognized_keys'
-      ? i.keys.map((k) => ({ path: [...i.path, k], message: 'unknown field' }))
-      : [{ path: i.path, message: i.message }],
-  );
-  const first = issues[0]!;
-  const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
-  throw new CardImageError(source, formatPath(first.path), first.message + more);
+  const first = firstZodIssue(r.error);
+  throw new CardImageError(source, first.field, first.message);
 }

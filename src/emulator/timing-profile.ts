@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { rateFactors } from '../card/atr';
 import { ChifaError } from '../common/errors';
-import { zodIssues } from '../common/zod-issues';
+import { firstZodIssue } from '../common/zod-issues';
 
 /**
  * Timing profiles: what a real card and reader pair would take for what the emulator does
@@ -114,10 +114,8 @@ const profileSchema = z.strictObject({
 export function parseTimingProfile(json: unknown, source: string): TimingProfile {
   const r = profileSchema.safeParse(json);
   if (!r.success) {
-    const issues = zodIssues(r.error);
-    const first = issues[0]!;
-    const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
-    throw new TimingProfileError(source, first.field, first.message + more);
+    const first = firstZodIssue(r.error);
+    throw new TimingProfileError(source, first.field, first.message);
   }
   const { name, ...rest } = r.data;
   return { name: name ?? path.basename(source, '.json'), ...rest };

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { categoryIdSchema, type Category } from '../billing/category';
 import { freeText, type TextLimits } from '../common/free-text';
 import { isoDateSchema, type IsoDate } from '../common/calendar-date';
-import { zodIssues } from '../common/zod-issues';
+import { firstZodIssue } from '../common/zod-issues';
 import type { Basket, CoverageRights, PastPrescription, Split, SplitContext } from '../billing/split';
 import {
   checkDocumentShape,
@@ -249,10 +249,9 @@ const documentSchema = z.strictObject({
 });
 
 function firstIssue(error: z.ZodError, prefix: string): InvalidInvoiceError {
-  const issues = zodIssues(error);
-  const f = issues[0]!;
+  const f = firstZodIssue(error);
   const field = prefix && f.field ? `${prefix}.${f.field}` : prefix || f.field;
-  return new InvalidInvoiceError(field, f.message + (issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''));
+  return new InvalidInvoiceError(field, f.message);
 }
 
 /**

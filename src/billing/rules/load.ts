@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { CALENDAR_DATE_MESSAGE, isIsoDate } from '../../common/calendar-date';
 import { InvalidRulesError, NoRulesInForceError, OverlappingRulesError } from '../errors';
 import { InvalidInputError } from '../../common/errors';
-import { zodIssues } from '../../common/zod-issues';
+import { firstZodIssue } from '../../common/zod-issues';
 import { defaultRulesDir } from '../../common/paths';
 import { ruleFileSchema, type CategoryRule, type RuleFile, type RuleVersion } from './schema';
 
@@ -49,10 +49,8 @@ export function parseRuleFile(text: string, source: string): RuleVersion {
   }
   const parsed = ruleFileSchema.safeParse(json);
   if (!parsed.success) {
-    const issues = zodIssues(parsed.error);
-    const first = issues[0]!;
-    const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
-    throw new InvalidRulesError(source, first.field, first.message + more);
+    const first = firstZodIssue(parsed.error);
+    throw new InvalidRulesError(source, first.field, first.message);
   }
   return freezeVersion(parsed.data, source);
 }
