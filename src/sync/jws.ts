@@ -8,7 +8,7 @@ import type { Signer } from './signer';
 /**
  * Compact JWS (RFC 7515 §7.1) with ES256 (RFC 7518 §3.4), written with node:crypto: no JOSE
  * library (measured here, `jose` spent more time around the signature check than in it, and it
- * is ESM-only now).
+ * is ESM-only).
  *
  * The protected header is itself canonical JSON with exactly three members:
  *   {"alg":"ES256","typ":<document type>,"x5t#S256":<certificate thumbprint>}
