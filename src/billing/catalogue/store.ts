@@ -128,6 +128,16 @@ export class CatalogueStore {
   }
 
   /**
+   * A mark that differs whenever the products may have changed since it was taken, for callers
+   * that keep a copy of `list()`: SQLite's data_version changes when another connection commits,
+   * total_changes() when this one does.
+   */
+  changeMark(): string {
+    const n = (this.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+    return `${String(this.db.pragma('data_version', { simple: true }))}/${n}`;
+  }
+
+  /**
    * Inserts or updates products in one transaction (all or nothing). `setGtin` (default true):
    * write each product's GTIN (none when absent); false leaves the GTINs stored as they are (a file
    * without a GTIN column). GTINs may move between the products written together; a GTIN that

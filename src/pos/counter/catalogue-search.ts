@@ -1,5 +1,5 @@
-import type { Db } from '../../common/db';
 import type { Product } from '../../billing/catalogue/product';
+import type { CatalogueStore } from '../../billing/catalogue/store';
 import { describeProduct } from '../../billing/quote';
 import { displayGtin } from '../../common/gs1';
 
@@ -10,18 +10,9 @@ import { displayGtin } from '../../common/gs1';
  * scanned in memory from a list refreshed when the table changes (an import), not per keystroke.
  */
 
-export interface SearchHit {
-  code: string;
-  dci: string;
-  brand: string;
-  form: string;
-  strength: string;
+/** A product found, with the one-line description the basket shows. */
+export interface SearchHit extends Product {
   description: string;
-  unitPrice: number;
-  referencePrice: number | null;
-  reimbursable: boolean;
-  priorApproval: boolean;
-  gtin?: string;
 }
 
 interface Indexed {
@@ -40,32 +31,15 @@ function fold(s: string): string {
 }
 
 export class CatalogueSearch {
-  private readonly db: Db;
   private index: Indexed[] = [];
   private version = '';
 
-  constructor(db: Db) {
-    this.db = db;
-  }
+  constructor(private readonly store: Pick<CatalogueStore, 'list' | 'changeMark'>) {}
 
   private refresh(): void {
-    // data_version changes when another connection commits; total_changes when this one does.
-    const v = `${String(this.db.pragma('data_version', { simple: true }))}/${(this.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n}`;
+    const v = this.store.changeMark();
     if (v === this.version) return;
-    const rows = this.db.prepare('SELECT * FROM catalogue_product ORDER BY code').all() as Record<string, unknown>[];
-    this.index = rows.map((r) => {
-      const product: Product = {
-        code: r.code as string,
-        dci: r.dci as string,
-        brand: r.brand as string,
-        form: r.form as string,
-        strength: r.strength as string,
-        unitPrice: r.unit_price as number,
-        referencePrice: (r.reference_price as number | null) ?? null,
-        reimbursable: r.reimbursable === 1,
-        priorApproval: r.prior_approval === 1,
-        ...(typeof r.gtin === 'string' ? { gtin: r.gtin } : {}),
-      };
+    this.index = this.store.list().map((product) => {
       const words = [...fold(product.dci).split(/[^a-z0-9]+/), ...fold(product.brand).split(/[^a-z0-9]+/)].filter((w) => w !== '');
       return { product, code: fold(product.code), words, gtin: product.gtin !== undefined ? displayGtin(product.gtin) : '' };
     });

@@ -87,7 +87,7 @@ export function webDirectory(): string {
 export function createApp(options: AppOptions): express.Express {
   const { service, logger } = options;
   const batches = options.batches ?? new BatchCloser({ service, logger });
-  const search = new CatalogueSearch(service.catalogue.db);
+  const search = new CatalogueSearch(service.catalogue);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);

@@ -131,7 +131,7 @@ test('a catalogue written before GTINs existed gets the column when opened', () 
 test('the counter search finds a product by the digits printed under its barcode', () => {
   const store = memStore();
   importCatalogue(store, [`${HEADER},gtin`, row('P-1', g13(1)), row('P-2', g13(2))].join('\n'));
-  const search = new CatalogueSearch(store.db);
+  const search = new CatalogueSearch(store);
   expect(search.search(g13(2)).map((p) => p.code)).toEqual(['P-2']);
   expect(search.search(`0${g13(1)}`).map((p) => [p.code, p.gtin])).toEqual([['P-1', `0${g13(1)}`]]);
   expect(search.search('29900009').map((p) => p.code)).toEqual(['P-1', 'P-2']);

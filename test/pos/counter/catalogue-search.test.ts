@@ -4,7 +4,7 @@ import { CatalogueSearch } from '../../../src/pos/counter/catalogue-search';
 
 const store = new CatalogueStore(openDatabase(':memory:'));
 store.seedIfEmpty();
-const search = new CatalogueSearch(store.db);
+const search = new CatalogueSearch(store);
 
 test('by code prefix, DCI word or brand word, without accents or case', () => {
   expect(search.search('N02BE01-0', 50).every((p) => p.code.startsWith('N02BE01-0'))).toBe(true);
