@@ -10,9 +10,8 @@ import {
   verify,
   verifyCertificate,
   verifyStatus,
-  type VerifyResult,
 } from '../commands';
-import { CHALLENGE_LENGTH, INSURED_AID, InsuredFiles, PIN_MAX_TRIES, PIN_REF, RIGHTS_DOCUMENT_TAG, type FileSpec } from '../layout';
+import { CHALLENGE_LENGTH, INSURED_AID, InsuredFiles, PIN_REF, RIGHTS_DOCUMENT_TAG, type FileSpec } from '../layout';
 import { SW } from '../status';
 import type { CardSession } from '../transport/channel';
 import { type CardCapabilities, type CardTransport, TransportError } from '../transport/transport';
@@ -21,7 +20,7 @@ import { encodeDispensation, encodePrescription, type NewDispensation } from './
 import { AccessDeniedError, AppendInterruptedError, CardProtocolError, NotAChifaCardError } from './errors';
 import { MAX_P1, readRecords, readTransparent, RecordReader, type ReadStrategy } from './files';
 import { Link, type LinkOptions } from './link';
-import { pinBlock, pukBlock, wipe } from './pin';
+import { pinBlock, pinResult, pinStatusOf, pukBlock, retriesLeftOf, wipe } from './pin';
 import type { FullReadResult, PinResult, PinStatus, ProfessionalAuthResult, RightsUpdateResult, UnblockResult } from './results';
 import type { Beneficiary, CardData, Dispensation, Emergency, Holder, IsoDate, Prescription, Rights } from './types';
 
@@ -79,10 +78,7 @@ export interface ProfessionalAuthenticator {
   internalAuthenticate(challenge: Buffer): Promise<Buffer>;
 }
 
-function pinResult(r: VerifyResult, command: string): PinResult {
-  if (r.kind === 'referenceNotFound') throw new CardProtocolError(`${command}: the card has no PIN reference ${PIN_REF.toString(16)}`);
-  return r;
-}
+const noPin = (command: string): string => `${command}: the card has no PIN reference ${PIN_REF.toString(16)}`;
 
 /**
  * The insured person's Chifa card: the holder's identity (no PIN), the PIN, beneficiaries,
@@ -120,7 +116,7 @@ export class ChifaCard {
   async verifyPin(pin: string): Promise<PinResult> {
     const block = pinBlock(pin);
     try {
-      return await this.link.atomic(async (s) => pinResult(await s.run(verify(PIN_REF, block)), 'VERIFY'));
+      return await this.link.atomic(async (s) => pinResult(await s.run(verify(PIN_REF, block)), noPin('VERIFY')));
     } finally {
       wipe(block);
     }
@@ -129,22 +125,12 @@ export class ChifaCard {
   /** The PIN's state without spending a try. */
   async pinStatus(): Promise<PinStatus> {
     const r = await this.link.atomic((s) => s.run(verifyStatus(PIN_REF)));
-    switch (r.kind) {
-      case 'verified':
-        return { kind: 'verified' };
-      case 'retries':
-        return { kind: 'notVerified', retriesLeft: r.retriesLeft };
-      case 'blocked':
-        return { kind: 'blocked' };
-      default:
-        throw new CardProtocolError('VERIFY: the card has no PIN');
-    }
+    return pinStatusOf(r, 'VERIFY: the card has no PIN');
   }
 
   /** Tries left before the PIN blocks (a verified PIN has all of them: success resets the counter). */
   async pinRetriesLeft(): Promise<number> {
-    const st = await this.pinStatus();
-    return st.kind === 'verified' ? PIN_MAX_TRIES : st.kind === 'blocked' ? 0 : st.retriesLeft;
+    return retriesLeftOf(await this.pinStatus());
   }
 
   /** Changes the PIN (CHANGE REFERENCE DATA): one try is spent if `oldPin` is wrong. Neither string goes anywhere but the card. */
@@ -153,7 +139,7 @@ export class ChifaCard {
     const newBlock = pinBlock(newPin, 'new PIN');
     try {
       return await this.link.atomic(async (s) =>
-        pinResult(await s.run(changeReferenceData(PIN_REF, oldBlock, newBlock)), 'CHANGE REFERENCE DATA'),
+        pinResult(await s.run(changeReferenceData(PIN_REF, oldBlock, newBlock)), noPin('CHANGE REFERENCE DATA')),
       );
     } finally {
       wipe(oldBlock);
@@ -234,7 +220,7 @@ export class ChifaCard {
     try {
       return await this.link.atomic(async (s) => {
         if (block) {
-          const pin = pinResult(await s.run(verify(PIN_REF, block)), 'VERIFY');
+          const pin = pinResult(await s.run(verify(PIN_REF, block)), noPin('VERIFY'));
           if (pin.kind !== 'ok') return pin;
         }
         const dispensations = await this.records(s, InsuredFiles.dispensations);

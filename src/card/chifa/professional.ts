@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { computeDigitalSignature, internalAuthenticate, selectAid, verify, verifyStatus, type VerifyResult } from '../commands';
-import { PIN_MAX_TRIES, PIN_REF, PRO_SIGN_KEY_REF, PROFESSIONAL_AID, ProfessionalFiles } from '../layout';
+import { computeDigitalSignature, internalAuthenticate, selectAid, verify, verifyStatus } from '../commands';
+import { PIN_REF, PRO_SIGN_KEY_REF, PROFESSIONAL_AID, ProfessionalFiles } from '../layout';
 import type { CardSession } from '../transport/channel';
 import type { CardTransport } from '../transport/transport';
 import type { ChifaCard, ProfessionalAuthenticator } from './card';
@@ -8,7 +8,7 @@ import { decodePharmacy } from './decode';
 import { AccessDeniedError, CardDataError, CardProtocolError, NotAChifaCardError } from './errors';
 import { objectExtent, readTransparent } from './files';
 import { Link, type LinkOptions } from './link';
-import { pinBlock, wipe } from './pin';
+import { pinBlock, pinResult, pinStatusOf, retriesLeftOf, wipe } from './pin';
 import type { PinResult, PinStatus, ProfessionalAuthResult } from './results';
 import type { PharmacyIdentity } from './types';
 
@@ -16,10 +16,7 @@ import type { PharmacyIdentity } from './types';
 const SIGNATURE_LENGTH = 64;
 const DIGEST_LENGTH = 32;
 
-function pinResult(r: VerifyResult): PinResult {
-  if (r.kind === 'referenceNotFound') throw new CardProtocolError('VERIFY: the professional card has no PIN');
-  return r;
-}
+const NO_PIN = 'VERIFY: the professional card has no PIN';
 
 /**
  * The health professional's (pharmacist's) card: the pharmacy's identity, its X.509 certificate
@@ -57,7 +54,7 @@ export class ProfessionalCard implements ProfessionalAuthenticator {
   async verifyPin(pin: string): Promise<PinResult> {
     const block = pinBlock(pin);
     try {
-      return await this.link.atomic(async (s) => pinResult(await s.run(verify(PIN_REF, block))));
+      return await this.link.atomic(async (s) => pinResult(await s.run(verify(PIN_REF, block)), NO_PIN));
     } finally {
       wipe(block);
     }
@@ -66,16 +63,12 @@ export class ProfessionalCard implements ProfessionalAuthenticator {
   /** The PIN's state without spending a try. */
   async pinStatus(): Promise<PinStatus> {
     const r = await this.link.atomic((s) => s.run(verifyStatus(PIN_REF)));
-    if (r.kind === 'verified') return { kind: 'verified' };
-    if (r.kind === 'retries') return { kind: 'notVerified', retriesLeft: r.retriesLeft };
-    if (r.kind === 'blocked') return { kind: 'blocked' };
-    throw new CardProtocolError('VERIFY: the professional card has no PIN');
+    return pinStatusOf(r, NO_PIN);
   }
 
   /** Tries left before the PIN blocks. */
   async pinRetriesLeft(): Promise<number> {
-    const st = await this.pinStatus();
-    return st.kind === 'verified' ? PIN_MAX_TRIES : st.kind === 'blocked' ? 0 : st.retriesLeft;
+    return retriesLeftOf(await this.pinStatus());
   }
 
   /** Signs a 32-byte SHA-256 digest on the card; returns the raw 64-byte r‖s. Needs the PIN. */
