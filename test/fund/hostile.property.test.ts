@@ -1,9 +1,7 @@
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
 import fc from 'fast-check';
-import pino from 'pino';
 import { UNPRINTABLE } from '../../src/common/free-text';
 import { auditFundStore } from '../../src/fund/audit';
 import { FundServer } from '../../src/fund/server';
@@ -33,6 +31,7 @@ import {
   type Mutation,
   type TextEdit,
 } from '../support/hostile';
+import { captureLogger } from '../support/logs';
 import { rawRequest, type RawRequest, type RawResponse } from '../support/raw-http';
 import { credentials, fundVerifier, key, sampleDraft, signer, tmpDir } from '../sync/helpers';
 
@@ -878,7 +877,7 @@ function errorShape(res: RawResponse): { code: string; message: string; field: s
 let server: FundServer;
 let url: string;
 let dir: string;
-const logs: string[] = [];
+let logs: string[] = [];
 
 beforeAll(async () => {
   dir = tmpDir('chifa-fund-hostile-');
@@ -899,17 +898,9 @@ beforeAll(async () => {
     });
     await j.close();
   }
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      logs.push(
-        ...String(chunk)
-          .split('\n')
-          .filter((l) => l !== ''),
-      );
-      cb();
-    },
-  });
-  server = new FundServer({ dataDir: path.join(dir, 'fund'), verifyThreads: 1, logger: pino({ level: 'info' }, stream) });
+  const captured = captureLogger('info');
+  logs = captured.lines;
+  server = new FundServer({ dataDir: path.join(dir, 'fund'), verifyThreads: 1, logger: captured.logger });
   url = await server.listen();
 });
 

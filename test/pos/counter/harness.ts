@@ -1,8 +1,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Writable } from 'node:stream';
-import pino, { type Logger } from 'pino';
 import { ChifaCard } from '../../../src/card/chifa';
 import { InProcessTransport } from '../../../src/emulator/in-process-transport';
 import { VirtualCard } from '../../../src/emulator/virtual-card';
@@ -17,6 +15,7 @@ import { loadRules, type RuleBook } from '../../../src/billing/rules/load';
 import type { InvoiceDocument } from '../../../src/sync/invoice';
 import { verifyJournal } from '../../../src/sync/journal/verify';
 import type { BatchPolicy } from '../../../src/sync/journal/journal';
+import { captureLogger } from '../../support/logs';
 
 /**
  * A counter over the real pieces: the demo card images in the in-process emulator (persisted in a
@@ -32,20 +31,7 @@ export function tmpDir(prefix = 'chifa-counter-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export function captureLogger(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(
-        ...String(chunk)
-          .split('\n')
-          .filter((l) => l !== ''),
-      );
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
-}
+export { captureLogger };
 
 export interface Harness {
   dir: string;
