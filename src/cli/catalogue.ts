@@ -41,7 +41,7 @@ Example:
       let bytes: Buffer;
       let encoding: CatalogueEncoding;
       try {
-        encoding = parseCatalogueEncoding(opts.encoding);
+        encoding = parseCatalogueEncoding(opts.encoding, '--encoding');
         bytes = readFile(file);
       } catch (err) {
         if (!(err instanceof ChifaError)) throw err;

@@ -21,7 +21,7 @@ export function buildProgram(): Command {
     .addHelpText(
       'after',
       `
-Each command has --help. Errors: "chifa <command>: <message>" on stderr, exit status 2
+Each command has --help. Errors: "chifa <command>: <code>: <message>" on stderr, exit status 2
 for a usage mistake, 1 for a failure (a card, a reader or the fund refused).
 Environment: CHIFA_DATA (data directory, default ./var), CHIFA_TOKEN (serve's API token),
 CHIFA_FUND_URL, CHIFA_FUND_CA, CHIFA_FUND_SIGNER_CA, CHIFA_SIGNER_KEY, CHIFA_SIGNER_CERT (sync),

@@ -56,7 +56,7 @@ Examples:
         };
         if (result && result.kind !== 'ok') {
           process.stderr.write(
-            `chifa read: ${result.kind === 'blocked' ? 'the PIN is blocked: unblock it with the PUK' : `wrong PIN, ${result.retriesLeft} ${result.retriesLeft === 1 ? 'try' : 'tries'} left`}\n`,
+            `chifa read: ${result.kind === 'blocked' ? 'pin-blocked: the PIN is blocked: unblock it with the PUK' : `wrong-pin: wrong PIN, ${result.retriesLeft} ${result.retriesLeft === 1 ? 'try' : 'tries'} left`}\n`,
           );
           process.exitCode = 1;
           return;

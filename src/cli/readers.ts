@@ -90,12 +90,13 @@ async function watch(json: boolean): Promise<void> {
 }
 
 /**
- * Prints a card or PC/SC failure as `chifa <cmd>: <message>` and sets exit status 1 (2 for bad
+ * Prints a card or PC/SC failure as `chifa <cmd>: <code>: <message>` (the house form, as
+ * reportError) and sets exit status 1 (2 for bad
  * input). Anything that is not one of ours is a bug: rethrown for the launcher to print.
  */
 export function cardCommandFailed(command: string, err: unknown): void {
   if (!(err instanceof ChifaError)) throw err;
-  process.stderr.write(`chifa ${command}: ${clip(err.message, MAX_LINE)}\n`);
+  process.stderr.write(`chifa ${command}: ${err.code}: ${clip(err.message, MAX_LINE)}\n`);
   process.exitCode = BAD_INPUT.has(err.code) ? 2 : 1;
 }
 

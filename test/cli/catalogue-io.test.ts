@@ -67,7 +67,7 @@ describe('encoding', () => {
   test('an unknown encoding is a usage error naming the option', () => {
     const r = chifa(['catalogue', 'import', file('w.csv', win1252), '--encoding', 'ebcdic', '--data', dir]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('chifa catalogue import: invalid-input: encoding: expected one of utf-8, windows-1252, latin1');
+    expect(r.stderr).toContain('chifa catalogue import: invalid-input: --encoding: expected one of utf-8, windows-1252, latin1');
   });
 
   test('a UTF-8 file with a byte-order mark imports', () => {

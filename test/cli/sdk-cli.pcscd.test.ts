@@ -66,7 +66,7 @@ describePcsc('chifa readers / apdu / read against chifa emulate', () => {
     await chifa(['apdu', '--reader', 'Virtual PCD 00 00', '00A4040C0BD2130000014348494641 01', '0020008108 31323334FFFFFFFF']);
     const bad = await chifa(['apdu', '--reader', 'Virtual PCD 00 00', '00A4 zz']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/^chifa apdu: APDU 1 \("00A4 zz"\): "z" is not a hex digit/);
+    expect(bad.stderr).toMatch(/^chifa apdu: usage: APDU 1 \("00A4 zz"\): "z" is not a hex digit/);
   });
 
   it('chifa read --pin-stdin --json prints the whole card; a wrong PIN says how many tries are left', async () => {
@@ -79,13 +79,13 @@ describePcsc('chifa readers / apdu / read against chifa emulate', () => {
     expect(card.apdus).toBe(11);
     const wrong = await chifa(['read', '--reader', 'Virtual PCD 00 00', '--pin-stdin'], { input: '9999\n' });
     expect(wrong.code).toBe(1);
-    expect(wrong.stderr).toBe('chifa read: wrong PIN, 2 tries left\n');
+    expect(wrong.stderr).toBe('chifa read: wrong-pin: wrong PIN, 2 tries left\n');
     const text = await chifa(['read', '--pin-stdin'], { input: '1234\n' });
     expect(text.stdout).toMatch(/^holder {6}BENALI Karim/m);
     expect(text.stdout).toMatch(/SSN \*{8}2345/);
     const noTty = await chifa(['read', '--reader', 'Virtual PCD 00 00']);
     expect(noTty.code).toBe(2);
-    expect(noTty.stderr).toMatch(/^chifa read: no terminal to ask for the PIN/);
+    expect(noTty.stderr).toMatch(/^chifa read: usage: no terminal to ask for the PIN/);
   });
 
   it('chifa readers --watch follows the card out and in, and exits on SIGTERM', async () => {
@@ -113,6 +113,6 @@ describePcsc('chifa readers / apdu / read against chifa emulate', () => {
     const r = await chifa(['readers'], { env: { PCSCLITE_CSOCK_NAME: '/nonexistent/pcscd.comm' } });
     expect(r.code).toBe(1);
     // (A hang would hit execFile's timeout and exit with a signal, not 1.)
-    expect(r.stderr).toBe('chifa readers: the PC/SC service (pcscd) is not running\n');
+    expect(r.stderr).toBe('chifa readers: no-service: the PC/SC service (pcscd) is not running\n');
   });
 });

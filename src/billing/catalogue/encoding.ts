@@ -15,17 +15,16 @@ export const CATALOGUE_ENCODINGS = ['utf-8', 'windows-1252', 'latin1'] as const;
 /** The encodings a catalogue file may be read with. */
 export type CatalogueEncoding = (typeof CATALOGUE_ENCODINGS)[number];
 
-/** Accepts the names above in any case, and `utf8` / `cp1252` as spelt by other tools. */
-export function parseCatalogueEncoding(name: string): CatalogueEncoding {
+/**
+ * Accepts the names above in any case, and `utf8` / `cp1252` as spelt by other tools. `field` names
+ * where the name came from in the error (the CLI passes its option, `--encoding`).
+ */
+export function parseCatalogueEncoding(name: string, field = 'encoding'): CatalogueEncoding {
   const n = name.trim().toLowerCase();
   if (n === 'utf8') return 'utf-8';
   if (n === 'cp1252') return 'windows-1252';
   if ((CATALOGUE_ENCODINGS as readonly string[]).includes(n)) return n as CatalogueEncoding;
-  throw new BillingError(
-    'invalid-input',
-    `encoding: expected one of ${CATALOGUE_ENCODINGS.join(', ')}, got ${quoteClipped(name)}`,
-    'encoding',
-  );
+  throw new BillingError('invalid-input', `${field}: expected one of ${CATALOGUE_ENCODINGS.join(', ')}, got ${quoteClipped(name)}`, field);
 }
 
 /** A catalogue file is not text in the encoding it is read with. Nothing is imported. */
