@@ -35,6 +35,8 @@ export const TEXT_LIMITS = {
   insuredId: { max: 32 },
   prescriptionReference: { max: 64 },
   prescriber: { max: 120 },
+  // The serial number printed on a counterfoil prescription (ordonnance à souche).
+  counterfoil: { max: 32 },
   ruleVersion: { max: 64 },
   reason: { max: 64, min: 0 },
   referenceReason: { max: 200, min: 0 },
@@ -128,7 +130,7 @@ const CONTEXT = { category: true, rightsEnd: false, cardExpiry: false, beneficia
 const PAST_PRESCRIPTION = { reference: true, date: true };
 const ITEM = { id: true, label: false, amount: true, fund: true, patient: true };
 const BENEFICIARY = { cardSerial: true, rank: true, insuredId: false };
-const PRESCRIPTION = { reference: true, date: false, prescriber: false };
+const PRESCRIPTION = { reference: true, date: false, prescriber: false, counterfoil: false };
 const TOTALS = { total: true, base: true, fund: true, patient: true };
 const REFERENCES = { number: true, hash: true, reason: false };
 const DOCUMENT = {
@@ -182,6 +184,7 @@ export function checkDocumentShape(v: unknown, field: string): void {
     str(p.reference, at('prescription.reference'), T.prescriptionReference);
     if (p.date !== undefined) date(p.date, at('prescription.date'));
     if (p.prescriber !== undefined) str(p.prescriber, at('prescription.prescriber'), T.prescriber);
+    if (p.counterfoil !== undefined) str(p.counterfoil, at('prescription.counterfoil'), T.counterfoil);
   }
   const c = object(d.context, at('context'), CONTEXT);
   categoryId(c.category, at('context.category'));

@@ -124,7 +124,11 @@ export interface InvoiceDraft {
   /** Dispensing date, YYYY-MM-DD: chooses the rule version. */
   date: IsoDate;
   beneficiary: { cardSerial: string; rank: number; insuredId?: string };
-  prescription?: { reference: string; date?: IsoDate; prescriber?: string };
+  /**
+   * `counterfoil`: the serial number of the counterfoil prescription (ordonnance à souche) that
+   * products of a controlled table require (executive decree 19-379, amended by 21-196).
+   */
+  prescription?: { reference: string; date?: IsoDate; prescriber?: string; counterfoil?: string };
   context: CardContext;
   /** What the counter's copy of the blacklist said at checkout. */
   blacklisted: boolean;
@@ -200,6 +204,7 @@ const draftShape = {
       reference: text(TEXT_LIMITS.prescriptionReference),
       date: isoDateSchema.optional(),
       prescriber: text(TEXT_LIMITS.prescriber).optional(),
+      counterfoil: text(TEXT_LIMITS.counterfoil).optional(),
     })
     .optional(),
   context: z.strictObject({
