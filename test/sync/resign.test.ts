@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { FundServer } from '../../src/fund/server';
 import { Journal } from '../../src/sync/journal/journal';
 import { verifyJournal } from '../../src/sync/journal/verify';
+import { SCHEMA_VERSION } from '../../src/sync/journal/schema';
 import { parseCompact } from '../../src/sync/jws';
 import { TrustStore } from '../../src/sync/trust';
 import { Uploader } from '../../src/sync/uploader';
@@ -232,7 +233,7 @@ describe('the manifest history is append-only, in SQLite', () => {
     await j.close();
     expect(verifyJournal(file)).toMatchObject({ ok: true, invoices: 3, batches: 2 });
     const v3 = onCleanup(Journal.open(file));
-    expect(v3.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe('3');
+    expect(v3.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe(String(SCHEMA_VERSION));
     expect(v3.batches().map((b) => [b.state, b.manifests])).toEqual([
       ['closed', 1],
       ['open', 0],

@@ -5,6 +5,7 @@ import { jwsHash, parseCompact, signCompact } from '../jws';
 import type { Batches } from './batches';
 import type { JournalQueries } from './queries';
 import type { JournalSigning } from './signing';
+import { Summaries } from './summaries';
 
 /**
  * The append queue. Appends are group-committed: drafts that arrive while a commit is in
@@ -59,6 +60,7 @@ export class AppendQueue {
   private readonly maxGroup: number;
   private readonly insert: Database.Statement;
   private readonly setMeta: Database.Statement;
+  private readonly summaries: Summaries;
   private queue: Pending[] = [];
   private draining = false;
   private closed = false;
@@ -77,6 +79,7 @@ export class AppendQueue {
        VALUES (@number, @kind, @fund, @date, @issuedAt, @cardSerial, @total, @fundAmount, @patientAmount, @refNumber, @prev, @hash, @jws)`,
     );
     this.setMeta = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+    this.summaries = new Summaries(this.db);
   }
 
   /** Signs and appends one invoice; resolves once it is durable. */
@@ -91,26 +94,42 @@ export class AppendQueue {
 
   /**
    * Recycles a rejected invoice: appends `draft` as a corrected invoice referencing it. Refused
-   * unless the fund rejected `rejectedNumber` and it has not been corrected yet.
+   * unless the fund rejected `rejectedNumber` and it has not been corrected yet — or, with
+   * `beforeSending`, unless it is in the open batch (not yet closed, so never sent): the audit
+   * before closing corrects an invoice the fund would reject. The fund, seeing the invoice and
+   * its correction in order, rejects the first and accepts the second; if it accepts the first
+   * after all, it rejects the correction (a correction of an invoice it did not reject), so
+   * nothing is ever paid twice.
    */
-  correct(rejectedNumber: number, draft: InvoiceDraft, reason?: string): Promise<AppendedInvoice> {
+  correct(
+    rejectedNumber: number,
+    draft: InvoiceDraft,
+    reason?: string,
+    options: { beforeSending?: boolean } = {},
+  ): Promise<AppendedInvoice> {
     const orig = this.queries.invoiceRow(rejectedNumber);
     if (!orig) return Promise.reject(new JournalError('unknown-invoice', `no invoice number ${rejectedNumber}`, 'references.number'));
-    const ack = this.queries.ackRow(rejectedNumber);
-    if (ack?.status !== 'rejected') {
-      return Promise.reject(
-        new JournalError(
-          'not-rejected',
-          `invoice ${rejectedNumber} was not rejected by the fund; issue a credit note to cancel it`,
-          'references.number',
-        ),
-      );
-    }
+    if (orig.kind === 'credit-note')
+      return Promise.reject(new JournalError('bad-reference', `invoice ${rejectedNumber} is a credit note`, 'references.number'));
     const by = this.queries.referencing(rejectedNumber, 'corrected-invoice');
     if (by !== undefined)
       return Promise.reject(
         new JournalError('already-corrected', `invoice ${rejectedNumber} was already corrected by invoice ${by}`, 'references.number'),
       );
+    const ack = this.queries.ackRow(rejectedNumber);
+    const open = this.queries.openBatchRow();
+    const unsent = ack === undefined && open !== undefined && rejectedNumber >= open.first_number && rejectedNumber <= open.last_number;
+    if (ack?.status !== 'rejected' && !(options.beforeSending && unsent)) {
+      return Promise.reject(
+        new JournalError(
+          'not-rejected',
+          options.beforeSending
+            ? `invoice ${rejectedNumber} is neither rejected by the fund nor in the open batch`
+            : `invoice ${rejectedNumber} was not rejected by the fund; issue a credit note to cancel it`,
+          'references.number',
+        ),
+      );
+    }
     return this.enqueue(
       { ...draft, kind: 'corrected-invoice', references: { number: rejectedNumber, hash: orig.hash, ...(reason ? { reason } : {}) } },
       'corrected-invoice',
@@ -226,6 +245,8 @@ export class AppendQueue {
               jws: r.out.jws,
             });
             r.out.batchId = this.batches.admit(d.number, issuedAt, sealed);
+            // The back office's totals commit with the invoice (summaries.ts).
+            this.summaries.add(d, r.out.batchId);
             r.p.inCommit?.(r.out, this.db);
           }
         })

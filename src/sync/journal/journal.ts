@@ -1,13 +1,14 @@
 import type Database from 'better-sqlite3';
 import type { InvoiceDocument, InvoiceDraft } from '../invoice';
 import type { CloseReason } from '../manifest';
-import type { BatchAck, UploadBody } from '../protocol';
+import type { BatchAck, PaymentNotice, UploadBody } from '../protocol';
 import { certificateThumbprint, type Signer } from '../signer';
 import type { TrustStore } from '../trust';
 import { AppendQueue, type AppendedInvoice, type AppendOptions } from './append';
 import type { BatchInfo } from './batch-row';
 import { Batches, type BatchPolicy } from './batches';
 import { Outbox, type SignedProof } from './outbox';
+import { Payments, type BankPayment, type BankPaymentInput, type RecordedNotice } from './payments';
 import { JournalQueries, type Backlog, type InvoiceAck, type RejectedInvoice } from './queries';
 import { openJournalDatabase } from './schema';
 import { JournalSigning } from './signing';
@@ -18,6 +19,8 @@ export type { InCommitHook } from './append';
 export type { BatchInfo, BatchState } from './batch-row';
 export { DEFAULT_BATCH_POLICY, idempotencyKeyFor, type BatchPolicy } from './batches';
 export type { SignedProof } from './outbox';
+export type { BankPayment, BankPaymentInput, PaymentSource, RecordedNotice } from './payments';
+export type { RegisterLine } from './register';
 export type { Backlog, RejectedInvoice } from './queries';
 
 /**
@@ -28,6 +31,9 @@ export type { Backlog, RejectedInvoice } from './queries';
  * - `batches.ts`: open, seal and sign batches (their manifests);
  * - `outbox.ts`: what to upload to the fund and what it answered;
  * - `queries.ts`: reads (invoices, batches, rejected invoices, the backlog);
+ * - `payments.ts`: the fund's payment notices and the payments seen on the bank account;
+ * - `summaries.ts` / `register.ts`: the back office's totals (kept with each append) and the
+ *   psychotropics register (written by the counter with its invoice);
  * - `schema.ts` / `verify.ts`: the tables and their triggers, and the whole-file check.
  *
  * One process appends (the counter service); others (the uploader) may open the same file to
@@ -64,6 +70,7 @@ export class Journal {
   private readonly batchCycle: Batches;
   private readonly appends: AppendQueue;
   private readonly outbox: Outbox;
+  private readonly payments: Payments;
 
   private constructor(file: string, db: Database.Database, options: JournalOptions) {
     this.file = file;
@@ -74,6 +81,7 @@ export class Journal {
     this.batchCycle = new Batches(this.queries, this.signing, { batch: options.batch, now, whenIdle: () => this.whenIdle() });
     this.appends = new AppendQueue(this.queries, this.signing, this.batchCycle, { now, maxGroup: options.maxGroup ?? 1000 });
     this.outbox = new Outbox(this.queries, now);
+    this.payments = new Payments(this.queries, now);
   }
 
   /** Opens (creating if needed) the journal at `file`. */
@@ -113,10 +121,16 @@ export class Journal {
 
   /**
    * Recycles a rejected invoice: appends `draft` as a corrected invoice referencing it. Refused
-   * unless the fund rejected `rejectedNumber` and it has not been corrected yet.
+   * unless the fund rejected `rejectedNumber` and it has not been corrected yet; with
+   * `beforeSending`, an invoice of the open batch may be corrected too (append.ts).
    */
-  correct(rejectedNumber: number, draft: InvoiceDraft, reason?: string): Promise<AppendedInvoice> {
-    return this.appends.correct(rejectedNumber, draft, reason);
+  correct(
+    rejectedNumber: number,
+    draft: InvoiceDraft,
+    reason?: string,
+    options: { beforeSending?: boolean } = {},
+  ): Promise<AppendedInvoice> {
+    return this.appends.correct(rejectedNumber, draft, reason, options);
   }
 
   /**
@@ -187,6 +201,34 @@ export class Journal {
   /** Records that the fund settled (paid) acknowledged batch `id`; `signed` as in recordAck. */
   recordSettlement(id: number, paid: number, settledAt: string, signed?: SignedProof): BatchInfo | null {
     return this.outbox.recordSettlement(id, paid, settledAt, signed);
+  }
+
+  // ---------------------------------------------------------------- payments (payments.ts)
+
+  /**
+   * Records the fund's payment notice of settled batch `id` (verified by the caller) once; the
+   * batch is settled at the amount transferred. False when one was already recorded.
+   */
+  recordPaymentNotice(id: number, notice: PaymentNotice, signed: SignedProof): boolean {
+    return this.payments.recordNotice(id, notice, signed);
+  }
+
+  paymentNotice(id: number): RecordedNotice | null {
+    return this.payments.notice(id);
+  }
+
+  /** Settled batches whose payment notice is still to be fetched. */
+  awaitingPaymentNotice(): number[] {
+    return this.payments.awaitingNotice();
+  }
+
+  /** Records payments seen on the bank account (all or none); statement lines already recorded are skipped. */
+  recordBankPayments(inputs: readonly BankPaymentInput[]): { recorded: BankPayment[]; duplicates: BankPaymentInput[] } {
+    return this.payments.recordBankPayments(inputs);
+  }
+
+  bankPayments(id: number): BankPayment[] {
+    return this.payments.bankPayments(id);
   }
 
   /** The fund's signed answers kept for batch `id`, oldest first. */

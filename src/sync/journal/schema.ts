@@ -2,6 +2,8 @@ import type Database from 'better-sqlite3';
 import { openSqliteFile } from '../../common/db';
 import { JournalError } from '../errors';
 import { GENESIS_HASH } from '../invoice';
+import { BACKOFFICE_SQL, BACKOFFICE_TRIGGERS } from './backoffice-schema';
+import { rebuildSummaries } from './summaries';
 
 /**
  * The journal's tables. Immutability is enforced by SQLite itself, not only by our code:
@@ -20,10 +22,13 @@ import { GENESIS_HASH } from '../invoice';
  *   accepted only for a closed batch, as the next in its history, replacing the current manifest
  *   and only once that one was refused. The newest manifest is the batch's current one (the one
  *   uploaded); earlier ones stay, with their refusals, as the audit trail.
+ * - version 4 (backoffice-schema.ts): the back office's summaries, the psychotropics register
+ *   (append-only, written only with its invoice), the fund's payment notices and the payments
+ *   seen on the bank account (both append-only).
  * Anyone with the file can drop a trigger; `journal verify` rechecks every signature and link
  * and reports missing triggers, so tampering is detected rather than prevented.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 const STATE_RANK = (col: string) =>
   `(CASE ${col} WHEN 'open' THEN 0 WHEN 'closed' THEN 1 WHEN 'sent' THEN 2 WHEN 'acknowledged' THEN 3 WHEN 'settled' THEN 4 END)`;
@@ -57,6 +62,7 @@ export const TRIGGERS = [
   'resigned_manifests_no_update',
   'resigned_manifests_no_delete',
   'resigned_manifests_next',
+  ...BACKOFFICE_TRIGGERS,
 ] as const;
 
 /** The schema version that created each trigger (a journal of an older version lacks the newer ones). */
@@ -69,6 +75,7 @@ export const TRIGGER_SINCE: Readonly<Partial<Record<(typeof TRIGGERS)[number], n
   resigned_manifests_no_update: 3,
   resigned_manifests_no_delete: 3,
   resigned_manifests_next: 3,
+  ...Object.fromEntries(BACKOFFICE_TRIGGERS.map((t) => [t, 4])),
 };
 
 /** Version 2: the fund's signed answers. */
@@ -132,7 +139,14 @@ END;
 `;
 
 /** SQL that takes a journal from version N − 1 to N, by N. Run in one transaction with the version bump. */
-export const MIGRATIONS: Readonly<Record<number, string>> = { 2: FUND_ACKS_SQL, 3: MANIFEST_HISTORY_SQL };
+export const MIGRATIONS: Readonly<Record<number, string>> = { 2: FUND_ACKS_SQL, 3: MANIFEST_HISTORY_SQL, 4: BACKOFFICE_SQL };
+
+/** What a migration to version N does after its SQL: the summaries are computed from the signed invoices. */
+const AFTER_MIGRATION: Readonly<Record<number, (db: Database.Database) => void>> = {
+  4: (db) => {
+    rebuildSummaries(db);
+  },
+};
 
 export const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -224,7 +238,7 @@ CREATE TABLE IF NOT EXISTS acks (
 CREATE INDEX IF NOT EXISTS acks_rejected ON acks(status) WHERE status = 'rejected';
 
 ${immutable('acks', 'acknowledgements are immutable', 'acknowledgements are never deleted')}
-${FUND_ACKS_SQL}${MANIFEST_HISTORY_SQL}`;
+${FUND_ACKS_SQL}${MANIFEST_HISTORY_SQL}${BACKOFFICE_SQL}`;
 
 /** Opens pragmas for durability: WAL, synchronous=FULL (never weaken it: a lost invoice cannot be re-signed). */
 export function applyPragmas(db: Database.Database): void {
@@ -269,7 +283,10 @@ export function openJournalDatabase(file: string): Database.Database {
       }
       if (version < SCHEMA_VERSION)
         db.transaction(() => {
-          for (let to = version + 1; to <= SCHEMA_VERSION; to++) db.exec(MIGRATIONS[to]!);
+          for (let to = version + 1; to <= SCHEMA_VERSION; to++) {
+            db.exec(MIGRATIONS[to]!);
+            AFTER_MIGRATION[to]?.(db);
+          }
           db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION));
         }).immediate();
     }
