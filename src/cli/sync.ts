@@ -135,8 +135,19 @@ function printSummary(s: SyncSummary, downlink: DownlinkResult[], json: boolean)
 
 /** Two runs of one pass as one summary (the second after a refused manifest was signed again). */
 function addSummaries(a: SyncSummary, b: SyncSummary): SyncSummary {
-  const sum = (k: 'batches' | 'invoices' | 'accepted' | 'rejected' | 'replayed' | 'retries' | 'settledBatches' | 'paid' | 'durationMs') =>
-    a[k] + b[k];
+  const sum = (
+    k:
+      | 'batches'
+      | 'invoices'
+      | 'accepted'
+      | 'rejected'
+      | 'replayed'
+      | 'retries'
+      | 'settledBatches'
+      | 'paymentNotices'
+      | 'paid'
+      | 'durationMs',
+  ) => a[k] + b[k];
   return {
     ...b,
     batches: sum('batches'),
@@ -146,6 +157,7 @@ function addSummaries(a: SyncSummary, b: SyncSummary): SyncSummary {
     replayed: sum('replayed'),
     retries: sum('retries'),
     settledBatches: sum('settledBatches'),
+    paymentNotices: sum('paymentNotices'),
     paid: sum('paid'),
     durationMs: sum('durationMs'),
   };

@@ -41,6 +41,8 @@ export interface BatchDeps {
   now: () => Date;
   /** Largest time an invoice may claim to be issued in the future (clock skew), ms. */
   maxFutureSkewMs?: number;
+  /** An outcome imposed on an invoice, whatever it holds (fault injection: `reject-invoice`). */
+  forcedOutcome?: (doc: InvoiceDocument) => Pick<InvoiceResult, 'status' | 'code' | 'reason'> | undefined;
 }
 
 const bodySchema = z.strictObject({
@@ -478,7 +480,7 @@ function chainAndStore(
   for (let i = 0; i < docs.length; i++) {
     const doc = docs[i]!;
     const row = rows[i]!;
-    const outcome = assessInvoice(doc, row.fingerprint, ctx);
+    const outcome = deps.forcedOutcome?.(doc) ?? assessInvoice(doc, row.fingerprint, ctx);
     row.result = { number: doc.number, hash: row.hash, ...outcome };
     results.push(row.result);
     inBatch.set(doc.number, { row, doc });

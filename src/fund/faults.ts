@@ -1,5 +1,6 @@
 import { SyncError } from '../sync/errors';
 import { mulberry32 } from '../common/prng';
+import { REJECT_REASONS } from '../sync/protocol';
 
 /**
  * Fault injection for the reference fund (`chifa fund --faults SPEC`), so integrators can prove
@@ -13,6 +14,12 @@ import { mulberry32 } from '../common/prng';
  *   latency=R[:A-B]    wait a random A–B ms (default 50-500) before handling
  *   partial=R          acknowledge only part of the invoices (`complete: false`)
  *   seed=N             seed of the fault random generator (reproducible runs)
+ * and two deterministic ones, for a pharmacy's reconciliation to have something to explain
+ * (each may be given more than once):
+ *   reject-invoice=N:CODE   reject invoice number N (of any pharmacy) with reason code CODE,
+ *                           whatever its content; its correction is judged on its own merits
+ *   short-pay=B:C           when batch B (of any pharmacy) is settled, pay C centimes less than
+ *                           accepted, kept back on its invoices with the largest fund shares
  * Example: `drop=0.05,drop-after=0.05,5xx=0.05,latency=0.3:5-50,partial=0.1,seed=7`.
  * Faults apply to the batch endpoints; the downlink sees latency, drops and 5xx too.
  */
@@ -27,6 +34,10 @@ export interface FaultSpec {
   latencyMaxMs: number;
   partial: number;
   seed: number | null;
+  /** Invoices rejected whatever they hold (`reject-invoice=N:CODE`). */
+  rejectInvoices: readonly { number: number; code: string }[];
+  /** Batches paid short at settlement (`short-pay=B:C`). */
+  shortPayments: readonly { batchId: number; centimes: number }[];
 }
 
 export const NO_FAULTS: FaultSpec = {
@@ -40,6 +51,8 @@ export const NO_FAULTS: FaultSpec = {
   latencyMaxMs: 500,
   partial: 0,
   seed: null,
+  rejectInvoices: [],
+  shortPayments: [],
 };
 
 /** A fault SPEC that does not parse; `field` names the bad item. */
@@ -52,6 +65,8 @@ export class FaultSpecError extends SyncError {
 /** Parses a fault SPEC (see FaultSpec); throws FaultSpecError naming the bad item. */
 export function parseFaults(spec: string | undefined): FaultSpec {
   const f: FaultSpec = { ...NO_FAULTS };
+  const rejects: { number: number; code: string }[] = [];
+  const shorts: { batchId: number; centimes: number }[] = [];
   if (spec === undefined || spec.trim() === '') return f;
   for (const part of spec.split(',')) {
     const item = part.trim();
@@ -62,6 +77,20 @@ export function parseFaults(spec: string | undefined): FaultSpec {
     if (name === 'seed') {
       if (!/^\d+$/.test(rateText) || arg !== undefined) throw new FaultSpecError(name, 'expected a non-negative integer');
       f.seed = Number(rateText);
+      continue;
+    }
+    if (name === 'reject-invoice') {
+      if (!/^[1-9]\d{0,14}$/.test(rateText)) throw new FaultSpecError(name, 'expected an invoice number N (reject-invoice=N:CODE)');
+      if (arg === undefined || !/^[A-Z][A-Z0-9_]{1,63}$/.test(arg))
+        throw new FaultSpecError(name, 'expected a reason code of capitals, digits and _ (reject-invoice=N:CODE)');
+      rejects.push({ number: Number(rateText), code: arg });
+      continue;
+    }
+    if (name === 'short-pay') {
+      if (!/^[1-9]\d{0,14}$/.test(rateText)) throw new FaultSpecError(name, 'expected a batch number B (short-pay=B:CENTIMES)');
+      if (arg === undefined || !/^[1-9]\d{0,14}$/.test(arg))
+        throw new FaultSpecError(name, 'expected whole centimes ≥ 1 (short-pay=B:CENTIMES)');
+      shorts.push({ batchId: Number(rateText), centimes: Number(arg) });
       continue;
     }
     const rate = Number(rateText);
@@ -106,10 +135,13 @@ export function parseFaults(spec: string | undefined): FaultSpec {
         break;
       }
       default:
-        throw new FaultSpecError(name, 'unknown fault (drop, drop-after, 5xx, retry-after, latency, partial, seed)');
+        throw new FaultSpecError(
+          name,
+          'unknown fault (drop, drop-after, 5xx, retry-after, latency, partial, seed, reject-invoice, short-pay)',
+        );
     }
   }
-  return f;
+  return { ...f, rejectInvoices: rejects, shortPayments: shorts };
 }
 
 /** The fault decisions for one request, drawn from a seeded generator. */
@@ -148,5 +180,22 @@ export class FaultInjector {
   /** @internal A number in [0, 1) from the seeded generator. */
   random(): number {
     return this.rand();
+  }
+
+  /** The outcome forced on invoice `number` by `reject-invoice`, if any. */
+  forcedRejection(number: number): { status: 'rejected'; code: string; reason: string } | undefined {
+    const r = this.spec.rejectInvoices.find((x) => x.number === number);
+    if (!r) return undefined;
+    const known = (REJECT_REASONS as Record<string, string>)[r.code];
+    return {
+      status: 'rejected',
+      code: r.code,
+      reason: `${known ?? "rejected on the fund's control"}: invoice ${number} (fault injected: reject-invoice=${number}:${r.code})`,
+    };
+  }
+
+  /** Centimes batch `batchId` is paid short by (`short-pay`), 0 if none. */
+  shortPayment(batchId: number): number {
+    return this.spec.shortPayments.filter((x) => x.batchId === batchId).reduce((n, x) => n + x.centimes, 0);
   }
 }

@@ -109,9 +109,9 @@ export class FundServer {
     // Configuration first: a bad CA or signing key fails before anything is opened.
     const trust = TrustStore.fromFiles(options.caFiles ?? [defaultFundCa()]);
     const answers = options.signer ? new AnswerSigner(options.signer) : AnswerSigner.testOnly();
-    this.store = FundStore.open(options.dataDir);
+    const faults = (this.faults = new FaultInjector(options.faults ?? NO_FAULTS));
+    this.store = FundStore.open(options.dataDir, { shortPayment: (_pharmacy, batchId) => faults.shortPayment(batchId) });
     this.pool = new VerifyPool(options.verifyThreads);
-    this.faults = new FaultInjector(options.faults ?? NO_FAULTS);
     const downlink = new DownlinkFiles(options.dataDir, options.rulesDir, options.downlinkRecheckMs);
     const rightsRegistry = new RightsRegistry(options.dataDir, options.rightsValidityDays);
     const verifier = new RequestVerifier({
@@ -127,11 +127,11 @@ export class FundServer {
       rules,
       downlink,
       now,
+      forcedOutcome: (doc) => faults.forcedRejection(doc.number),
     };
     const settleAfterMs = options.settleAfterMs === undefined ? 0 : options.settleAfterMs;
     const locks = new PharmacyLocks();
     const limit = options.maxBodyBytes ?? MAX_BODY_BYTES;
-    const faults = this.faults;
     const log = this.log;
 
     const app = express();
@@ -295,6 +295,27 @@ export class FundServer {
         return;
       }
       res.json(await answers.answer(this.store.ack(row, now(), settleAfterMs), 'chifa-ack+jws'));
+    });
+
+    // What the fund transferred for a settled batch, and what it kept back invoice by invoice.
+    app.get(paths.add('/v1/batches/:pharmacyId/:batchId/payment'), async (req: Request, res: Response) => {
+      if (!own(req, res)) return;
+      const batchId = positiveInteger(String(req.params.batchId));
+      if (batchId === undefined) {
+        res.status(400).json(errorBody('BAD_REQUEST', 'batchId: expected a batch number (a whole number ≥ 1, in decimal)', 'batchId'));
+        return;
+      }
+      const row = this.store.batchById(String(req.params.pharmacyId), batchId);
+      if (!row) {
+        res.status(404).json(errorBody('UNKNOWN_BATCH', `no batch ${batchId} of ${pharmacyOf(res)}`, 'batchId'));
+        return;
+      }
+      const notice = this.store.paymentNotice(row, now(), settleAfterMs);
+      if (!notice) {
+        res.status(409).json(errorBody('NOT_SETTLED', `batch ${batchId} is not paid yet`, 'batchId'));
+        return;
+      }
+      res.json(await answers.answer(notice, 'chifa-payment+jws'));
     });
 
     app.get(paths.add('/v1/pharmacies/:pharmacyId/batches'), async (req: Request, res: Response) => {

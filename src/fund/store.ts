@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import * as path from 'node:path';
 import { openDatabase } from '../common/db';
 import { GENESIS_HASH } from '../sync/invoice';
-import type { BatchAck, InvoiceResult } from '../sync/protocol';
+import type { BatchAck, InvoiceResult, PaymentAdjustment, PaymentNotice } from '../sync/protocol';
 
 /**
  * The reference fund's store (SQLite, WAL, synchronous=FULL): per pharmacy the chain tip, every
@@ -105,6 +105,17 @@ CREATE TABLE IF NOT EXISTS request_tokens (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS request_tokens_expires ON request_tokens(expires);
 
+-- Amounts kept back when a batch was paid (its settlement), per accepted invoice.
+CREATE TABLE IF NOT EXISTS settlement_adjustments (
+  pharmacy_id TEXT NOT NULL,
+  batch_id INTEGER NOT NULL,
+  number INTEGER NOT NULL,
+  amount INTEGER NOT NULL CHECK (amount > 0),
+  code TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  PRIMARY KEY (pharmacy_id, batch_id, number)
+) STRICT;
+
 CREATE TRIGGER IF NOT EXISTS fund_invoices_no_update BEFORE UPDATE ON invoices
 BEGIN SELECT RAISE(ABORT, 'fund: stored invoices are immutable'); END;
 CREATE TRIGGER IF NOT EXISTS fund_invoices_no_delete BEFORE DELETE ON invoices
@@ -171,7 +182,18 @@ export interface NewBatch {
   invoices: NewInvoiceRow[];
 }
 
-interface BatchRowDb {
+/** Why the reference fund pays an accepted invoice short (its `short-pay` fault). */
+export const SHORT_PAYMENT = {
+  code: 'PAYMENT_ADJUSTED',
+  reason: 'the fund paid less than it accepted for this invoice (reference fund: fault injected, short-pay)',
+} as const;
+
+export interface FundStoreOptions {
+  /** Centimes to pay batch `batchId` of `pharmacyId` short when it is settled (fault injection). */
+  shortPayment?: (pharmacyId: string, batchId: number) => number;
+}
+
+export interface BatchRowDb {
   pharmacy_id: string;
   batch_id: number;
   idempotency_key: string;
@@ -191,9 +213,12 @@ export class FundStore {
   readonly file: string;
   private readonly st;
 
-  private constructor(file: string, db: Database.Database) {
+  private readonly shortPayment: (pharmacyId: string, batchId: number) => number;
+
+  private constructor(file: string, db: Database.Database, options: FundStoreOptions) {
     this.file = file;
     this.db = db;
+    this.shortPayment = options.shortPayment ?? (() => 0);
     this.st = {
       tip: db.prepare('SELECT last_number AS lastNumber, last_hash AS lastHash, last_batch AS lastBatch FROM pharmacies WHERE id = ?'),
       byKey: db.prepare('SELECT * FROM batches WHERE pharmacy_id = ? AND idempotency_key = ?'),
@@ -228,6 +253,18 @@ export class FundStore {
       ),
       cert: db.prepare('INSERT OR IGNORE INTO certificates (key_id, der, pharmacy_id) VALUES (?, ?, ?)'),
       settle: db.prepare('UPDATE batches SET settled_at = ? WHERE pharmacy_id = ? AND batch_id = ? AND settled_at IS NULL'),
+      largestAccepted: db.prepare(
+        `SELECT number, fund_amount FROM invoices WHERE pharmacy_id = ? AND batch_id = ? AND status = 'accepted'
+            AND kind <> 'credit-note' AND fund_amount > 0 ORDER BY fund_amount DESC, number`,
+      ),
+      adjust: db.prepare(
+        'INSERT INTO settlement_adjustments (pharmacy_id, batch_id, number, amount, code, reason) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      adjustments: db.prepare(
+        `SELECT a.number, lower(hex(i.hash)) AS hash, a.amount, a.code, a.reason FROM settlement_adjustments a
+           JOIN invoices i ON i.pharmacy_id = a.pharmacy_id AND i.number = a.number
+          WHERE a.pharmacy_id = ? AND a.batch_id = ? ORDER BY a.number`,
+      ),
       token: db.prepare('INSERT INTO request_tokens (pharmacy_id, jti, expires) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
       pruneTokens: db.prepare('DELETE FROM request_tokens WHERE expires < ?'),
     };
@@ -247,12 +284,12 @@ export class FundStore {
     return this.st.token.run(pharmacyId, jti, expires).changes === 1;
   }
 
-  static open(dir: string): FundStore {
+  static open(dir: string, options: FundStoreOptions = {}): FundStore {
     const file = path.join(dir, 'fund.sqlite');
     const db = openDatabase(file, { busyTimeoutMs: 10000 });
     migrate(db);
     db.exec(SCHEMA);
-    return new FundStore(file, db);
+    return new FundStore(file, db, options);
   }
 
   tip(pharmacyId: string): ChainTip {
@@ -361,20 +398,76 @@ export class FundStore {
         count: r.count,
         accepted: r.accepted,
         rejected: r.rejected,
-        paid: r.paid,
+        paid: settledAt !== null ? this.paidOf(r) : r.paid,
         state: settledAt !== null ? 'settled' : 'acknowledged',
         ...(settledAt !== null ? { settledAt } : {}),
       };
     });
   }
 
+  /**
+   * Settles `row` if `settleAfterMs` has passed since it was received: in one transaction, the
+   * settlement date and, with a short payment configured for it, the amounts kept back on its
+   * accepted invoices (the largest fund shares first).
+   */
   private settleIfDue(row: BatchRowDb, now: Date, settleAfterMs: number | null): string | null {
     if (row.settled_at === null && settleAfterMs !== null && now.getTime() - Date.parse(row.received_at) >= settleAfterMs) {
       const at = now.toISOString();
-      this.st.settle.run(at, row.pharmacy_id, row.batch_id);
+      this.db
+        .transaction(() => {
+          if (this.st.settle.run(at, row.pharmacy_id, row.batch_id).changes === 0) return;
+          let left = Math.min(this.shortPayment(row.pharmacy_id, row.batch_id), row.paid);
+          const invoices = this.st.largestAccepted.all(row.pharmacy_id, row.batch_id) as { number: number; fund_amount: number }[];
+          for (const i of invoices) {
+            if (left <= 0) break;
+            const amount = Math.min(left, i.fund_amount);
+            this.st.adjust.run(row.pharmacy_id, row.batch_id, i.number, amount, SHORT_PAYMENT.code, SHORT_PAYMENT.reason);
+            left -= amount;
+          }
+        })
+        .immediate();
       return at;
     }
     return row.settled_at;
+  }
+
+  /** Amounts kept back from a settled batch, per invoice. */
+  private adjustmentsOf(row: BatchRowDb): PaymentAdjustment[] {
+    // Plain objects, as signed answers are built of (canonical.ts refuses SQLite's row objects).
+    return (this.st.adjustments.all(row.pharmacy_id, row.batch_id) as PaymentAdjustment[]).map((a) => ({
+      number: a.number,
+      hash: a.hash,
+      amount: a.amount,
+      code: a.code,
+      reason: a.reason,
+    }));
+  }
+
+  /** What the fund transferred for a settled batch: what it accepted less what it kept back. */
+  private paidOf(row: BatchRowDb): number {
+    return row.paid - this.adjustmentsOf(row).reduce((n, a) => n + a.amount, 0);
+  }
+
+  /** The reference under which a settled batch's transfer reaches the pharmacy's bank account. */
+  static transferReference(pharmacyId: string, batchId: number): string {
+    return `CHIFA-${pharmacyId}-B${batchId}`;
+  }
+
+  /** The payment notice of a batch, settling it first if due; null while it is not settled. */
+  paymentNotice(row: BatchRowDb, now: Date, settleAfterMs: number | null): PaymentNotice | null {
+    const settledAt = this.settleIfDue(row, now, settleAfterMs);
+    if (settledAt === null) return null;
+    const adjustments = this.adjustmentsOf(row);
+    return {
+      pharmacyId: row.pharmacy_id,
+      batchId: row.batch_id,
+      idempotencyKey: row.idempotency_key,
+      settledAt,
+      accepted: row.paid,
+      paid: row.paid - adjustments.reduce((n, a) => n + a.amount, 0),
+      transferReference: FundStore.transferReference(row.pharmacy_id, row.batch_id),
+      adjustments,
+    };
   }
 
   /** The acknowledgement of a stored batch; settles it first if `settleAfterMs` has passed. */
@@ -405,7 +498,7 @@ export class FundStore {
       count: row.count,
       accepted: row.accepted,
       rejected: row.rejected,
-      paid: row.paid,
+      paid: row.settled_at !== null ? this.paidOf(row) : row.paid,
       ...(row.settled_at !== null ? { settledAt: row.settled_at } : {}),
       results,
     };

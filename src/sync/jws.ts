@@ -29,7 +29,9 @@ export type JwsType =
   | 'chifa-chain+jws'
   | 'chifa-downlink+jws'
   /** The fund's signed rights of one card (src/sync/rights.ts), which the card itself verifies too. */
-  | 'chifa-rights+jws';
+  | 'chifa-rights+jws'
+  /** The fund's payment notice of a settled batch (what it transferred, and why less than accepted). */
+  | 'chifa-payment+jws';
 export const JWS_TYPES: readonly JwsType[] = [
   'chifa-invoice+jws',
   'chifa-manifest+jws',
@@ -39,6 +41,7 @@ export const JWS_TYPES: readonly JwsType[] = [
   'chifa-chain+jws',
   'chifa-downlink+jws',
   'chifa-rights+jws',
+  'chifa-payment+jws',
 ];
 
 export interface JwsHeader {

@@ -6,6 +6,7 @@ import { z } from 'zod';
  *   POST /v1/batches                        upload one batch; header Idempotency-Key
  *   GET  /v1/batches/:pharmacyId/:batchId   the batch's acknowledgement and settlement
  *   GET  /v1/pharmacies/:pharmacyId/batches?from=N   batch summaries (settlement)
+ *   GET  /v1/batches/:pharmacyId/:batchId/payment   the payment notice of a settled batch
  *   GET  /v1/pharmacies/:pharmacyId/chain   the last number and hash the fund holds
  *   GET  /v1/downlink/:name                 blacklist | catalogue | rules, with ETag
  *   GET  /v1/rights/:cardSerial             the card's current rights, signed (src/sync/rights.ts)
@@ -60,6 +61,57 @@ export interface BatchAck {
   settledAt?: string;
   results: InvoiceResult[];
 }
+
+/**
+ * An amount the fund kept back when it paid a batch, on one invoice it had accepted (a tariff
+ * revised, a line disallowed on control…): the payment notice explains the transfer invoice by
+ * invoice.
+ */
+export interface PaymentAdjustment {
+  number: number;
+  /** SHA-256 hex of the invoice JWS. */
+  hash: string;
+  /** Centimes kept back (> 0). */
+  amount: number;
+  code: string;
+  reason: string;
+}
+
+/**
+ * The payload of `GET /v1/batches/:pharmacyId/:batchId/payment` (typ chifa-payment+jws): what
+ * the fund transferred for a settled batch. `accepted` is what its acknowledgement accepted
+ * (accepted fund shares minus credit notes); `paid = accepted − Σ adjustments`; the bank transfer
+ * carries `transferReference`, so a statement line can be matched to the batch.
+ */
+export interface PaymentNotice {
+  pharmacyId: string;
+  batchId: number;
+  idempotencyKey: string;
+  settledAt: string;
+  accepted: number;
+  paid: number;
+  transferReference: string;
+  adjustments: PaymentAdjustment[];
+}
+
+export const paymentNoticeSchema = z.object({
+  pharmacyId: z.string(),
+  batchId: z.number().int().min(1),
+  idempotencyKey: z.string(),
+  settledAt: z.string(),
+  accepted: z.number().int(),
+  paid: z.number().int(),
+  transferReference: z.string().min(1).max(64),
+  adjustments: z.array(
+    z.object({
+      number: z.number().int().min(1),
+      hash: z.string().regex(/^[0-9a-f]{64}$/),
+      amount: z.number().int().min(1),
+      code: z.string().max(64),
+      reason: z.string().max(1000),
+    }),
+  ),
+});
 
 /** `Authorization: Chifa <compact JWS>` (RFC 7235 §2.1 syntax; the scheme is matched case-insensitively). */
 export const AUTH_SCHEME = 'Chifa';

@@ -4,7 +4,7 @@ import { FundError, SyncError } from './errors';
 import type { FundVerifier, VerifiedAnswer } from './fund-verifier';
 import { fundEndpoint, NetworkError, request, retryAfterMs, type FundEndpoint, type HttpResponse } from './http';
 import type { Backlog, BatchInfo, Journal, SignedProof } from './journal/journal';
-import { batchAckSchema, batchListSchema, errorBodySchema, type BatchAck } from './protocol';
+import { batchAckSchema, batchListSchema, errorBodySchema, paymentNoticeSchema, type BatchAck, type PaymentNotice } from './protocol';
 import type { RequestAuthenticator } from './request-auth';
 
 /**
@@ -60,6 +60,8 @@ export interface SyncSummary {
   replayed: number;
   retries: number;
   settledBatches: number;
+  /** Payment notices of settled batches fetched and recorded in this run. */
+  paymentNotices: number;
   /** Sum of `paid` over batches acknowledged in this run, centimes. */
   paid: number;
   /** Why the run stopped early, if it did. */
@@ -164,6 +166,7 @@ export class Uploader {
       replayed: 0,
       retries: 0,
       settledBatches: 0,
+      paymentNotices: 0,
       paid: 0,
       error: null,
       backlog: this.journal.backlog(),
@@ -253,7 +256,10 @@ export class Uploader {
         count(info, false);
       }
       current = undefined;
-      if (pharmacyId !== null) s.settledBatches = await this.learnSettlements(pharmacyId);
+      if (pharmacyId !== null) {
+        s.settledBatches = await this.learnSettlements(pharmacyId);
+        s.paymentNotices = await this.learnPaymentNotices(pharmacyId);
+      }
     } catch (err) {
       if (current !== undefined) {
         try {
@@ -303,7 +309,12 @@ export class Uploader {
   }
 
   /** The fund's answer, verified; throws Final (nothing recorded) if it does not verify. */
-  private verified(res: HttpResponse, typ: 'chifa-ack+jws' | 'chifa-batches+jws', what: string, batchId?: number): VerifiedAnswer {
+  private verified(
+    res: HttpResponse,
+    typ: 'chifa-ack+jws' | 'chifa-batches+jws' | 'chifa-payment+jws',
+    what: string,
+    batchId?: number,
+  ): VerifiedAnswer {
     const verifier = this.endpoint.verifier;
     if (!verifier)
       throw new Final(new SyncError('no-fund-verifier', "configure the fund CA: the fund's signed answers cannot be checked without it"));
@@ -360,6 +371,36 @@ export class Uploader {
         this.journal.recordSettlement(w.id, f.paid, f.settledAt ?? new Date().toISOString(), { jws: v.jws, certificate: v.certificate });
         n++;
       }
+    }
+    return n;
+  }
+
+  /**
+   * The payment notice of each settled batch that has none yet: what the fund transferred and
+   * what it kept back, invoice by invoice, verified (signature, this pharmacy, this batch and its
+   * idempotency key) before it is recorded. A fund that has no notice for a batch (404, or 409
+   * not settled yet) is asked again at the next pass.
+   */
+  private async learnPaymentNotices(pharmacyId: string): Promise<number> {
+    let n = 0;
+    for (const id of this.journal.awaitingPaymentNotice()) {
+      const b = this.journal.batch(id)!;
+      let res: HttpResponse;
+      try {
+        res = await this.call('GET', `v1/batches/${encodeURIComponent(pharmacyId)}/${id}/payment`, {}, id);
+      } catch (err) {
+        if (err instanceof Final && err.error instanceof FundError && (err.error.status === 404 || err.error.status === 409)) continue;
+        throw err;
+      }
+      const v = this.verified(res, 'chifa-payment+jws', `the payment notice of batch ${id}`, id);
+      const r = paymentNoticeSchema.safeParse(v.payload);
+      if (!r.success) throw new Final(new SyncError('bad-fund-answer', `the fund's payment notice of batch ${id} is malformed`));
+      const notice = r.data as PaymentNotice;
+      if (notice.pharmacyId !== pharmacyId || notice.batchId !== id || notice.idempotencyKey !== b.idempotencyKey) {
+        this.log.error({ batchId: id }, "REFUSED the fund's payment notice: it is not about the batch asked");
+        throw new Final(new SyncError('ack-mismatch', `the fund's payment notice is not about batch ${id} of ${pharmacyId}`));
+      }
+      if (this.journal.recordPaymentNotice(id, notice, { jws: v.jws, certificate: v.certificate })) n++;
     }
     return n;
   }

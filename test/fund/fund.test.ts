@@ -321,7 +321,21 @@ describe('fund server + uploader (in-process, loopback HTTP)', () => {
       latencyMaxMs: 20,
       partial: 1,
       seed: 4,
+      rejectInvoices: [],
+      shortPayments: [],
     });
+    expect(parseFaults('reject-invoice=2:SPLIT_MISMATCH,reject-invoice=9:PRESCRIPTION_MISSING,short-pay=1:1234')).toMatchObject({
+      rejectInvoices: [
+        { number: 2, code: 'SPLIT_MISMATCH' },
+        { number: 9, code: 'PRESCRIPTION_MISSING' },
+      ],
+      shortPayments: [{ batchId: 1, centimes: 1234 }],
+    });
+    expect(() => parseFaults('reject-invoice=0:X1')).toThrow(/reject-invoice: expected an invoice number/);
+    expect(() => parseFaults('reject-invoice=3')).toThrow(/reject-invoice: expected a reason code/);
+    expect(() => parseFaults('reject-invoice=3:lower')).toThrow(/reject-invoice: expected a reason code/);
+    expect(() => parseFaults('short-pay=1:0')).toThrow(/short-pay: expected whole centimes/);
+    expect(() => parseFaults('short-pay=x:10')).toThrow(/short-pay: expected a batch number/);
     expect(() => parseFaults('drop=2')).toThrow(/drop: rate "2"/);
     expect(() => parseFaults('explode=0.1')).toThrow(/unknown fault/);
     expect(() => parseFaults('latency=0.1:20-10')).toThrow(/MIN-MAX/);
