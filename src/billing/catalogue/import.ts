@@ -20,6 +20,8 @@ export interface ParsedCatalogue {
   fatal: boolean;
   /** True when the file has a `gtin` column (then an empty cell means "no GTIN"). */
   hasGtin: boolean;
+  /** True when the file has a `controlled` column (then an empty cell means "not controlled"). */
+  hasControlled: boolean;
 }
 
 const CODE = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,31}$/;
@@ -39,7 +41,7 @@ export function parseCatalogueCsv(text: string): ParsedCatalogue {
   const header = records[0];
   if (!header) {
     if (problems.length === 0) problems.push({ line: 1, column: 1, message: 'the file is empty (no header row)' });
-    return { products: [], problems, fatal: true, hasGtin: false };
+    return { products: [], problems, fatal: true, hasGtin: false, hasControlled: false };
   }
   const headerProblems: RowProblem[] = [];
   const index = new Map<CatalogueColumn, number>();
@@ -67,9 +69,11 @@ export function parseCatalogueCsv(text: string): ParsedCatalogue {
       problems: [...problems.filter((p) => p.line < header.line), ...headerProblems, ...problems.filter((p) => p.line > header.line)],
       fatal: true,
       hasGtin: false,
+      hasControlled: false,
     };
   }
   const hasGtin = index.has('gtin');
+  const hasControlled = index.has('controlled');
 
   const width = header.fields.length;
   const products: ParsedProduct[] = [];
@@ -112,6 +116,7 @@ export function parseCatalogueCsv(text: string): ParsedCatalogue {
     const reimbursable = flag(get('reimbursable'), (m) => bad('reimbursable', m));
     const priorApproval = flag(get('priorApproval'), (m) => bad('priorApproval', m));
     const gtin = hasGtin ? gtinCell(get('gtin'), gtinLineOf, (m) => bad('gtin', m)) : undefined;
+    const controlled = hasControlled ? controlledCell(get('controlled'), (m) => bad('controlled', m)) : undefined;
 
     if (rowProblems.length > 0) {
       problems.push(...rowProblems);
@@ -132,11 +137,12 @@ export function parseCatalogueCsv(text: string): ParsedCatalogue {
         reimbursable: reimbursable!,
         priorApproval: priorApproval!,
         ...(gtin !== undefined ? { gtin } : {}),
+        ...(controlled !== undefined ? { controlled } : {}),
       },
     });
   }
   problems.sort((a, b) => a.line - b.line || a.column - b.column);
-  return { products, problems, fatal: false, hasGtin };
+  return { products, problems, fatal: false, hasGtin, hasControlled };
 }
 
 /**
@@ -162,6 +168,17 @@ function gtinCell(raw: string, lineOf: ReadonlyMap<string, number>, bad: (m: str
     return undefined;
   }
   return gtin;
+}
+
+/** A controlled-table cell: empty (not controlled), or the table's label (`I`, `II`, `IV`…). */
+function controlledCell(raw: string, bad: (m: string) => void): string | undefined {
+  const s = raw.trim();
+  if (s === '') return undefined;
+  if (!/^[A-Za-z0-9.-]{1,8}$/.test(s)) {
+    bad(`${quoteClipped(raw)}: expected the controlled table's label, 1–8 letters, digits, . or - (e.g. II), or nothing`);
+    return undefined;
+  }
+  return s;
 }
 
 function centimes(raw: string, optional: boolean, bad: (m: string) => void): number | undefined {
@@ -224,7 +241,8 @@ export interface ImportOptions {
  * With `skipBad`, the good rows are written and the problems returned; without it, any problem
  * throws CatalogueImportError (listing them all) and nothing is written. A bad header is always
  * fatal. Existing codes are updated (a tariff update), new codes inserted. A file without a `gtin`
- * column leaves the GTINs the store holds as they are; with one, it sets them (empty: none).
+ * column leaves the GTINs the store holds as they are; with one, it sets them (empty: none). The
+ * same goes for the `controlled` column and the controlled tables.
  */
 export function importCatalogue(store: CatalogueStore, input: string | Uint8Array, options: ImportOptions = {}): ImportResult {
   const file = options.file ?? 'catalogue';
@@ -235,7 +253,7 @@ export function importCatalogue(store: CatalogueStore, input: string | Uint8Arra
   }
   const { inserted, updated } = store.upsertMany(
     parsed.products.map((p) => p.product),
-    { setGtin: parsed.hasGtin },
+    { setGtin: parsed.hasGtin, setControlled: parsed.hasControlled },
   );
   return { imported: inserted + updated, inserted, updated, skipped: parsed.problems };
 }

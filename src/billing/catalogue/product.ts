@@ -23,6 +23,13 @@ export interface Product {
    * leading zero, as a GS1 DataMatrix carries it in AI 01); absent when the catalogue has none.
    */
   gtin?: string;
+  /**
+   * The controlled table the product is listed in (psychotropic and narcotic substances, executive
+   * decree 19-379 as amended by 21-196: dispensed only on a serial-numbered counterfoil
+   * prescription, and entered in the register); absent for every other product. A short label as
+   * the catalogue gives it (`I`, `II`, …).
+   */
+  controlled?: string;
 }
 
 /** The CSV columns, in the order the sample file and the exporter use. */
@@ -37,6 +44,9 @@ export const CATALOGUE_COLUMNS = [
   'reimbursable',
   'priorApproval',
 ] as const;
-/** Columns a file may have or not: without `gtin`, an import leaves the GTINs it holds as they are. */
-export const OPTIONAL_CATALOGUE_COLUMNS = ['gtin'] as const;
+/**
+ * Columns a file may have or not: without `gtin` (or `controlled`), an import leaves the GTINs
+ * (or controlled tables) the store holds as they are.
+ */
+export const OPTIONAL_CATALOGUE_COLUMNS = ['gtin', 'controlled'] as const;
 export type CatalogueColumn = (typeof CATALOGUE_COLUMNS)[number] | (typeof OPTIONAL_CATALOGUE_COLUMNS)[number];

@@ -17,12 +17,15 @@ CREATE TABLE IF NOT EXISTS catalogue_product (
   reference_price INTEGER          CHECK (reference_price IS NULL OR reference_price >= 0),
   reimbursable    INTEGER NOT NULL CHECK (reimbursable IN (0, 1)),
   prior_approval  INTEGER NOT NULL CHECK (prior_approval IN (0, 1)),
-  gtin            TEXT             CHECK (gtin IS NULL OR (length(gtin) = 14 AND gtin NOT GLOB '*[^0-9]*'))
+  gtin            TEXT             CHECK (gtin IS NULL OR (length(gtin) = 14 AND gtin NOT GLOB '*[^0-9]*')),
+  controlled      TEXT             CHECK (controlled IS NULL OR length(controlled) BETWEEN 1 AND 8)
 ) STRICT;
 `;
 
 /** Added after the first catalogues were written: databases made before get the column here. */
 const GTIN_COLUMN = `ALTER TABLE catalogue_product ADD COLUMN gtin TEXT CHECK (gtin IS NULL OR (length(gtin) = 14 AND gtin NOT GLOB '*[^0-9]*'))`;
+/** Added with the psychotropics register: the controlled table a product is listed in. */
+const CONTROLLED_COLUMN = `ALTER TABLE catalogue_product ADD COLUMN controlled TEXT CHECK (controlled IS NULL OR length(controlled) BETWEEN 1 AND 8)`;
 /** One GTIN names one pack: a scan finds one product. */
 const GTIN_INDEX = `CREATE UNIQUE INDEX IF NOT EXISTS catalogue_product_gtin ON catalogue_product (gtin) WHERE gtin IS NOT NULL`;
 
@@ -37,6 +40,7 @@ interface Row {
   reimbursable: number;
   prior_approval: number;
   gtin: string | null;
+  controlled: string | null;
 }
 
 function toProduct(r: Row): Product {
@@ -51,6 +55,7 @@ function toProduct(r: Row): Product {
     reimbursable: r.reimbursable === 1,
     priorApproval: r.prior_approval === 1,
     ...(r.gtin !== null ? { gtin: r.gtin } : {}),
+    ...(r.controlled !== null ? { controlled: r.controlled } : {}),
   };
 }
 
@@ -70,8 +75,7 @@ export class CatalogueStore {
   readonly db: Db;
   private readonly getStmt: Statement<[string], Row>;
   private readonly existsStmt: Statement<[string], { one: number }>;
-  private readonly upsertStmt: Statement<Record<string, unknown>>;
-  private readonly upsertKeepGtinStmt: Statement<Record<string, unknown>>;
+  private readonly upserts = new Map<string, Statement<Record<string, unknown>>>();
   private readonly byGtinStmt: Statement<[string], Row>;
   private readonly clearGtinStmt: Statement<[string]>;
 
@@ -81,21 +85,31 @@ export class CatalogueStore {
     db.exec(SCHEMA);
     const columns = db.prepare('PRAGMA table_info(catalogue_product)').all() as { name: string }[];
     if (!columns.some((c) => c.name === 'gtin')) db.exec(GTIN_COLUMN);
+    if (!columns.some((c) => c.name === 'controlled')) db.exec(CONTROLLED_COLUMN);
     db.exec(GTIN_INDEX);
     this.getStmt = db.prepare<[string], Row>('SELECT * FROM catalogue_product WHERE code = ?');
     this.existsStmt = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM catalogue_product WHERE code = ?');
-    const upsert = (setGtin: boolean) =>
-      db.prepare<Record<string, unknown>>(
-        `INSERT INTO catalogue_product (code, dci, brand, form, strength, unit_price, reference_price, reimbursable, prior_approval, gtin)
-         VALUES (@code, @dci, @brand, @form, @strength, @unitPrice, @referencePrice, @reimbursable, @priorApproval, @gtin)
-         ON CONFLICT (code) DO UPDATE SET dci = excluded.dci, brand = excluded.brand, form = excluded.form,
-           strength = excluded.strength, unit_price = excluded.unit_price, reference_price = excluded.reference_price,
-           reimbursable = excluded.reimbursable, prior_approval = excluded.prior_approval${setGtin ? ', gtin = excluded.gtin' : ''}`,
-      );
-    this.upsertStmt = upsert(true);
-    this.upsertKeepGtinStmt = upsert(false);
     this.byGtinStmt = db.prepare<[string], Row>('SELECT * FROM catalogue_product WHERE gtin = ?');
     this.clearGtinStmt = db.prepare<[string]>('UPDATE catalogue_product SET gtin = NULL WHERE code = ?');
+  }
+
+  /** The upsert that writes the GTIN and the controlled table, or leaves those stored as they are. */
+  private upsert(setGtin: boolean, setControlled: boolean): Statement<Record<string, unknown>> {
+    const key = `${setGtin} ${setControlled}`;
+    let st = this.upserts.get(key);
+    if (!st) {
+      st = this.db.prepare<Record<string, unknown>>(
+        `INSERT INTO catalogue_product (code, dci, brand, form, strength, unit_price, reference_price, reimbursable, prior_approval, gtin, controlled)
+         VALUES (@code, @dci, @brand, @form, @strength, @unitPrice, @referencePrice, @reimbursable, @priorApproval, @gtin, @controlled)
+         ON CONFLICT (code) DO UPDATE SET dci = excluded.dci, brand = excluded.brand, form = excluded.form,
+           strength = excluded.strength, unit_price = excluded.unit_price, reference_price = excluded.reference_price,
+           reimbursable = excluded.reimbursable, prior_approval = excluded.prior_approval${setGtin ? ', gtin = excluded.gtin' : ''}${
+             setControlled ? ', controlled = excluded.controlled' : ''
+           }`,
+      );
+      this.upserts.set(key, st);
+    }
+    return st;
   }
 
   /** Opens the catalogue in `DATA_DIR/chifa.sqlite`, seeding it from the sample CSV if empty. */
@@ -140,12 +154,15 @@ export class CatalogueStore {
   /**
    * Inserts or updates products in one transaction (all or nothing). `setGtin` (default true):
    * write each product's GTIN (none when absent); false leaves the GTINs stored as they are (a file
-   * without a GTIN column). GTINs may move between the products written together; a GTIN that
+   * without a GTIN column). `setControlled` (default true) does the same for the controlled table. GTINs may move between the products written together; a GTIN that
    * still belongs to another product throws DuplicateGtinError and nothing is written.
    */
-  upsertMany(products: readonly Product[], options: { setGtin?: boolean } = {}): { inserted: number; updated: number } {
+  upsertMany(
+    products: readonly Product[],
+    options: { setGtin?: boolean; setControlled?: boolean } = {},
+  ): { inserted: number; updated: number } {
     const setGtin = options.setGtin !== false;
-    const stmt = setGtin ? this.upsertStmt : this.upsertKeepGtinStmt;
+    const stmt = this.upsert(setGtin, options.setControlled !== false);
     const run = this.db.transaction((items: readonly Product[]) => {
       let inserted = 0;
       let updated = 0;
@@ -163,6 +180,7 @@ export class CatalogueStore {
         stmt.run({
           ...p,
           gtin,
+          controlled: p.controlled ?? null,
           reimbursable: p.reimbursable ? 1 : 0,
           priorApproval: p.priorApproval ? 1 : 0,
         });
