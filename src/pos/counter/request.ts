@@ -76,6 +76,13 @@ export const checkoutSchema = z
     ...basketShape,
     /** The totals the pharmacist saw: the checkout is refused if the split now differs. */
     expect: z.strictObject({ total: centimes, fund: centimes, patient: centimes }).optional(),
+    /**
+     * The serial number of the counterfoil prescription (ordonnance à souche), required when a
+     * product of a controlled table is in the basket; it goes on the invoice and in the register.
+     */
+    counterfoil: freeText({ max: 32 }, { expected: 'expected the serial number of the counterfoil prescription', trim: true }).optional(),
+    /** The prescriber of a paper prescription (the card's e-prescriptions name theirs). */
+    prescriber: freeText({ max: 120 }, { expected: 'expected the prescriber', trim: true }).optional(),
     /** A client-chosen key: the same checkout sent twice (a double click, a retry) is done once. */
     requestId: z
       .string({ message: 'expected a request identifier' })

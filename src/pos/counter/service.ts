@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { InvalidInputError } from '../../common/errors';
 import { maskId } from '../../common/log';
-import { draftFromSplit, type InvoiceDocument } from '../../sync/invoice';
+import { draftFromSplit, type InvoiceDocument, type InvoiceDraft } from '../../sync/invoice';
 import type { Backlog, RejectedInvoice } from '../../sync/journal/journal';
 import type { Signer } from '../../sync/signer';
 import type { CatalogueStore } from '../../billing/catalogue/store';
@@ -37,6 +37,8 @@ import { Mutex } from '../../common/mutex';
 import { cardUsableUntil, historyWindow, priceBasket, withCategories, type CounterQuote } from './pricing';
 import { missingRecords, recordsOfInvoice } from './records';
 import { basketFingerprint, type CheckoutRequest, type CounterQuoteRequest } from './request';
+import { controlledLines, registerLines, requireCounterfoil } from './controlled';
+import { writeRegisterEntries } from '../../sync/journal/register';
 import type { CardStation, InsuredCardPort, ProfessionalCardPort, ReaderStatus, StationMode } from './station';
 import type { PinResult } from '../../card/chifa';
 
@@ -896,13 +898,20 @@ export class CounterService {
         }
       }
       const read = this.cardRead(s);
+      // A product of a controlled table needs its counterfoil prescription's serial (controlled.ts).
+      const controlled = controlledLines(
+        request.lines.map((l) => l.code),
+        (code) => this.catalogue.get(code),
+      );
+      requireCounterfoil(controlled, request.counterfoil);
+      const prescription = prescriptionFor(read, request);
       const draft = draftFromSplit({
         split: q,
         basket: priced.basket,
         context: priced.context,
         fund: read.rights.fund,
         beneficiary: { cardSerial: read.holder.cardSerial, rank: priced.beneficiary.rank, insuredId: read.holder.ssn },
-        ...(request.prescription !== undefined ? { prescription: prescriptionOf(read, request.prescription) } : {}),
+        ...(prescription !== undefined ? { prescription } : {}),
         details: request.lines.map((l, i) => ({
           label: q.lines[i]!.description ?? l.code,
           durationDays: l.durationDays!,
@@ -914,8 +923,14 @@ export class CounterService {
       });
       // (b) signed by the professional card and durable in the journal before anything touches
       // the insured card. If signing fails (card pulled), nothing was written anywhere.
-      // The pending card write commits in the same SQLite transaction as the invoice.
+      // The pending card write, and the register entries of controlled products, commit in the
+      // same SQLite transaction as the invoice.
+      const register =
+        request.counterfoil !== undefined
+          ? registerLines(draft, controlled, read, { counterfoil: request.counterfoil, prescriber: request.prescriber })
+          : [];
       const appended = await this.journal.append(draft, signer, (inv, db) => {
+        writeRegisterEntries(db, inv, register, inv.document.issuedAt);
         this.writes.insert(
           {
             invoiceNumber: inv.number,
@@ -1151,6 +1166,21 @@ function prescriptionOf(read: CardRead, reference: string): { reference: string;
   const p = read.prescriptions.find((x) => x.reference === reference);
   if (!p) return { reference };
   return { reference, date: p.date, prescriber: `${p.prescriberId} (${p.speciality})` };
+}
+
+/**
+ * The invoice's prescription: the card's e-prescription named, or a paper one; a counterfoil
+ * prescription without another reference is referenced by its serial.
+ */
+function prescriptionFor(read: CardRead, request: CheckoutRequest): InvoiceDraft['prescription'] {
+  const reference = request.prescription ?? request.counterfoil;
+  if (reference === undefined) return undefined;
+  const p = prescriptionOf(read, reference);
+  return {
+    ...p,
+    ...(p.prescriber === undefined && request.prescriber !== undefined ? { prescriber: request.prescriber } : {}),
+    ...(request.counterfoil !== undefined ? { counterfoil: request.counterfoil } : {}),
+  };
 }
 
 function invoiceSummary(doc: InvoiceDocument, hash: string): CheckoutOutcome['invoice'] {
