@@ -1,8 +1,9 @@
 import type { RuleBook } from '../billing/rules/load';
-import { computeSplit, type Split } from '../billing/split';
+import type { Split } from '../billing/split';
 import type { InvoiceDocument } from '../sync/invoice';
 import { maskId } from '../common/log';
 import { REJECT_REASONS, type InvoiceResult, type RejectCode } from '../sync/protocol';
+import { compareSplit, recomputeSplit } from '../sync/split-check';
 
 /**
  * The fund's business checks on one invoice whose signature, chain link and shape are already
@@ -64,26 +65,7 @@ export function assessInvoice(doc: InvoiceDocument, fingerprint: string, ctx: Ch
   const blacklisted = ctx.isBlacklisted(doc.beneficiary.cardSerial, doc.date);
   let split: Split;
   try {
-    split = computeSplit(
-      {
-        date: doc.date,
-        lines: doc.lines.map((l) => ({
-          code: l.code,
-          quantity: l.quantity,
-          unitPrice: l.unitPrice,
-          referencePrice: l.referencePrice,
-          reimbursable: l.reimbursable,
-          priorApproval: l.priorApproval,
-          ...(l.approval !== undefined ? { approval: l.approval } : {}),
-          ...(l.durationDays !== undefined ? { durationDays: l.durationDays } : {}),
-          ...(l.prescribed !== undefined ? { prescribed: l.prescribed } : {}),
-          ...(l.replaces !== undefined ? { replaces: l.replaces } : {}),
-        })),
-        ...(doc.prescription !== undefined ? { prescription: doc.prescription.reference } : {}),
-      },
-      ctx.rules,
-      { ...doc.context, blacklisted },
-    );
+    split = recomputeSplit(doc, ctx.rules, blacklisted);
   } catch (err) {
     return reject('SPLIT_MISMATCH', `the split cannot be recomputed: ${(err as Error).message}`);
   }
@@ -94,52 +76,4 @@ export function assessInvoice(doc: InvoiceDocument, fingerprint: string, ctx: Ch
   if (ctx.isDuplicate(fingerprint))
     return reject('DUPLICATE_INVOICE', `same beneficiary, date, prescription and lines as an accepted invoice`);
   return ACCEPTED;
-}
-
-/** The first field where the invoice and the recomputed split differ, or null. */
-function compareSplit(doc: InvoiceDocument, s: Split): string | null {
-  // Lines first: a wrong line is the most useful thing to tell the pharmacist.
-  if (doc.lines.length !== s.lines.length) return `lines: the invoice has ${doc.lines.length}, the fund computes ${s.lines.length}`;
-  for (let i = 0; i < s.lines.length; i++) {
-    const l = doc.lines[i]!;
-    const r = s.lines[i]!;
-    const lc: [string, unknown, unknown][] = [
-      ['total', l.total, r.total],
-      ['base', l.base, r.base],
-      ['fund', l.fund, r.fund],
-      ['patient', l.patient, r.patient],
-      ['reason', l.reason, r.reason],
-    ];
-    for (const [f, a, b] of lc)
-      if (a !== b) return `lines[${i}].${f}: the invoice says ${JSON.stringify(a)}, the fund computes ${JSON.stringify(b)}`;
-  }
-  // Amount items: the invoice lists the non-zero ones, in the rule version's order.
-  const items = s.items.filter((it) => it.amount !== 0);
-  const given = doc.items ?? [];
-  if (given.length !== items.length)
-    return `items: the invoice has ${given.length} non-zero amount items, the fund computes ${items.length} (${items.map((i) => i.id).join(', ') || 'none'})`;
-  for (let k = 0; k < items.length; k++) {
-    const a = given[k]!;
-    const b = items[k]!;
-    const ic: [string, unknown, unknown][] = [
-      ['id', a.id, b.id],
-      ['amount', a.amount, b.amount],
-      ['fund', a.fund, b.fund],
-      ['patient', a.patient, b.patient],
-    ];
-    for (const [f, x, y] of ic)
-      if (x !== y) return `items[${k}].${f}: the invoice says ${JSON.stringify(x)}, the fund computes ${JSON.stringify(y)}`;
-  }
-  const cmp: [string, unknown, unknown][] = [
-    ['category', doc.category, s.category],
-    ['rateBp', doc.rateBp, s.rateBp],
-    ['totals.total', doc.totals.total, s.total],
-    ['totals.base', doc.totals.base, s.base],
-    ['totals.fund', doc.totals.fund, s.fund],
-    ['totals.patient', doc.totals.patient, s.patient],
-    ['thirdPartyPayment', doc.thirdPartyPayment, s.thirdPartyPayment],
-    ['reason', doc.reason, s.reason],
-  ];
-  for (const [f, a, b] of cmp) if (a !== b) return `${f}: the invoice says ${JSON.stringify(a)}, the fund computes ${JSON.stringify(b)}`;
-  return null;
 }
