@@ -142,3 +142,29 @@ export function maskId(id) {
   if (id.length <= 4) return '*'.repeat(id.length);
   return '*'.repeat(id.length - 4) + id.slice(-4);
 }
+
+/**
+ * An amount in dinars as people and bank statements write it, back to centimes, by string
+ * arithmetic only: `1 234,56`, `1234.56`, `1.234,56`, `-12`, `12 345,6 DA`. The last `,` or `.`
+ * followed by one or two digits at the end is the decimal separator; spaces (plain, no-break,
+ * narrow no-break), `'` and the other `.` / `,` are digit groups; a currency (`DA`, `DZD`, `د.ج`)
+ * may follow. Returns undefined for anything else: an amount is never guessed.
+ * @param {string} text
+ * @returns {number | undefined}
+ */
+export function parseMoney(text) {
+  if (typeof text !== 'string') return undefined;
+  let s = text.trim().replace(/\s*(?:DA|DZD|د\.ج)$/iu, '');
+  let sign = 1;
+  if (s.startsWith('-') || s.startsWith('−')) {
+    sign = -1;
+    s = s.slice(1);
+  } else if (s.startsWith('+')) s = s.slice(1);
+  const m = /^([0-9][0-9 \u00a0\u202f'.,]*?)(?:[.,]([0-9]{1,2}))?$/.exec(s);
+  if (!m) return undefined;
+  const units = (m[1] ?? '').replace(/[ \u00a0\u202f'.,]/g, '');
+  if (!/^[0-9]+$/.test(units) || /[ \u00a0\u202f'.,]$/.test(m[1] ?? '')) return undefined;
+  const cents = (m[2] ?? '').padEnd(2, '0');
+  const n = Number(units + cents);
+  return Number.isSafeInteger(n) ? sign * n : undefined;
+}

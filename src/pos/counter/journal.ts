@@ -52,6 +52,16 @@ export interface InvoiceJournalPort {
    * `signer`; resolves the batch closed, or null when the open batch was empty.
    */
   closeOpenBatch(signer: Signer): Promise<BatchInfo | null>;
+  /** The back office's signed correction (src/pos/backoffice). */
+  correct(
+    number: number,
+    draft: InvoiceDraft,
+    reason: string | undefined,
+    signer: Signer,
+    options?: { beforeSending?: boolean },
+  ): Promise<AppendedInvoice>;
+  /** The journal without a signer, for reading and for what needs no signature (payments seen). */
+  readonly syncJournal: Journal;
   close(): Promise<void>;
 }
 
@@ -165,6 +175,25 @@ export class CounterJournal implements InvoiceJournalPort {
   /** Closes the open batch if it is due (age) and signs pending manifests, with `signer`. */
   async closeDueBatches(signer: Signer): Promise<void> {
     await (await this.writerFor(signer)).closeDueBatches();
+  }
+
+  /** Closes the open batch now (if it holds anything) and signs its manifest, with `signer`. */
+  async closeOpenBatch(signer: Signer): Promise<BatchInfo | null> {
+    return (await this.writerFor(signer)).closeOpenBatch('on-demand');
+  }
+
+  /**
+   * Appends a corrected invoice recycling `number` (rejected by the fund, or, with
+   * `beforeSending`, still in the open batch), signed with `signer`.
+   */
+  async correct(
+    number: number,
+    draft: InvoiceDraft,
+    reason: string | undefined,
+    signer: Signer,
+    options: { beforeSending?: boolean } = {},
+  ): Promise<AppendedInvoice> {
+    return (await this.writerFor(signer)).correct(number, draft, reason, options);
   }
 
   rejected(): RejectedInvoice[] {

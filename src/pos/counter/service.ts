@@ -814,6 +814,11 @@ export class CounterService {
     return this.mutex.run(async () => fn((await this.readyProfessional()).signer));
   }
 
+  /** The counter's blacklist on a card and a day (false without one): what the fund will apply. */
+  blacklistedOn(cardSerial: string, date: IsoDate): boolean {
+    return this.isBlacklisted?.(cardSerial, date) ?? false;
+  }
+
   /** Best-effort identity of the professional card for the status and receipts (no PIN needed). */
   async refreshProfessional(): Promise<void> {
     try {

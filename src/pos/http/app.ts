@@ -58,6 +58,8 @@ import {
   statusSchema,
 } from './schemas/status';
 import { backlogSchema, batchJobSchema, rejectedListSchema } from './schemas/sync';
+import { BackOffice, type SyncNow } from '../backoffice/backoffice';
+import { mountBackofficeRoutes } from './backoffice-routes';
 
 /**
  * The counter's HTTP API (JSON, express 5) and its static page. Request bodies are never logged:
@@ -76,6 +78,8 @@ export interface AppOptions {
   webDir?: string;
   /** How often the event stream sends a heartbeat comment (default 15 s). */
   eventHeartbeatMs?: number;
+  /** The background sync with the fund, when configured: the back office's recycling sends at once. */
+  sync?: SyncNow;
 }
 
 export const BODY_LIMIT = '64kb';
@@ -498,6 +502,9 @@ export function createApp(options: AppOptions): express.Express {
       return reply(200, { which: params.which, inserted: card.inserted });
     },
   );
+
+  // The pharmacist's back office: bordereaux, rejects, statistics, register, refills.
+  mountBackofficeRoutes(api, paths, new BackOffice(service, options.sync));
 
   api.use((req: Request, _res: Response, next: NextFunction) => {
     next(new HttpError(404, 'not-found', `no API endpoint ${clip(req.method)} ${clip(req.path)}`));

@@ -43,7 +43,10 @@ const SYNC_CONFLICT = new Set([
   'bad-reference',
   'already-corrected',
   'not-rejected',
+  'batch-open',
 ]);
+/** The journal has no such batch or invoice (the back office's routes). */
+const SYNC_NOT_FOUND = new Set(['unknown-batch', 'unknown-invoice']);
 /**
  * Conflicts that name a field: a requestId already used for another basket; an invoice the
  * card's or the catalogue's data would make unsignable (the request itself was validated first,
@@ -72,6 +75,7 @@ export function toHttpError(err: unknown): { status: number; body: ApiErrorBody;
   }
   if (err instanceof ChifaError) {
     if (SYNC_CONFLICT.has(err.code)) return { status: 409, body: body(err.code, err.message), internal: false };
+    if (SYNC_NOT_FOUND.has(err.code)) return { status: 404, body: body(err.code, err.message, err.field), internal: false };
     if (FIELD_CONFLICT.has(err.code)) return { status: 409, body: body(err.code, err.message, err.field), internal: false };
     if (err.code === 'pcsc-unavailable' || err.code === 'journal-closed')
       return { status: 503, body: body(err.code, err.message), internal: false };

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { z } from 'zod';
 import { journalPath, type CounterJournal } from '../../../src/pos/counter/journal';
 import { cancelSchema, checkoutSchema, counterQuoteSchema, pinSchema } from '../../../src/pos/counter/request';
+import { correctBody, emptyBody, paymentBody, statementBody } from '../../../src/pos/backoffice/requests';
 import { EmulatedStation } from '../../../src/pos/counter/emulated-station';
 import { createApp } from '../../../src/pos/http/app';
 import { startCounter, type RunningCounter } from '../../../src/pos/http/server';
@@ -93,6 +94,22 @@ const ROUTES: Record<string, RouteSpec> = {
   'GET /batches/jobs/:id': { params: { id: fc.constantFrom('AAAAAAAAAAAA', 'x-_9') } },
   'POST /demo/:which/:action': {
     params: { which: fc.constantFrom('insured', 'professional'), action: fc.constantFrom('remove', 'insert') },
+  },
+  // The back office (src/pos/http/backoffice-routes.ts).
+  'GET /backoffice/batches': {},
+  'POST /backoffice/batches/close': { schema: emptyBody },
+  'GET /backoffice/batches/:id': { params: { id: number } },
+  'GET /backoffice/audit': {},
+  'POST /backoffice/payments': { schema: paymentBody },
+  'POST /backoffice/payments/statement': { schema: statementBody },
+  'GET /backoffice/rejects': {},
+  'POST /backoffice/invoices/:number/correct': { schema: correctBody, params: { number }, weight: 2 },
+  'POST /backoffice/recycle': { schema: emptyBody },
+  'GET /backoffice/stats': {},
+  'GET /backoffice/register': {},
+  'GET /backoffice/refills': {},
+  'GET /backoffice/patients/:card/:rank/history': {
+    params: { card: fc.constantFrom('CH2-2024-000001', 'NOPE'), rank: fc.constantFrom('1', '2', '0', '100') },
   },
 };
 
