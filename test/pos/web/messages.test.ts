@@ -66,13 +66,13 @@ test('the Arabic catalogue is in Arabic, with the terms of the Algerian practice
     for (const t of texts(m)) expect([key, /[A-Za-zÀ-ÿ]{4,}/.test(t.replace(keep, '').replace(/\{\w+\}/g, ''))]).toEqual([key, false]);
 });
 
-test('every message the markup names is in the catalogue', () => {
-  const html = fs.readFileSync(path.join(__dirname, '../../../src/pos/web/index.html'), 'utf8');
-  const keys = [...html.matchAll(/data-i18n(?:-[a-z-]+)?="([^"]+)"/g)].map((m) => m[1]!);
+test.each(['index.html', 'backoffice.html'])('every message %s names is in the catalogue', (page) => {
+  const html = fs.readFileSync(path.join(__dirname, '../../../src/pos/web', page), 'utf8');
+  const keys = [...html.matchAll(/data-(?:i18n(?:-[a-z-]+)?|title)="([^"]+)"/g)].map((m) => m[1]!);
   expect(keys.length).toBeGreaterThan(50);
   for (const k of keys) expect([k, typeof fr[k]]).toEqual([k, 'string']);
   // And no text outside them: between tags, only white space, symbols, a dash and shortcut names.
-  const body = html.slice(html.indexOf('<body>'));
+  const body = html.slice(html.indexOf('<body'));
   const between = [...body.matchAll(/>([^<]+)</g)].map((m) => m[1]!.trim()).filter((s) => s !== '');
   expect(between.filter((s) => !/^(\?|▭|—|F\d|Alt\+[A-Z])$/.test(s))).toEqual([]);
 });

@@ -320,7 +320,26 @@ function renderBasket() {
     );
   });
   $('basket-empty').hidden = state.lines.length > 0;
+  renderCounterfoil();
   renderTotals();
+}
+
+/** The first line whose product is in a controlled table: its counterfoil prescription is needed. */
+export function controlledLine() {
+  return state.lines.find((l) => l.product.controlled !== undefined);
+}
+
+/**
+ * A product of a controlled table in the basket: the serial number of the counterfoil prescription
+ * (and the prescriber of a paper one) goes with the checkout, onto the invoice and the register.
+ */
+function renderCounterfoil() {
+  const l = controlledLine();
+  $('counterfoil-box').hidden = !l;
+  if (!l) return;
+  $('counterfoil-hint').textContent = t('basket.counterfoilHint', { product: displayName(l.product), table: l.product.controlled ?? '' });
+  if ($input('counterfoil-input').value !== state.counterfoil) $input('counterfoil-input').value = state.counterfoil;
+  if ($input('prescriber-input').value !== state.prescriber) $input('prescriber-input').value = state.prescriber;
 }
 
 /** @param {import('./types.js').Warning} w */
@@ -454,6 +473,8 @@ function renderPendingScan() {
 export function clearBasket() {
   state.lines = [];
   state.prescription = '';
+  state.counterfoil = '';
+  state.prescriber = '';
   state.lastLine = null;
   dispatch({ type: 'basket' });
   dispatch({ type: 'beneficiary' });
@@ -499,6 +520,13 @@ export function wireBasket() {
     state.prescription = /** @type {HTMLSelectElement} */ (e.target).value;
   });
   $('clear-btn').addEventListener('click', clearBasket);
+  // Typed text is signed as sent: NFC, as the API requires.
+  $input('counterfoil-input').addEventListener('input', () => {
+    state.counterfoil = $input('counterfoil-input').value.trim().normalize('NFC');
+  });
+  $input('prescriber-input').addEventListener('input', () => {
+    state.prescriber = $input('prescriber-input').value.trim().normalize('NFC');
+  });
   $('scan-dismiss').addEventListener('click', () => {
     state.pendingScan = null;
     dispatch({ type: 'scan-pending' });

@@ -8,7 +8,7 @@
 import { api, errorText } from './api.js';
 import { t, tn } from './i18n.js';
 import { dispatch, notify, state } from './store.js';
-import { basketBody, renderTotals, scheduleQuote, warningText } from './basket.js';
+import { basketBody, controlledLine, renderTotals, scheduleQuote, warningText } from './basket.js';
 import { loadCard } from './card-panel.js';
 import { showReceipt } from './receipt.js';
 import { refreshStatus } from './status.js';
@@ -24,6 +24,12 @@ function newRequestId() {
 
 export async function checkout() {
   if (!state.quote || state.busy || !state.lines.length) return;
+  // A product of a controlled table is dispensed on a counterfoil prescription only.
+  if (controlledLine() && !state.counterfoil) {
+    notify('warn', () => t('checkout.counterfoilMissing'));
+    document.getElementById('counterfoil-input')?.focus();
+    return;
+  }
   const allergies = state.warnings.filter((w) => w.code === 'allergy');
   if (allergies.length) {
     const list = allergies.map(warningText).join('\n');
@@ -38,6 +44,8 @@ export async function checkout() {
         ...basketBody(),
         expect: { total: q.total, fund: q.fund, patient: q.patient },
         requestId: newRequestId(),
+        ...(state.counterfoil ? { counterfoil: state.counterfoil } : {}),
+        ...(state.counterfoil && state.prescriber ? { prescriber: state.prescriber } : {}),
       })
     );
     const n = r.invoice.number;
@@ -48,6 +56,8 @@ export async function checkout() {
     state.quote = null;
     state.warnings = [];
     state.prescription = '';
+    state.counterfoil = '';
+    state.prescriber = '';
     state.lastLine = null;
     state.busy = false;
     dispatch({ type: 'basket' });

@@ -77,7 +77,9 @@ export function setLanguage(l, options = {}) {
       history.replaceState(null, '', url.pathname + url.search + url.hash);
     }
   }
-  document.title = t('app.title');
+  // A page names its title's message on <html data-title> (the back office); the counter's is app.title.
+  const titleKey = root.dataset.title;
+  document.title = titleKey !== undefined && hasText(titleKey) ? t(titleKey) : t('app.title');
   applyTexts(document);
   for (const b of document.querySelectorAll('[data-lang]')) b.setAttribute('aria-pressed', String(b.getAttribute('data-lang') === l));
   for (const fn of listeners) fn(l);
@@ -137,6 +139,18 @@ export function tn(key, n, params) {
  */
 export function hasText(key) {
   return typeof (/** @type {Record<string, unknown>} */ (CATALOGUES[current])[key]) === 'string';
+}
+
+/**
+ * The message `prefix.code` when the catalogue has one (a reason or state code the server sends),
+ * else the code as it came: a code this page does not know yet still shows.
+ * @param {string} prefix
+ * @param {string | null | undefined} code
+ */
+export function textOf(prefix, code) {
+  if (!code) return '';
+  const key = `${prefix}.${code}`;
+  return hasText(key) ? t(key) : code;
 }
 
 /**

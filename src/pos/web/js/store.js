@@ -91,6 +91,10 @@ export const state = {
   writing: null,
   /** @type {SyncProgress | null} the upload to the fund under way, else null */
   syncing: null,
+  /** The counterfoil prescription's serial, for a basket with a product of a controlled table. */
+  counterfoil: '',
+  /** The prescriber of a paper prescription. */
+  prescriber: '',
 };
 
 /** @typedef {PageEvent['type']} EventType */

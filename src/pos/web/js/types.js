@@ -137,6 +137,7 @@
  * @property {boolean} reimbursable
  * @property {boolean} priorApproval
  * @property {string} [gtin]
+ * @property {string} [controlled]  the controlled table (psychotropics): a counterfoil prescription is needed
  */
 
 /**
