@@ -2,7 +2,10 @@ import type { IsoDate } from '../../common/calendar-date';
 import type { BankPayment, BankPaymentInput, BatchInfo } from '../../sync/journal/journal';
 import { JournalError } from '../../sync/errors';
 import { UnknownInvoiceError } from '../counter/errors';
-import type { CounterService } from '../counter/service';
+import type { CatalogueStore } from '../../billing/catalogue/store';
+import type { RuleBook } from '../../billing/rules/load';
+import type { Signer } from '../../sync/signer';
+import type { InvoiceJournalPort } from '../counter/journal';
 import { auditOpenBatch, type AuditReport } from './audit';
 import { Bordereaux, type BatchDetail, type BatchSummary } from './bordereaux';
 import { correctedDraft, type CorrectionInput } from './corrections';
@@ -26,6 +29,19 @@ export interface SyncNow {
   readonly lastRun: { at: string; error: string | null } | null;
 }
 
+/**
+ * What the back office needs of the counter (CounterService is one): its journal, catalogue,
+ * rules and blacklist, its day, and the professional card under its lock.
+ */
+export interface BackOfficeHost {
+  readonly journal: InvoiceJournalPort;
+  readonly catalogue: CatalogueStore;
+  readonly rules: RuleBook;
+  today(): IsoDate;
+  blacklistedOn(cardSerial: string, date: IsoDate): boolean;
+  signWithProfessional<T>(fn: (signer: Signer) => Promise<T>): Promise<T>;
+}
+
 export interface Correction {
   /** The corrected invoice. */
   number: number;
@@ -44,7 +60,7 @@ export class BackOffice {
   private readonly refillsQ: RefillQueries;
 
   constructor(
-    private readonly service: CounterService,
+    private readonly service: BackOfficeHost,
     private readonly sync?: SyncNow,
   ) {
     const journal = service.journal.syncJournal;
