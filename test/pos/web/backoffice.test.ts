@@ -282,4 +282,30 @@ maybe('back office in Chromium', () => {
     await shot('ar-bordereau.png');
     await page.locator('[data-lang="fr"]').click();
   });
+
+  test('the audit before closing: an invoice the fund would reject, corrected from the page before the batch is sent', async () => {
+    bed.setDay('2025-06-16');
+    const sold = await bed.checkout({ beneficiary: 1, lines: [{ code: 'A10BA02-01', quantity: 1, durationDays: 30 }] });
+    // The fund blacklists the card from that day; the counter learns it at its next sync.
+    bed.blacklist('2025-06-16');
+    await bed.counter.sync!.runNow();
+    await tab('bordereaux');
+    await page.locator('#audit-run').click();
+    const finding = page.locator(`#audit-table tr[data-invoice="${sold.invoice.number}"][data-code="BLACKLISTED_CARD"]`);
+    await finding.filter({ hasText: 'carte en liste noire' }).waitFor();
+    await expect(page.locator('#audit-summary').textContent()).resolves.toContain(formatMoney(sold.invoice.totals.fund));
+    prompts.push('');
+    await finding.locator('button').click();
+    await finding.locator('.tag.ok').filter({ hasText: 'corrigée par la facture n°' }).waitFor();
+    await expect(page.locator('#audit-summary').textContent()).resolves.toContain(formatMoney(0));
+    await shot('fr-audit.png');
+    await page.locator('#batch-recycle').click();
+    await page.locator('.banner.ok').filter({ hasText: 'clôturé et transmis' }).waitFor();
+    const batch = (await bed.api('GET', '/backoffice/batches?limit=1')).json.batches[0];
+    const detail = (await bed.api('GET', `/backoffice/batches/${batch.id}`)).json;
+    expect(detail.invoices.map((i: { status: string; code: string | null }) => [i.status, i.code])).toEqual([
+      ['rejected', 'BLACKLISTED_CARD'],
+      ['accepted', null],
+    ]);
+  });
 });
