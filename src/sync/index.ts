@@ -32,6 +32,10 @@ export {
   type Backlog,
   type RejectedInvoice,
   type SignedProof,
+  type BankPayment,
+  type BankPaymentInput,
+  type PaymentSource,
+  type RecordedNotice,
 } from './journal/journal';
 export type { InvoiceAck } from './journal/queries';
 export { verifyJournal, type JournalReport, type JournalProblem } from './journal/verify';
@@ -55,7 +59,7 @@ export {
   type InvoiceDocument,
 } from './invoice';
 export type { BatchManifest, CloseReason, FundTotals } from './manifest';
-export type { UploadBody, InvoiceResult, BatchAck } from './protocol';
+export type { UploadBody, InvoiceResult, BatchAck, PaymentNotice, PaymentAdjustment } from './protocol';
 export { DownlinkStore, refreshDownlink, type DownlinkResult, type DownlinkOptions } from './downlink/client';
 export { BlacklistStore } from './downlink/blacklist';
 export type { DownlinkName } from './downlink/format';

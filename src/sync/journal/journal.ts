@@ -213,6 +213,7 @@ export class Journal {
     return this.payments.recordNotice(id, notice, signed);
   }
 
+  /** The fund's payment notice recorded for batch `id`, or null. */
   paymentNotice(id: number): RecordedNotice | null {
     return this.payments.notice(id);
   }
@@ -227,6 +228,7 @@ export class Journal {
     return this.payments.recordBankPayments(inputs);
   }
 
+  /** The payments recorded against batch `id`, in the order they were recorded. */
   bankPayments(id: number): BankPayment[] {
     return this.payments.bankPayments(id);
   }

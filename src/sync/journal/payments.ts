@@ -13,6 +13,7 @@ import type { JournalQueries } from './queries';
  * corrected by another entry, never edited, so the page's reconciliation can always be retraced.
  */
 
+/** A payment notice as the journal keeps it (the signed JWS itself stays in `payment_notices`). */
 export interface RecordedNotice {
   batchId: number;
   receivedAt: string;
@@ -25,8 +26,10 @@ export interface RecordedNotice {
   adjustments: PaymentAdjustment[];
 }
 
+/** How a bank payment was recorded: typed in, or imported from a statement. */
 export type PaymentSource = 'manual' | 'statement';
 
+/** A payment seen on the bank account for a batch, to record. */
 export interface BankPaymentInput {
   batchId: number;
   /** Centimes; negative for an entry that corrects an earlier one. */
@@ -36,6 +39,7 @@ export interface BankPaymentInput {
   source: PaymentSource;
 }
 
+/** A payment recorded against a batch: its place in the append-only table, and when. */
 export interface BankPayment extends BankPaymentInput {
   seq: number;
   recordedAt: string;
