@@ -137,9 +137,13 @@ test('the psychotropics register: written with its invoice only, never changed',
     prescriber: 'DZ16-MD-10231',
     speciality: 'Médecine générale',
   };
-  const inv = await j.append(chronicDraft('2024-03-01', 'CARD-A', [['N02AX02-01', 1, 10]]), {
-    inCommit: (invoice, db) => writeRegisterEntries(db, invoice, [line], invoice.document.issuedAt),
-  });
+  const draft = chronicDraft('2024-03-01', 'CARD-A', [['N02AX02-01', 1, 10]]);
+  const inv = await j.append(
+    { ...draft, prescription: { reference: 'SOUCHE-000123', counterfoil: 'SOUCHE-000123' } },
+    {
+      inCommit: (invoice, db) => writeRegisterEntries(db, invoice, [line], invoice.document.issuedAt),
+    },
+  );
   expect(j.db.prepare('SELECT invoice_number, counterfoil, dci, card_serial FROM psychotropic_register').all()).toEqual([
     { invoice_number: inv.number, counterfoil: 'SOUCHE-000123', dci: 'Tramadol', card_serial: 'CARD-A' },
   ]);
@@ -148,6 +152,17 @@ test('the psychotropics register: written with its invoice only, never changed',
   expect(() => writeRegisterEntries(j.db, inv, [{ ...line, line: 1 }], 'now')).toThrow(/written with its invoice/);
   expect(() => j.db.prepare("UPDATE psychotropic_register SET counterfoil = 'X'").run()).toThrow(/immutable/);
   expect(() => j.db.prepare('DELETE FROM psychotropic_register').run()).toThrow(/never deleted/);
+  expect(verifyJournal(j.file)).toMatchObject({ ok: true });
+  // Triggers dropped and an entry edited: journal verify sees both.
+  j.db.exec("DROP TRIGGER psychotropic_register_no_update; UPDATE psychotropic_register SET counterfoil = 'SOUCHE-FAUX'");
+  const report = verifyJournal(j.file);
+  expect(report.problems.map((p) => p.code)).toEqual(expect.arrayContaining(['trigger-missing', 'register-mismatch']));
+  expect(report.problems.find((p) => p.code === 'register-mismatch')!.message).toMatch(
+    /counterfoil "SOUCHE-FAUX", but invoice 1 says "SOUCHE-000123"/,
+  );
+  j.db.exec(`UPDATE psychotropic_register SET counterfoil = 'SOUCHE-000123';
+    CREATE TRIGGER psychotropic_register_no_update BEFORE UPDATE ON psychotropic_register
+    BEGIN SELECT RAISE(ABORT, 'journal: register entries are immutable'); END;`);
   // A hook that fails takes the invoice with it: nothing half-written.
   await expect(
     j.append(chronicDraft('2024-03-03', 'CARD-C', [['N02AX02-01', 1, 10]]), {

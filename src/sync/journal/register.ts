@@ -1,4 +1,6 @@
 import type Database from 'better-sqlite3';
+import type { InvoiceDocument } from '../invoice';
+import { parseCompact } from '../jws';
 import type { AppendedInvoice } from './append';
 
 /**
@@ -69,4 +71,57 @@ export function writeRegisterEntries(db: Database.Database, invoice: AppendedInv
       l.lot ?? null,
     );
   }
+}
+
+/**
+ * `journal verify`'s look at the register: every entry must agree with its signed invoice — an
+ * invoice of kind `invoice`, the same day, card and rank, the same counterfoil serial
+ * (`prescription.counterfoil`), and at its line the same product and quantity. The triggers keep
+ * the register from being changed; this finds it changed anyway (triggers dropped, file edited).
+ */
+export function registerProblems(db: Database.Database): { seq: number; number: number; message: string }[] {
+  const out: { seq: number; number: number; message: string }[] = [];
+  const invoice = db.prepare('SELECT kind, jws FROM invoices WHERE number = ?');
+  const entries = db
+    .prepare(
+      'SELECT seq, invoice_number, line, day, card_serial, rank, counterfoil, code, quantity FROM psychotropic_register ORDER BY seq',
+    )
+    .all() as {
+    seq: number;
+    invoice_number: number;
+    line: number;
+    day: string;
+    card_serial: string;
+    rank: number;
+    counterfoil: string;
+    code: string;
+    quantity: number;
+  }[];
+  for (const e of entries) {
+    const bad = (message: string) => out.push({ seq: e.seq, number: e.invoice_number, message: `register entry ${e.seq}: ${message}` });
+    const inv = invoice.get(e.invoice_number) as { kind: string; jws: string } | undefined;
+    if (!inv) {
+      bad(`invoice ${e.invoice_number} is not in the journal`);
+      continue;
+    }
+    let d: InvoiceDocument;
+    try {
+      d = parseCompact(inv.jws).payload as InvoiceDocument;
+    } catch {
+      continue; // the invoice's own check reports it
+    }
+    const l = d.lines[e.line];
+    const checks: [string, unknown, unknown][] = [
+      ['kind', inv.kind, 'invoice'],
+      ['day', e.day, d.date],
+      ['card', e.card_serial, d.beneficiary.cardSerial],
+      ['rank', e.rank, d.beneficiary.rank],
+      ['counterfoil', e.counterfoil, d.prescription?.counterfoil],
+      ['product', e.code, l?.code],
+      ['quantity', e.quantity, l?.quantity],
+    ];
+    const diff = checks.find(([, a, b]) => a !== b);
+    if (diff) bad(`${diff[0]} ${JSON.stringify(diff[1])}, but invoice ${e.invoice_number} says ${JSON.stringify(diff[2])}`);
+  }
+  return out;
 }

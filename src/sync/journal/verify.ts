@@ -9,6 +9,7 @@ import { addToTotals, checkManifest, emptyTotals } from '../manifest';
 import { certificateThumbprint, pharmacyIdOf } from '../signer';
 import type { BatchRow } from './batch-row';
 import { idempotencyKeyFor } from './batches';
+import { registerProblems } from './register';
 import { TRIGGER_SINCE, TRIGGERS } from './schema';
 
 /**
@@ -202,6 +203,9 @@ function run(db: Database.Database, report: JournalReport, problem: (p: JournalP
   }
   report.lastNumber = expected - 1;
   report.lastHash = prev;
+
+  // The psychotropics register (schema 4) agrees with the signed invoices.
+  if (version >= 4) for (const p of registerProblems(db)) problem({ code: 'register-mismatch', number: p.number, message: p.message });
 
   // Manifest history (schema 2): re-signed manifests by batch, in order, and the refused keys.
   type Resigned = { batch_id: number; seq: number; manifest_jws: string; idempotency_key: string; replaces: string };
