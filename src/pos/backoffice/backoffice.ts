@@ -25,7 +25,7 @@ import { StatisticsQueries, type Period, type Statistics } from './statistics';
 
 /** The background sync with the fund (src/pos/counter/sync-loop.ts), when one is configured. */
 export interface SyncNow {
-  runNow(): Promise<void>;
+  runNow(): Promise<unknown>;
   readonly lastRun: { at: string; error: string | null } | null;
 }
 

@@ -168,10 +168,6 @@ export class CounterJournal implements InvoiceJournalPort {
     return this.reader;
   }
 
-  async closeOpenBatch(signer: Signer): Promise<BatchInfo | null> {
-    return (await this.writerFor(signer)).closeOpenBatch('on-demand');
-  }
-
   /** Closes the open batch if it is due (age) and signs pending manifests, with `signer`. */
   async closeDueBatches(signer: Signer): Promise<void> {
     await (await this.writerFor(signer)).closeDueBatches();
