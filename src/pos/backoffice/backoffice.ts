@@ -1,5 +1,5 @@
 import type { IsoDate } from '../../common/calendar-date';
-import type { BankPayment, BankPaymentInput, BatchInfo } from '../../sync/journal/journal';
+import type { BankPayment, BankPaymentInput } from '../../sync/journal/journal';
 import { JournalError } from '../../sync/errors';
 import { UnknownInvoiceError } from '../counter/errors';
 import type { CatalogueStore } from '../../billing/catalogue/store';
@@ -19,15 +19,10 @@ import { StatisticsQueries, type Period, type Statistics } from './statistics';
  * The pharmacist's back office (docs/backoffice.md), over the counter's journal: bordereaux and
  * their payments, the audit before closing a batch, rejects and their recycling, statistics, the
  * psychotropics register and the refill forecast. Reads go to the journal's summary tables on
- * the counter's reading connection; what is signed (a corrected invoice, a batch closed now) goes
- * through the counter's lock with the professional card, like a checkout.
+ * the counter's reading connection; a corrected invoice is signed through the counter's lock with
+ * the professional card, like a checkout, and recycled by the counter's batch close
+ * (src/pos/counter/batch-close.ts).
  */
-
-/** The background sync with the fund (src/pos/counter/sync-loop.ts), when one is configured. */
-export interface SyncNow {
-  runNow(): Promise<unknown>;
-  readonly lastRun: { at: string; error: string | null } | null;
-}
 
 /**
  * What the back office needs of the counter (CounterService is one): its journal, catalogue,
@@ -59,10 +54,7 @@ export class BackOffice {
   private readonly registerQ: RegisterQueries;
   private readonly refillsQ: RefillQueries;
 
-  constructor(
-    private readonly service: BackOfficeHost,
-    private readonly sync?: SyncNow,
-  ) {
+  constructor(private readonly service: BackOfficeHost) {
     const journal = service.journal.syncJournal;
     const product = (code: string) => service.catalogue.get(code);
     this.bordereaux = new Bordereaux(journal);
@@ -94,11 +86,6 @@ export class BackOffice {
       blacklistedOn: (serial, date) => this.service.blacklistedOn(serial, date),
       product: (code) => this.service.catalogue.get(code),
     });
-  }
-
-  /** Closes the open batch now and signs its manifest with the professional card (null: nothing open). */
-  closeBatch(): Promise<BatchInfo | null> {
-    return this.service.signWithProfessional((signer) => this.service.journal.closeOpenBatch(signer));
   }
 
   recordPayment(p: Omit<BankPaymentInput, 'source'>): BankPayment {
@@ -150,17 +137,6 @@ export class BackOffice {
       this.service.journal.correct(number, draft, reason, signer, { beforeSending: !rejected }),
     );
     return { number: out.number, references: number, batchId: out.batchId, totals: out.document.totals, beforeSending: !rejected };
-  }
-
-  /**
-   * Recycling from the page: closes the open batch (what it holds — corrections included — is
-   * signed with the professional card) and, with a fund configured, sends it at once.
-   */
-  async recycle(): Promise<{ closed: BatchInfo | null; sync: SyncNow['lastRun'] }> {
-    const closed = await this.closeBatch();
-    if (!this.sync) return { closed, sync: null };
-    await this.sync.runNow();
-    return { closed, sync: this.sync.lastRun };
   }
 
   // ------------------------------------------------------------------ statistics, register, refills

@@ -102,8 +102,6 @@ export const correctBody = z.strictObject({
   prescriber: freeText({ max: 120 }, { expected: 'expected the prescriber', trim: true }).optional(),
 });
 
-export const emptyBody = z.strictObject({});
-
 export type BatchesQuery = z.infer<typeof batchesQuery>;
 export type PaymentBody = z.infer<typeof paymentBody>;
 export type CorrectBody = z.infer<typeof correctBody>;

@@ -58,7 +58,7 @@ import {
   statusSchema,
 } from './schemas/status';
 import { backlogSchema, batchJobSchema, rejectedListSchema } from './schemas/sync';
-import { BackOffice, type SyncNow } from '../backoffice/backoffice';
+import { BackOffice } from '../backoffice/backoffice';
 import { mountBackofficeRoutes } from './backoffice-routes';
 
 /**
@@ -78,8 +78,6 @@ export interface AppOptions {
   webDir?: string;
   /** How often the event stream sends a heartbeat comment (default 15 s). */
   eventHeartbeatMs?: number;
-  /** The background sync with the fund, when configured: the back office's recycling sends at once. */
-  sync?: SyncNow;
 }
 
 export const BODY_LIMIT = '64kb';
@@ -504,7 +502,7 @@ export function createApp(options: AppOptions): express.Express {
   );
 
   // The pharmacist's back office: bordereaux, rejects, statistics, register, refills.
-  mountBackofficeRoutes(api, paths, new BackOffice(service, options.sync));
+  mountBackofficeRoutes(api, routes, new BackOffice(service));
 
   api.use((req: Request, _res: Response, next: NextFunction) => {
     next(new HttpError(404, 'not-found', `no API endpoint ${clip(req.method)} ${clip(req.path)}`));

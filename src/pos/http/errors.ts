@@ -74,7 +74,7 @@ export function toHttpError(err: unknown): { status: number; body: ApiErrorBody;
       };
   }
   if (err instanceof ChifaError) {
-    if (SYNC_CONFLICT.has(err.code)) return { status: 409, body: body(err.code, err.message), internal: false };
+    if (SYNC_CONFLICT.has(err.code)) return { status: 409, body: body(err.code, err.message, err.field), internal: false };
     if (SYNC_NOT_FOUND.has(err.code)) return { status: 404, body: body(err.code, err.message, err.field), internal: false };
     if (FIELD_CONFLICT.has(err.code)) return { status: 409, body: body(err.code, err.message, err.field), internal: false };
     if (err.code === 'pcsc-unavailable' || err.code === 'journal-closed')

@@ -1,7 +1,8 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
-import type { Request, RequestHandler, Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
+import { toCsv, type CsvCell } from '../backoffice/csv';
 import { parseBody } from '../counter/request';
-import type { z } from '../../common/openapi-zod';
+import { z } from '../../common/openapi-zod';
 import type { PathTemplates } from './path-params';
 import { errorBodySchema } from './schemas/common';
 
@@ -62,6 +63,11 @@ export interface RouteSpec<R extends Responses, P extends z.ZodType, Q extends z
   responses: R;
   /** Error statuses this route answers besides those every route answers. */
   errors?: readonly ErrorStatus[];
+  /**
+   * The route also answers its 200 as a CSV file (`?format=csv` of the back office's pages): what
+   * the file holds. Its handler then returns a `CsvFile` for it.
+   */
+  csv?: string;
 }
 
 /** What a handler returns: one of the route's documented statuses, with a body of its schema. */
@@ -70,6 +76,24 @@ export type Reply<R extends Responses> = { [S in keyof R & number]: { status: S;
 /** A handler's answer: `reply(200, body)` (keeps the status a literal, so it is checked against the route's). */
 export function reply<S extends number, T>(status: S, body: T): { status: S; body: T } {
   return { status, body };
+}
+
+/**
+ * A CSV file answered instead of the JSON body (src/pos/backoffice/csv.ts: UTF-8 with a byte-order
+ * mark, CRLF, formula-looking cells neutralised), as an attachment named `name`.csv.
+ */
+export class CsvFile {
+  constructor(
+    readonly name: string,
+    readonly header: readonly string[],
+    readonly rows: readonly (readonly CsvCell[])[],
+  ) {}
+
+  send(res: Response): void {
+    res.type('text/csv; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename="${this.name.replace(/[^A-Za-z0-9._-]/g, '_')}.csv"`);
+    res.status(200).send(toCsv(this.header, this.rows));
+  }
 }
 
 export interface RouteInput<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
@@ -89,6 +113,8 @@ export interface MountedRoute {
   token: boolean | 'or-ticket';
   responses: Readonly<Record<number, z.ZodType>>;
 }
+
+const csvSchema = z.string();
 
 const openapiPath = (expressPath: string): string => expressPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 
@@ -118,7 +144,7 @@ export class ApiRoutes {
   add<R extends Responses, P extends z.ZodType = z.ZodObject, Q extends z.ZodType = z.ZodObject, B extends z.ZodType = z.ZodUnknown>(
     router: Router,
     spec: RouteSpec<R, P, Q, B>,
-    handler: (input: RouteInput<P, Q, B>) => Reply<R> | Promise<Reply<R>>,
+    handler: (input: RouteInput<P, Q, B>) => Reply<R> | CsvFile | Promise<Reply<R> | CsvFile>,
   ): void {
     this.describe(spec, 'application/json');
     router[spec.method](spec.path, async (req, res) => {
@@ -129,6 +155,10 @@ export class ApiRoutes {
         req,
       };
       const reply = await handler(input);
+      if (reply instanceof CsvFile) {
+        if (spec.csv === undefined) throw new Error(`${spec.method.toUpperCase()} ${spec.path} answered CSV without describing it`);
+        return reply.send(res);
+      }
       res.status(reply.status).json(reply.body);
     });
   }
@@ -157,6 +187,8 @@ export class ApiRoutes {
     const responses: Record<string, { description: string; content: Record<string, { schema: z.ZodType }> }> = {};
     for (const [status, r] of Object.entries(spec.responses))
       responses[status] = { description: r.description, content: { [successMediaType]: { schema: r.schema } } };
+    if (spec.csv !== undefined && responses['200'])
+      responses['200'].content['text/csv'] = { schema: csvSchema.openapi({ description: spec.csv }) };
     for (const status of errors)
       responses[String(status)] = { description: ERROR_STATUSES[status], content: { 'application/json': { schema: errorBodySchema } } };
     this.registry.registerPath({

@@ -235,7 +235,7 @@ export async function startCounter(o: CounterServerOptions): Promise<RunningCoun
           }
         : {}),
     });
-    const app = createApp({ service, batches, token: tok.token, logger: log, checkHost: loopback, ...(sync ? { sync } : {}) });
+    const app = createApp({ service, batches, token: tok.token, logger: log, checkHost: loopback });
     const server = http.createServer(app);
     server.headersTimeout = 20_000;
     server.requestTimeout = 60_000;

@@ -103,11 +103,8 @@ test('the refill forecast: the chronic patient’s supplies running out within 7
 
 test('batch 1 closed and sent: invoice 2 rejected, the batch paid short; the gap explained to the centime, then reconciled', async () => {
   bed.setDay('2025-06-11');
-  const closed = await bed.api('POST', '/backoffice/batches/close');
-  expect(closed.status).toBe(200);
-  expect(closed.json.closed).toMatchObject({ id: 1, from: 1, to: 5, state: 'closed' });
-  await bed.counter.sync!.runNow();
-  expect(bed.counter.sync!.lastRun).toMatchObject({ error: null });
+  const job = await bed.closeAndSend();
+  expect(job).toMatchObject({ state: 'done', closed: { batchId: 1, from: 1, to: 5, signed: true }, error: null });
 
   const list = await bed.api('GET', '/backoffice/batches');
   const b = list.json.batches[0];
@@ -199,9 +196,7 @@ test('the reject corrected on the professional card and recycled from the page, 
   });
   expect((await bed.api('POST', `/backoffice/invoices/${REJECTED}/correct`, {})).json.error.code).toBe('already-corrected');
 
-  const rec = await bed.api('POST', '/backoffice/recycle');
-  expect(rec.status).toBe(200);
-  expect(rec.json).toMatchObject({ closed: { id: 2 }, sync: { error: null } });
+  expect(await bed.closeAndSend()).toMatchObject({ state: 'done', closed: { batchId: 2 }, error: null });
   expect((await bed.api('GET', '/backoffice/rejects')).json.rejects[0]).toMatchObject({ number: REJECTED, state: 'accepted' });
   expect((await bed.api('GET', '/backoffice/rejects?pending=1')).json.rejects).toEqual([]);
 });
@@ -231,7 +226,7 @@ test('the audit before closing finds an invoice the fund would reject; its corre
   const again = (await bed.api('GET', '/backoffice/audit')).json;
   expect(again.findings).toEqual([expect.objectContaining({ code: 'BLACKLISTED_CARD', correctable: false, correctedBy: c.json.number })]);
   expect(again.atRisk).toBe(0);
-  await bed.api('POST', '/backoffice/recycle');
+  expect((await bed.closeAndSend()).state).toBe('done');
   const detail = (await bed.api('GET', `/backoffice/batches/${c.json.batchId}`)).json;
   expect(detail.invoices.map((i: { number: number; status: string; code: string | null }) => [i.number, i.status, i.code])).toEqual([
     [inv.invoice.number, 'rejected', 'BLACKLISTED_CARD'],

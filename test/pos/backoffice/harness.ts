@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { parseFaults } from '../../../src/fund/faults';
 import { FundServer } from '../../../src/fund/server';
 import { packageRoot } from '../../../src/common/paths';
+import type { BatchJob } from '../../../src/pos/counter/batch-close';
 import { EmulatedStation } from '../../../src/pos/counter/emulated-station';
 import { startCounter, type RunningCounter } from '../../../src/pos/http/server';
 import { captureLogger, tmpDir } from '../counter/harness';
@@ -34,6 +35,11 @@ export interface BackofficeBed {
   api<T = any>(method: 'GET' | 'POST', p: string, body?: unknown): Promise<{ status: number; json: T; text: string; type: string }>;
   /** A checkout over HTTP; throws unless it was signed (201). */
   checkout(body: Record<string, unknown>): Promise<{ invoice: { number: number; totals: { fund: number; total: number } } }>;
+  /**
+   * The counter's "Clôturer et transmettre": the open batch closed on the professional card and
+   * sent; resolves the job once the fund answered.
+   */
+  closeAndSend(): Promise<BatchJob>;
   /** Puts the card on the fund's blacklist from `since` (picked up by the counter's next sync). */
   blacklist(since: string): void;
   close(): Promise<void>;
@@ -102,6 +108,14 @@ export async function openBackofficeBed(options: { faults?: string } = {}): Prom
       const r = await api('POST', '/checkout', body);
       if (r.status !== 201) throw new Error(`checkout refused: ${r.status} ${r.text}`);
       return r.json;
+    },
+    closeAndSend: async () => {
+      let job = (await api('POST', '/batches/close')).json as BatchJob;
+      while (job.state === 'running') {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        job = (await api('GET', `/batches/jobs/${job.id}`)).json as BatchJob;
+      }
+      return job;
     },
     blacklist: (since) => {
       fs.writeFileSync(

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { z } from 'zod';
 import { journalPath, type CounterJournal } from '../../../src/pos/counter/journal';
 import { cancelSchema, checkoutSchema, counterQuoteSchema, pinSchema } from '../../../src/pos/counter/request';
-import { correctBody, emptyBody, paymentBody, statementBody } from '../../../src/pos/backoffice/requests';
+import { correctBody, paymentBody, statementBody } from '../../../src/pos/backoffice/requests';
 import { EmulatedStation } from '../../../src/pos/counter/emulated-station';
 import { createApp } from '../../../src/pos/http/app';
 import { startCounter, type RunningCounter } from '../../../src/pos/http/server';
@@ -97,14 +97,12 @@ const ROUTES: Record<string, RouteSpec> = {
   },
   // The back office (src/pos/http/backoffice-routes.ts).
   'GET /backoffice/batches': {},
-  'POST /backoffice/batches/close': { schema: emptyBody },
   'GET /backoffice/batches/:id': { params: { id: number } },
   'GET /backoffice/audit': {},
   'POST /backoffice/payments': { schema: paymentBody },
   'POST /backoffice/payments/statement': { schema: statementBody },
   'GET /backoffice/rejects': {},
   'POST /backoffice/invoices/:number/correct': { schema: correctBody, params: { number }, weight: 2 },
-  'POST /backoffice/recycle': { schema: emptyBody },
   'GET /backoffice/stats': {},
   'GET /backoffice/register': {},
   'GET /backoffice/refills': {},
@@ -279,6 +277,20 @@ const queryString = fc.oneof(
     '?q[x]=1',
     '?__proto__=1',
     '?q=' + 'x'.repeat(70),
+    // The back office's queries (src/pos/backoffice/requests.ts).
+    '?from=2025-01-01&to=2025-12-31',
+    '?from=2025-01-01&to=2025-12-31&period=month&format=csv&table=dcis',
+    '?from=2025-12-31&to=2025-01-01',
+    '?from=1900-01-01&to=2999-12-31',
+    '?from=2025-02-30&to=2025-03-01',
+    '?format=csv',
+    '?format=xml',
+    '?table=gap&format=csv',
+    '?days=0',
+    '?days=90&format=csv',
+    '?pending=1&limit=1001',
+    '?before=0',
+    '?before=99999999999999999999',
   ),
   fc
     .tuple(fc.string({ unit: 'grapheme', maxLength: 20 }), fc.stringMatching(/^\d{0,4}$/))

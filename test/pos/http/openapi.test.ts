@@ -17,7 +17,7 @@ import { rawRequest } from '../../support/raw-http';
 
 interface Operation {
   security?: unknown[];
-  responses: Record<string, { content?: { 'application/json'?: { schema: JsonSchema } } }>;
+  responses: Record<string, { content?: { 'application/json'?: { schema: JsonSchema }; 'text/csv'?: { schema: JsonSchema } } }>;
 }
 interface Document {
   openapi: string;
@@ -87,6 +87,22 @@ async function call(
   const json = (await res.json()) as unknown;
   conform(method, path, res.status, json);
   return { status: res.status, json };
+}
+
+/** A CSV answer (`?format=csv`): 200, `text/csv`, and the document says the route answers CSV. */
+async function csvAnswer(path: string): Promise<string> {
+  const res = await fetch(counter.url + path, { headers: { Authorization: `Bearer ${counter.token}` } });
+  const { key, op } = operationFor('get', path.split('?')[0]!);
+  expect({ route: key, status: res.status, type: res.headers.get('content-type') }).toEqual({
+    route: key,
+    status: 200,
+    type: 'text/csv; charset=utf-8',
+  });
+  expect({ route: key, csv: Object.keys(op.responses['200']?.content ?? {}) }).toEqual({
+    route: key,
+    csv: ['application/json', 'text/csv'],
+  });
+  return Buffer.from(await res.arrayBuffer()).toString('utf8');
 }
 
 /** `METHOD /path` of every route of the express app, walking its router stack (nested routers with their mount path). */
@@ -253,6 +269,63 @@ describe('real answers conform to the document', () => {
     await call('POST', '/api/demo/professional/insert');
     expect((await call('POST', '/api/batches/close')).json.error.code).toBe('professional-pin-required');
     expect((await call('POST', '/api/demo/professional/swap')).status).toBe(400);
+  });
+
+  test('the back office: bordereaux, payments, audit, rejects and corrections, statistics, register, refills; JSON and CSV', async () => {
+    const range = 'from=2020-01-01&to=2029-12-31';
+    expect((await call('GET', '/api/backoffice/batches')).json.batches[0]).toMatchObject({ id: 1, state: 'closed' });
+    expect((await call('GET', '/api/backoffice/batches?limit=0')).json.error.field).toBe('limit');
+    expect((await call('GET', '/api/backoffice/batches/1')).json.invoices).toHaveLength(3);
+    expect((await call('GET', '/api/backoffice/batches/999')).status).toBe(404);
+    expect((await call('GET', '/api/backoffice/batches/0')).json.error.field).toBe('id');
+    expect((await call('GET', '/api/backoffice/audit')).status).toBe(200);
+    const paid = await call('POST', '/api/backoffice/payments', { batchId: 1, amount: 1234, valueDate: '2025-06-20', reference: 'VIR 1' });
+    expect(paid.status).toBe(201);
+    const payment = (batchId: number) => ({ batchId, amount: 100, valueDate: '2025-06-20', reference: 'VIR 2' });
+    expect((await call('POST', '/api/backoffice/payments', payment(99))).json.error).toMatchObject({
+      code: 'unknown-batch',
+      field: 'batchId',
+    });
+    expect(
+      (await call('POST', '/api/backoffice/payments', { batchId: 1, amount: 1.5, valueDate: '2025-06-20', reference: 'x' })).json.error
+        .field,
+    ).toBe('amount');
+    const statement = await call('POST', '/api/backoffice/payments/statement', {
+      csv: 'Date valeur,Montant,Libellé\r\n20/06/2025,"12 345,67",VIR CNAS SANS REFERENCE\r\n',
+    });
+    expect(statement.json.unmatched).toEqual([expect.objectContaining({ line: 2, reason: 'no-batch' })]);
+    expect((await call('POST', '/api/backoffice/payments/statement', { csv: 'date,montant\n' })).json.error.field).toBe('csv');
+    expect((await call('GET', '/api/backoffice/rejects?pending=1')).json.rejects).toEqual([]);
+    // The professional card is locked since the batch test: nothing signed.
+    expect((await call('POST', '/api/backoffice/invoices/1/correct', {})).json.error.code).toBe('professional-pin-required');
+    expect((await call('POST', '/api/backoffice/invoices/999/correct', {})).status).toBe(404);
+    expect((await call('POST', '/api/professional/verify', { pin: '0000' })).json.result).toBe('ok');
+    expect((await call('POST', '/api/card/open')).status).toBe(200);
+    expect((await call('POST', '/api/card/verify', { pin: '1234' })).json.result).toBe('ok');
+    const co = await call('POST', '/api/checkout', { lines: [{ code: 'N02BE01-01', quantity: 1, durationDays: 5 }] });
+    expect((await call('POST', '/api/backoffice/payments', payment(2))).json.error).toMatchObject({ code: 'batch-open', field: 'batchId' });
+    const corrected = await call('POST', `/api/backoffice/invoices/${co.json.invoice.number}/correct`, { reason: 'audit' });
+    expect(corrected.json).toMatchObject({ references: co.json.invoice.number, beforeSending: true });
+    expect((await call('GET', `/api/backoffice/stats?${range}&period=month`)).json.totals.invoices).toBeGreaterThan(0);
+    expect((await call('GET', '/api/backoffice/stats?from=2025-06-30&to=2025-06-01')).json.error.field).toBe('to');
+    expect((await call('GET', `/api/backoffice/register?${range}`)).json.entries).toEqual([]);
+    expect((await call('GET', '/api/backoffice/refills?days=30')).json.days).toBe(30);
+    expect((await call('GET', '/api/backoffice/refills?days=91')).json.error.field).toBe('days');
+    expect((await call('GET', '/api/backoffice/patients/CH2-2024-000001/1/history')).json.rank).toBe(1);
+    expect((await call('GET', '/api/backoffice/patients/CH2-2024-000001/0/history')).json.error.field).toBe('rank');
+    // The same pages as CSV files, as documented.
+    for (const p of [
+      '/api/backoffice/batches',
+      '/api/backoffice/batches/1',
+      '/api/backoffice/batches/1?table=gap',
+      '/api/backoffice/audit',
+      '/api/backoffice/rejects',
+      `/api/backoffice/stats?${range}&table=dcis`,
+      `/api/backoffice/register?${range}`,
+      '/api/backoffice/refills',
+      '/api/backoffice/patients/CH2-2024-000001/1/history',
+    ])
+      expect(await csvAnswer(p + (p.includes('?') ? '&' : '?') + 'format=csv')).toMatch(/^\ufeff[a-z]+,/);
   });
 
   test('what every route answers to a bad request: 413, 415, 403', async () => {

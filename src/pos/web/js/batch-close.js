@@ -31,19 +31,30 @@ function show(text, error = false) {
   line.classList.toggle('error', error);
 }
 
+/**
+ * Closes the open batch on the professional card and sends it: POST /api/batches/close, then the
+ * job read back until it ends (the back office's recycling runs the very same job).
+ * @param {(job: BatchJob) => void} onChange  called with the job after each step
+ * @returns {Promise<BatchJob>} the job once it ended
+ */
+export async function runBatchJob(onChange) {
+  /** @type {BatchJob} */
+  let job = await api('POST', '/batches/close');
+  onChange(job);
+  while (job.state === 'running') {
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    job = await api('GET', `/batches/jobs/${encodeURIComponent(job.id)}`);
+    onChange(job);
+  }
+  return job;
+}
+
 async function closeAndSend() {
   const button = $button('batch-close');
   button.disabled = true;
   show(t('batch.working'));
   try {
-    /** @type {BatchJob} */
-    let job = await api('POST', '/batches/close');
-    show(describe(job));
-    while (job.state === 'running') {
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      job = await api('GET', `/batches/jobs/${encodeURIComponent(job.id)}`);
-      show(describe(job), job.state === 'failed');
-    }
+    await runBatchJob((job) => show(describe(job), job.state === 'failed'));
   } catch (e) {
     show(t('batch.refused', { error: errorText(e) }), true);
   } finally {

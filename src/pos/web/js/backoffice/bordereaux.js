@@ -259,17 +259,6 @@ export function render() {
   renderDetail();
 }
 
-async function closeBatch() {
-  try {
-    const r = /** @type {{ closed: BatchSummary | null }} */ (await api('POST', '/backoffice/batches/close'));
-    const closed = r.closed;
-    notify(closed ? 'ok' : 'info', () => (closed ? t('bo.batch.closed', { n: closed.id }) : t('bo.batch.nothingOpen')));
-  } catch (e) {
-    notify('error', () => errorText(e));
-  }
-  await load();
-}
-
 async function addPayment() {
   if (!detail) return;
   const amount = parseMoney($input('payment-amount').value);
@@ -318,7 +307,6 @@ async function importStatement() {
 
 export function wire() {
   $('audit-run').addEventListener('click', () => void runAudit());
-  $('batch-close').addEventListener('click', () => void closeBatch());
   $('batch-recycle').addEventListener('click', () => void recycle().then(() => load()));
   $('batches-csv').addEventListener(
     'click',

@@ -2,10 +2,12 @@
 /**
  * Recycling a rejected invoice (or, from the audit, one the fund would reject): a corrected
  * invoice, priced again as the fund prices it and signed on the professional card, then the open
- * batch closed and sent at once. The reason is signed with the correction: NFC, as the API
+ * batch closed on the professional card and sent at once, as the counter's "Clôturer et
+ * transmettre" does. The reason is signed with the correction: NFC, as the API
  * requires of signed text.
  */
 import { api, errorText } from '../api.js';
+import { runBatchJob } from '../batch-close.js';
 import { t } from '../i18n.js';
 import { notify } from './notice.js';
 
@@ -35,15 +37,16 @@ export async function correctInvoice(number, askCounterfoil = false) {
   }
 }
 
-/** Closes the open batch and sends it (with a fund configured). */
+/**
+ * Closes the open batch on the professional card and sends it (with a fund configured): the
+ * counter's "Clôturer et transmettre" job, followed until the fund answered.
+ */
 export async function recycle() {
   try {
-    const r = /** @type {{ closed: { id: number } | null, sync: { error: string | null } | null }} */ (
-      await api('POST', '/backoffice/recycle')
-    );
-    const n = r.closed?.id;
-    if (r.sync === null) notify('info', () => (n ? t('bo.recycle.closedNoFund', { n }) : t('bo.recycle.noFund')));
-    else if (r.sync.error) notify('warn', () => t('bo.recycle.failed', { error: r.sync?.error ?? '' }));
+    const job = await runBatchJob(() => {});
+    const n = job.closed?.batchId;
+    if (!job.fundConfigured) notify('info', () => (n ? t('bo.recycle.closedNoFund', { n }) : t('bo.recycle.noFund')));
+    else if (job.state === 'failed') notify('warn', () => t('bo.recycle.failed', { error: job.error?.message ?? '' }));
     else notify('ok', () => (n ? t('bo.recycle.sent', { n }) : t('bo.recycle.synced')));
   } catch (e) {
     notify('error', () => errorText(e));
