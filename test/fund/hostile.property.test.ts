@@ -109,6 +109,18 @@ const ROUTES: Record<string, RouteSpec> = {
     typ: 'chifa-ack+jws',
     weight: 2,
   },
+  // The payment notice of a settled batch (this fund settles at once): the same batch numbers.
+  'GET /v1/batches/:pharmacyId/:batchId/payment': {
+    params: {
+      pharmacyId: pharmacyParam,
+      batchId: fc.oneof(
+        { weight: 4, arbitrary: fc.integer({ min: 1, max: 8 }).map(String) },
+        { weight: 1, arbitrary: fc.constantFrom('0', '01', '1.0', '1e0', '0x1', '9007199254740993', '99999999999999999999', '%201') },
+      ),
+    },
+    typ: 'chifa-payment+jws',
+    weight: 2,
+  },
   'GET /v1/pharmacies/:pharmacyId/batches': {
     params: { pharmacyId: pharmacyParam },
     query: fc.oneof(
@@ -993,7 +1005,10 @@ test('property: hostile requests never get a 500 or bring the fund down, 4xx nam
   const has = (prefix: string) => [...seen.keys()].some((k) => k.startsWith(prefix));
   expect({
     accepted: has('POST /v1/batches 200'),
-    signedGets: has('GET /v1/pharmacies/:pharmacyId/chain 200') && has('GET /v1/downlink/:name 200'),
+    signedGets:
+      has('GET /v1/pharmacies/:pharmacyId/chain 200') &&
+      has('GET /v1/downlink/:name 200') &&
+      has('GET /v1/batches/:pharmacyId/:batchId/payment 200'),
     malformed: has('400 MALFORMED_BODY'),
     unauthenticated: has('401 AUTH_'),
     replayed: has('401 AUTH_REPLAYED'),
