@@ -147,8 +147,8 @@ export function maskId(id) {
  * An amount in dinars as people and bank statements write it, back to centimes, by string
  * arithmetic only: `1 234,56`, `1234.56`, `1.234,56`, `-12`, `12 345,6 DA`. The last `,` or `.`
  * followed by one or two digits at the end is the decimal separator; spaces (plain, no-break,
- * narrow no-break), `'` and the other `.` / `,` are digit groups; a currency (`DA`, `DZD`, `د.ج`)
- * may follow. Returns undefined for anything else: an amount is never guessed.
+ * narrow no-break), `'` and the other `.` / `,` separate groups of three digits; a currency
+ * (`DA`, `DZD`, `د.ج`) may follow. Returns undefined for anything else: an amount is never guessed.
  * @param {string} text
  * @returns {number | undefined}
  */
@@ -162,8 +162,11 @@ export function parseMoney(text) {
   } else if (s.startsWith('+')) s = s.slice(1);
   const m = /^([0-9][0-9 \u00a0\u202f'.,]*?)(?:[.,]([0-9]{1,2}))?$/.exec(s);
   if (!m) return undefined;
-  const units = (m[1] ?? '').replace(/[ \u00a0\u202f'.,]/g, '');
-  if (!/^[0-9]+$/.test(units) || /[ \u00a0\u202f'.,]$/.test(m[1] ?? '')) return undefined;
+  const groups = (m[1] ?? '').split(/[ \u00a0\u202f'.,]/);
+  // Digit groups are thousands: 1 to 3 digits, then exactly 3 each (`12,3.4` is not an amount).
+  if (groups.length > 1 && (!/^[0-9]{1,3}$/.test(groups[0] ?? '') || groups.slice(1).some((g) => !/^[0-9]{3}$/.test(g)))) return undefined;
+  const units = groups.join('');
+  if (!/^[0-9]+$/.test(units)) return undefined;
   const cents = (m[2] ?? '').padEnd(2, '0');
   const n = Number(units + cents);
   return Number.isSafeInteger(n) ? sign * n : undefined;

@@ -84,9 +84,9 @@ export function toHttpError(err: unknown): { status: number; body: ApiErrorBody;
   const e = err as { type?: unknown; status?: unknown };
   if (e && typeof e === 'object' && typeof e.type === 'string') {
     if (e.type === 'entity.too.large')
-      return { status: 413, body: body('body-too-large', 'the request body is larger than the counter accepts'), internal: false };
+      return { status: 413, body: body('body-too-large', 'the request body is larger than the counter accepts', 'body'), internal: false };
     if (e.type === 'entity.parse.failed')
-      return { status: 400, body: body('malformed-json', 'the request body is not valid JSON'), internal: false };
+      return { status: 400, body: body('malformed-json', 'the request body is not valid JSON', 'body'), internal: false };
     if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported')
       return { status: 415, body: body('unsupported-encoding', 'the request body must be UTF-8 JSON'), internal: false };
   }
