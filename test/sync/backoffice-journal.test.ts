@@ -1,4 +1,6 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import Database from 'better-sqlite3';
 import { parseFaults } from '../../src/fund/faults';
 import { FundServer } from '../../src/fund/server';
 import { loadRules } from '../../src/billing/rules/load';
@@ -10,6 +12,7 @@ import { SCHEMA_VERSION } from '../../src/sync/journal/schema';
 import { rebuildSummaries } from '../../src/sync/journal/summaries';
 import { verifyJournal } from '../../src/sync/journal/verify';
 import { Uploader } from '../../src/sync/uploader';
+import { chifa } from '../cli/run-chifa';
 import { credentials, onCleanup, sampleDraft, signer, tmpDir } from './helpers';
 
 /**
@@ -170,6 +173,140 @@ test('the psychotropics register: written with its invoice only, never changed',
     }),
   ).rejects.toThrow();
   expect(j.tip().number).toBe(2);
+});
+
+describe("the psychotropics register edited behind the journal's back", () => {
+  const TRAMADOL = {
+    counterfoil: 'SOUCHE-000200',
+    code: 'N02AX02-01',
+    brand: 'Topalgic',
+    dci: 'Tramadol',
+    strength: '50 mg',
+    form: 'gélule, boîte de 20',
+    controlledTable: 'II',
+    quantity: 1,
+  };
+  let dir: string;
+  let intact: string;
+
+  /** A copy of the intact journal in its own data directory, changed by `sql` with a plain SQLite connection. */
+  function tampered(name: string, sql: string): string {
+    const data = path.join(dir, name);
+    fs.mkdirSync(data);
+    fs.copyFileSync(intact, path.join(data, 'journal.sqlite'));
+    const db = new Database(path.join(data, 'journal.sqlite'));
+    db.exec(sql);
+    db.close();
+    return data;
+  }
+
+  beforeAll(async () => {
+    dir = tmpDir();
+    fs.mkdirSync(path.join(dir, 'intact'));
+    intact = path.join(dir, 'intact', 'journal.sqlite');
+    const j = Journal.open(intact, { signer: signer(1) });
+    // Three dispensings of tramadol, the first with metformin on the same invoice (line 1, not controlled).
+    for (const [day, card, lines] of [
+      [
+        '2024-03-01',
+        'CARD-A',
+        [
+          ['N02AX02-01', 1, 10],
+          ['A10BA02-01', 2, 30],
+        ],
+      ],
+      ['2024-03-02', 'CARD-B', [['N02AX02-01', 1, 10]]],
+      ['2024-03-03', 'CARD-C', [['N02AX02-01', 1, 10]]],
+    ] as [string, string, [string, number, number][]][]) {
+      const counterfoil = `SOUCHE-${card}`;
+      await j.append(
+        { ...chronicDraft(day, card, lines), prescription: { reference: counterfoil, counterfoil } },
+        {
+          inCommit: (invoice, db) => writeRegisterEntries(db, invoice, [{ ...TRAMADOL, line: 0, counterfoil }], invoice.document.issuedAt),
+        },
+      );
+    }
+    // The triggers refuse any change, whoever asks.
+    expect(() => j.db.prepare('UPDATE psychotropic_register SET quantity = 2 WHERE seq = 2').run()).toThrow(
+      /register entries are immutable/,
+    );
+    expect(() => j.db.prepare('DELETE FROM psychotropic_register WHERE seq = 2').run()).toThrow(/register entries are never deleted/);
+    expect(() =>
+      j.db
+        .prepare(
+          "INSERT INTO psychotropic_register SELECT 4, invoice_number, 1, day, recorded_at, card_serial, insured_id, rank, insured_name, beneficiary_name, prescriber, speciality, prescription_ref, prescription_date, counterfoil, 'A10BA02-01', brand, dci, strength, form, controlled_table, 2, lot FROM psychotropic_register WHERE seq = 1",
+        )
+        .run(),
+    ).toThrow(/written with its invoice/);
+    await j.close();
+    const external = new Database(intact);
+    expect(() => external.exec('DELETE FROM psychotropic_register')).toThrow(/never deleted/);
+    external.close();
+    expect(verifyJournal(intact)).toMatchObject({ ok: true, problems: [] });
+  });
+
+  const problems = (data: string) => verifyJournal(path.join(data, 'journal.sqlite')).problems.map((p) => `${p.code}: ${p.message}`);
+
+  test('an entry edited (its trigger dropped): the quantity no longer that of the signed invoice', () => {
+    const data = tampered(
+      'edited',
+      'DROP TRIGGER psychotropic_register_no_update; UPDATE psychotropic_register SET quantity = 3 WHERE seq = 2',
+    );
+    expect(problems(data)).toEqual([
+      'trigger-missing: immutability trigger psychotropic_register_no_update is missing',
+      'register-mismatch: register entry 2: quantity 3, but invoice 2 says 1',
+    ]);
+  });
+
+  test('an entry deleted (its trigger dropped): the gap in the entries', () => {
+    const data = tampered('deleted', 'DROP TRIGGER psychotropic_register_no_delete; DELETE FROM psychotropic_register WHERE seq = 2');
+    expect(problems(data)).toEqual([
+      'trigger-missing: immutability trigger psychotropic_register_no_delete is missing',
+      'register-mismatch: register entry 3: entry 2 is missing (deleted)',
+    ]);
+  });
+
+  test('an entry slipped in later for an older invoice, agreeing with it line for line', () => {
+    const data = tampered(
+      'added',
+      `DROP TRIGGER psychotropic_register_with_invoice;
+       INSERT INTO psychotropic_register SELECT 4, invoice_number, 1, day, recorded_at, card_serial, insured_id, rank, insured_name,
+         beneficiary_name, prescriber, speciality, prescription_ref, prescription_date, counterfoil, 'A10BA02-01', brand, dci, strength,
+         form, controlled_table, 2, lot FROM psychotropic_register WHERE seq = 1`,
+    );
+    expect(problems(data)).toEqual([
+      'trigger-missing: immutability trigger psychotropic_register_with_invoice is missing',
+      'register-mismatch: register entry 4: written for invoice 1 after entry 3 of invoice 3',
+    ]);
+  });
+
+  test('a trigger rewritten to let changes through', () => {
+    const data = tampered(
+      'defused',
+      `DROP TRIGGER psychotropic_register_no_update;
+       CREATE TRIGGER psychotropic_register_no_update BEFORE UPDATE ON psychotropic_register BEGIN SELECT 1; END;
+       UPDATE psychotropic_register SET counterfoil = 'SOUCHE-FAUX' WHERE seq = 1`,
+    );
+    expect(problems(data)).toEqual([
+      'trigger-altered: immutability trigger psychotropic_register_no_update no longer aborts',
+      'register-mismatch: register entry 1: counterfoil "SOUCHE-FAUX", but invoice 1 says "SOUCHE-CARD-A"',
+    ]);
+  });
+
+  test('`chifa journal verify` says so and exits 1; the intact journal is OK', async () => {
+    const ok = await chifa(['journal', 'verify', '--data', path.dirname(intact)], dir);
+    expect({ code: ok.code, out: ok.stdout }).toEqual({ code: 0, out: expect.stringMatching(/^journal OK: .*3 invoices/s) });
+    const data = tampered(
+      'cli',
+      'DROP TRIGGER psychotropic_register_no_update; UPDATE psychotropic_register SET quantity = 3 WHERE seq = 2',
+    );
+    const broken = await chifa(['journal', 'verify', '--data', data], dir);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/^journal BROKEN: /);
+    expect(broken.stdout).toContain('- trigger-missing: immutability trigger psychotropic_register_no_update is missing');
+    expect(broken.stdout).toContain('- register-mismatch: register entry 2: quantity 3, but invoice 2 says 1');
+    expect(broken.stdout).toContain('Nothing was changed.');
+  });
 });
 
 test('a correction before sending: only for an invoice of the open batch', async () => {

@@ -77,7 +77,9 @@ export function writeRegisterEntries(db: Database.Database, invoice: AppendedInv
  * `journal verify`'s look at the register: every entry must agree with its signed invoice — an
  * invoice of kind `invoice`, the same day, card and rank, the same counterfoil serial
  * (`prescription.counterfoil`), and at its line the same product and quantity. The triggers keep
- * the register from being changed; this finds it changed anyway (triggers dropped, file edited).
+ * the register from being changed; this finds it changed anyway (triggers dropped, file edited):
+ * an entry edited, deleted (a gap in the entries' numbers; all but the very last one), or added
+ * for an older invoice.
  */
 export function registerProblems(db: Database.Database): { seq: number; number: number; message: string }[] {
   const out: { seq: number; number: number; message: string }[] = [];
@@ -97,8 +99,20 @@ export function registerProblems(db: Database.Database): { seq: number; number: 
     code: string;
     quantity: number;
   }[];
+  let previous: { seq: number; invoice_number: number } = { seq: 0, invoice_number: 0 };
   for (const e of entries) {
     const bad = (message: string) => out.push({ seq: e.seq, number: e.invoice_number, message: `register entry ${e.seq}: ${message}` });
+    // Entries are only ever appended, with their invoice: numbered 1, 2, 3… in invoice order. A gap
+    // is an entry deleted; an entry for an older invoice after a newer one's was slipped in later.
+    if (e.seq !== previous.seq + 1)
+      bad(
+        e.seq === previous.seq + 2
+          ? `entry ${previous.seq + 1} is missing (deleted)`
+          : `entries ${previous.seq + 1} to ${e.seq - 1} are missing (deleted)`,
+      );
+    else if (e.invoice_number < previous.invoice_number)
+      bad(`written for invoice ${e.invoice_number} after entry ${previous.seq} of invoice ${previous.invoice_number}`);
+    previous = e;
     const inv = invoice.get(e.invoice_number) as { kind: string; jws: string } | undefined;
     if (!inv) {
       bad(`invoice ${e.invoice_number} is not in the journal`);
