@@ -222,6 +222,8 @@ maybe('back office in Chromium', () => {
     await page.locator('#register-from').fill('2025-06-01');
     await page.locator('#register-to').fill('2025-06-30');
     await page.locator('#register-form button[type="submit"]').click();
+    // The register of the default period is already on screen: wait for the one asked for.
+    await page.waitForFunction(() => document.querySelector('#register-title')?.textContent?.includes('30/06/2025') === true);
     await page.locator('#register-table tbody tr').nth(1).waitFor();
     const rows = await page
       .locator('#register-table tbody tr')
