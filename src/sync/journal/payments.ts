@@ -75,6 +75,7 @@ const toPayment = (r: PaymentRow): BankPayment => ({
   recordedAt: r.recorded_at,
 });
 
+/** @internal (the Journal class is the API) */
 export class Payments {
   private readonly db: Database.Database;
   private readonly st;

@@ -35,7 +35,11 @@ export interface RegisterLine {
   prescriptionDate?: string | undefined;
 }
 
-/** Inside the invoice's commit transaction (InCommitHook): the register entries of `invoice`. */
+/**
+ * @internal (the Journal class is the API)
+ *
+ * Inside the invoice's commit transaction (InCommitHook): the register entries of `invoice`.
+ */
 export function writeRegisterEntries(db: Database.Database, invoice: AppendedInvoice, lines: readonly RegisterLine[], at: string): void {
   if (lines.length === 0) return;
   const insert = db.prepare(
@@ -74,6 +78,8 @@ export function writeRegisterEntries(db: Database.Database, invoice: AppendedInv
 }
 
 /**
+ * @internal (the Journal class is the API)
+ *
  * `journal verify`'s look at the register: every entry must agree with its signed invoice — an
  * invoice of kind `invoice`, the same day, card and rank, the same counterfoil serial
  * (`prescription.counterfoil`), and at its line the same product and quantity. The triggers keep

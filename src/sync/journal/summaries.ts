@@ -26,6 +26,7 @@ export const CHRONIC_CATEGORY = 'chronic';
 export const refusalOf = (d: Pick<InvoiceDocument, 'thirdPartyPayment' | 'reason'>): string =>
   d.thirdPartyPayment ? '' : (d.reason ?? 'refused');
 
+/** @internal (the Journal class is the API) */
 export class Summaries {
   private readonly st;
 
@@ -165,6 +166,8 @@ export class Summaries {
 const DERIVED = ['stats_day', 'stats_product_day', 'stats_product_month', 'batch_totals', 'supply_lines', 'supply_latest'];
 
 /**
+ * @internal (the Journal class is the API)
+ *
  * Recomputes every derived table from the signed invoices, in number order, inside the caller's
  * transaction: what an older journal gets when it is migrated to the back office's schema.
  */
