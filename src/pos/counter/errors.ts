@@ -138,3 +138,10 @@ export class JournalUnavailableError extends CounterError {
     super('journal-unavailable', message);
   }
 }
+
+/** The stable code and message an outcome reports for `err` (`card-error` for one without a code). */
+export function describeError(err: unknown): { code: string; message: string } {
+  if (err instanceof CounterError) return { code: err.code, message: err.message };
+  const e = err as { code?: unknown; message?: unknown };
+  return { code: typeof e?.code === 'string' ? e.code : 'card-error', message: typeof e?.message === 'string' ? e.message : String(err) };
+}

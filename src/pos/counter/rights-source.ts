@@ -2,7 +2,7 @@ import type { FundEndpoint } from '../../sync/http';
 import { RequestAuthenticator } from '../../sync/request-auth';
 import { fetchRights, type SignedRights } from '../../sync/rights';
 import type { Signer } from '../../sync/signer';
-import type { RightsSource } from './service';
+import type { RightsSource } from './rights-update';
 
 /**
  * The fund as the counter's source of a card's current rights (`GET /v1/rights/:cardSerial`,

@@ -4,7 +4,7 @@ import { isoDate } from './common';
 import { pendingWriteSchema } from './sale';
 import { backlogSchema } from './sync';
 
-/** `GET /api/status` and `GET /api/health` (src/pos/counter/service.ts CounterStatus). */
+/** `GET /api/status` and `GET /api/health` (src/pos/counter/results.ts CounterStatus). */
 
 export const healthSchema = z.strictObject({ ok: z.literal(true), mode: z.enum(['demo', 'pcsc']) }).openapi('Health');
 
