@@ -1,8 +1,8 @@
 // @ts-check
 /**
  * The counter's live events (`GET /api/events`, Server-Sent Events; docs/counter.md, "Live
- * events"): the page hears of readers and cards, of the card's reading, of card writes and of
- * uploads as they happen, instead of polling.
+ * events"): the page hears of readers and cards, of the card's reading, of card writes, of
+ * uploads and of the batch close job as they happen, instead of polling.
  *
  * An EventSource cannot send the bearer token, so each connection opens with a single-use ticket
  * asked for with the token (`POST /api/events/ticket`). The browser would reconnect by itself
@@ -19,6 +19,7 @@ import { loadCard } from './card-panel.js';
 /** @typedef {import('./types.js').HistoryProgress} HistoryProgress */
 /** @typedef {import('./types.js').SyncProgress} SyncProgress */
 /** @typedef {import('./types.js').WriteProgress} WriteProgress */
+/** @typedef {import('./types.js').BatchJobProgress} BatchJobProgress */
 
 const MIN_DELAY_MS = 250;
 const MAX_DELAY_MS = 5000;
@@ -65,6 +66,7 @@ async function open() {
   source = es;
   es.addEventListener('hello', () => {
     failures = 0;
+    setLive(true);
     // Whatever happened while the page was not listening (or in another process): ask again.
     void refreshStatus();
   });
@@ -99,13 +101,22 @@ async function open() {
     dispatch({ type: 'sync-progress' });
     if (d.state !== 'running') void refreshStatus();
   });
+  on('batch-job', (/** @type {BatchJobProgress} */ d) => dispatch({ type: 'batch-job', job: d }));
   es.onerror = () => {
     // Closed by the counter (restart, stop) or never opened: start over with a new ticket.
     es.close();
     if (source === es) source = null;
+    setLive(false);
     lost();
     reconnectLater();
   };
+}
+
+/** @param {boolean} live */
+function setLive(live) {
+  if (state.live === live) return;
+  state.live = live;
+  dispatch({ type: 'live' });
 }
 
 /** The page no longer hears the counter: say so until it does again. */

@@ -14,6 +14,7 @@
 /** @typedef {import('./types.js').HistoryProgress} HistoryProgress */
 /** @typedef {import('./types.js').SyncProgress} SyncProgress */
 /** @typedef {import('./types.js').WriteProgress} WriteProgress */
+/** @typedef {import('./types.js').BatchJobProgress} BatchJobProgress */
 
 /**
  * @typedef {object} Line  a basket line
@@ -51,7 +52,9 @@
  *   | { type: 'language' }
  *   | { type: 'reading' }
  *   | { type: 'write-progress' }
- *   | { type: 'sync-progress' }} PageEvent
+ *   | { type: 'sync-progress' }
+ *   | { type: 'live' }
+ *   | { type: 'batch-job', job: BatchJobProgress }} PageEvent
  */
 
 export const state = {
@@ -91,6 +94,8 @@ export const state = {
   writing: null,
   /** @type {SyncProgress | null} the upload to the fund under way, else null */
   syncing: null,
+  /** The event stream is open (its `hello` received): what it would tell need not be asked for. */
+  live: false,
   /** The counterfoil prescription's serial, for a basket with a product of a controlled table. */
   counterfoil: '',
   /** The prescriber of a paper prescription. */

@@ -90,6 +90,18 @@
  */
 
 /**
+ * @typedef {object} BatchJobProgress  a batch close job's state and counts (`batch-job` event)
+ * @property {string} id
+ * @property {'running' | 'done' | 'failed'} state
+ * @property {number | null} batchId
+ * @property {number} invoices
+ * @property {number} doneInvoices
+ * @property {number} totalInvoices
+ * @property {number | null} accepted  the fund's answer, once the job is over (null without a fund, or before)
+ * @property {number | null} rejected
+ */
+
+/**
  * @typedef {object} WriteProgress  a card write under way (`write-progress` event)
  * @property {number} invoiceNumber
  * @property {number} written
