@@ -16,7 +16,6 @@ import {
   CardWriteStateError,
   describeError,
   PinBlockedError,
-  PinRequiredError,
   QuoteChangedError,
   RequestIdReusedError,
   UnknownInvoiceError,
@@ -27,6 +26,7 @@ import { CardReading } from './card-reading';
 import type { InvoiceJournalPort } from './journal';
 import { Mutex } from '../../common/mutex';
 import { priceBasket, withCategories, type CounterQuote } from './pricing';
+import { ProfessionalCard } from './professional';
 import { RecordWriter } from './record-writer';
 import { missingRecords, recordsOfInvoice } from './records';
 import { basketFingerprint, type CheckoutRequest, type CounterQuoteRequest } from './request';
@@ -45,7 +45,7 @@ import {
 import { OnlineRights, type RightsSource, type RightsUpdate } from './rights-update';
 import { CardSessions, confirmPin, presentPin, authenticateOnce, type Session } from './session';
 import { writeRegisterEntries } from '../../sync/journal/register';
-import type { CardStation, InsuredCardPort, ProfessionalCardPort } from './station';
+import type { CardStation, InsuredCardPort } from './station';
 
 /**
  * The counter service: one pharmacist, one insured card and one professional card at a time.
@@ -71,10 +71,10 @@ import type { CardStation, InsuredCardPort, ProfessionalCardPort } from './stati
  * referencing the invoice, and state cancelled.
  *
  * The service holds the lock and the order of these steps; the steps themselves live beside it:
- * session.ts (the card's session and PIN), card-reading.ts (the reads after the PIN),
- * rights-update.ts (the online rights of an expired card), checkout-draft.ts (the invoice (b)
- * signs), record-writer.ts ((c) and (d), and the recovery), card-write-repair.ts (start-up
- * repair), results.ts (what it answers).
+ * session.ts (the card's session and PIN), professional.ts (the pharmacist's card and its
+ * signer), card-reading.ts (the reads after the PIN), rights-update.ts (the online rights of an
+ * expired card), checkout-draft.ts (the invoice (b) signs), record-writer.ts ((c) and (d), and
+ * the recovery), card-write-repair.ts (start-up repair), results.ts (what it answers).
  */
 
 export interface CounterDeps {
@@ -109,10 +109,10 @@ export class CounterService {
   private readonly horizon: HorizonOptions;
   private readonly mutex = new Mutex();
   private readonly sessions: CardSessions;
+  private readonly professional: ProfessionalCard;
   private readonly reading: CardReading;
   private readonly onlineRights: OnlineRights;
   private readonly recordWriter: RecordWriter;
-  private pharmacy: { insertion: number; identity: PharmacyIdentity } | null = null;
   private readonly unsubscribe: () => void;
 
   constructor(deps: CounterDeps) {
@@ -126,6 +126,7 @@ export class CounterService {
     this.horizon = deps.horizon ?? DEFAULT_HORIZON;
     this.events = deps.events ?? new CounterEvents();
     this.writes = new CardWriteStore(this.journal.db, this.now);
+    this.professional = new ProfessionalCard(this.station, this.log);
     this.sessions = new CardSessions({ station: this.station, events: this.events, writes: this.writes, log: this.log });
     this.reading = new CardReading({
       sessions: this.sessions,
@@ -181,19 +182,6 @@ export class CounterService {
     const st = this.station.status();
     const session = this.sessions.current(st.insured);
     const pending = this.writes.pending();
-    let pro: CounterStatus['professional'] = { present: st.professional !== null, unlocked: false, pharmacy: null };
-    if (st.professional !== null) {
-      try {
-        const p = this.station.professional();
-        pro = {
-          present: true,
-          unlocked: p.unlocked,
-          pharmacy: this.pharmacy && this.pharmacy.insertion === p.insertion ? this.pharmacy.identity : null,
-        };
-      } catch {
-        pro = { present: false, unlocked: false, pharmacy: null };
-      }
-    }
     let sync: Backlog | null = null;
     try {
       sync = this.journal.backlog();
@@ -215,7 +203,7 @@ export class CounterService {
         pendingWrites: session ? pending.filter((w) => w.cardSerial === session.holder.cardSerial).map((w) => w.invoiceNumber) : [],
         rights: session?.rights ?? null,
       },
-      professional: pro,
+      professional: this.professional.status(st.professional),
       pendingWrites: pending.map(pendingSummary),
       sync,
       demo: this.station.demoHints ?? null,
@@ -265,7 +253,7 @@ export class CounterService {
       this.sessions.publish(s, 'verified');
       try {
         await this.reading.firstScreen(card, s);
-        s.rights = await this.onlineRights.update(card, s, this.cardRead(s), async () => (await this.readyProfessional()).signer);
+        s.rights = await this.onlineRights.update(card, s, this.cardRead(s), async () => (await this.professional.ready()).signer);
         await this.reading.toHorizon(card, s);
       } catch (err) {
         // The session stays without data, and the page asks for the PIN again.
@@ -274,7 +262,7 @@ export class CounterService {
         throw err;
       }
       this.log.info({ card: maskId(s.holder.cardSerial), dispensations: s.read!.history.records.length }, 'PIN verified; card read');
-      const recovery = await this.recordWriter.recover(card, s, () => this.readyProfessional());
+      const recovery = await this.recordWriter.recover(card, s, () => this.professional.ready());
       this.warmUp(s);
       return { result: 'ok', card: this.view(s), recovery, rights: s.rights };
     });
@@ -299,7 +287,7 @@ export class CounterService {
         if (card.insertion !== s.insertion) return;
         try {
           await this.reading.prescriptions(card, s);
-          const pro = this.unlockedProfessional();
+          const pro = this.professional.unlocked();
           if (pro) await authenticateOnce(card, pro, s);
         } catch (err) {
           this.sessions.failed(s, err);
@@ -307,16 +295,6 @@ export class CounterService {
         }
       })
       .catch(() => undefined);
-  }
-
-  /** The professional card if it is in its reader and unlocked, else null. */
-  private unlockedProfessional(): ProfessionalCardPort | null {
-    try {
-      const pro = this.station.professional();
-      return pro.unlocked ? pro : null;
-    } catch {
-      return null;
-    }
   }
 
   /**
@@ -365,7 +343,7 @@ export class CounterService {
       const s = this.sessions.requireVerified();
       const card = this.station.insured();
       if (card.insertion !== s.insertion) throw new CardGoneError();
-      s.rights = await this.onlineRights.update(card, s, this.cardRead(s), async () => (await this.readyProfessional()).signer);
+      s.rights = await this.onlineRights.update(card, s, this.cardRead(s), async () => (await this.professional.ready()).signer);
       return s.rights;
     });
   }
@@ -379,33 +357,7 @@ export class CounterService {
   // ------------------------------------------------------------------ professional card
 
   verifyProfessionalPin(pin: string): Promise<{ result: 'ok'; pharmacy: PharmacyIdentity } | { result: 'wrong-pin'; retriesLeft: number }> {
-    return this.mutex.run(async () => {
-      const pro = this.station.professional();
-      const r = await pro.verifyPin(pin);
-      if (r.kind === 'wrongPin') {
-        if (r.retriesLeft === 0) throw new PinBlockedError('professional');
-        return { result: 'wrong-pin', retriesLeft: r.retriesLeft };
-      }
-      if (r.kind === 'blocked') throw new PinBlockedError('professional');
-      const identity = await this.identityOf(pro);
-      this.log.info({ pharmacy: identity.pharmacyId }, 'professional card unlocked');
-      return { result: 'ok', pharmacy: identity };
-    });
-  }
-
-  private async identityOf(pro: ProfessionalCardPort): Promise<PharmacyIdentity> {
-    if (this.pharmacy && this.pharmacy.insertion === pro.insertion) return this.pharmacy.identity;
-    const identity = await pro.identity();
-    this.pharmacy = { insertion: pro.insertion, identity };
-    return identity;
-  }
-
-  /** The professional card, unlocked, and its signer: what checkout, recovery and cancel need. */
-  private async readyProfessional(): Promise<{ pro: ProfessionalCardPort; signer: Signer; identity: PharmacyIdentity }> {
-    const pro = this.station.professional();
-    if (!pro.unlocked) throw new PinRequiredError('professional');
-    const identity = await this.identityOf(pro);
-    return { pro, signer: await pro.signer(), identity };
+    return this.mutex.run(() => this.professional.verifyPin(pin));
   }
 
   /**
@@ -417,7 +369,7 @@ export class CounterService {
     return this.mutex.run(async () => {
       let signer: Signer;
       try {
-        signer = (await this.readyProfessional()).signer;
+        signer = (await this.professional.ready()).signer;
       } catch {
         return undefined;
       }
@@ -431,7 +383,7 @@ export class CounterService {
    * say what to do.
    */
   signWithProfessional<T>(fn: (signer: Signer) => Promise<T>): Promise<T> {
-    return this.mutex.run(async () => fn((await this.readyProfessional()).signer));
+    return this.mutex.run(async () => fn((await this.professional.ready()).signer));
   }
 
   /** The counter's blacklist on a card and a day (false without one): what the fund will apply. */
@@ -443,7 +395,7 @@ export class CounterService {
   async refreshProfessional(): Promise<void> {
     try {
       await this.mutex.run(async () => {
-        await this.identityOf(this.station.professional());
+        await this.professional.identityOf(this.station.professional());
       });
     } catch {
       // No professional card: the status says so.
@@ -511,7 +463,7 @@ export class CounterService {
         throw err;
       }
       this.repairRecent();
-      const { pro, signer } = await this.readyProfessional();
+      const { pro, signer } = await this.professional.ready();
       const priced = this.price(request, s);
       const q = priced.quote;
       if (request.expect) {
@@ -585,7 +537,7 @@ export class CounterService {
       }
       const card = this.station.insured();
       if (card.insertion !== s.insertion) throw new CardGoneError();
-      const { pro } = await this.readyProfessional();
+      const { pro } = await this.professional.ready();
       return this.recordWriter.write(card, pro, s, w, true);
     });
   }
@@ -606,7 +558,7 @@ export class CounterService {
       if (existing !== null) {
         creditNote = existing;
       } else {
-        const { signer } = await this.readyProfessional();
+        const { signer } = await this.professional.ready();
         // The credit note and the cancelled state commit together.
         const cn = await this.journal.creditNote(
           invoiceNumber,
@@ -637,7 +589,7 @@ export class CounterService {
   }
 
   pharmacyIdentity(): PharmacyIdentity | null {
-    return this.pharmacy?.identity ?? null;
+    return this.professional.identity();
   }
 
   rejected(): RejectedInvoice[] {
