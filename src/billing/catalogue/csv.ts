@@ -2,7 +2,8 @@
  * A strict RFC 4180 CSV reader. Hand-written so that every problem can be reported by line and
  * column, and so that a bad record does not hide the ones after it.
  *
- * What it accepts: fields separated by `,`; records ended by CRLF or LF (the last one may have no
+ * What it accepts: fields separated by `,` (or another one-character delimiter, e.g. the `;` of
+ * spreadsheets and bank exports in locales whose decimal separator is the comma); records ended by CRLF or LF (the last one may have no
  * line end); a field wholly enclosed in `"` may contain `,`, line breaks and `""` (one quote).
  * A UTF-8 byte-order mark at the start is ignored, and so are empty lines.
  * What it refuses (RFC 4180 §2.5–2.7): a `"` inside an unquoted field, text after a closing quote,
@@ -29,11 +30,16 @@ export interface CsvResult {
 }
 
 const QUOTE = 0x22;
-const COMMA = 0x2c;
 const LF = 0x0a;
 const CR = 0x0d;
 
-export function parseCsv(input: string): CsvResult {
+export interface CsvOptions {
+  /** The field delimiter, one character other than a quote or a line end; `,` by default. */
+  delimiter?: ',' | ';' | '\t';
+}
+
+export function parseCsv(input: string, options: CsvOptions = {}): CsvResult {
+  const DELIMITER = (options.delimiter ?? ',').charCodeAt(0);
   const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
   const n = text.length;
   const records: CsvRecord[] = [];
@@ -98,7 +104,7 @@ export function parseCsv(input: string): CsvResult {
         value = out;
         i = j;
         const next = i < n ? text.charCodeAt(i) : -1;
-        if (next !== -1 && next !== COMMA && next !== LF && !(next === CR && text.charCodeAt(i + 1) === LF)) {
+        if (next !== -1 && next !== DELIMITER && next !== LF && !(next === CR && text.charCodeAt(i + 1) === LF)) {
           errors.push({ line, column, message: 'unexpected text after a closing quote' });
           i = skipLine(i);
           continue recordLoop;
@@ -108,7 +114,7 @@ export function parseCsv(input: string): CsvResult {
         for (;;) {
           if (j >= n) break;
           const c = text.charCodeAt(j);
-          if (c === COMMA || c === LF) break;
+          if (c === DELIMITER || c === LF) break;
           if (c === CR) {
             if (text.charCodeAt(j + 1) === LF) break;
             errors.push({ line, column, message: 'carriage return without a line feed' });
@@ -126,10 +132,10 @@ export function parseCsv(input: string): CsvResult {
         i = j;
       }
       fields.push(value);
-      // After a field: a comma (another field follows), a line end, or the end of the text.
+      // After a field: the delimiter (another field follows), a line end, or the end of the text.
       if (i >= n) break;
       const c = text.charCodeAt(i);
-      if (c === COMMA) {
+      if (c === DELIMITER) {
         i++;
         continue;
       }

@@ -12,7 +12,7 @@ import { correctedDraft, type CorrectionInput } from './corrections';
 import { RefillQueries, type DciConsumption, type Refill } from './refills';
 import { RegisterQueries, type RegisterEntry } from './register';
 import { Rejects, type RejectRow } from './rejects';
-import { matchStatement, parseStatement, type UnmatchedLine } from './statement';
+import { matchStatement, parseStatement, type StatementDelimiter, type UnmatchedLine } from './statement';
 import { StatisticsQueries, type Period, type Statistics } from './statistics';
 
 /**
@@ -93,7 +93,10 @@ export class BackOffice {
   }
 
   /** A bank statement: the credits that name a batch's transfer are recorded (once), the rest reported. */
-  importStatement(csv: string): { recorded: BankPayment[]; duplicates: BankPaymentInput[]; unmatched: UnmatchedLine[] } {
+  importStatement(
+    csv: string,
+    delimiter?: StatementDelimiter,
+  ): { recorded: BankPayment[]; duplicates: BankPaymentInput[]; unmatched: UnmatchedLine[] } {
     const journal = this.service.journal.syncJournal;
     const references = new Map(
       (
@@ -103,7 +106,7 @@ export class BackOffice {
         }[]
       ).map((r) => [r.transfer_reference, r.batch_id]),
     );
-    const { payments, unmatched } = matchStatement(parseStatement(csv), references);
+    const { payments, unmatched } = matchStatement(parseStatement(csv, { delimiter }), references);
     return { ...journal.recordBankPayments(payments), unmatched };
   }
 

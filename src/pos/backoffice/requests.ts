@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isoDateSchema } from '../../common/calendar-date';
 import { freeText } from '../../common/free-text';
+import { STATEMENT_DELIMITERS } from './statement';
 import { PERIODS } from './statistics';
 
 /**
@@ -94,6 +95,7 @@ export const paymentBody = z.strictObject({
 /** A bank statement, the CSV file's text (the API's 64 KB body limit: a few hundred lines). */
 export const statementBody = z.strictObject({
   csv: z.string({ message: 'expected the statement as CSV text' }).min(1, { message: 'the statement is empty' }),
+  delimiter: z.enum(STATEMENT_DELIMITERS, { message: 'expected "," or ";"' }).optional(),
 });
 
 export const correctBody = z.strictObject({

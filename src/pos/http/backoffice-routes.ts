@@ -199,11 +199,11 @@ export function mountBackofficeRoutes(api: Router, routes: ApiRoutes, office: Ba
         schema: statementBody,
         what: 'bank statement',
         description:
-          'A header row naming the date, amount and label columns (French or English), then one line per bank entry; a line that cannot be read refuses the whole file, 400 naming `csv` and the line.',
+          'A header row naming the date, amount (or credit and debit) and label columns (French or English), then one line per bank entry; fields separated by `,` or `;` (found from the header, or given as `delimiter`). A line that cannot be read refuses the whole file, 400 naming `csv`, the line and the column.',
       },
       responses: { 200: { description: 'what was recorded, already recorded, or matched no batch', schema: statementImportSchema } },
     },
-    ({ body }) => reply(200, backoffice().importStatement(body.csv)),
+    ({ body }) => reply(200, backoffice().importStatement(body.csv, body.delimiter)),
   );
 
   routes.add(

@@ -63,7 +63,7 @@ test.each([
   expect({ status: r.status, field: r.error?.field, message: r.error?.message }).toEqual({
     status: 400,
     field: 'csv',
-    message: expect.stringMatching(/line 3: the amount/),
+    message: expect.stringMatching(/line 3, column 2 \(montant\): the amount/),
   });
   expect(recorded()).toBe(0);
 });
@@ -75,7 +75,10 @@ test.each([
   ['nothing', ''],
 ])('a bad value date (%s) is 400 on csv naming the line', async (_what, date) => {
   const r = await statement(`${HEADER}"${date}",10,VIR\r\n`);
-  expect(r).toMatchObject({ status: 400, error: { field: 'csv', message: expect.stringMatching(/line 2: the value date/) } });
+  expect(r).toMatchObject({
+    status: 400,
+    error: { field: 'csv', message: expect.stringMatching(/line 2, column 1 \(date\): the value date/) },
+  });
 });
 
 test('a file that is not CSV, or has no usable header, is 400 on csv', async () => {
@@ -143,13 +146,45 @@ test('hostile cells come back as text, not recorded; a credit naming no batch is
   expect(recorded()).toBe(0);
 });
 
+test('a ";" statement as French and Algerian banks export it (TEST data): read; a bad cell names its line and column; a bad delimiter names delimiter', async () => {
+  const csv =
+    '\ufeffDate opération;Date valeur;Libellé;Débit;Crédit\r\n' +
+    '01/07/2025;02/07/2025;"VIR RECU; CNAS";;"1 234,56"\r\n' +
+    '03/07/2025;03/07/2025;FRAIS TENUE DE COMPTE;150,00;\r\n';
+  const ok = await rawRequest(counter.url, {
+    method: 'POST',
+    path: '/api/backoffice/payments/statement',
+    headers: { Authorization: `Bearer ${counter.token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ csv, delimiter: ';' }),
+  });
+  if (typeof ok === 'string') throw new Error(ok);
+  expect(ok.status).toBe(200);
+  expect(JSON.parse(ok.text)).toMatchObject({
+    recorded: [],
+    unmatched: [
+      { line: 2, reason: 'no-batch' },
+      { line: 3, reason: 'not-a-credit' },
+    ],
+  });
+  const badCell = await statement(csv.replace('150,00', '150,0,0'));
+  expect(badCell).toMatchObject({
+    status: 400,
+    error: { field: 'csv', message: expect.stringMatching(/line 3, column 4 \(Débit\): the amount/) },
+  });
+  const wrong = await post(JSON.stringify({ csv, delimiter: '\t' }));
+  expect(wrong).toMatchObject({ status: 400, error: { field: 'delimiter' } });
+  const notSplit = await post(JSON.stringify({ csv, delimiter: ',' }));
+  expect(notSplit).toMatchObject({ status: 400, error: { field: 'csv', message: expect.stringMatching(/line 1: no header/) } });
+  expect(recorded()).toBe(0);
+});
+
 test('huge files: over the 64 KB body limit is 413 naming body; thousands of lines under it are read', async () => {
   const big = await statement(HEADER + '2025-06-20,10,VIR\r\n'.repeat(4000));
   expect({ status: big.status, field: big.error?.field }).toEqual({ status: 413, field: 'body' });
   const many = await statement(HEADER + '2025-06-20,10,V\r\n'.repeat(3000));
   expect(many.status).toBe(200);
   const lateBad = await statement(HEADER + '2025-06-20,10,V\r\n'.repeat(2999) + '2025-06-20,dix,V\r\n');
-  expect(lateBad.error?.message).toMatch(/line 3001: the amount/);
+  expect(lateBad.error?.message).toMatch(/line 3001, column 2 \(montant\): the amount "dix"/);
   expect(recorded()).toBe(0);
 });
 

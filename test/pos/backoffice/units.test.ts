@@ -55,11 +55,77 @@ test('a bank statement: columns found by name, French dates and amounts; credits
 test('a statement that cannot be read is refused whole, naming the line', () => {
   expect(thrown(() => parseStatement('date,montant\n2025-01-01,1'))).toMatchObject({ code: 'invalid-input', field: 'csv' });
   expect(thrown(() => parseStatement('date,montant,libellé\n2025-02-30,1,x'))).toMatchObject({
-    message: expect.stringMatching(/line 2: the value date/),
+    message: expect.stringMatching(/line 2, column 1 \(date\): the value date/),
   });
   expect(thrown(() => parseStatement('date,montant,libellé\n2025-02-01,douze,x'))).toMatchObject({
-    message: expect.stringMatching(/line 2: the amount/),
+    message: expect.stringMatching(/line 2, column 2 \(montant\): the amount/),
   });
+});
+
+// TEST data: statements laid out as French and Algerian banks export them (the names, accounts
+// and amounts are made up).
+const REFS = new Map([
+  ['CHIFA-DZ16-PH-00001-B1', 1],
+  ['CHIFA-DZ16-PH-00001-B12', 12],
+]);
+
+test('a ";" statement with decimal commas, a byte-order mark, CRLF, quoted cells, lines above the header, debit and credit columns', () => {
+  const csv =
+    '\ufeffRelevé de compte TEST;;;;\r\n' +
+    'Compte n° 00799999 0000000000 00 (TEST);;;;\r\n' +
+    'Date opération;Date valeur;Libellé;Débit (DZD);Crédit (DZD)\r\n' +
+    '01/07/2025;02/07/2025;"VIR RECU CNAS; CHIFA-DZ16-PH-00001-B12";;"1 234,56"\r\n' +
+    '03/07/2025;03/07/2025;FRAIS TENUE DE COMPTE;150,00;\r\n' +
+    '04/07/2025;04/07/2025;VIR CHIFA-DZ16-PH-00001-B1;;10 000,00\r\n';
+  const lines = parseStatement(csv);
+  expect(lines.map((l) => [l.line, l.valueDate, l.amount, l.text])).toEqual([
+    [4, '2025-07-02', 123456, 'VIR RECU CNAS; CHIFA-DZ16-PH-00001-B12'],
+    [5, '2025-07-03', -15000, 'FRAIS TENUE DE COMPTE'],
+    [6, '2025-07-04', 1000000, 'VIR CHIFA-DZ16-PH-00001-B1'],
+  ]);
+  const m = matchStatement(lines, REFS);
+  expect(m.payments.map((p) => [p.batchId, p.amount])).toEqual([
+    [12, 123456],
+    [1, 1000000],
+  ]);
+  expect(m.unmatched).toEqual([{ line: 5, reason: 'not-a-credit', text: 'FRAIS TENUE DE COMPTE' }]);
+});
+
+test('a ";" statement with one signed amount column and LF line ends; the delimiter given explicitly', () => {
+  const csv = 'DATE;LIBELLE;MONTANT\n2025-07-02;VIR CHIFA-DZ16-PH-00001-B1;1234,5\n2025-07-03;AGIOS;-12,30\n';
+  for (const delimiter of [undefined, ';'] as const)
+    expect(parseStatement(csv, { delimiter }).map((l) => l.amount)).toEqual([123450, -1230]);
+  // The wrong one given explicitly: no header is found, and the message says which separator was tried.
+  expect(thrown(() => parseStatement(csv, { delimiter: ',' }))).toMatchObject({
+    field: 'csv',
+    message: expect.stringMatching(/line 1: no header .* separated by ","/),
+  });
+});
+
+test('a statement that cannot be read names the line and the column', () => {
+  const header = 'Date;Libellé;Débit;Crédit\r\n';
+  expect(thrown(() => parseStatement(header + '02/07/2025;VIR;;12.34.56\r\n'))).toMatchObject({
+    field: 'csv',
+    message: expect.stringMatching(/line 2, column 4 \(Crédit\): the amount "12.34.56"/),
+  });
+  expect(thrown(() => parseStatement(header + '02/07/2025;VIR;;\r\n'))).toMatchObject({
+    message: expect.stringMatching(/line 2, column 4 \(Crédit\): neither a credit nor a debit/),
+  });
+  expect(thrown(() => parseStatement(header + '02/07/2025;VIR;5;7\r\n'))).toMatchObject({
+    message: expect.stringMatching(/line 2: both a debit and a credit/),
+  });
+  expect(thrown(() => parseStatement(header + '2/7/2025;VIR;;7\r\n'))).toMatchObject({
+    message: expect.stringMatching(/line 2, column 1 \(Date\): the value date "2\/7\/2025"/),
+  });
+  expect(thrown(() => parseStatement(header + '02/07/2025;"VIR;;7\r\n'))).toMatchObject({
+    message: expect.stringMatching(/line 2, column 2: quoted field is never closed/),
+  });
+  // A decimal comma unquoted in a "," file is two cells: refused, never read as 12 dinars.
+  expect(thrown(() => parseStatement('date,montant,libellé\n2025-07-02,12,50,VIR\n'))).toMatchObject({
+    message: expect.stringMatching(/line 2: 4 cells where the header has 3 \(an amount with a decimal comma must be quoted/),
+  });
+  // A trailing separator on every line is not an extra cell.
+  expect(parseStatement('date;montant;libellé;\n2025-07-02;12,50;VIR;\n').map((l) => l.amount)).toEqual([1250]);
 });
 
 test('CSV: quoted when needed, formulas defused, numbers as numbers, a byte-order mark', () => {
