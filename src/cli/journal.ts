@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { ChifaError } from '../common/errors';
 import { capLines, clip, quoteClipped } from '../common/display';
 import { maskId } from '../common/log';
+import { CatalogueStore } from '../billing/catalogue/store';
 import { formatDa } from '../billing/money';
 import { resolveDataDir } from '../common/paths';
 import { Journal, type JournalOptions } from '../sync/journal/journal';
@@ -110,7 +111,8 @@ export function register(program: Command): void {
     .action((opts: { data?: string; json?: boolean }) => {
       const file = journalFile(opts.data);
       if (!fs.existsSync(file)) return fail('verify', noJournal(file));
-      const r = verifyJournal(file);
+      // The catalogue beside the journal says which products are controlled: their register entries are then checked line by line.
+      const r = verifyJournal(file, { controlled: CatalogueStore.controlledCodes(path.dirname(file)) });
       if (opts.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
       else if (r.ok) {
         process.stdout.write(

@@ -262,7 +262,28 @@ describe("the psychotropics register edited behind the journal's back", () => {
     const data = tampered('deleted', 'DROP TRIGGER psychotropic_register_no_delete; DELETE FROM psychotropic_register WHERE seq = 2');
     expect(problems(data)).toEqual([
       'trigger-missing: immutability trigger psychotropic_register_no_delete is missing',
+      'register-mismatch: invoice 2 (counterfoil "SOUCHE-CARD-B"): no register entry (deleted)',
       'register-mismatch: register entry 3: entry 2 is missing (deleted)',
+    ]);
+  });
+
+  test('the very last entry deleted: its invoice carries a counterfoil serial and has no entry', () => {
+    const data = tampered('last', 'DROP TRIGGER psychotropic_register_no_delete; DELETE FROM psychotropic_register WHERE seq = 3');
+    expect(problems(data)).toEqual([
+      'trigger-missing: immutability trigger psychotropic_register_no_delete is missing',
+      'register-mismatch: invoice 3 (counterfoil "SOUCHE-CARD-C"): no register entry (deleted)',
+    ]);
+  });
+
+  test("with the catalogue's controlled products, every controlled line of an invoice with a counterfoil serial needs its entry", () => {
+    expect(verifyJournal(intact, { controlled: new Set(['N02AX02-01']) })).toMatchObject({ ok: true, problems: [] });
+    // Were metformin (line 1 of invoice 1) controlled too, its entry would be missing.
+    expect(verifyJournal(intact, { controlled: new Set(['N02AX02-01', 'A10BA02-01']) }).problems).toEqual([
+      {
+        code: 'register-mismatch',
+        number: 1,
+        message: 'invoice 1 (counterfoil "SOUCHE-CARD-A"): no register entry for line 1 (A10BA02-01, a controlled product) (deleted)',
+      },
     ]);
   });
 
@@ -306,6 +327,10 @@ describe("the psychotropics register edited behind the journal's back", () => {
     expect(broken.stdout).toContain('- trigger-missing: immutability trigger psychotropic_register_no_update is missing');
     expect(broken.stdout).toContain('- register-mismatch: register entry 2: quantity 3, but invoice 2 says 1');
     expect(broken.stdout).toContain('Nothing was changed.');
+    const last = tampered('cli-last', 'DROP TRIGGER psychotropic_register_no_delete; DELETE FROM psychotropic_register WHERE seq = 3');
+    const gone = await chifa(['journal', 'verify', '--data', last], dir);
+    expect(gone.code).toBe(1);
+    expect(gone.stdout).toContain('- register-mismatch: invoice 3 (counterfoil "SOUCHE-CARD-C"): no register entry (deleted)');
   });
 });
 

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import type { Statement } from 'better-sqlite3';
+import Database, { type Statement } from 'better-sqlite3';
 import { openDatabase, type Db } from '../../common/db';
 import { BillingError } from '../errors';
 import { databasePath, defaultCatalogueCsv } from '../../common/paths';
@@ -117,6 +117,24 @@ export class CatalogueStore {
     const store = new CatalogueStore(openDatabase(databasePath(dataDir)));
     if (options.seed !== false) store.seedIfEmpty();
     return store;
+  }
+
+  /**
+   * The codes of the products listed in a controlled table, read from `DATA_DIR/chifa.sqlite`
+   * without changing it (no seeding, no migration: for `chifa journal verify`); undefined when
+   * there is no catalogue there, or one from before the controlled column.
+   */
+  static controlledCodes(dataDir: string): ReadonlySet<string> | undefined {
+    const file = databasePath(dataDir);
+    if (!fs.existsSync(file)) return undefined;
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      const columns = db.prepare("SELECT name FROM pragma_table_info('catalogue_product')").pluck().all() as string[];
+      if (!columns.includes('controlled')) return undefined;
+      return new Set(db.prepare('SELECT code FROM catalogue_product WHERE controlled IS NOT NULL').pluck().all() as string[]);
+    } finally {
+      db.close();
+    }
   }
 
   /** The product with this code, or undefined. */

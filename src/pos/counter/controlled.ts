@@ -24,9 +24,16 @@ export function controlledLines(codes: readonly string[], lookup: (code: string)
 
 /**
  * Refuses a basket with a controlled product and no counterfoil serial (400 naming `counterfoil`),
- * before anything is signed.
+ * before anything is signed; and a serial with no controlled product: the register's entries are
+ * written exactly for the invoices that carry one, which is how `journal verify` sees an entry
+ * deleted (src/sync/journal/register.ts).
  */
 export function requireCounterfoil(controlled: ReadonlyMap<number, Product>, counterfoil: string | undefined): void {
+  if (controlled.size === 0 && counterfoil !== undefined)
+    throw new InvalidInputError(
+      [{ field: 'counterfoil', message: 'no product of a controlled table in the basket: leave the counterfoil serial out' }],
+      'checkout request',
+    );
   if (controlled.size === 0 || counterfoil !== undefined) return;
   const p = [...controlled.values()][0]!;
   throw new InvalidInputError(

@@ -84,10 +84,18 @@ export function writeRegisterEntries(db: Database.Database, invoice: AppendedInv
  * invoice of kind `invoice`, the same day, card and rank, the same counterfoil serial
  * (`prescription.counterfoil`), and at its line the same product and quantity. The triggers keep
  * the register from being changed; this finds it changed anyway (triggers dropped, file edited):
- * an entry edited, deleted (a gap in the entries' numbers; all but the very last one), or added
- * for an older invoice.
+ * an entry edited, deleted (a gap in the entries' numbers), or added for an older invoice.
+ *
+ * And the other way round, so that no deletion goes unseen (the very last entry deleted leaves no
+ * gap): the counter writes entries exactly when an invoice carries a counterfoil serial, one per
+ * line of a controlled product. So every invoice of kind `invoice` with a counterfoil serial must
+ * have entries; and when the catalogue's controlled products are known (`controlled`), an entry
+ * for each of its lines of such a product.
  */
-export function registerProblems(db: Database.Database): { seq: number; number: number; message: string }[] {
+export function registerProblems(
+  db: Database.Database,
+  controlled?: ReadonlySet<string>,
+): { seq: number; number: number; message: string }[] {
   const out: { seq: number; number: number; message: string }[] = [];
   const invoice = db.prepare('SELECT kind, jws FROM invoices WHERE number = ?');
   const entries = db
@@ -142,6 +150,33 @@ export function registerProblems(db: Database.Database): { seq: number; number: 
     ];
     const diff = checks.find(([, a, b]) => a !== b);
     if (diff) bad(`${diff[0]} ${JSON.stringify(diff[1])}, but invoice ${e.invoice_number} says ${JSON.stringify(diff[2])}`);
+  }
+  const written = new Map<number, Set<number>>();
+  for (const e of entries) written.set(e.invoice_number, (written.get(e.invoice_number) ?? new Set()).add(e.line));
+  const last = entries.at(-1)?.seq ?? 0;
+  for (const r of db.prepare("SELECT number, jws FROM invoices WHERE kind = 'invoice' ORDER BY number").iterate() as IterableIterator<{
+    number: number;
+    jws: string;
+  }>) {
+    let d: InvoiceDocument;
+    try {
+      d = parseCompact(r.jws).payload as InvoiceDocument;
+    } catch {
+      continue; // the invoice's own check reports it
+    }
+    const counterfoil = d.prescription?.counterfoil;
+    if (counterfoil === undefined) continue;
+    const lines = written.get(r.number);
+    const missing = (what: string) =>
+      out.push({
+        seq: last,
+        number: r.number,
+        message: `invoice ${r.number} (counterfoil ${JSON.stringify(counterfoil)}): ${what} (deleted)`,
+      });
+    if (!lines) missing('no register entry');
+    else if (controlled)
+      for (const [i, l] of d.lines.entries())
+        if (controlled.has(l.code) && !lines.has(i)) missing(`no register entry for line ${i} (${l.code}, a controlled product)`);
   }
   return out;
 }

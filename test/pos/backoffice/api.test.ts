@@ -29,6 +29,14 @@ test('a controlled product without the counterfoil serial is refused, naming the
   expect(r.status).toBe(400);
   expect(r.json.error).toMatchObject({ code: 'invalid-input', field: 'counterfoil' });
   expect(r.json.error.message).toMatch(/controlled table III/);
+  // And a serial with no controlled product: the register's entries go with the invoices that carry one.
+  const r2 = await bed.api('POST', '/checkout', { beneficiary: 1, lines: [line('A10BA02-01', 1, 30)], counterfoil: 'SOUCHE-1' });
+  expect(r2.status).toBe(400);
+  expect(r2.json.error).toMatchObject({
+    code: 'invalid-input',
+    field: 'counterfoil',
+    message: expect.stringMatching(/no product of a controlled table/),
+  });
   expect((await bed.api('GET', '/sync/backlog')).json.invoices).toBe(before);
 });
 

@@ -25,7 +25,8 @@ function newRequestId() {
 export async function checkout() {
   if (!state.quote || state.busy || !state.lines.length) return;
   // A product of a controlled table is dispensed on a counterfoil prescription only.
-  if (controlledLine() && !state.counterfoil) {
+  const controlled = controlledLine() !== undefined;
+  if (controlled && !state.counterfoil) {
     notify('warn', () => t('checkout.counterfoilMissing'));
     document.getElementById('counterfoil-input')?.focus();
     return;
@@ -44,8 +45,9 @@ export async function checkout() {
         ...basketBody(),
         expect: { total: q.total, fund: q.fund, patient: q.patient },
         requestId: newRequestId(),
-        ...(state.counterfoil ? { counterfoil: state.counterfoil } : {}),
-        ...(state.counterfoil && state.prescriber ? { prescriber: state.prescriber } : {}),
+        // Only with a controlled product (a serial typed for one since removed is not sent: the server refuses it).
+        ...(state.counterfoil && controlled ? { counterfoil: state.counterfoil } : {}),
+        ...(state.counterfoil && controlled && state.prescriber ? { prescriber: state.prescriber } : {}),
       })
     );
     const n = r.invoice.number;
