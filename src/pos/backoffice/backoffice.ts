@@ -136,9 +136,13 @@ export class BackOffice {
     const rejected = inv.ack?.status === 'rejected';
     const draft = correctedDraft(doc, this.service.rules, this.service.blacklistedOn(doc.beneficiary.cardSerial, doc.date), input);
     const reason = input.reason ?? (rejected ? `rejected by the fund (${inv.ack?.code ?? 'no code'})` : 'corrected before sending (audit)');
-    const out = await this.service.signWithProfessional((signer) =>
-      this.service.journal.correct(number, draft, reason, signer, { beforeSending: !rejected }),
-    );
+    const out = await this.service
+      .signWithProfessional((signer) => this.service.journal.correct(number, draft, reason, signer, { beforeSending: !rejected }))
+      .catch((err: unknown) => {
+        // The journal names its own field (`references.number`); the client gave the invoice as `number`.
+        if (err instanceof JournalError && err.field === 'references.number') throw new JournalError(err.code, err.message, 'number');
+        throw err;
+      });
     return { number: out.number, references: number, batchId: out.batchId, totals: out.document.totals, beforeSending: !rejected };
   }
 
