@@ -345,6 +345,26 @@ test('a correction before sending: only for an invoice of the open batch', async
   await expect(j.correct(3, sampleDraft(3), 'x', { beforeSending: true })).rejects.toMatchObject({ code: 'already-corrected' });
 });
 
+test('two corrections of one invoice queued together: the journal signs one, refuses the other at commit', async () => {
+  const j = onCleanup(Journal.open(path.join(tmpDir(), 'journal.sqlite'), { signer: signer(1) }));
+  await j.appendMany([sampleDraft(1), sampleDraft(2)]);
+  // Both pass the check before queueing (neither is written yet); the commit sees the first.
+  const both = await Promise.allSettled([
+    j.correct(2, sampleDraft(2), 'a', { beforeSending: true }),
+    j.correct(2, sampleDraft(2), 'b', { beforeSending: true }),
+  ]);
+  expect(both.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+  expect((both[1] as PromiseRejectedResult).reason).toMatchObject({
+    code: 'already-corrected',
+    message: 'invoice 2 was already corrected by invoice 3',
+  });
+  expect(j.db.prepare("SELECT number, ref_number FROM invoices WHERE kind = 'corrected-invoice'").all()).toEqual([
+    { number: 3, ref_number: 2 },
+  ]);
+  expect(j.tip().number).toBe(3);
+  expect(verifyJournal(j.file)).toMatchObject({ ok: true });
+});
+
 test('a journal of schema 3 gains the back-office tables on open, its summaries computed from its invoices', async () => {
   const file = path.join(tmpDir(), 'journal.sqlite');
   const j = Journal.open(file, { signer: signer(1), batch: { maxCount: 3 } });

@@ -211,6 +211,7 @@ export class AppendQueue {
       try {
         const draft = checkDraft(p.draft);
         if (draft.references !== undefined) this.checkReference(draft.references, ready);
+        if (p.kind === 'corrected-invoice' && draft.references) this.checkNotCorrected(draft.references.number, ready);
         const doc: InvoiceDocument = { ...draft, v: 1, kind: p.kind, pharmacyId, number: number + 1, prev, issuedAt };
         const jws = await signCompact(doc, 'chifa-invoice+jws', signer);
         number += 1;
@@ -263,6 +264,18 @@ export class AppendQueue {
     }
     for (const r of ready) r.p.resolve(r.out);
     if (sealed.length > 0) await this.batches.signPendingManifests().catch(() => undefined);
+  }
+
+  /**
+   * At commit, again: `correct` checked before queueing, but two corrections of one invoice queued
+   * together (or one queued while another was committing) would both have passed. One only.
+   */
+  private checkNotCorrected(number: number, ready: { out: AppendedInvoice }[]): void {
+    const by =
+      this.queries.referencing(number, 'corrected-invoice') ??
+      ready.find((r) => r.out.document.kind === 'corrected-invoice' && r.out.document.references?.number === number)?.out.number;
+    if (by !== undefined)
+      throw new JournalError('already-corrected', `invoice ${number} was already corrected by invoice ${by}`, 'references.number');
   }
 
   private checkReference(ref: { number: number; hash: string }, ready: { out: AppendedInvoice }[]): void {
