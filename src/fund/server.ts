@@ -28,7 +28,7 @@ import { errorBody, handleBatch, PharmacyLocks, type BatchDeps } from './batch';
 import { DownlinkFiles } from './downlink';
 import { RightsRegistry } from './rights';
 import { FaultInjector, NO_FAULTS, type FaultSpec } from './faults';
-import { FundStore } from './store';
+import { FundStore, type BatchRowDb } from './store';
 import { TrustStore } from '../sync/trust';
 import { VerifyPool } from './verify-pool';
 
@@ -212,6 +212,17 @@ export class FundServer {
         .json(errorBody('FORBIDDEN', `authenticated as ${pharmacyOf(res)}: the fund answers only about that pharmacy`, 'pharmacyId'));
       return false;
     };
+    /** The pharmacy's batch the path names, or undefined with the 400 or 404 already sent. */
+    const batchOf = (req: Request, res: Response): BatchRowDb | undefined => {
+      const batchId = positiveInteger(String(req.params.batchId));
+      if (batchId === undefined) {
+        res.status(400).json(errorBody('BAD_REQUEST', 'batchId: expected a batch number (a whole number ≥ 1, in decimal)', 'batchId'));
+        return undefined;
+      }
+      const row = this.store.batchById(String(req.params.pharmacyId), batchId);
+      if (!row) res.status(404).json(errorBody('UNKNOWN_BATCH', `no batch ${batchId} of ${pharmacyOf(res)}`, 'batchId'));
+      return row;
+    };
 
     /** 415 unless the body is uncompressed UTF-8 JSON: its digest (the token's) is over the bytes sent. */
     const jsonBody = (req: Request, res: Response, next: NextFunction): void => {
@@ -284,35 +295,19 @@ export class FundServer {
 
     app.get(paths.add('/v1/batches/:pharmacyId/:batchId'), async (req: Request, res: Response) => {
       if (!own(req, res)) return;
-      const batchId = positiveInteger(String(req.params.batchId));
-      if (batchId === undefined) {
-        res.status(400).json(errorBody('BAD_REQUEST', 'batchId: expected a batch number (a whole number ≥ 1, in decimal)', 'batchId'));
-        return;
-      }
-      const row = this.store.batchById(String(req.params.pharmacyId), batchId);
-      if (!row) {
-        res.status(404).json(errorBody('UNKNOWN_BATCH', `no batch ${batchId} of ${pharmacyOf(res)}`, 'batchId'));
-        return;
-      }
+      const row = batchOf(req, res);
+      if (!row) return;
       res.json(await answers.answer(this.store.ack(row, now(), settleAfterMs), 'chifa-ack+jws'));
     });
 
     // What the fund transferred for a settled batch, and what it kept back invoice by invoice.
     app.get(paths.add('/v1/batches/:pharmacyId/:batchId/payment'), async (req: Request, res: Response) => {
       if (!own(req, res)) return;
-      const batchId = positiveInteger(String(req.params.batchId));
-      if (batchId === undefined) {
-        res.status(400).json(errorBody('BAD_REQUEST', 'batchId: expected a batch number (a whole number ≥ 1, in decimal)', 'batchId'));
-        return;
-      }
-      const row = this.store.batchById(String(req.params.pharmacyId), batchId);
-      if (!row) {
-        res.status(404).json(errorBody('UNKNOWN_BATCH', `no batch ${batchId} of ${pharmacyOf(res)}`, 'batchId'));
-        return;
-      }
+      const row = batchOf(req, res);
+      if (!row) return;
       const notice = this.store.paymentNotice(row, now(), settleAfterMs);
       if (!notice) {
-        res.status(409).json(errorBody('NOT_SETTLED', `batch ${batchId} is not paid yet`, 'batchId'));
+        res.status(409).json(errorBody('NOT_SETTLED', `batch ${row.batch_id} is not paid yet`, 'batchId'));
         return;
       }
       res.json(await answers.answer(notice, 'chifa-payment+jws'));

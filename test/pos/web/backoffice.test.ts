@@ -2,6 +2,7 @@
 // page.evaluate callbacks run in the browser: they see the DOM.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { watchPage } from '../../support/page-problems';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { formatMoney } from '../../../src/common/format';
 import { packageRoot } from '../../../src/common/paths';
@@ -46,18 +47,7 @@ maybe('back office in Chromium', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, locale: 'fr-FR', acceptDownloads: true });
     page = await context.newPage();
-    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`);
-    });
-    page.on('requestfailed', (r) => {
-      // The counter page's event stream never ends: leaving the page for the back office cuts it.
-      if (new URL(r.url()).pathname === '/api/events' && r.failure()?.errorText === 'net::ERR_ABORTED') return;
-      problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`);
-    });
-    page.on('response', (r) => {
-      if (r.status() >= 400 && !new URL(r.url()).pathname.startsWith('/api/')) problems.push(`${r.status()} ${r.url()}`);
-    });
+    watchPage(page, problems);
     page.on('dialog', (d) => {
       if (d.type() === 'prompt') void d.accept(prompts.shift() ?? d.defaultValue());
       else void d.accept();

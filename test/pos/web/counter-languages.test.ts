@@ -2,6 +2,7 @@
 // page.evaluate callbacks run in the browser: they see the DOM.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { watchPage } from '../../support/page-problems';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { buildElementString, checkDigit } from '../../../src/common/gs1';
 import { packageRoot } from '../../../src/common/paths';
@@ -74,19 +75,7 @@ maybe('counter page: languages, barcodes, keyboard', () => {
     const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, locale: options.locale ?? 'fr-FR' });
     contexts.push(context);
     const page = await context.newPage();
-    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`);
-    });
-    page.on('requestfailed', (r) => {
-      // The event stream never ends: leaving or reloading the page cuts it, as it should.
-      if (new URL(r.url()).pathname === '/api/events' && r.failure()?.errorText === 'net::ERR_ABORTED') return;
-      problems.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`);
-    });
-    page.on('response', (r) => {
-      // The API's own 4xx answers are part of the flows under test; a missing file is not.
-      if (r.status() >= 400 && !new URL(r.url()).pathname.startsWith('/api/')) problems.push(`${r.status()} ${r.url()}`);
-    });
+    watchPage(page, problems);
     await page.goto(`${counter.url}/${query}#token=${encodeURIComponent(counter.token)}`);
     return page;
   }

@@ -76,3 +76,10 @@ test.each(['index.html', 'backoffice.html'])('every message %s names is in the c
   const between = [...body.matchAll(/>([^<]+)</g)].map((m) => m[1]!.trim()).filter((s) => s !== '');
   expect(between.filter((s) => !/^(\?|▭|—|F\d|Alt\+[A-Z])$/.test(s))).toEqual([]);
 });
+
+test("every message the pages' shared header and token screen name (js/page-shell.js) is in the catalogue", () => {
+  const js = fs.readFileSync(path.join(__dirname, '../../../src/pos/web/js/page-shell.js'), 'utf8');
+  const keys = [...js.matchAll(/'data-i18n(?:-[a-z-]+)?': '([^']+)'/g)].map((m) => m[1]!);
+  expect(keys).toEqual(expect.arrayContaining(['nav.counter', 'nav.backoffice', 'lang.fr', 'lang.ar', 'token.title', 'token.submit']));
+  for (const k of keys) expect([k, typeof fr[k], typeof ar[k]]).toEqual([k, 'string', 'string']);
+});

@@ -8,14 +8,15 @@
  * Modules by concern: api (the client), events (the counter's live events), i18n (+ i18n/fr,
  * i18n/ar), store (state and events), status (chips, banners, sync), batch-close (the day's batch,
  * signed and sent), card-panel, basket, checkout, receipt, scanner (keyboard-wedge scans), scan
- * (what a scan does), shortcuts. The formatters and the GS1 reader are the server's own modules
+ * (what a scan does), shortcuts; page-shell (the token screen and the language buttons, shared
+ * with the back office). The formatters and the GS1 reader are the server's own modules
  * (src/common/format.js, src/common/gs1.js), served at /assets/ — tsc resolves `../assets/*.js`
  * to them through `rootDirs` (tsconfig.web.json).
  */
-import { $, $input } from './dom.js';
-import { initialLanguage, onLanguageChange, setLanguage } from './i18n.js';
-import { isLang } from '../assets/format.js';
-import { setToken, takeTokenFromFragment, token, whenUnauthorized } from './api.js';
+import { $ } from './dom.js';
+import { onLanguageChange } from './i18n.js';
+import { takeTokenFromFragment, token } from './api.js';
+import { mountShell, showTokenScreen, wireLanguages, wireTokenScreen } from './page-shell.js';
 import { dispatch } from './store.js';
 import { refreshStatus, wireStatus } from './status.js';
 import { connectEvents } from './events.js';
@@ -28,14 +29,10 @@ import { onScan } from './scan.js';
 import { wireShortcuts } from './shortcuts.js';
 import { wireBatchClose } from './batch-close.js';
 
-function showTokenScreen() {
-  $('token-screen').hidden = false;
-  $('app').hidden = true;
-}
-
 function start() {
+  mountShell();
   takeTokenFromFragment();
-  whenUnauthorized(showTokenScreen);
+  wireTokenScreen(connectEvents);
   wireStatus();
   wireCardPanel();
   wireBasket();
@@ -43,23 +40,7 @@ function start() {
   wireShortcuts();
   wireBatchClose();
   onLanguageChange(() => dispatch({ type: 'language' }));
-  setLanguage(initialLanguage());
-  for (const b of document.querySelectorAll('[data-lang]'))
-    b.addEventListener('click', () => {
-      const l = b.getAttribute('data-lang');
-      if (isLang(l)) setLanguage(l, { remember: true });
-    });
-  $('token-form').addEventListener('submit', (e) => {
-    e.preventDefault();
-    const input = $input('token-input');
-    const value = input.value.trim();
-    input.value = '';
-    if (!value) return;
-    setToken(value);
-    $('token-screen').hidden = true;
-    $('app').hidden = false;
-    connectEvents();
-  });
+  wireLanguages();
   $('checkout-btn').addEventListener('click', () => void checkout());
   installScanner((text) => void onScan(text));
   if (!token()) {

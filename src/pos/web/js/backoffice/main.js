@@ -7,10 +7,10 @@
  * here by Chart.js, served by the counter), the psychotropics register, the refill forecast. The
  * section shown is in the address (`#stats`), so a reload or a bookmark comes back to it.
  */
-import { $, $input } from '../dom.js';
-import { api, setToken, takeTokenFromFragment, token, whenUnauthorized } from '../api.js';
-import { date, initialLanguage, onLanguageChange, setLanguage, t } from '../i18n.js';
-import { isLang } from '../../assets/format.js';
+import { $ } from '../dom.js';
+import { api, takeTokenFromFragment, token } from '../api.js';
+import { date, onLanguageChange, t } from '../i18n.js';
+import { mountShell, showTokenScreen, wireLanguages, wireTokenScreen } from '../page-shell.js';
 import { renderNotice } from './notice.js';
 import { printSection } from './export.js';
 import * as bordereaux from './bordereaux.js';
@@ -43,11 +43,6 @@ function show(name) {
   void SECTIONS[section]?.load();
 }
 
-function showTokenScreen() {
-  $('token-screen').hidden = false;
-  $('app').hidden = true;
-}
-
 /** The counter's day (GET /api/status), shown in the top bar and given to the sections. */
 async function loadToday() {
   try {
@@ -62,34 +57,19 @@ async function loadToday() {
 
 async function start() {
   // The fragment's token, unless the fragment names a section.
+  mountShell();
   if (location.hash.includes('token=')) takeTokenFromFragment();
-  whenUnauthorized(showTokenScreen);
+  wireTokenScreen(() => void loadToday().then(() => show(shown ?? 'bordereaux')));
   onLanguageChange(() => {
     renderNotice();
     if (today) $('bo-today').textContent = t('bo.today', { date: date(today, 'long') });
     for (const s of Object.values(SECTIONS)) s.render();
   });
-  setLanguage(initialLanguage());
-  for (const b of document.querySelectorAll('[data-lang]'))
-    b.addEventListener('click', () => {
-      const l = b.getAttribute('data-lang');
-      if (isLang(l)) setLanguage(l, { remember: true });
-    });
+  wireLanguages();
   for (const b of document.querySelectorAll('[data-section]'))
     b.addEventListener('click', () => show(b.getAttribute('data-section') ?? 'bordereaux'));
   for (const b of document.querySelectorAll('[data-print]')) b.addEventListener('click', printSection);
   for (const s of Object.values(SECTIONS)) s.wire();
-  $('token-form').addEventListener('submit', (e) => {
-    e.preventDefault();
-    const input = $input('token-input');
-    const value = input.value.trim();
-    input.value = '';
-    if (!value) return;
-    setToken(value);
-    $('token-screen').hidden = true;
-    $('app').hidden = false;
-    void loadToday().then(() => show(shown ?? 'bordereaux'));
-  });
   window.addEventListener('hashchange', () => {
     const name = location.hash.slice(1);
     if (name !== shown && SECTIONS[name]) show(name);
