@@ -187,6 +187,16 @@ const HINTS: Record<string, fc.Arbitrary<unknown>> = {
     { weight: 1, arbitrary: fc.constantFrom('SN0001', 'SN0002') },
     { weight: 1, arbitrary: fc.constantFrom(...NASTY_STRINGS) },
   ),
+  // The back office: a batch that exists (or not), a value date, a bank statement with the header
+  // it needs, `,` or `;` (test/pos/backoffice/hostile.property.test.ts attacks these fields one by one).
+  batchId: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.integer() }),
+  valueDate: fc.constantFrom('2025-06-20', '2025-02-30', '20/06/2025'),
+  csv: fc
+    .tuple(
+      fc.constantFrom(',', ';'),
+      fc.array(fc.constantFrom('2025-06-20|10|VIR', '20/06/2025|"1 234,56"|=1+1', 'x|y|z'), { maxLength: 4 }),
+    )
+    .map(([d, rows]) => ['date|montant|libellé', ...rows].map((r) => r.replaceAll('|', d)).join('\r\n')),
   // Mostly left out (undefined is dropped by JSON.stringify): a random expectation is a 409.
   expect: fc.oneof(
     { weight: 3, arbitrary: fc.constant(undefined) },
