@@ -67,6 +67,7 @@ export default tseslint.config(
         Event: 'readonly',
         Node: 'readonly',
         crypto: 'readonly',
+        TextDecoder: 'readonly',
       },
     },
   },

@@ -127,12 +127,18 @@ maybe('back office in Chromium', () => {
     );
     await shot('fr-bordereau.png');
 
-    // The bank statement, as a bank exports it: the transfer is found by its reference.
-    const amount = formatMoney(due).replace(' DA', '');
+    // The bank statement, as a bank exports it (TEST data): `;`, a decimal comma, Windows-1252
+    // (`é` one byte), CRLF, a line above the header; the transfer is found by its reference.
+    const amount = formatMoney(due)
+      .replace(' DA', '')
+      .replace(/[\u00a0\u202f]/g, ' ');
     await page.locator('#statement-file').setInputFiles({
       name: 'releve-juin.csv',
       mimeType: 'text/csv',
-      buffer: Buffer.from(`Date valeur;Libellé;Montant\n`.replace(/;/g, ',') + `12/06/2025,VIR CNAS CHIFA-DZ16-PH-00001-B1,"${amount}"\n`),
+      buffer: Buffer.from(
+        `Relevé du compte 00799999 (TEST);;\r\nDate valeur;Libellé;Montant\r\n12/06/2025;VIR CNAS CHIFA-DZ16-PH-00001-B1;${amount}\r\n`,
+        'latin1',
+      ),
     });
     await page.locator('#statement-result').filter({ hasText: '1 ligne enregistrée' }).waitFor();
     await page

@@ -282,11 +282,26 @@ async function addPayment() {
   await load();
 }
 
+/**
+ * A statement file's text: UTF-8 when it is, otherwise Windows-1252 — what many French and
+ * Algerian banks' exports are in (`é` a single byte), which read as UTF-8 would lose the accents
+ * of the header (`Libellé`) and fail to name its columns.
+ * @param {File} file
+ */
+async function statementText(file) {
+  const bytes = await file.arrayBuffer();
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return new TextDecoder('windows-1252').decode(bytes);
+  }
+}
+
 async function importStatement() {
   const file = $input('statement-file').files?.[0];
   if (!file) return;
   try {
-    const csv = await file.text();
+    const csv = await statementText(file);
     const r = /** @type {{ recorded: unknown[], duplicates: unknown[], unmatched: unknown[] }} */ (
       await api('POST', '/backoffice/payments/statement', { csv })
     );
