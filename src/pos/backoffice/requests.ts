@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isoDateSchema } from '../../common/calendar-date';
 import { freeText } from '../../common/free-text';
+import { MAX_BANK_PAYMENT } from '../../sync/journal/payments';
 import { STATEMENT_DELIMITERS } from './statement';
 import { PERIODS } from './statistics';
 
@@ -79,7 +80,8 @@ export const patientParams = z.strictObject({
 const centimes = z
   .number({ message: 'expected an amount in integer centimes' })
   .int({ message: 'expected integer centimes' })
-  .refine((n) => Number.isSafeInteger(n) && n !== 0, { message: 'expected a non-zero amount in centimes' });
+  .refine((n) => Number.isSafeInteger(n) && n !== 0, { message: 'expected a non-zero amount in centimes' })
+  .refine((n) => Math.abs(n) <= MAX_BANK_PAYMENT, { message: `at most ${MAX_BANK_PAYMENT} centimes either way` });
 
 /** A payment seen on the bank account, typed in; negative to correct an earlier entry. */
 export const paymentBody = z.strictObject({

@@ -3,6 +3,7 @@ import { isIsoDate, type IsoDate } from '../../common/calendar-date';
 import { InvalidInputError } from '../../common/errors';
 import { parseMoney } from '../../common/format';
 import type { BankPaymentInput } from '../../sync/journal/journal';
+import { MAX_BANK_PAYMENT } from '../../sync/journal/payments';
 
 /**
  * A bank statement exported as CSV, matched against the fund's transfers. Statements differ from
@@ -108,6 +109,10 @@ function amountOf(layout: Layout, r: CsvRecord): number {
     const raw = r.fields[index] ?? '';
     if (raw.trim() === '') return undefined;
     const centimes = parseMoney(raw);
+    if (centimes !== undefined && Math.abs(centimes) > MAX_BANK_PAYMENT)
+      return bad(
+        `line ${r.line}, ${cellLabel(layout, index)}: the amount ${JSON.stringify(raw.slice(0, 40))} is more than a bank entry can be`,
+      );
     return (
       centimes ??
       bad(`line ${r.line}, ${cellLabel(layout, index)}: the amount ${JSON.stringify(raw.slice(0, 40))} is not an amount in dinars`)

@@ -182,7 +182,8 @@ export function mountBackofficeRoutes(api: Router, routes: ApiRoutes, office: Ba
       summary: 'Record a payment seen on the bank account against a batch (negative: corrects an earlier entry)',
       body: { schema: paymentBody, what: 'payment' },
       responses: { 201: { description: 'the payment recorded (append-only)', schema: bankPaymentSchema } },
-      description: '404 `unknown-batch`, 409 `batch-open` (nothing is paid for a batch still open), both naming `batchId`.',
+      description:
+        "404 `unknown-batch`, 409 `batch-open` (nothing is paid for a batch still open), both naming `batchId`; 409 `payment-too-large` naming `amount` when the batch's entries would add up to more than 100,000,000,000 DA either way.",
       errors: [404, 409],
     },
     ({ body }) => reply(201, backoffice().recordPayment(body)),
@@ -202,6 +203,9 @@ export function mountBackofficeRoutes(api: Router, routes: ApiRoutes, office: Ba
           'A header row naming the date, amount (or credit and debit) and label columns (French or English), then one line per bank entry; fields separated by `,` or `;` (found from the header, or given as `delimiter`). A line that cannot be read refuses the whole file, 400 naming `csv`, the line and the column.',
       },
       responses: { 200: { description: 'what was recorded, already recorded, or matched no batch', schema: statementImportSchema } },
+      description:
+        "409 `payment-too-large` naming `amount` (a batch's entries adding up to more than 100,000,000,000 DA either way): nothing of the statement is recorded.",
+      errors: [409],
     },
     ({ body }) => reply(200, backoffice().importStatement(body.csv, body.delimiter)),
   );

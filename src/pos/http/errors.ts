@@ -44,6 +44,7 @@ const SYNC_CONFLICT = new Set([
   'already-corrected',
   'not-rejected',
   'batch-open',
+  'payment-too-large',
 ]);
 /** The journal has no such batch or invoice (the back office's routes). */
 const SYNC_NOT_FOUND = new Set(['unknown-batch', 'unknown-invoice']);

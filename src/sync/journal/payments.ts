@@ -26,6 +26,15 @@ export interface RecordedNotice {
   adjustments: PaymentAdjustment[];
 }
 
+/**
+ * The largest bank entry the journal records for a batch, centimes (1,000,000,000 DA: far above
+ * any one bordereau's payment), and the largest the entries of one batch may add up to, either
+ * way. Amounts stay exact: sums of entries stay well within 2^53, so the gap explained invoice by
+ * invoice still adds up to the centime.
+ */
+export const MAX_BANK_PAYMENT = 100_000_000_000;
+export const MAX_BANK_TOTAL = 100 * MAX_BANK_PAYMENT;
+
 /** How a bank payment was recorded: typed in, or imported from a statement. */
 export type PaymentSource = 'manual' | 'statement';
 
@@ -104,6 +113,7 @@ export class Payments {
          ON CONFLICT DO NOTHING RETURNING *`,
       ),
       payments: db.prepare('SELECT * FROM bank_payments WHERE batch_id = ? ORDER BY seq'),
+      received: db.prepare('SELECT COALESCE(SUM(amount), 0) FROM bank_payments WHERE batch_id = ?').pluck(),
     };
   }
 
@@ -184,7 +194,15 @@ export class Payments {
           if (!b) throw new JournalError('unknown-batch', `no batch ${p.batchId}`, 'batchId');
           if (b.state === 'open')
             throw new JournalError('batch-open', `batch ${p.batchId} is still open: nothing is paid for it yet`, 'batchId');
+          if (!Number.isSafeInteger(p.amount) || Math.abs(p.amount) > MAX_BANK_PAYMENT)
+            throw new JournalError('payment-too-large', `a bank entry is at most ${MAX_BANK_PAYMENT} centimes either way`, 'amount');
           const r = this.st.insertPayment.get(p.batchId, p.amount, p.valueDate, p.reference, p.source, at) as PaymentRow | undefined;
+          if (r && Math.abs(this.st.received.get(p.batchId) as number) > MAX_BANK_TOTAL)
+            throw new JournalError(
+              'payment-too-large',
+              `the bank entries of batch ${p.batchId} would add up to more than ${MAX_BANK_TOTAL} centimes either way`,
+              'amount',
+            );
           if (r) recorded.push(toPayment(r));
           else duplicates.push(p);
         }

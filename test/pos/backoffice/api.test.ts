@@ -268,6 +268,31 @@ test('bad requests are 400s naming the field; unknown batches and invoices 404',
   expect((await bed.api('POST', '/backoffice/invoices/1/correct', {})).json.error.code).toBe('not-rejected');
 });
 
+test('bank entries beyond what a bordereau is paid: one too large is 400 on amount; a statement adding up too far is refused whole', async () => {
+  const received = async () => (await bed.api('GET', '/backoffice/batches/1')).json.explanation.received as number;
+  const before = await received();
+  const r = await bed.api('POST', '/backoffice/payments', { batchId: 1, amount: 100_000_000_001, valueDate: '2025-06-01', reference: 'x' });
+  expect({ status: r.status, field: r.json.error.field }).toEqual({ status: 400, field: 'amount' });
+  const huge = await bed.api('POST', '/backoffice/payments/statement', {
+    csv: 'date;montant;libellé\n2025-06-20;2 000 000 000,00;VIR CHIFA-DZ16-PH-00001-B1\n',
+  });
+  expect(huge).toMatchObject({
+    status: 400,
+    json: { error: { field: 'csv', message: expect.stringMatching(/line 2, column 2 .*more than a bank entry/) } },
+  });
+  // 101 entries of 1,000,000,000 DA, each allowed alone: together more than a batch's entries may add up to.
+  const days = Array.from({ length: 101 }, (_, i) => new Date(Date.UTC(2025, 6, 1) + i * 86_400_000).toISOString().slice(0, 10));
+  const many = await bed.api('POST', '/backoffice/payments/statement', {
+    csv: ['date;montant;libellé', ...days.map((d) => `${d};1 000 000 000,00;VIR CHIFA-DZ16-PH-00001-B1`)].join('\n'),
+  });
+  expect({ status: many.status, code: many.json.error.code, field: many.json.error.field }).toEqual({
+    status: 409,
+    code: 'payment-too-large',
+    field: 'amount',
+  });
+  expect(await received()).toBe(before);
+});
+
 test('the journal still verifies after all this', () => {
   const report = verifyJournal(journalPath(path.join(bed.dir, 'counter')));
   expect({ ok: report.ok, problems: report.problems }).toEqual({ ok: true, problems: [] });

@@ -58,6 +58,7 @@ test.each([
   ['a formula', '=1+1'],
   ['a comma and a point as decimals', '12,3.4'],
   ['a separator before the decimals only', '1 .50'],
+  ['more than a bank entry can be', '1 000 000 000,01'],
 ])('a bad amount (%s) is 400 on csv naming line 3', async (_what, amount) => {
   const r = await statement(`${HEADER}2025-06-20,10,VIR A\r\n2025-06-20,"${amount}",VIR B\r\n`);
   expect({ status: r.status, field: r.error?.field, message: r.error?.message }).toEqual({
