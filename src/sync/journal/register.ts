@@ -88,12 +88,14 @@ export function writeRegisterEntries(db: Database.Database, invoice: AppendedInv
  *
  * And the other way round, so that no deletion goes unseen (the very last entry deleted leaves no
  * gap): the counter writes entries exactly when an invoice carries a counterfoil serial, one per
- * line of a controlled product. So every invoice of kind `invoice` with a counterfoil serial must
- * have entries; and when the catalogue's controlled products are known (`controlled`), an entry
- * for each of its lines of such a product.
+ * line of a controlled product. So every invoice of kind `invoice` with a counterfoil serial
+ * (`withCounterfoil`: verify collects them as it checks each signature) must have entries; and
+ * when the catalogue's controlled products are known (`controlled`), an entry for each of its
+ * lines of such a product.
  */
 export function registerProblems(
   db: Database.Database,
+  withCounterfoil: ReadonlyMap<number, InvoiceDocument>,
   controlled?: ReadonlySet<string>,
 ): { seq: number; number: number; message: string }[] {
   const out: { seq: number; number: number; message: string }[] = [];
@@ -154,24 +156,14 @@ export function registerProblems(
   const written = new Map<number, Set<number>>();
   for (const e of entries) written.set(e.invoice_number, (written.get(e.invoice_number) ?? new Set()).add(e.line));
   const last = entries.at(-1)?.seq ?? 0;
-  for (const r of db.prepare("SELECT number, jws FROM invoices WHERE kind = 'invoice' ORDER BY number").iterate() as IterableIterator<{
-    number: number;
-    jws: string;
-  }>) {
-    let d: InvoiceDocument;
-    try {
-      d = parseCompact(r.jws).payload as InvoiceDocument;
-    } catch {
-      continue; // the invoice's own check reports it
-    }
-    const counterfoil = d.prescription?.counterfoil;
-    if (counterfoil === undefined) continue;
-    const lines = written.get(r.number);
+  for (const [number, d] of withCounterfoil) {
+    const counterfoil = d.prescription?.counterfoil ?? '';
+    const lines = written.get(number);
     const missing = (what: string) =>
       out.push({
         seq: last,
-        number: r.number,
-        message: `invoice ${r.number} (counterfoil ${JSON.stringify(counterfoil)}): ${what} (deleted)`,
+        number,
+        message: `invoice ${number} (counterfoil ${JSON.stringify(counterfoil)}): ${what} (deleted)`,
       });
     if (!lines) missing('no register entry');
     else if (controlled)

@@ -156,6 +156,8 @@ function run(db: Database.Database, report: JournalReport, problem: (p: JournalP
   };
   const hashes = new Map<number, string>();
   const docs = new Map<number, { kind: string; fund: string; total: number; fund_amount: number; patient_amount: number }>();
+  /** The signed invoices that carry a counterfoil serial: each must have its register entries. */
+  const withCounterfoil = new Map<number, InvoiceDocument>();
   let expected = 1;
   let prev = GENESIS_HASH;
   for (const r of db.prepare('SELECT * FROM invoices ORDER BY number').iterate() as IterableIterator<Row>) {
@@ -184,6 +186,7 @@ function run(db: Database.Database, report: JournalReport, problem: (p: JournalP
       brk(e.code ?? 'bad-invoice', e.message);
       continue;
     }
+    if (doc.kind === 'invoice' && doc.prescription?.counterfoil !== undefined) withCounterfoil.set(r.number, doc);
     if (doc.number !== r.number) brk('number-mismatch', `the signed document says number ${doc.number}`);
     if (doc.prev !== r.prev_hash) brk('chain-broken', 'the signed prev hash differs from the stored one');
     if (pharmacyId !== null && doc.pharmacyId !== pharmacyId)
@@ -212,7 +215,8 @@ function run(db: Database.Database, report: JournalReport, problem: (p: JournalP
 
   // The psychotropics register (schema 4) agrees with the signed invoices.
   if (version >= 4)
-    for (const p of registerProblems(db, options.controlled)) problem({ code: 'register-mismatch', number: p.number, message: p.message });
+    for (const p of registerProblems(db, withCounterfoil, options.controlled))
+      problem({ code: 'register-mismatch', number: p.number, message: p.message });
 
   // Manifest history (schema 2): re-signed manifests by batch, in order, and the refused keys.
   type Resigned = { batch_id: number; seq: number; manifest_jws: string; idempotency_key: string; replaces: string };
