@@ -2,7 +2,7 @@
 // page.evaluate callbacks run in the browser: they see the DOM.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { watchPage } from '../../support/page-problems';
+import { networkQuiet, watchPage } from '../../support/page-problems';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { buildElementString, checkDigit } from '../../../src/common/gs1';
 import { packageRoot } from '../../../src/common/paths';
@@ -315,9 +315,12 @@ maybe('counter page: languages, barcodes, keyboard', () => {
     expect(
       await page.evaluate(() => [document.documentElement.lang, document.documentElement.dir, localStorage.getItem('chifa-counter-lang')]),
     ).toEqual(['fr', 'ltr', 'fr']);
+    // Left only once the page has loaded what it was loading (the card's product names).
+    await networkQuiet(page);
     await page.reload();
     await page.waitForFunction(() => document.title === 'Comptoir Chifa');
     expect(await page.evaluate(() => document.documentElement.dir)).toBe('ltr');
+    await networkQuiet(page);
     await page.goto(`${counter.url}/?lang=ar`);
     await page.waitForFunction(() => document.documentElement.dir === 'rtl');
     // Forced for this page only: the remembered choice stays.
