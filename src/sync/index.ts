@@ -38,7 +38,7 @@ export {
   type RecordedNotice,
 } from './journal/journal';
 export type { InvoiceAck } from './journal/queries';
-export { verifyJournal, type JournalReport, type JournalProblem } from './journal/verify';
+export { verifyJournal, type JournalReport, type JournalProblem, type VerifyOptions } from './journal/verify';
 export { Uploader, type UploaderOptions, type RetryPolicy, type SyncProgress, type SyncSummary } from './uploader';
 export { fundEndpoint, type FundEndpoint, type EndpointOptions } from './http';
 export { RequestAuthenticator, type SignerAccess, type RequestAuthOptions } from './request-auth';
