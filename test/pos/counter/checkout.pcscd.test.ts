@@ -30,7 +30,7 @@ const PRO_PIN = '0000'; // the TEST ONLY professional card's PIN
 const INSURED = READERS[0];
 const PROFESSIONAL = READERS[1];
 /** The emulated insured card answers each APDU this much later, so that a pull can land between two APPEND RECORDs. */
-const LATENCY_MS = 60;
+const LATENCY_MS = 150;
 
 interface Answer {
   status: number;
