@@ -135,6 +135,9 @@ export async function startEmulator(opts: StartOptions): Promise<Emulator> {
   try {
     await waitForCard(reader, false, 5000);
   } catch {
+    // No reader at all is pcscd gone (or without vpcd), not a card in the way.
+    const listed = (await scanReaders().catch(() => new Map<string, unknown>())).has(reader);
+    if (!listed) throw new Error(`pcscd does not list "${reader}": is pcscd running with vpcd? (scripts/pcscd.sh status)`);
     throw new Error(`${reader} already holds a card (another emulator is connected to vpcd port ${port})`);
   }
   const args = [path.join(ROOT, 'bin/chifa.js'), 'emulate', '--port', String(port), '--host', '127.0.0.1'];
