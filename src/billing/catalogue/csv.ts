@@ -148,7 +148,10 @@ export function parseCsv(input: string, options: CsvOptions = {}): CsvResult {
   return { records, errors };
 }
 
-/** Quotes a field for writing when it needs it (comma, quote, or line break). */
-export function csvField(s: string): string {
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+/**
+ * Quotes a field for writing when it needs it: it holds the `delimiter` (`,` by default; a `;`
+ * file quotes `;` and leaves `,` bare), a quote, or a line break.
+ */
+export function csvField(s: string, delimiter: NonNullable<CsvOptions['delimiter']> = ','): string {
+  return s.includes(delimiter) || /["\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

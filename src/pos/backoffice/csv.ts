@@ -7,20 +7,31 @@ import { csvField } from '../../billing/catalogue/csv';
  * cell that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or a
  * carriage return: card data, a reason the fund wrote) is prefixed with `'` (OWASP, "CSV
  * Injection"); numbers are written as numbers.
+ *
+ * Fields are separated by `,`, or by `;` on request: Excel opens a `.csv` by splitting on the
+ * list separator of the Windows regional settings, which is `;` wherever the decimal separator is
+ * the comma (French, Algerian Arabic `ar-DZ`), and shows a `,` file there as one column. A field
+ * holding the separator in use is quoted.
  */
 
 export type CsvCell = string | number | boolean | null | undefined;
 
+/** The separators an export may use, by the name a query gives them (`?delimiter=`). */
+export const CSV_DELIMITERS = ['comma', 'semicolon'] as const;
+export type CsvDelimiter = (typeof CSV_DELIMITERS)[number];
+const SEPARATOR: Readonly<Record<CsvDelimiter, ',' | ';'>> = { comma: ',', semicolon: ';' };
+
 const FORMULA = /^[=+\-@\t\r]/;
 
-function cell(v: CsvCell): string {
+function cell(v: CsvCell, separator: ',' | ';'): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  return csvField(FORMULA.test(v) ? `'${v}` : v);
+  return csvField(FORMULA.test(v) ? `'${v}` : v, separator);
 }
 
-/** A whole CSV document: the header row, then the rows. */
-export function toCsv(header: readonly string[], rows: readonly (readonly CsvCell[])[]): string {
-  const lines = [header.map(cell).join(','), ...rows.map((r) => r.map(cell).join(','))];
-  return '\ufeff' + lines.join('\r\n') + '\r\n';
+/** A whole CSV document: the header row, then the rows, fields separated as `delimiter` says. */
+export function toCsv(header: readonly string[], rows: readonly (readonly CsvCell[])[], delimiter: CsvDelimiter = 'comma'): string {
+  const separator = SEPARATOR[delimiter];
+  const line = (r: readonly CsvCell[]) => r.map((v) => cell(v, separator)).join(separator);
+  return '\ufeff' + [line(header), ...rows.map(line)].join('\r\n') + '\r\n';
 }

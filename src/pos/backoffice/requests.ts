@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isoDateSchema } from '../../common/calendar-date';
 import { freeText } from '../../common/free-text';
 import { MAX_BANK_PAYMENT } from '../../sync/journal/payments';
+import { CSV_DELIMITERS } from './csv';
 import { STATEMENT_DELIMITERS } from './statement';
 import { PERIODS } from './statistics';
 
@@ -27,6 +28,14 @@ const wholeParam = (min: number, max: number, what: string) =>
     );
 
 const format = z.enum(['json', 'csv'], { message: 'expected json or csv' }).optional();
+/** A page's query: JSON by default, or CSV with `,` (default) or `;` between fields (csv.ts says why). */
+const exportable = {
+  format,
+  delimiter: z
+    .enum(CSV_DELIMITERS, { message: `expected ${CSV_DELIMITERS.join(' or ')}` })
+    .optional()
+    .meta({ description: 'with `format=csv`: the field separator, `comma` (default) or `semicolon` (Excel in a French or Arabic locale)' }),
+};
 const flag = z.enum(['0', '1', 'true', 'false'], { message: 'expected 1 or 0' }).optional();
 
 /** Longest range of days a statistics or register query may span (ten years). */
@@ -43,18 +52,18 @@ function checkRange(v: { from: string; to: string }, ctx: z.RefinementCtx): void
 export const batchesQuery = z.strictObject({
   before: wholeParam(1, Number.MAX_SAFE_INTEGER, 'a batch number').optional(),
   limit: wholeParam(1, 500, 'a count').optional(),
-  format,
+  ...exportable,
 });
 export const batchQuery = z.strictObject({
-  format,
+  ...exportable,
   table: z.enum(['invoices', 'gap'], { message: 'expected invoices or gap' }).optional(),
 });
-export const formatQuery = z.strictObject({ format });
+export const formatQuery = z.strictObject({ ...exportable });
 export const rejectsQuery = z.strictObject({
   pending: flag,
   before: wholeParam(1, Number.MAX_SAFE_INTEGER, 'an invoice number').optional(),
   limit: wholeParam(1, 1000, 'a count').optional(),
-  format,
+  ...exportable,
 });
 export const STAT_TABLES = ['series', 'categories', 'funds', 'refusals', 'products', 'dcis'] as const;
 export const statsQuery = z
@@ -62,11 +71,11 @@ export const statsQuery = z
     ...dateRange,
     period: z.enum(PERIODS, { message: `expected ${PERIODS.join(', ')}` }).optional(),
     table: z.enum(STAT_TABLES, { message: `expected ${STAT_TABLES.join(', ')}` }).optional(),
-    format,
+    ...exportable,
   })
   .superRefine(checkRange);
-export const registerQuery = z.strictObject({ ...dateRange, format }).superRefine(checkRange);
-export const refillsQuery = z.strictObject({ days: wholeParam(1, 90, 'a number of days').optional(), format });
+export const registerQuery = z.strictObject({ ...dateRange, ...exportable }).superRefine(checkRange);
+export const refillsQuery = z.strictObject({ days: wholeParam(1, 90, 'a number of days').optional(), ...exportable });
 
 export const batchIdParam = z.strictObject({ id: wholeParam(1, Number.MAX_SAFE_INTEGER, 'a batch number') });
 export const invoiceNumberParam = z.strictObject({ number: wholeParam(1, Number.MAX_SAFE_INTEGER, 'an invoice number') });

@@ -32,7 +32,8 @@ import {
 
 /**
  * The back office's API, under `/api/backoffice/` with the counter's token (docs/backoffice.md):
- * each page's data as JSON, or as CSV with `?format=csv` (amounts in centimes, as in the JSON),
+ * each page's data as JSON, or as CSV with `?format=csv` (amounts in centimes, as in the JSON;
+ * `&delimiter=semicolon` for `;` between fields, what Excel expects in a French or Arabic locale),
  * and the operations — a payment typed or a statement imported, a corrected invoice (recycled by
  * the counter's batch close, POST /api/batches/close). Each route is described in the API's
  * OpenAPI document (routes.ts) with its query, body and answers, CSV included; a bad parameter is
@@ -99,6 +100,7 @@ export function mountBackofficeRoutes(api: Router, routes: ApiRoutes, office: Ba
           b.gap,
           b.transferReference,
         ]),
+        q.delimiter,
       );
     },
   );
@@ -129,6 +131,7 @@ export function mountBackofficeRoutes(api: Router, routes: ApiRoutes, office: Ba
             ...d.explanation.lines.map((l) => [l.kind, l.number ?? null, -l.amount, l.code ?? null, l.reason ?? null]),
             ['received', null, d.explanation.received, null, null],
           ],
+          q.delimiter,
         );
       return new CsvFile(
         `bordereau-${id}`,
@@ -147,6 +150,7 @@ export function mountBackofficeRoutes(api: Router, routes: ApiRoutes, office: Ba
           i.adjustment,
           i.correctedBy,
         ]),
+        q.delimiter,
       );
     },
   );
@@ -169,6 +173,7 @@ export function mountBackofficeRoutes(api: Router, routes: ApiRoutes, office: Ba
         'audit',
         ['invoice', 'kind', 'date', 'card', 'fund', 'code', 'severity', 'message', 'correctedBy'],
         a.findings.map((f) => [f.number, f.kind, f.date, f.cardSerial, f.fund, f.code, f.severity, f.message, f.correctedBy]),
+        q.delimiter,
       );
     },
   );
@@ -241,6 +246,7 @@ export function mountBackofficeRoutes(api: Router, routes: ApiRoutes, office: Ba
           r.correction?.number ?? null,
           r.correction?.batchId ?? null,
         ]),
+        q.delimiter,
       );
     },
   );
@@ -284,36 +290,42 @@ export function mountBackofficeRoutes(api: Router, routes: ApiRoutes, office: Ba
             name,
             ['period', 'invoices', 'credits', 'total', 'fund', 'patient'],
             s.series.map((p) => [p.period, p.invoices, p.credits, p.total, p.fund, p.patient]),
+            q.delimiter,
           );
         case 'categories':
           return new CsvFile(
             name,
             ['category', 'invoices', 'total', 'fund', 'patient'],
             s.categories.map((c) => [c.category, c.invoices, c.total, c.fund, c.patient]),
+            q.delimiter,
           );
         case 'funds':
           return new CsvFile(
             name,
             ['fund', 'invoices', 'total', 'fund', 'patient'],
             s.funds.map((f) => [f.name, f.invoices, f.total, f.fund, f.patient]),
+            q.delimiter,
           );
         case 'refusals':
           return new CsvFile(
             name,
             ['reason', 'invoices', 'total', 'patient'],
             s.refusals.map((r) => [r.reason, r.invoices, r.total, r.patient]),
+            q.delimiter,
           );
         case 'products':
           return new CsvFile(
             name,
             ['code', 'brand', 'dci', 'lines', 'quantity', 'total', 'fund', 'patient'],
             s.products.map((p) => [p.code, p.brand, p.dci, p.lines, p.quantity, p.total, p.fund, p.patient]),
+            q.delimiter,
           );
         case 'dcis':
           return new CsvFile(
             name,
             ['dci', 'products', 'lines', 'quantity', 'total', 'fund', 'patient'],
             s.dcis.map((d) => [d.dci, d.products, d.lines, d.quantity, d.total, d.fund, d.patient]),
+            q.delimiter,
           );
       }
     },
@@ -383,6 +395,7 @@ export function mountBackofficeRoutes(api: Router, routes: ApiRoutes, office: Ba
           e.lot,
           e.cancelledBy,
         ]),
+        q.delimiter,
       );
     },
   );
@@ -417,6 +430,7 @@ export function mountBackofficeRoutes(api: Router, routes: ApiRoutes, office: Ba
           x.runsOut,
           x.daysLeft,
         ]),
+        q.delimiter,
       );
     },
   );
@@ -442,6 +456,7 @@ export function mountBackofficeRoutes(api: Router, routes: ApiRoutes, office: Ba
         h.dcis.flatMap((d) =>
           d.lines.map((l) => [d.dci, l.day, l.invoice, l.code, l.brand, l.quantity, l.durationDays, l.runsOut, l.cancelled]),
         ),
+        q.delimiter,
       );
     },
   );

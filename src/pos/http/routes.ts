@@ -1,6 +1,6 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import type { Request, RequestHandler, Response, Router } from 'express';
-import { toCsv, type CsvCell } from '../backoffice/csv';
+import { toCsv, type CsvCell, type CsvDelimiter } from '../backoffice/csv';
 import { parseBody } from '../counter/request';
 import { z } from '../../common/openapi-zod';
 import type { PathTemplates } from './path-params';
@@ -80,19 +80,22 @@ export function reply<S extends number, T>(status: S, body: T): { status: S; bod
 
 /**
  * A CSV file answered instead of the JSON body (src/pos/backoffice/csv.ts: UTF-8 with a byte-order
- * mark, CRLF, formula-looking cells neutralised), as an attachment named `name`.csv.
+ * mark, CRLF, `,` or `;` between fields, formula-looking cells neutralised), as an attachment
+ * named `name`.csv.
  */
 export class CsvFile {
   constructor(
     readonly name: string,
     readonly header: readonly string[],
     readonly rows: readonly (readonly CsvCell[])[],
+    /** The field separator the query asked for (`?delimiter=`). */
+    readonly delimiter: CsvDelimiter = 'comma',
   ) {}
 
   send(res: Response): void {
     res.type('text/csv; charset=utf-8');
     res.setHeader('Content-Disposition', `attachment; filename="${this.name.replace(/[^A-Za-z0-9._-]/g, '_')}.csv"`);
-    res.status(200).send(toCsv(this.header, this.rows));
+    res.status(200).send(toCsv(this.header, this.rows, this.delimiter));
   }
 }
 

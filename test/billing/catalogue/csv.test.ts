@@ -70,12 +70,13 @@ describe('parseCsv', () => {
     expect(errors).toEqual([{ line: 2, column: 2, message: 'quoted field is never closed' }]);
   });
 
-  test('round trip: any table written with csvField reads back the same', () => {
-    const cell = fc.string({ unit: fc.constantFrom('a', 'é', ',', '"', '\n', '\r\n', ' ', '1') });
+  test('round trip: any table written with csvField reads back the same, with `,` or `;` between fields', () => {
+    const cell = fc.string({ unit: fc.constantFrom('a', 'é', ',', ';', '"', '\n', '\r\n', ' ', '1') });
+    const table = fc.array(fc.array(cell, { minLength: 2, maxLength: 5 }), { minLength: 1, maxLength: 8 });
     fc.assert(
-      fc.property(fc.array(fc.array(cell, { minLength: 2, maxLength: 5 }), { minLength: 1, maxLength: 8 }), (rows) => {
-        const text = rows.map((r) => r.map(csvField).join(',')).join('\r\n') + '\n';
-        const { records, errors } = parseCsv(text);
+      fc.property(table, fc.constantFrom(',' as const, ';' as const), (rows, delimiter) => {
+        const text = rows.map((r) => r.map((f) => csvField(f, delimiter)).join(delimiter)).join('\r\n') + '\n';
+        const { records, errors } = parseCsv(text, { delimiter });
         expect(errors).toEqual([]);
         expect(records.map((r) => r.fields)).toEqual(rows);
       }),

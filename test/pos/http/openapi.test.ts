@@ -324,8 +324,28 @@ describe('real answers conform to the document', () => {
       `/api/backoffice/register?${range}`,
       '/api/backoffice/refills',
       '/api/backoffice/patients/CH2-2024-000001/1/history',
-    ])
-      expect(await csvAnswer(p + (p.includes('?') ? '&' : '?') + 'format=csv')).toMatch(/^\ufeff[a-z]+,/);
+    ]) {
+      const q = p.includes('?') ? '&' : '?';
+      expect(await csvAnswer(p + q + 'format=csv')).toMatch(/^\ufeff[a-z]+,/);
+      // The separator French- and Arabic-locale Excel expects, documented like the other query fields.
+      expect(await csvAnswer(p + q + 'format=csv&delimiter=semicolon')).toMatch(/^\ufeff[a-z]+;[a-zA-Z]+;/);
+      const { key, op } = operationFor('get', p.split('?')[0]!);
+      const documented = (op as Operation & { parameters?: { name: string; in: string; schema: unknown }[] }).parameters?.find(
+        (x) => x.name === 'delimiter',
+      );
+      expect({ route: key, documented }).toEqual({
+        route: key,
+        documented: expect.objectContaining({
+          in: 'query',
+          description: expect.stringContaining('semicolon'),
+          schema: expect.objectContaining({ enum: ['comma', 'semicolon'] }),
+        }),
+      });
+    }
+    expect((await call('GET', '/api/backoffice/audit?format=csv&delimiter=tab')).json.error).toMatchObject({
+      code: 'invalid-input',
+      field: 'delimiter',
+    });
   });
 
   test('what every route answers to a bad request: 413, 415, 403', async () => {
