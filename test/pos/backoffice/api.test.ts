@@ -1,3 +1,4 @@
+import { parseCsv } from '../../../src/billing/catalogue/csv';
 import { verifyJournal } from '../../../src/sync/journal/verify';
 import { journalPath } from '../../../src/pos/counter/journal';
 import * as path from 'node:path';
@@ -291,6 +292,41 @@ test('bank entries beyond what a bordereau is paid: one too large is 400 on amou
     field: 'amount',
   });
   expect(await received()).toBe(before);
+});
+
+test('the exports with `,` or `;` between fields: a cell holding both, a quote and Arabic reads back whole, a formula defused', async () => {
+  bed.setDay('2025-07-15');
+  const prescriber = 'د. "كمال" مزيان; psychiatre, Alger';
+  // A serial holding only the separator: quoted because of it alone.
+  const counterfoil = '=2;3';
+  const sale = await bed.checkout({ beneficiary: 1, counterfoil, prescriber, lines: [line('N02AX02-01', 1, 10)] });
+  const query = '/backoffice/register?from=2025-07-15&to=2025-07-15&format=csv';
+  for (const [delimiter, separator] of [
+    [undefined, ','],
+    ['comma', ','],
+    ['semicolon', ';'],
+  ] as const) {
+    const r = await bed.api('GET', delimiter === undefined ? query : `${query}&delimiter=${delimiter}`);
+    expect({ delimiter, status: r.status, type: r.type }).toEqual({ delimiter, status: 200, type: 'text/csv; charset=utf-8' });
+    expect(r.text.startsWith(['\ufeffseq', 'date', 'invoice', 'counterfoil'].join(separator))).toBe(true);
+    const { records, errors } = parseCsv(r.text, { delimiter: separator });
+    expect(errors).toEqual([]);
+    const [header, ...rows] = records.map((x) => x.fields);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toHaveLength(header!.length);
+    expect(Object.fromEntries(header!.map((h, i) => [h, rows[0]![i]]))).toMatchObject({
+      invoice: String(sale.invoice.number),
+      counterfoil: `'${counterfoil}`,
+      prescriber,
+      insured: 'HADDAD Fatima Zohra',
+    });
+  }
+  for (const bad of ['tab', ';', 'SEMICOLON', ''])
+    expect((await bed.api('GET', `${query}&delimiter=${encodeURIComponent(bad)}`)).json.error).toMatchObject({
+      code: 'invalid-input',
+      field: 'delimiter',
+    });
+  expect((await bed.api('GET', `${query}&delimiter=comma&delimiter=semicolon`)).json.error).toMatchObject({ field: 'delimiter' });
 });
 
 test('the journal still verifies after all this', () => {

@@ -1,3 +1,4 @@
+import { parseCsv } from '../../../src/billing/catalogue/csv';
 import { parseMoney } from '../../../src/common/format';
 import { toCsv } from '../../../src/pos/backoffice/csv';
 import { explain, type BatchSummary } from '../../../src/pos/backoffice/bordereaux';
@@ -139,6 +140,44 @@ test('CSV: quoted when needed, formulas defused, numbers as numbers, a byte-orde
       ],
     ),
   ).toBe('\ufeffa,b\r\n\'=SUM(A1),-12\r\n"x,y",\r\n"""q""",true\r\n');
+});
+
+test('CSV with `;` between fields: `;` quoted, `,` left bare; any cell reads back whole with either separator', () => {
+  expect(
+    toCsv(
+      ['a', 'b'],
+      [
+        ['x;y', 'x,y'],
+        ['=1;2', 1.5],
+      ],
+      'semicolon',
+    ),
+  ).toBe('\ufeffa;b\r\n"x;y";x,y\r\n"\'=1;2";1.5\r\n');
+  // A line break cannot be typed at the counter (free text refuses it) but can come in the fund's
+  // words (a reject reason, an adjustment): the writer is what keeps it in its cell.
+  const hostile = 'دواء "غير مغطى"; voir, ligne\r\n2\nfin';
+  for (const [delimiter, separator] of [
+    ['comma', ','],
+    ['semicolon', ';'],
+  ] as const) {
+    const { records, errors } = parseCsv(
+      toCsv(
+        ['reason', 'n'],
+        [
+          [hostile, 7],
+          ['=' + hostile, null],
+        ],
+        delimiter,
+      ),
+      { delimiter: separator },
+    );
+    expect(errors).toEqual([]);
+    expect(records.map((r) => r.fields)).toEqual([
+      ['reason', 'n'],
+      [hostile, '7'],
+      [`'=${hostile}`, ''],
+    ]);
+  }
 });
 
 test('a date range: whole months from the monthly table, the ends from the daily one', () => {
