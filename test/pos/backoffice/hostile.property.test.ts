@@ -9,11 +9,13 @@ import { line, openBackofficeBed, sellScenario, type BackofficeBed } from './har
 
 /**
  * Property: the back office's routes, given what a client may really get wrong — each query field
- * (periods, from/to, N days, format, tables, pagination) right, wrong, repeated or unknown; the
- * payment and correction bodies with wrong types and values; bank statements `,` or `;` with
- * hostile cells — answer a 4xx naming a field the request had (or lacked), never a 500. Every CSV
- * answer is UTF-8 with a byte-order mark, reads back as RFC 4180, and no cell of it starts the
- * way a spreadsheet formula does (= + - @, a tab, a carriage return) unless it is a number.
+ * (periods, from/to, N days, format and delimiter, tables, pagination) right, wrong, repeated or
+ * unknown; the payment and correction bodies with wrong types and values; bank statements `,` or
+ * `;` with hostile cells — answer a 4xx naming a field the request had (or lacked), never a 500.
+ * Every CSV answer is UTF-8 with a byte-order mark, reads back as RFC 4180 with the separator
+ * asked for (`,`, or `;` with `delimiter=semicolon`) into rows as wide as its header, and no cell
+ * of it starts the way a spreadsheet formula does (= + - @, a tab, a carriage return) unless it
+ * is a number.
  *
  * Over the real counter and reference fund (harness.ts: sales made, batch 1 sent, invoice 2
  * rejected), so that answers carry real rows. test/pos/http/hostile.property.test.ts drives every
@@ -61,6 +63,7 @@ const FIELDS = {
   before: value('1', '2', '5', '1000'),
   limit: value('1', '2', '100', '500', '1000', '1001'),
   format: value('json', 'csv'),
+  delimiter: value('comma', 'semicolon'),
   table: value('invoices', 'gap', 'series', 'categories', 'funds', 'refusals', 'products', 'dcis'),
   pending: value('1', '0', 'true', 'false'),
   from: value(...DATE),
@@ -117,19 +120,24 @@ const body = (fields: Record<string, fc.Arbitrary<unknown>>) =>
     .map(([b, odd, extra]) => (extra === undefined ? b : { ...b, [extra]: odd }));
 
 const ROUTES: Record<string, Route> = {
-  batches: { method: 'GET', path: fc.constant('/backoffice/batches'), query: ['before', 'limit', 'format'] },
-  batch: { method: 'GET', path: id.map((i) => `/backoffice/batches/${i}`), query: ['format', 'table'] },
-  audit: { method: 'GET', path: fc.constant('/backoffice/audit'), query: ['format'] },
-  rejects: { method: 'GET', path: fc.constant('/backoffice/rejects'), query: ['pending', 'before', 'limit', 'format'] },
-  stats: { method: 'GET', path: fc.constant('/backoffice/stats'), query: ['period', 'table', 'format'], required: ['from', 'to'] },
-  register: { method: 'GET', path: fc.constant('/backoffice/register'), query: ['format'], required: ['from', 'to'] },
-  refills: { method: 'GET', path: fc.constant('/backoffice/refills'), query: ['days', 'format'] },
+  batches: { method: 'GET', path: fc.constant('/backoffice/batches'), query: ['before', 'limit', 'format', 'delimiter'] },
+  batch: { method: 'GET', path: id.map((i) => `/backoffice/batches/${i}`), query: ['format', 'delimiter', 'table'] },
+  audit: { method: 'GET', path: fc.constant('/backoffice/audit'), query: ['format', 'delimiter'] },
+  rejects: { method: 'GET', path: fc.constant('/backoffice/rejects'), query: ['pending', 'before', 'limit', 'format', 'delimiter'] },
+  stats: {
+    method: 'GET',
+    path: fc.constant('/backoffice/stats'),
+    query: ['period', 'table', 'format', 'delimiter'],
+    required: ['from', 'to'],
+  },
+  register: { method: 'GET', path: fc.constant('/backoffice/register'), query: ['format', 'delimiter'], required: ['from', 'to'] },
+  refills: { method: 'GET', path: fc.constant('/backoffice/refills'), query: ['days', 'format', 'delimiter'] },
   history: {
     method: 'GET',
     path: fc
       .tuple(fc.constantFrom('CH2-2023-004711', 'NOPE', '%ff', 'x'.repeat(40)), segment('1', '2', '3'))
       .map(([c, r]) => `/backoffice/patients/${encodeURIComponent(c)}/${r}/history`),
-    query: ['format'],
+    query: ['format', 'delimiter'],
   },
   payment: {
     method: 'POST',
@@ -164,7 +172,13 @@ const request = fc.constantFrom(...Object.keys(ROUTES)).chain((name) => {
       // Now and then a field twice, or one the route does not know.
       fc.oneof(
         { weight: 12, arbitrary: fc.constant<[string, string][]>([]) },
-        fc.constantFrom<[string, string][]>([['format', 'csv']], [['limit', '2']], [['from', '2025-06-01']], [['unknown', '1']]),
+        fc.constantFrom<[string, string][]>(
+          [['format', 'csv']],
+          [['delimiter', 'semicolon']],
+          [['limit', '2']],
+          [['from', '2025-06-01']],
+          [['unknown', '1']],
+        ),
       ),
     )
     .map(([fields, odd]) => [...fields, ...odd]);
@@ -212,6 +226,7 @@ const NUMBER = /^-?[0-9]+(\.[0-9]+)?$/;
 test('property: hostile queries and bodies on the back office are a 4xx naming the field, never a 500; CSV answers are safe to open', async () => {
   const codes = new Map<string, number>();
   let csvAnswers = 0;
+  let semicolonAnswers = 0;
   await fc.assert(
     fc.asyncProperty(request, async (q) => {
       const route = ROUTES[q.name]!;
@@ -260,8 +275,14 @@ test('property: hostile queries and bodies on the back office are a 4xx naming t
       } else if ((res.headers['content-type'] ?? '').startsWith('text/csv')) {
         csvAnswers++;
         expect({ shown, bom: res.text.startsWith('\ufeff') }).toEqual({ shown, bom: true });
-        const { records, errors } = parseCsv(res.text);
+        // A 200 had one delimiter at most, and a valid one.
+        const separator = q.query.some(([k, v]) => k === 'delimiter' && v === 'semicolon') ? ';' : ',';
+        if (separator === ';') semicolonAnswers++;
+        const { records, errors } = parseCsv(res.text, { delimiter: separator });
         expect({ shown, errors }).toEqual({ shown, errors: [] });
+        // Every export has several columns: read with the wrong separator, the header would be one cell.
+        const widths = records.map((r) => r.fields.length);
+        expect({ shown, header: widths[0]! > 1, widths: new Set(widths).size }).toEqual({ shown, header: true, widths: 1 });
         const unsafe = records.slice(1).flatMap((r) => r.fields.filter((f) => FORMULA.test(f) && !NUMBER.test(f)));
         expect({ shown, unsafe }).toEqual({ shown, unsafe: [] });
       } else if (res.status === 200 || res.status === 201) {
@@ -270,7 +291,7 @@ test('property: hostile queries and bodies on the back office are a 4xx naming t
     }),
     { numRuns: RUNS, seed: SEED, endOnFailure: true },
   );
-  if (process.env.CHIFA_HOSTILE_STATS) console.log(JSON.stringify({ codes: [...codes], csvAnswers }));
+  if (process.env.CHIFA_HOSTILE_STATS) console.log(JSON.stringify({ codes: [...codes], csvAnswers, semicolonAnswers }));
   // The run reached the answers, not only the refusals.
   expect(csvAnswers).toBeGreaterThan(RUNS / 40);
   expect(verifyJournal(journalPath(path.join(bed.dir, 'counter')))).toMatchObject({ ok: true });
