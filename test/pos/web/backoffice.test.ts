@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { watchPage } from '../../support/page-problems';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { parseCsv } from '../../../src/billing/catalogue/csv';
 import { formatMoney } from '../../../src/common/format';
 import { packageRoot } from '../../../src/common/paths';
 import { openBackofficeBed, REJECTED, sellScenario, SHORT_PAY, type BackofficeBed } from '../backoffice/harness';
@@ -15,8 +16,8 @@ import { openBackofficeBed, REJECTED, sellScenario, SHORT_PAY, type BackofficeBe
  * batch closed and sent from the page, its gap explained to the centime and reconciled with a bank
  * statement, the reject corrected and recycled until the fund accepts it, the statistics' charts
  * drawn (screenshots in test-output/backoffice/), the register with its counterfoil serials,
- * printed and exported as CSV, the refill forecast with a patient's history, in French and in
- * Arabic, and not one console error or warning.
+ * printed and exported as CSV (`;` between fields in French and in Arabic, for Excel), the refill
+ * forecast with a patient's history, in French and in Arabic, and not one console error or warning.
  */
 
 const CHROMIUM = process.env.CHIFA_CHROMIUM ?? '/usr/bin/chromium';
@@ -201,11 +202,11 @@ maybe('back office in Chromium', () => {
     ]);
     await expect(page.locator('#stats-totals').textContent()).resolves.toMatch(/Factures\s*6 factures/);
     await shot('fr-statistiques.png');
-    // Exported as CSV, as the server names it.
+    // Exported as CSV, as the server names it, with `;` between fields: what Excel expects in French.
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-stats-csv="dcis"]').click()]);
     expect(download.suggestedFilename()).toBe('statistiques-dcis-2025-06-01-2025-06-30.csv');
     const csv = fs.readFileSync((await download.path())!, 'utf8');
-    expect(csv.startsWith('\ufeffdci,products,lines,quantity,total,fund,patient')).toBe(true);
+    expect(csv.startsWith('\ufeffdci;products;lines;quantity;total;fund;patient\r\n')).toBe(true);
     expect(csv).toContain('Diazépam');
     await page.locator('#stats-period').selectOption('month');
     await page.locator('#stats-form button[type="submit"]').click();
@@ -240,7 +241,9 @@ maybe('back office in Chromium', () => {
     await shot('fr-registre-impression.png');
     await page.emulateMedia({ media: 'screen' });
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#register-csv').click()]);
-    expect(fs.readFileSync((await download.path())!, 'utf8')).toContain(PAGE_SERIAL);
+    const register = parseCsv(fs.readFileSync((await download.path())!, 'utf8'), { delimiter: ';' });
+    expect(register.errors).toEqual([]);
+    expect(register.records.map((r) => r.fields[3])).toEqual(['counterfoil', 'SOUCHE-2025-000123', PAGE_SERIAL]);
   });
 
   test('refills: the chronic patient’s treatments ending within 7 days, and her history by DCI', async () => {
@@ -269,6 +272,9 @@ maybe('back office in Chromium', () => {
     await page.locator('#stats-form button[type="submit"]').click();
     await page.locator('#products-table tbody tr').first().waitFor();
     expect((await inked()).every(([, ok]) => ok)).toBe(true);
+    // Exported with `;` in Arabic too (the list separator of Algeria's Arabic locale).
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('[data-stats-csv="series"]').click()]);
+    expect(fs.readFileSync((await download.path())!, 'utf8')).toMatch(/^\ufeffperiod;invoices;credits;total;fund;patient\r\n/);
     await expect(page.locator('[data-section="register"]').textContent()).resolves.toBe('سجل المؤثرات العقلية');
     // Mirrored: the tabs start at the right.
     const [first, last] = await page.evaluate(() => {

@@ -5,13 +5,23 @@
  * printing (the print stylesheet shows the section on screen, without the controls).
  */
 import { ApiError, token } from '../api.js';
+import { lang } from '../i18n.js';
 
 /**
- * Downloads `/api` + `path` as the file the server names.
- * @param {string} path  under /api, with its query (format=csv is added)
+ * The field separator of the exports, by the page's language: Excel opens a `.csv` by splitting
+ * on the list separator of Windows' regional settings, which is `;` in the French and Arabic
+ * (Algeria) locales — their decimal separator is the comma — and a `,` file shows there as one
+ * column. Typed by language, so a language added to the page has to choose.
+ * @type {Readonly<Record<import('../i18n.js').Lang, 'comma' | 'semicolon'>>}
+ */
+const DELIMITER = { fr: 'semicolon', ar: 'semicolon' };
+
+/**
+ * Downloads `/api` + `path` as the file the server names, in the separator of the page's language.
+ * @param {string} path  under /api, with its query (format and delimiter are added)
  */
 export async function downloadCsv(path) {
-  const url = `/api${path}${path.includes('?') ? '&' : '?'}format=csv`;
+  const url = `/api${path}${path.includes('?') ? '&' : '?'}format=csv&delimiter=${DELIMITER[lang()]}`;
   const res = await fetch(url, { headers: { Authorization: `Bearer ${token() ?? ''}` }, cache: 'no-store' });
   if (!res.ok) {
     /** @type {{ error?: { code: string, message: string } } | null} */
