@@ -9,8 +9,8 @@ import { csvField } from '../../billing/catalogue/csv';
  * Injection"); numbers are written as numbers.
  *
  * Fields are separated by `,`, or by `;` on request: Excel opens a `.csv` by splitting on the
- * list separator of the Windows regional settings, which is `;` wherever the decimal separator is
- * the comma (French, Algerian Arabic `ar-DZ`), and shows a `,` file there as one column. A field
+ * list separator of Windows' regional settings, `;` in the French and Algerian Arabic (`ar-DZ`)
+ * locales, whose decimal separator is the comma; there a `,` file shows as one column. A field
  * holding the separator in use is quoted.
  */
 
