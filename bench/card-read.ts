@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   ChifaCard,
@@ -16,6 +15,7 @@ import { VpcdBridge } from '../src/emulator/vpcd';
 import { InsuredFiles, INSURED_AID } from '../src/card/layout';
 import { listReaders, PcscTransport, type ReaderInfo } from '../src/card/pcsc';
 import type { CardTransport } from '../src/card/transport/transport';
+import { packageRoot } from '../src/common/paths';
 import { printTable } from './table';
 
 /**
@@ -41,16 +41,6 @@ import { printTable } from './table';
 const PIN = '1234';
 const VPCD_READER = 'Virtual PCD 00 00';
 const VPCD_PORT = 35963;
-
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('package.json not found above ' + __dirname);
-    dir = up;
-  }
-  return dir;
-}
 
 /** The layout's floor for short APDUs: each file's bytes / 256, rounded up, summed. */
 export function shortApduFloor(): number {
@@ -297,7 +287,7 @@ async function waitForCard(present: boolean, timeoutMs = 5000): Promise<void> {
 }
 
 export async function run(): Promise<void> {
-  const root = repoRoot();
+  const root = packageRoot();
   const rows: (string | number)[][] = [];
   const add = (pathName: string, card: string, m: Measured): void => {
     rows.push([pathName, card, m.method, m.apdus, m.ms, m.floorMs, m.ms / m.floorMs]);

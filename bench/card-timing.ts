@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ChifaCard } from '../src/card/chifa';
 import { objectExtent, readTransparent } from '../src/card/chifa/files';
@@ -8,6 +7,8 @@ import { InProcessTransport } from '../src/emulator/in-process-transport';
 import type { TransparentEf, RecordEf } from '../src/emulator/filesystem';
 import { TIMING_PROFILES, type TimingProfile } from '../src/emulator/timing-profile';
 import { VirtualCard } from '../src/emulator/virtual-card';
+import { addDays } from '../src/common/calendar-date';
+import { packageRoot } from '../src/common/paths';
 import { printTable } from './table';
 
 /**
@@ -33,22 +34,6 @@ const PIN = '1234';
 const TODAY = '2025-06-30';
 /** The longest treatment a dispensation may cover (the generated history's longest). */
 const LONGEST_TREATMENT_DAYS = 90;
-
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('package.json not found above ' + __dirname);
-    dir = up;
-  }
-  return dir;
-}
-
-function daysBefore(iso: string, days: number): string {
-  const d = new Date(`${iso}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() - days);
-  return d.toISOString().slice(0, 10);
-}
 
 interface Run {
   apdus: number;
@@ -110,9 +95,9 @@ export class Needs {
 const PIN_BLOCK = 8;
 
 export async function run(): Promise<void> {
-  const root = repoRoot();
+  const root = packageRoot();
   const image = path.join(root, 'fixtures', 'cards', 'full-rings.json');
-  const horizon = daysBefore(TODAY, LONGEST_TREATMENT_DAYS);
+  const horizon = addDays(TODAY, -LONGEST_TREATMENT_DAYS);
   const rows: (string | number)[][] = [];
   const sweep: (string | number)[][] = [];
   const notes: string[] = [];
@@ -177,7 +162,7 @@ export async function run(): Promise<void> {
           start();
           const recent = await card.readDispensations({ since: horizon, ...(chunk ? { chunk } : {}) });
           within = recent.length;
-          running = recent.filter((d) => daysBefore(d.date, -d.durationDays) > TODAY).length;
+          running = recent.filter((d) => addDays(d.date, d.durationDays) > TODAY).length;
         });
       const until = await supplies();
       const untilFloor = need.records(InsuredFiles.dispensations, within + 1);

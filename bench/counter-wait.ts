@@ -16,6 +16,7 @@ import type { CounterEvent } from '../src/pos/counter/events';
 import { CounterJournal, journalPath } from '../src/pos/counter/journal';
 import { CounterService } from '../src/pos/counter/service';
 import { createApp } from '../src/pos/http/app';
+import { packageRoot } from '../src/common/paths';
 import { Needs } from './card-timing';
 import { formatNumber, printTable } from './table';
 
@@ -60,17 +61,7 @@ const PIN_BLOCK = 8;
 /** What the checkout's signature moves: the 32-byte digest in, the 64-byte r‖s out. */
 const SIGNATURE_BYTES = 32 + 64;
 
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('package.json not found above ' + __dirname);
-    dir = up;
-  }
-  return dir;
-}
-
-const cards = () => path.join(repoRoot(), 'fixtures', 'cards');
+const cards = () => path.join(packageRoot(), 'fixtures', 'cards');
 const fullRings = (profile: string) => VirtualCard.fromImage(path.join(cards(), 'full-rings.json'), { timing: profile });
 const pharmacist = (profile: string) => VirtualCard.fromImage(path.join(cards(), 'pharmacist-1.json'), { timing: profile });
 
