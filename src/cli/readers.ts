@@ -3,8 +3,7 @@ import { parseAtr } from '../card/atr';
 import { toHex } from '../card/apdu';
 import { listReaders, ReaderMonitor, type ReaderInfo } from '../card/pcsc';
 import { ChifaError } from '../common/errors';
-import { clip } from '../common/display';
-import { MAX_LINE } from './report';
+import { reportError } from './report';
 import { untilStopSignal } from './stop-signal';
 
 /**
@@ -90,14 +89,12 @@ async function watch(json: boolean): Promise<void> {
 }
 
 /**
- * Prints a card or PC/SC failure as `chifa <cmd>: <code>: <message>` (the house form, as
- * reportError) and sets exit status 1 (2 for bad
- * input). Anything that is not one of ours is a bug: rethrown for the launcher to print.
+ * Reports a card or PC/SC failure the house way (reportError) with exit status 1, or 2 for bad
+ * input. Anything that is not one of ours is a bug: rethrown for the launcher to print.
  */
 export function cardCommandFailed(command: string, err: unknown): void {
   if (!(err instanceof ChifaError)) throw err;
-  process.stderr.write(`chifa ${command}: ${err.code}: ${clip(err.message, MAX_LINE)}\n`);
-  process.exitCode = BAD_INPUT.has(err.code) ? 2 : 1;
+  reportError(command, err, BAD_INPUT.has(err.code) ? 2 : 1);
 }
 
 const BAD_INPUT = new Set([
