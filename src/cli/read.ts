@@ -4,9 +4,11 @@ import { ChifaCard, type CardData, type FullReadResult } from '../card/chifa';
 import { CategoryCode } from '../card/layout';
 import { PcscTransport } from '../card/pcsc';
 import type { CardTransport } from '../card/transport/transport';
+import { ChifaError } from '../common/errors';
 import { maskId } from '../common/log';
 import { pinFromPrompt, pinFromStdin } from './pin-input';
 import { atrInfo, cardCommandFailed, chooseReader } from './readers';
+import { reportError } from './report';
 
 /**
  * `chifa read --reader NAME [--pin-stdin] [--json]`: reads the whole insured card — holder,
@@ -55,10 +57,11 @@ Examples:
           ms: Math.round(ms),
         };
         if (result && result.kind !== 'ok') {
-          process.stderr.write(
-            `chifa read: ${result.kind === 'blocked' ? 'pin-blocked: the PIN is blocked: unblock it with the PUK' : `wrong-pin: wrong PIN, ${result.retriesLeft} ${result.retriesLeft === 1 ? 'try' : 'tries'} left`}\n`,
-          );
-          process.exitCode = 1;
+          const refused =
+            result.kind === 'blocked'
+              ? new ChifaError('pin-blocked', 'the PIN is blocked: unblock it with the PUK')
+              : new ChifaError('wrong-pin', `wrong PIN, ${result.retriesLeft} ${result.retriesLeft === 1 ? 'try' : 'tries'} left`);
+          reportError('read', refused, 1);
           return;
         }
         if (opts.json) {
